@@ -1,0 +1,182 @@
+"""`oms serve | worker | migrate | demo | check | keys ... | catalog import ...`"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from app.core.embedded import ensure_services
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_async(make: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(make())  # type: ignore[arg-type]
+
+
+def migrate_to_head() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(cfg, "head")
+
+
+@click.group()
+def main() -> None:
+    """Omnichannel OMS command line."""
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest migration."""
+    ensure_services()
+    migrate_to_head()
+    click.echo("database is at head")
+
+
+@main.command()
+@click.option("--host", default=None, help="bind address (default OMS_HOST or 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (default OMS_PORT or 8000)")
+@click.option("--workers", default=1, show_default=True, help="API processes")
+@click.option("--demo/--no-demo", default=False, help="seed the demo retailer first (idempotent)")
+@click.option("--with-worker/--no-worker", default=False, help="also run one Dramatiq worker process")
+def serve(host: str | None, port: int | None, workers: int, demo: bool, with_worker: bool) -> None:
+    """Migrate, optionally seed the demo, and serve the API."""
+    import uvicorn
+
+    settings = ensure_services()
+    migrate_to_head()
+    if demo:
+        from app.demo import seed_demo
+
+        run_async(lambda: seed_demo(settings))
+    worker_proc = None
+    if with_worker:
+        worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if worker_proc is not None:
+            worker_proc.send_signal(signal.SIGTERM)
+            worker_proc.wait(timeout=30)
+
+
+@main.command()
+@click.option("--processes", default=1, show_default=True, help="worker processes")
+@click.option("--threads", default=4, show_default=True, help="threads per process")
+def worker(processes: int, threads: int) -> None:
+    """Run Dramatiq workers and the periodic scheduler (outbox relay, expiries)."""
+    ensure_services()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "app.worker", "--processes", str(processes), "--threads", str(threads)],
+        env=os.environ.copy(),
+    )
+    from app.worker import PERIODIC
+
+    stop = False
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        nonlocal stop
+        stop = True
+        proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_scheduler(PERIODIC, lambda: stop or proc.poll() is not None)
+    proc.wait()
+
+
+def run_scheduler(periodic: list[tuple[str, float]], should_stop: Callable[[], bool]) -> None:
+    """Send each periodic actor every N seconds. Several schedulers may run: every periodic
+    actor is idempotent, so the only cost of overlap is a wasted query."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    due = dict.fromkeys((name for name, _ in periodic), 0.0)
+    while not should_stop():
+        now = time.monotonic()
+        for name, interval in periodic:
+            if now >= due[name]:
+                try:
+                    broker.enqueue(dramatiq.Message(queue_name="default", actor_name=name, args=(), kwargs={},
+                                                    options={}))
+                except Exception as exc:  # Redis down: try again next tick
+                    click.echo(f"scheduler: could not enqueue {name}: {type(exc).__name__}", err=True)
+                due[name] = now + interval
+        time.sleep(0.2)
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo retailer (idempotent) and print one API key per role."""
+    settings = ensure_services()
+    migrate_to_head()
+    from app.demo import seed_demo
+
+    run_async(lambda: seed_demo(settings))
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice([r.value for r in __import__("app.core.auth",
+              fromlist=["Role"]).Role]))
+@click.option("--channel", default=None)
+@click.option("--location", default=None, help="location code the key acts for (kiosk, pos, logistics)")
+@click.option("--name", default=None)
+def keys_create(role: str, channel: str | None, location: str | None, name: str | None) -> None:
+    """Create an API key; its plaintext is printed once and stored only as a hash."""
+    settings = ensure_services()
+    from app.core.auth import Channel, Role, create_key
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.errors import Problem
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                _, plaintext = await create_key(
+                    session, role=Role(role), name=name or f"{role} key",
+                    channel=Channel(channel) if channel else None, location_code=location,
+                )
+                return plaintext
+        finally:
+            await engine.dispose()
+
+    try:
+        click.echo(run_async(go))
+    except (Problem, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def catalog() -> None:
+    """Catalog tools."""
+
+
+if __name__ == "__main__":
+    main()

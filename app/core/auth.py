@@ -1,0 +1,183 @@
+"""API keys: roles, channel and location binding; keys stored as SHA-256 hashes.
+
+Every /v1 route declares who may call it with `opt={"roles": ...}`; the guard denies a
+route that forgot to (deny by default). The channel and the store of a request come
+from its key, never from its body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from msgspec import Struct
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import InvalidInput
+from app.core.models import ApiKey
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MERCHANDISER = "merchandiser"
+    STOREFRONT = "storefront"
+    KIOSK = "kiosk"
+    CONTACT_CENTER = "contact_center"
+    POS = "pos"
+    LOGISTICS = "logistics"
+    INTEGRATION = "integration"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    APP = "app"
+    KIOSK = "kiosk"
+    CONTACT_CENTER = "contact_center"
+    POS = "pos"
+
+
+# Which channels a role may be bound to, and whether it must name a location.
+ROLE_CHANNELS: dict[Role, frozenset[Channel]] = {
+    Role.STOREFRONT: frozenset({Channel.WEB, Channel.APP}),
+    Role.KIOSK: frozenset({Channel.KIOSK}),
+    Role.POS: frozenset({Channel.POS}),
+    Role.CONTACT_CENTER: frozenset({Channel.CONTACT_CENTER}),
+}
+DEFAULT_CHANNEL: dict[Role, Channel] = {
+    Role.KIOSK: Channel.KIOSK,
+    Role.POS: Channel.POS,
+    Role.CONTACT_CENTER: Channel.CONTACT_CENTER,
+    Role.STOREFRONT: Channel.WEB,
+}
+ROLES_WITH_LOCATION = frozenset({Role.KIOSK, Role.POS, Role.LOGISTICS})
+
+ALL_ROLES = frozenset(Role)
+CHANNEL_ROLES = frozenset({Role.STOREFRONT, Role.KIOSK, Role.CONTACT_CENTER, Role.POS})
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MERCHANDISER})
+
+
+class Principal(Struct, frozen=True):
+    """Who is calling: the key's id, role, and what it is bound to."""
+
+    key_id: uuid.UUID
+    role: Role
+    channel: Channel | None = None
+    location_code: str | None = None
+
+    def is_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def require_location(self, location_code: str) -> None:
+        """A key bound to a location acts for that location only."""
+        if self.location_code is not None and self.location_code != location_code:
+            raise PermissionDeniedException(detail="this key acts for another location")
+
+
+def hash_key(plaintext: str) -> bytes:
+    return hashlib.sha256(plaintext.encode()).digest()
+
+
+def new_key_plaintext(role: Role) -> str:
+    return f"oms_{role.value[:4]}_{secrets.token_urlsafe(32)}"
+
+
+def check_binding(role: Role, channel: Channel | None, location_code: str | None) -> Channel | None:
+    """Validate a key's channel/location for its role; return the channel it will carry."""
+    allowed = ROLE_CHANNELS.get(role)
+    if allowed is None and channel is not None:
+        raise InvalidInput(f"role {role} is not bound to a channel", code="invalid_key_binding")
+    if allowed is not None:
+        channel = channel or DEFAULT_CHANNEL[role]
+        if channel not in allowed:
+            raise InvalidInput(f"role {role} cannot act for channel {channel}", code="invalid_key_binding")
+    if role in ROLES_WITH_LOCATION and not location_code:
+        raise InvalidInput(f"role {role} needs a location", code="invalid_key_binding")
+    return channel
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    role: Role,
+    name: str,
+    channel: Channel | None = None,
+    location_code: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; the plaintext is returned once and never stored."""
+    channel = check_binding(role, channel, location_code)
+    plaintext = new_key_plaintext(role)
+    key = ApiKey(
+        id=uuid.uuid4(),
+        name=name,
+        key_hash=hash_key(plaintext),
+        prefix=plaintext[:12],
+        role=role.value,
+        channel=channel.value if channel else None,
+        location_code=location_code,
+    )
+    session.add(key)
+    await session.flush()
+    return key, plaintext
+
+
+async def find_principal(session: AsyncSession, plaintext: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.role, ApiKey.channel, ApiKey.location_code).where(
+                ApiKey.key_hash == hash_key(plaintext), ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(
+        key_id=row.id,
+        role=Role(row.role),
+        channel=Channel(row.channel) if row.channel else None,
+        location_code=row.location_code,
+    )
+
+
+class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException(detail="send 'Authorization: Bearer <api key>'")
+        maker = connection.app.state.sessionmaker
+        async with maker() as session:
+            principal = await find_principal(session, token.strip())
+        if principal is None:
+            raise NotAuthorizedException(detail="unknown or revoked API key")
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def roles_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    roles: Iterable[Role] | None = handler.opt.get("roles")
+    if roles is None:
+        if handler.opt.get("public"):
+            return
+        raise PermissionDeniedException(detail="route declares no roles")
+    principal = connection.user
+    if not isinstance(principal, Principal) or principal.role not in roles:
+        raise PermissionDeniedException(detail="this key's role may not do this")
+
+
+def roles(*allowed: Role | Iterable[Role]) -> dict[str, Any]:
+    """`@get(..., opt=roles(Role.ADMIN, CHANNEL_ROLES))` — the route's allowed roles."""
+    flat: set[Role] = set()
+    for item in allowed:
+        if isinstance(item, Role):
+            flat.add(item)
+        else:
+            flat.update(item)
+    return {"roles": frozenset(flat)}

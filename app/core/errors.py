@@ -1,0 +1,235 @@
+"""RFC 9457 problem details: every failure leaves the service as one, with a stable code."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.core.settings import get_settings
+
+log = logging.getLogger("oms.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://oms.dev/problems/"
+
+
+class Problem(Exception):
+    """A failure the client can act on. Raise it (or a domain subclass) from anywhere."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title or self.title)
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        if title is not None:
+            self.title = title
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFound(Problem):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(Problem):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidInput(Problem):
+    status, code, title = 422, "invalid_input", "Invalid input"
+
+
+class InvalidTransition(Problem):
+    status, code, title = 409, "invalid_transition", "Transition not allowed"
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """The body of every error response (RFC 9457) plus our stable `code`."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ProblemDocument]:
+    request_id = None
+    instance = None
+    if request is not None:
+        request_id = request.scope.get("state", {}).get("request_id")
+        instance = request.url.path
+    body = ProblemDocument(
+        type=PROBLEM_BASE + code,
+        title=title,
+        status=status,
+        code=code,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        errors=errors,
+        extra=extra or None,
+    )
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[ProblemDocument]:
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def _field_of(item: dict[str, Any]) -> str:
+    key = item.get("key")
+    message = str(item.get("message", ""))
+    if key:
+        return str(key)
+    # msgspec says "... - at `$.lines[0].quantity`": keep the path, it names the field.
+    if "at `$." in message:
+        return message.rsplit("at `$.", 1)[1].rstrip("`")
+    return "body"
+
+
+def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ProblemDocument]:
+    raw = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        {"field": _field_of(item), "message": str(item.get("message", "")), "source": item.get("source")}
+        for item in raw
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        errors = [{"field": "body", "message": str(exc.detail)}]
+    return problem_response(
+        request,
+        status=400,
+        code="validation_error",
+        title="Request is not valid",
+        detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        errors=errors,
+    )
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("too_many_requests", "Too many requests"),
+}
+
+
+def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:
+    if exc.status_code >= 500:
+        return _on_unexpected(request, exc)
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException):
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="oms"')
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    return problem_response(request, status=exc.status_code, code=code, title=title, detail=detail, headers=headers)
+
+
+def _unavailable(request: Request[Any, Any, Any], code: str, detail: str) -> Response[ProblemDocument]:
+    retry = str(get_settings().retry_after_seconds)
+    return problem_response(
+        request, status=503, code=code, title="Service temporarily unavailable", detail=detail,
+        headers={"Retry-After": retry},
+    )
+
+
+def _on_db_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDocument]:
+    if isinstance(exc, PoolTimeout):
+        return _unavailable(request, "overloaded", "all database connections are busy; retry shortly")
+    if isinstance(exc, IntegrityError):
+        log.warning("integrity error reached the edge: %s", type(exc.orig).__name__)
+        return problem_response(request, status=409, code="conflict", title="Conflict",
+                                detail="the change conflicts with existing data")
+    if isinstance(exc, OperationalError | InterfaceError) or _is_connection_error(exc):
+        return _unavailable(request, "database_unavailable", "the database is unreachable; retry shortly")
+    if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("22"):  # data exception
+        return problem_response(request, status=400, code="invalid_value", title="Value out of range")
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in {"40001", "40P01", "55P03", "57014"}:
+        return _unavailable(request, "contention", "the request lost a race for a busy row; retry it")
+    return _on_unexpected(request, exc)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    orig = exc.orig
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(s in text for s in ("connection", "cannotconnectnow", "connectiondoesnotexist"))
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDocument]:
+    if isinstance(exc, OSError | ConnectionError) or _is_connection_error(exc):
+        return _unavailable(request, "dependency_unavailable", "a backing service is unreachable")
+    log.error("unhandled error", exc_info=exc)
+    return problem_response(request, status=500, code="internal_error", title="Internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Problem: _on_problem,
+    ValidationException: _on_validation,
+    NotAuthorizedException: _on_http,
+    PermissionDeniedException: _on_http,
+    HTTPException: _on_http,
+    PoolTimeout: _on_db_error,
+    DBAPIError: _on_db_error,
+    Exception: _on_unexpected,
+}
+
+# Documented on every route so clients and schemathesis know the error shape.
+MEDIA = MediaType

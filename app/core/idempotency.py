@@ -1,0 +1,91 @@
+"""`Idempotency-Key` for creating POSTs.
+
+The key's record is inserted in the use case's own transaction, before the work. A
+concurrent request with the same key blocks on that row until the first commits, then
+replays its stored response; if the first rolls back, the record vanishes with it and
+the second does the work. Same key + same body -> the first response; same key + a
+different body -> 422 `idempotency_key_reused`. Failed requests store nothing, so a
+client may retry them with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Response
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.errors import Problem
+from app.core.models import IdempotencyRecord
+
+T = TypeVar("T")
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(Problem):
+    status, code, title = 422, "idempotency_key_reused", "Idempotency-Key was used with another request"
+
+
+class InvalidIdempotencyKey(Problem):
+    status, code, title = 400, "invalid_idempotency_key", "Idempotency-Key is not valid"
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    create: Callable[[], Awaitable[T]],
+    status_code: int = 201,
+) -> Response[T]:
+    """Run `create` once per (key, Idempotency-Key); replay its response to repeats."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return Response(content=await create(), status_code=status_code)
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    inserted = (
+        await session.execute(
+            insert(IdempotencyRecord)
+            .values(api_key_id=principal.key_id, key=key, method=request.method,
+                    path=request.url.path, request_hash=fingerprint)
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
+        )
+    ).first()
+    if inserted is None:
+        return await _replay(session, principal, key, fingerprint)
+    result = await create()
+    body = msgspec.json.encode(result)
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.api_key_id == principal.key_id, IdempotencyRecord.key == key)
+        .values(status_code=status_code, response_body=body)
+    )
+    return Response(content=result, status_code=status_code)
+
+
+async def _replay(session: AsyncSession, principal: Principal, key: str, fingerprint: bytes) -> Response[Any]:
+    record = await session.get(IdempotencyRecord, (principal.key_id, key), populate_existing=True)
+    if record is None or record.status_code is None or record.response_body is None:
+        raise Problem("the first request with this key is still running; retry", status=409,
+                      code="idempotency_in_progress", title="Request in progress")
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused("this key was first used with a different request body or path")
+    return Response(
+        content=record.response_body,
+        status_code=record.status_code,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )

@@ -1,0 +1,99 @@
+"""Transactional outbox: events are rows written in the transaction of the change.
+
+`record()` adds an event; the relay (`outbox.relay` actor, run after each commit and
+every second by `oms worker`) publishes unpublished events, oldest first, to the Redis
+stream `oms:events` and to the registered consumer actors, then marks them published.
+Delivery is at least once: a crash between publishing and marking repeats the
+publication, and consumers dedupe on `event_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.models import OutboxEvent
+
+log = logging.getLogger("oms.outbox")
+
+# event type -> functions that enqueue a consumer job for that event (`send(event_id)`).
+_consumers: dict[str, list[Callable[[str], Any]]] = {}
+
+
+def subscribe(event_type: str, send: Callable[[str], Any]) -> None:
+    """Register a consumer: `send(event_id)` is called for each published event of that type."""
+    _consumers.setdefault(event_type, []).append(send)
+
+
+def consumers_of(event_type: str) -> list[Callable[[str], Any]]:
+    return _consumers.get(event_type, []) + _consumers.get("*", [])
+
+
+async def record(
+    session: AsyncSession,
+    type: str,
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload: dict[str, Any],
+    schema_version: int = 1,
+) -> uuid.UUID:
+    event = OutboxEvent(
+        event_id=uuid.uuid4(),
+        type=type,
+        schema_version=schema_version,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        payload=msgspec.to_builtins(payload),
+        occurred_at=clock.now(),
+    )
+    session.add(event)
+    session.info["outbox_dirty"] = True
+    return event.event_id
+
+
+def envelope(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "event_id": str(event.event_id),
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "payload": event.payload,
+    }
+
+
+async def relay_batch(session: AsyncSession, redis: Redis, stream: str, limit: int = 500) -> int:
+    """Publish up to `limit` unpublished events; returns how many. Concurrent relays skip
+    each other's rows (SKIP LOCKED), so two workers never hold the same batch."""
+    events = (
+        await session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not events:
+        return 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for event in events:
+            pipe.xadd(stream, {"event": msgspec.json.encode(envelope(event))}, maxlen=1_000_000, approximate=True)
+        await pipe.execute()
+    for event in events:
+        for send in consumers_of(event.type):
+            send(str(event.event_id))
+    await session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events])).values(published_at=clock.now())
+    )
+    return len(events)

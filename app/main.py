@@ -1,0 +1,82 @@
+"""create_app(): the only place that wires the domains together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.catalog.controllers import ROUTES as CATALOG_ROUTES
+from app.core import health
+from app.core.auth import ApiKeyMiddleware, roles_guard
+from app.core.db import create_engine, create_sessionmaker
+from app.core.deps import DEPENDENCIES
+from app.core.errors import EXCEPTION_HANDLERS
+from app.core.observability import configure_logging, request_id_middleware
+from app.core.settings import Settings, get_settings
+
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
+
+V1_ROUTES: list[Any] = [
+    *CATALOG_ROUTES,
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    redis: Redis | None = None,
+    log: bool = True,
+) -> Litestar:
+    settings = settings or get_settings()
+    if log:
+        configure_logging(settings.log_level)
+    engine = None
+    if sessionmaker is None:
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+    if redis is None:
+        redis = Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2,
+                               socket_connect_timeout=2)
+    state = State({"sessionmaker": sessionmaker, "redis": redis, "settings": settings})
+
+    async def close_resources() -> None:
+        if engine is not None:
+            await engine.dispose()
+        await redis.aclose()
+
+    v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
+    return Litestar(
+        route_handlers=[*health.ROUTES, v1],
+        state=state,
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            request_id_middleware,
+            DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
+        ],
+        on_shutdown=[close_resources],
+        openapi_config=OpenAPIConfig(
+            title="Omnichannel OMS",
+            version="1",
+            description="One catalog, one price, one stock picture, orders from every channel.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
+            ),
+            security=[{"apiKey": []}],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        request_max_body_size=20 * 1024 * 1024,
+        debug=False,
+    )
