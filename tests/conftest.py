@@ -9,14 +9,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import AsyncIterator
 
-from tests.support import alembic_config, recreate_database, resolve_servers
+from tests.support import alembic_config, drop_database, recreate_database, resolve_servers
 
 _BASE_DB, _REDIS = resolve_servers()
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-TEST_DB_URL = recreate_database(_BASE_DB, f"oms_test_{_WORKER}")
+# One database per pytest process (xdist workers, or several runs at once on one server),
+# dropped when the process ends.
+_TEST_DB_NAME = f"oms_test_{os.getpid()}"
+TEST_DB_URL = recreate_database(_BASE_DB, _TEST_DB_NAME)
+atexit.register(drop_database, _BASE_DB, _TEST_DB_NAME)
 os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 

@@ -28,18 +28,30 @@ def test_database_url(base_url: str, name: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
-def recreate_database(base_url: str, name: str) -> str:
-    """Drop and create `name` on the server of `base_url`; return its URL."""
+def _admin_connect(base_url: str):  # type: ignore[no-untyped-def]
     import psycopg
 
     url = make_url(base_url)
-    admin = url.set(drivername="postgresql", database="postgres")
-    kwargs = {"host": admin.host or url.query.get("host"), "port": admin.port, "user": admin.username,
-              "password": admin.password, "dbname": "postgres", "autocommit": True}
-    with psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None}) as conn:
+    host = url.host or url.query.get("host")
+    kwargs = {"host": host, "port": url.port, "user": url.username, "password": url.password,
+              "dbname": "postgres", "autocommit": True}
+    return psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def recreate_database(base_url: str, name: str) -> str:
+    """Drop and create `name` on the server of `base_url`; return its URL."""
+    with _admin_connect(base_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return test_database_url(base_url, name)
+
+
+def drop_database(base_url: str, name: str) -> None:
+    try:
+        with _admin_connect(base_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:
+        pass
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

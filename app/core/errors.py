@@ -6,13 +6,14 @@ import logging
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -164,7 +165,9 @@ _HTTP_CODES = {
     409: ("conflict", "Conflict"),
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("unprocessable", "Request cannot be processed"),
     429: ("too_many_requests", "Too many requests"),
+    503: ("unavailable", "Service temporarily unavailable"),
 }
 
 
@@ -231,5 +234,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: _on_unexpected,
 }
 
-# Documented on every route so clients and schemathesis know the error shape.
-MEDIA = MediaType
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a route's error responses: `responses=problem_responses(404, 409)`."""
+    return {
+        status: ResponseSpec(data_container=ProblemDocument, description=_HTTP_CODES.get(status, ("", "Error"))[1]
+                             or "Error", media_type=PROBLEM_MEDIA_TYPE)
+        for status in statuses
+    }

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -34,7 +35,8 @@ async def health() -> Health:
 
 @get(
     "/ready", opt=PUBLIC, tags=["operations"], summary="Readiness: database and Redis reachable",
-    responses={503: {"description": "not ready", "model": ProblemDocument}},  # type: ignore[dict-item]
+    responses={503: ResponseSpec(data_container=ProblemDocument, description="Not ready",
+                                 media_type="application/problem+json")},
 )
 async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readiness | ProblemDocument]:
     database = redis = "ok"
