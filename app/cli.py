@@ -119,8 +119,9 @@ def run_scheduler(periodic: list[tuple[str, float]], should_stop: Callable[[], b
         for name, interval in periodic:
             if now >= due[name]:
                 try:
-                    broker.enqueue(dramatiq.Message(queue_name="default", actor_name=name, args=(), kwargs={},
-                                                    options={}))
+                    broker.enqueue(
+                        dramatiq.Message(queue_name="default", actor_name=name, args=(), kwargs={}, options={})
+                    )
                 except Exception as exc:  # Redis down: try again next tick
                     click.echo(f"scheduler: could not enqueue {name}: {type(exc).__name__}", err=True)
                 due[name] = now + interval
@@ -143,8 +144,9 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", required=True, type=click.Choice([r.value for r in __import__("app.core.auth",
-              fromlist=["Role"]).Role]))
+@click.option(
+    "--role", required=True, type=click.Choice([r.value for r in __import__("app.core.auth", fromlist=["Role"]).Role])
+)
 @click.option("--channel", default=None)
 @click.option("--location", default=None, help="location code the key acts for (kiosk, pos, logistics)")
 @click.option("--name", default=None)
@@ -160,8 +162,11 @@ def keys_create(role: str, channel: str | None, location: str | None, name: str 
         try:
             async with transaction(create_sessionmaker(engine)) as session:
                 _, plaintext = await create_key(
-                    session, role=Role(role), name=name or f"{role} key",
-                    channel=Channel(channel) if channel else None, location_code=location,
+                    session,
+                    role=Role(role),
+                    name=name or f"{role} key",
+                    channel=Channel(channel) if channel else None,
+                    location_code=location,
                 )
                 return plaintext
         finally:

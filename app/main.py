@@ -45,8 +45,9 @@ def create_app(
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
     if redis is None:
-        redis = Redis.from_url(settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2,
-                               socket_connect_timeout=2)
+        redis = Redis.from_url(
+            settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2, socket_connect_timeout=2
+        )
     state = State({"sessionmaker": sessionmaker, "redis": redis, "settings": settings})
 
     async def close_resources() -> None:

@@ -1,6 +1,6 @@
 """Dramatiq entry: `dramatiq app.worker` imports every domain's actors (after the broker is set)."""
 
 from app.core import broker as _broker  # noqa: F401  (sets the broker before actors are declared)
-from app.core import jobs as _core_jobs  # noqa: F401
+from app.core import jobs as _core_jobs
 
 PERIODIC: list[tuple[str, float]] = list(_core_jobs.PERIODIC)

@@ -67,8 +67,9 @@ async def db_maker(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
     """A session factory whose sessions all live inside one rolled-back transaction."""
     async with engine.connect() as conn:
         outer = await conn.begin()
-        yield async_sessionmaker(bind=conn, expire_on_commit=False, autoflush=False,
-                                 join_transaction_mode="create_savepoint")
+        yield async_sessionmaker(
+            bind=conn, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
         if outer.is_active:
             await outer.rollback()
 
@@ -94,8 +95,9 @@ async def make_keys(session: AsyncSession, store: str = TEST_STORE, warehouse: s
     }
     keys: dict[str, str] = {}
     for label, (role, channel, location) in specs.items():
-        _, plaintext = await create_key(session, role=role, name=f"test {label}", channel=channel,
-                                        location_code=location)
+        _, plaintext = await create_key(
+            session, role=role, name=f"test {label}", channel=channel, location_code=location
+        )
         keys[label] = plaintext
     await session.commit()
     return keys
@@ -162,6 +164,7 @@ async def api(client: httpx.AsyncClient, keys: dict[str, str]) -> Api:
 
 
 # ---- committed data: races, crashes, several processes ----------------------------------
+
 
 async def truncate_all(engine: AsyncEngine) -> None:
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)

@@ -33,8 +33,14 @@ def _admin_connect(base_url: str):  # type: ignore[no-untyped-def]
 
     url = make_url(base_url)
     host = url.host or url.query.get("host")
-    kwargs = {"host": host, "port": url.port, "user": url.username, "password": url.password,
-              "dbname": "postgres", "autocommit": True}
+    kwargs = {
+        "host": host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
     return psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None})
 
 

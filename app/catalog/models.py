@@ -51,9 +51,7 @@ class Product(Base):
 
 class Variant(Base):
     __tablename__ = "variants"
-    __table_args__ = (
-        CheckConstraint("weight_grams IS NULL OR weight_grams >= 0", name="weight_not_negative"),
-    )
+    __table_args__ = (CheckConstraint("weight_grams IS NULL OR weight_grams >= 0", name="weight_not_negative"),)
 
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), index=True)

@@ -24,11 +24,10 @@ log = logging.getLogger("oms.broker")
 
 def _build() -> dramatiq.Broker:
     url = os.environ.get("REDIS_URL")
-    broker: dramatiq.Broker
-    if url:
-        broker = RedisBroker(url=url, socket_timeout=5, socket_connect_timeout=2)
-    else:  # only reached by imports outside the entry points (e.g. tooling)
-        broker = StubBroker()
+    # StubBroker is only reached by imports outside the entry points (e.g. tooling).
+    broker: dramatiq.Broker = (
+        RedisBroker(url=url, socket_timeout=5, socket_connect_timeout=2) if url else StubBroker()  # type: ignore[no-untyped-call]
+    )
     broker.add_middleware(AsyncIO())
     return broker
 

@@ -24,7 +24,7 @@ def start_postgres(data_dir: Path) -> str:
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)  # keeps running between runs
+    server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]  # keeps running between runs
     _keepalive.append(server)
     uri: str = server.get_uri()
     return uri

@@ -185,7 +185,11 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pr
 def _unavailable(request: Request[Any, Any, Any], code: str, detail: str) -> Response[ProblemDocument]:
     retry = str(get_settings().retry_after_seconds)
     return problem_response(
-        request, status=503, code=code, title="Service temporarily unavailable", detail=detail,
+        request,
+        status=503,
+        code=code,
+        title="Service temporarily unavailable",
+        detail=detail,
         headers={"Retry-After": retry},
     )
 
@@ -195,8 +199,9 @@ def _on_db_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
         return _unavailable(request, "overloaded", "all database connections are busy; retry shortly")
     if isinstance(exc, IntegrityError):
         log.warning("integrity error reached the edge: %s", type(exc.orig).__name__)
-        return problem_response(request, status=409, code="conflict", title="Conflict",
-                                detail="the change conflicts with existing data")
+        return problem_response(
+            request, status=409, code="conflict", title="Conflict", detail="the change conflicts with existing data"
+        )
     if isinstance(exc, OperationalError | InterfaceError) or _is_connection_error(exc):
         return _unavailable(request, "database_unavailable", "the database is unreachable; retry shortly")
     if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("22"):  # data exception
@@ -238,7 +243,10 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for a route's error responses: `responses=problem_responses(404, 409)`."""
     return {
-        status: ResponseSpec(data_container=ProblemDocument, description=_HTTP_CODES.get(status, ("", "Error"))[1]
-                             or "Error", media_type=PROBLEM_MEDIA_TYPE)
+        status: ResponseSpec(
+            data_container=ProblemDocument,
+            description=_HTTP_CODES.get(status, ("", "Error"))[1] or "Error",
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
         for status in statuses
     }

@@ -34,9 +34,15 @@ async def health() -> Health:
 
 
 @get(
-    "/ready", opt=PUBLIC, tags=["operations"], summary="Readiness: database and Redis reachable",
-    responses={503: ResponseSpec(data_container=ProblemDocument, description="Not ready",
-                                 media_type="application/problem+json")},
+    "/ready",
+    opt=PUBLIC,
+    tags=["operations"],
+    summary="Readiness: database and Redis reachable",
+    responses={
+        503: ResponseSpec(
+            data_container=ProblemDocument, description="Not ready", media_type="application/problem+json"
+        )
+    },
 )
 async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readiness | ProblemDocument]:
     database = redis = "ok"
@@ -52,8 +58,12 @@ async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readi
     if database == redis == "ok":
         return Response(Readiness(status="ready", database=database, redis=redis))
     return problem_response(
-        request, status=503, code="not_ready", title="Service not ready",
-        detail=f"database: {database}, redis: {redis}", headers={"Retry-After": "2"},
+        request,
+        status=503,
+        code="not_ready",
+        title="Service not ready",
+        detail=f"database: {database}, redis: {redis}",
+        headers={"Retry-After": "2"},
     )  # type: ignore[return-value]
 
 

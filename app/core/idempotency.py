@@ -58,8 +58,13 @@ async def idempotent(
     inserted = (
         await session.execute(
             insert(IdempotencyRecord)
-            .values(api_key_id=principal.key_id, key=key, method=request.method,
-                    path=request.url.path, request_hash=fingerprint)
+            .values(
+                api_key_id=principal.key_id,
+                key=key,
+                method=request.method,
+                path=request.url.path,
+                request_hash=fingerprint,
+            )
             .on_conflict_do_nothing()
             .returning(IdempotencyRecord.key)
         )
@@ -79,8 +84,12 @@ async def idempotent(
 async def _replay(session: AsyncSession, principal: Principal, key: str, fingerprint: bytes) -> Response[Any]:
     record = await session.get(IdempotencyRecord, (principal.key_id, key), populate_existing=True)
     if record is None or record.status_code is None or record.response_body is None:
-        raise Problem("the first request with this key is still running; retry", status=409,
-                      code="idempotency_in_progress", title="Request in progress")
+        raise Problem(
+            "the first request with this key is still running; retry",
+            status=409,
+            code="idempotency_in_progress",
+            title="Request in progress",
+        )
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused("this key was first used with a different request body or path")
     return Response(

@@ -50,9 +50,7 @@ class IdempotencyRecord(Base):
 
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
-    __table_args__ = (
-        Index("ix_outbox_events_unpublished", "id", postgresql_where=text("published_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_events_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True, default=uuid.uuid4)

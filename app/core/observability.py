@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
 
@@ -20,7 +21,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 
 REQUESTS = Counter("oms_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "oms_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    "oms_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -65,11 +68,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id (or keep the caller's X-Request-ID), echo it, log the request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        method: str = scope.get("method", "GET")
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
@@ -89,12 +93,17 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or _route_of(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
             access_log.info(
                 "request",
-                extra={"method": scope["method"], "path": scope["path"], "status": status,
-                       "duration_ms": round(elapsed * 1000, 2), "route": route},
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "route": route,
+                },
             )
             request_id_var.reset(token)
 
