@@ -23,6 +23,8 @@ TEST_DB_URL = recreate_database(_BASE_DB, _TEST_DB_NAME)
 atexit.register(drop_database, _BASE_DB, _TEST_DB_NAME)
 os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
+# Jobs of this test process go to queues no other run (or a running service) listens to.
+os.environ["OMS_QUEUE_NAMESPACE"] = f"oms-test-{os.getpid()}"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

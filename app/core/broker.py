@@ -24,9 +24,12 @@ log = logging.getLogger("oms.broker")
 
 def _build() -> dramatiq.Broker:
     url = os.environ.get("REDIS_URL")
+    namespace = os.environ.get("OMS_QUEUE_NAMESPACE") or "dramatiq"
     # StubBroker is only reached by imports outside the entry points (e.g. tooling).
     broker: dramatiq.Broker = (
-        RedisBroker(url=url, socket_timeout=5, socket_connect_timeout=2) if url else StubBroker()  # type: ignore[no-untyped-call]
+        RedisBroker(url=url, namespace=namespace, socket_timeout=5, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
+        if url
+        else StubBroker()
     )
     broker.add_middleware(AsyncIO())
     return broker

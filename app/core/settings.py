@@ -38,6 +38,8 @@ class Settings:
     cart_ttl_minutes: int = 60 * 24 * 7
     hold_ttl_minutes: int = 30
     outbox_stream: str = "oms:events"
+    # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
+    queue_namespace: str = "dramatiq"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +73,8 @@ def load_settings() -> Settings:
         currency=(_str("OMS_CURRENCY", "EUR") or "EUR").upper(),
         cart_ttl_minutes=_int("OMS_CART_TTL_MINUTES", 60 * 24 * 7),
         hold_ttl_minutes=_int("OMS_HOLD_TTL_MINUTES", 30),
+        outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
+        queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
     )
 
 
