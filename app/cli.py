@@ -153,6 +153,7 @@ def keys() -> None:
 def keys_create(role: str, channel: str | None, location: str | None, name: str | None) -> None:
     """Create an API key; its plaintext is printed once and stored only as a hash."""
     settings = ensure_services()
+    migrate_to_head()
     from app.core.auth import Channel, Role, create_key
     from app.core.db import create_engine, create_sessionmaker, transaction
     from app.core.errors import Problem

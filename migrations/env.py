@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -17,6 +18,8 @@ target_metadata = metadata
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        # Every API replica migrates at start: one at a time, the others then find head.
+        connection.execute(text("SELECT pg_advisory_xact_lock(7270001)"))
         context.run_migrations()
 
 

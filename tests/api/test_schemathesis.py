@@ -1,0 +1,68 @@
+"""schemathesis against the live service's own OpenAPI schema: no 5xx, no response that breaks
+its own schema. The budget per operation is OMS_SCHEMATHESIS_EXAMPLES (default 25); run it
+with a few hundred by hand before a release."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.conftest import TEST_DB_URL, make_keys
+
+pytestmark = pytest.mark.slow
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_no_server_errors_and_responses_match_schema(
+    committed: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    async with committed() as session:
+        keys = await make_keys(session)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": TEST_DB_URL, "OMS_PORT": str(port), "OMS_LOG_LEVEL": "ERROR"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        examples = os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "25")
+        result = subprocess.run(
+            [
+                str(SCHEMATHESIS), "run", f"{base}/schema/openapi.json",
+                "--checks", "not_a_server_error,response_schema_conformance",
+                "--max-examples", examples, "--workers", "2", "--no-color",
+                "--phases", "examples,coverage,fuzzing",
+                "--suppress-health-check", "all",
+                "--request-timeout", "10",
+                "-H", f"Authorization: Bearer {keys['admin']}",
+            ],
+            capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
