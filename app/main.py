@@ -22,11 +22,15 @@ from app.core.deps import DEPENDENCIES
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware
 from app.core.settings import Settings, get_settings
+from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
+from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
 
 V1_ROUTES: list[Any] = [
     *CATALOG_ROUTES,
+    *CUSTOMERS_ROUTES,
+    *INTEGRATION_ROUTES,
 ]
 
 

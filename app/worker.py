@@ -2,5 +2,7 @@
 
 from app.core import broker as _broker  # noqa: F401  (sets the broker before actors are declared)
 from app.core import jobs as _core_jobs
+from app.customers import jobs as _customers_jobs
+from app.integration import jobs as _integration_jobs
 
-PERIODIC: list[tuple[str, float]] = list(_core_jobs.PERIODIC)
+PERIODIC: list[tuple[str, float]] = [*_core_jobs.PERIODIC, *_customers_jobs.PERIODIC, *_integration_jobs.PERIODIC]

@@ -1,1 +1,151 @@
-ROUTES: list[object] = []
+"""The catalog over HTTP: categories, products with their variants, variant look-up.
+
+One catalog serves every channel; a product's `not_sold_in` lists the channels where it is
+not sold (empty = everywhere). A key bound to a channel (storefront, kiosk, POS, contact
+center) lists only the products sold in its channel; get-by-id and the variant look-ups
+show every product (a POS must recognise a scanned item even if the web cannot sell it).
+Merchandiser and admin keys write; every role reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import service
+from app.catalog.schemas import (
+    CategoryCreate,
+    CategoryOut,
+    ProductCreate,
+    ProductOut,
+    ProductUpdate,
+    VariantDetail,
+)
+from app.core.auth import ALL_ROLES, STAFF_ROLES, Channel, Principal, roles
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+
+WRITERS = roles(STAFF_ROLES)
+READERS = roles(ALL_ROLES)
+
+CodeParam = Annotated[str | None, Parameter(max_length=40)]
+
+
+@post(
+    "/categories",
+    opt=WRITERS,
+    summary="Create a category (under a parent, by code)",
+    responses=problem_responses(400, 409, 422),
+)
+async def create_category(
+    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CategoryCreate
+) -> Response[CategoryOut]:
+    return await idempotent(db_session, request, principal, lambda: service.create_category(db_session, data))
+
+
+@get(
+    "/categories",
+    opt=READERS,
+    summary="The category tree, depth first by path (optionally one subtree)",
+    responses=problem_responses(400),
+)
+async def list_categories(
+    db_session: AsyncSession,
+    under: Annotated[str | None, Parameter(max_length=40, description="code of a subtree's root")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+) -> Page[CategoryOut]:
+    return await service.list_categories(db_session, under=under, limit=limit, cursor=cursor)
+
+
+@post(
+    "/products",
+    opt=WRITERS,
+    summary="Create a product with its variants",
+    responses=problem_responses(400, 409, 422),
+)
+async def create_product(
+    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: ProductCreate
+) -> Response[ProductOut]:
+    return await idempotent(db_session, request, principal, lambda: service.create_product(db_session, data))
+
+
+@get(
+    "/products",
+    opt=READERS,
+    summary="List products: by category (with its subtree), by words of the name, oldest first",
+    responses=problem_responses(400),
+)
+async def list_products(
+    db_session: AsyncSession,
+    principal: Principal,
+    category: Annotated[
+        str | None, Parameter(max_length=40, description="category code; includes subcategories")
+    ] = None,
+    q: Annotated[str | None, Parameter(max_length=200, description="words of the name or brand (prefixes)")] = None,
+    channel: Annotated[
+        Channel | None, Parameter(description="only products sold in this channel (a channel key: always its own)")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+) -> Page[ProductOut]:
+    sold_in = principal.channel or channel
+    return await service.list_products(
+        db_session,
+        category=category,
+        q=q,
+        channel=sold_in.value if sold_in else None,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@get(
+    "/products/{product_id:uuid}", opt=READERS, summary="A product with its variants", responses=problem_responses(404)
+)
+async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> ProductOut:
+    return await service.get_product(db_session, product_id)
+
+
+@patch(
+    "/products/{product_id:uuid}",
+    opt=WRITERS,
+    summary="Change a product; `variants` adds new SKUs and updates this product's",
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: ProductUpdate) -> ProductOut:
+    return await service.update_product(db_session, product_id, data)
+
+
+@get("/variants/{sku:str}", opt=READERS, summary="A variant by SKU, with its product", responses=problem_responses(404))
+async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
+    return await service.get_variant(db_session, sku)
+
+
+@get(
+    "/variants",
+    opt=READERS,
+    summary="A variant by barcode (what a POS scans): EAN-8, UPC-A, EAN-13 or GTIN-14",
+    responses=problem_responses(400, 404, 422),
+)
+async def find_variant(
+    db_session: AsyncSession, barcode: Annotated[str, Parameter(min_length=1, max_length=32)]
+) -> VariantDetail:
+    return await service.find_variant_by_barcode(db_session, barcode)
+
+
+ROUTES: list[Any] = [
+    create_category,
+    list_categories,
+    create_product,
+    list_products,
+    get_product,
+    update_product,
+    get_variant,
+    find_variant,
+]

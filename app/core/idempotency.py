@@ -98,3 +98,19 @@ async def _replay(session: AsyncSession, principal: Principal, key: str, fingerp
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"},
     )
+
+
+async def replay_if_done(
+    session: AsyncSession, request: Request[Any, Any, Any], principal: Principal
+) -> Response[Any] | None:
+    """The stored answer of a finished request with this key, or None. For use cases that
+    do costly or outside work (a payment gateway call) before their transaction: a retry
+    of a finished request is answered without redoing it."""
+    key = request.headers.get(HEADER)
+    if key is None or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        return None
+    record = await session.get(IdempotencyRecord, (principal.key_id, key))
+    if record is None or record.status_code is None:
+        return None
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    return await _replay(session, principal, key, fingerprint)

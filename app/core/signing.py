@@ -1,0 +1,35 @@
+"""Derived secrets: nothing secret is stored in the database.
+
+A webhook's signing secret is HMAC(master key, purpose + id), recomputed when needed, so a
+database dump leaks no secret. The master key is `OMS_SECRET_KEY`; without it (development),
+one is generated once into `<data dir>/secret.key` and shared by every local process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from app.core.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def master_key() -> bytes:
+    configured = os.environ.get("OMS_SECRET_KEY")
+    if configured:
+        return configured.encode()
+    path = Path(get_settings().data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def derive(purpose: str, identifier: str) -> bytes:
+    return hmac.new(master_key(), f"{purpose}:{identifier}".encode(), hashlib.sha256).digest()

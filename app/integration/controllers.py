@@ -1,0 +1,103 @@
+"""HTTP: the event feed and webhook subscriptions (integration and admin keys)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal, Role, roles
+from app.core.broker import enqueue_after_commit
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import DEFAULT_LIMIT, Limit
+from app.integration import service
+from app.integration.schemas import DeliveryOut, DeliveryPage, EventPage, WebhookCreate, WebhookCreated, WebhookOut
+
+INTEGRATORS = roles(Role.INTEGRATION, Role.ADMIN)
+TypesParam = Annotated[
+    str | None,
+    Parameter(description="comma-separated event types", max_length=2000, pattern=r"^[a-z_.,*]*$"),
+]
+
+
+@get(
+    "/events",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(400, 401, 403),
+    summary="Events in a stable order: nothing ever appears behind a cursor you hold",
+)
+async def list_events(
+    db_session: AsyncSession,
+    after: Annotated[str | None, Parameter(max_length=200)] = None,
+    types: TypesParam = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> EventPage:
+    wanted = [t for t in (types or "").split(",") if t] or None
+    return await service.event_feed(db_session, after, wanted, limit)
+
+
+@post(
+    "/webhooks",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(400, 401, 403, 422),
+    summary="Subscribe a URL to event types; the signing secret is returned once",
+)
+async def create_webhook(
+    data: WebhookCreate, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+) -> Response[WebhookCreated]:
+    return await idempotent(
+        db_session,
+        request,
+        principal,
+        lambda: service.create_subscription(db_session, data.url, list(data.event_types), principal.key_id),
+    )
+
+
+@get("/webhooks", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403))
+async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
+    return await service.list_subscriptions(db_session)
+
+
+@get("/webhooks/{webhook_id:uuid}", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403, 404))
+async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
+    return await service.get_subscription(db_session, webhook_id)
+
+
+@get(
+    "/webhooks/{webhook_id:uuid}/deliveries",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def list_deliveries(
+    webhook_id: uuid.UUID,
+    db_session: AsyncSession,
+    status: Literal["pending", "delivered", "failed"] | None = None,
+    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> DeliveryPage:
+    return await service.list_deliveries(db_session, webhook_id, status, cursor, limit)
+
+
+@post(
+    "/webhooks/{webhook_id:uuid}/deliveries/{delivery_id:int}/replay",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    status_code=202,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def replay_delivery(webhook_id: uuid.UUID, delivery_id: int, db_session: AsyncSession) -> DeliveryOut:
+    from app.integration.jobs import deliver
+
+    delivery = await service.replay(db_session, webhook_id, delivery_id)
+    enqueue_after_commit(db_session, deliver, delivery.id)
+    return delivery
+
+
+ROUTES = [list_events, create_webhook, list_webhooks, get_webhook, list_deliveries, replay_delivery]

@@ -1,0 +1,206 @@
+"""Integrations: the ordered event feed and signed webhooks.
+
+Public functions:
+- `event_feed(session, after, types, limit) -> EventPage`
+- `create_subscription(session, url, event_types, created_by) -> WebhookCreated`
+- `fan_out(session, event_id) -> list[int]`: queue deliveries of one published event.
+- `deliver_due(session, client, limit, only_id=None) -> int`: send due deliveries (at least once).
+- `replay(session, subscription_id, delivery_id) -> DeliveryOut`
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+import httpx
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.outbox import envelope
+from app.core.pagination import decode_cursor, encode_cursor
+from app.core.signing import derive
+from app.integration import repository, rules
+from app.integration.errors import InvalidWebhookUrl, UnknownDelivery, UnknownSubscription
+from app.integration.models import WebhookDelivery, WebhookSubscription
+from app.integration.schemas import DeliveryOut, DeliveryPage, EventOut, EventPage, WebhookCreated, WebhookOut
+
+
+async def event_feed(session: AsyncSession, after: str | None, types: Sequence[str] | None, limit: int) -> EventPage:
+    position = decode_cursor(after, 2)
+    events = await repository.feed_page(
+        session, (int(position[0]), int(position[1])) if position else None, types, limit
+    )
+    items = [
+        EventOut(
+            event_id=e.event_id,
+            type=e.type,
+            schema_version=e.schema_version,
+            aggregate_type=e.aggregate_type,
+            aggregate_id=e.aggregate_id,
+            occurred_at=e.occurred_at,
+            payload=e.payload,
+        )
+        for e in events
+    ]
+    last = events[-1] if events else None
+    return EventPage(items=items, next_cursor=encode_cursor([last.txid, last.id]) if last else after)
+
+
+def secret_for(subscription_id: uuid.UUID) -> bytes:
+    return derive("webhook", str(subscription_id))
+
+
+def _check_url(url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise InvalidWebhookUrl(f"not a usable URL: {url[:100]}")
+
+
+def subscription_out(sub: WebhookSubscription, counts: dict[str, int] | None = None) -> WebhookOut:
+    return WebhookOut(
+        id=sub.id,
+        url=sub.url,
+        event_types=list(sub.event_types),
+        active=sub.active,
+        created_at=sub.created_at,
+        deliveries=counts,
+    )
+
+
+async def create_subscription(
+    session: AsyncSession, url: str, event_types: list[str], created_by: uuid.UUID | None
+) -> WebhookCreated:
+    _check_url(url)
+    sub = WebhookSubscription(
+        id=uuid.uuid4(),
+        url=url,
+        event_types=sorted(set(event_types)),
+        active=True,
+        created_by=created_by,
+        created_at=clock.now(),
+    )
+    await repository.add_subscription(session, sub)
+    return WebhookCreated(
+        id=sub.id,
+        url=sub.url,
+        event_types=sub.event_types,
+        active=True,
+        created_at=sub.created_at,
+        secret=secret_for(sub.id).hex(),
+    )
+
+
+async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookOut:
+    sub = await repository.get_subscription(session, subscription_id)
+    if sub is None:
+        raise UnknownSubscription()
+    return subscription_out(sub, await repository.count_by_status(session, subscription_id))
+
+
+async def list_subscriptions(session: AsyncSession) -> list[WebhookOut]:
+    return [subscription_out(s) for s in await repository.list_subscriptions(session)]
+
+
+async def fan_out(session: AsyncSession, event_id: uuid.UUID) -> list[int]:
+    event = await repository.event_by_id(session, event_id)
+    if event is None:
+        return []
+    key = rules.coalesce_key(event.type, event.payload)
+    queued = []
+    for sub in await repository.active_subscriptions_for(session, event.type):
+        delivery_id = await repository.enqueue_delivery(session, sub.id, event, key)
+        if delivery_id is not None:
+            queued.append(delivery_id)
+    return queued
+
+
+async def deliver_due(
+    session: AsyncSession, client: httpx.AsyncClient, limit: int = 50, only_id: int | None = None
+) -> int:
+    """Send due deliveries. The rows stay locked while their request runs, so two workers never
+    send one delivery at the same time; a crash before commit means it is sent again (at least once)."""
+    deliveries = await repository.claim_due(session, clock.now(), limit, only_id)
+    if not deliveries:
+        return 0
+    events = await repository.events_by_ids(session, [d.event_id for d in deliveries])
+    subs = await repository.subscriptions_by_ids(session, list({d.subscription_id for d in deliveries}))
+    for delivery in deliveries:
+        await _attempt(client, delivery, subs.get(delivery.subscription_id), events.get(delivery.event_id))
+    await session.flush()
+    return len(deliveries)
+
+
+async def _attempt(
+    client: httpx.AsyncClient, delivery: WebhookDelivery, sub: WebhookSubscription | None, event: object
+) -> None:
+    if sub is None or event is None or not sub.active:
+        delivery.status, delivery.last_error = "failed", "subscription or event gone"
+        return
+    body = msgspec.json.encode(envelope(event))  # type: ignore[arg-type]
+    headers = {
+        "Content-Type": "application/json",
+        rules.SIGNATURE_HEADER: rules.sign(secret_for(sub.id), int(time.time()), body),
+        "OMS-Event-Id": str(delivery.event_id),
+        "OMS-Event-Type": delivery.event_type,
+        "OMS-Delivery-Id": str(delivery.id),
+    }
+    delivery.attempts += 1
+    try:
+        response = await client.post(sub.url, content=body, headers=headers)
+        delivery.last_status_code = response.status_code
+        ok = 200 <= response.status_code < 300
+        delivery.last_error = None if ok else f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        ok = False
+        delivery.last_error = f"{type(exc).__name__}"[:500]
+    if ok:
+        delivery.status, delivery.delivered_at = "delivered", clock.now()
+    elif delivery.attempts >= rules.MAX_ATTEMPTS:
+        delivery.status = "failed"  # parked: visible and replayable through the API
+    else:
+        delivery.next_attempt_at = clock.now() + rules.backoff(delivery.attempts)
+
+
+def delivery_out(d: WebhookDelivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        event_id=d.event_id,
+        event_type=d.event_type,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        delivered_at=d.delivered_at,
+    )
+
+
+async def list_deliveries(
+    session: AsyncSession, subscription_id: uuid.UUID, status: str | None, cursor: str | None, limit: int
+) -> DeliveryPage:
+    if await repository.get_subscription(session, subscription_id) is None:
+        raise UnknownSubscription()
+    position = decode_cursor(cursor, 1)
+    rows = await repository.deliveries_page(
+        session, subscription_id, status, int(position[0]) if position else None, limit + 1
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeliveryPage(
+        items=[delivery_out(d) for d in rows],
+        next_cursor=encode_cursor([rows[-1].id]) if more and rows else None,
+    )
+
+
+async def replay(session: AsyncSession, subscription_id: uuid.UUID, delivery_id: int) -> DeliveryOut:
+    delivery = await repository.get_delivery(session, subscription_id, delivery_id)
+    if delivery is None:
+        raise UnknownDelivery()
+    delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, clock.now()
+    delivery.last_error = None
+    await session.flush()
+    return delivery_out(delivery)

@@ -1,0 +1,77 @@
+"""Inventory problem types (stable codes)."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict, InvalidInput, NotFound, Problem
+
+
+class InsufficientStock(Conflict):
+    """extra `lines`: [{sku, location, requested, available}] for every line that could not be served."""
+
+    code, title = "insufficient_stock", "Not enough stock"
+
+
+class SoldOutRetryLater(Problem):
+    """The hold queue of a hot SKU is full in this process: retry after Retry-After seconds."""
+
+    status, code, title = 429, "hold_queue_full", "Too many holds for this SKU right now"
+
+
+class LocationNotFound(NotFound):
+    code, title = "location_not_found", "No such location"
+
+
+class LocationExists(Conflict):
+    code, title = "location_exists", "A location with this code exists"
+
+
+class LocationInUse(Conflict):
+    code, title = "location_in_use", "The location has stock, ledger or transfers"
+
+
+class InvalidLocation(InvalidInput):
+    code, title = "invalid_location", "Location capabilities are not valid"
+
+
+class UnknownSku(InvalidInput):
+    code, title = "unknown_sku", "Unknown SKU"
+
+
+class UnknownLocation(InvalidInput):
+    code, title = "unknown_location", "Unknown location"
+
+
+class DuplicateLine(InvalidInput):
+    code, title = "duplicate_line", "The same SKU (and location) appears twice"
+
+
+class InvalidReason(InvalidInput):
+    code, title = "invalid_reason", "This reason does not fit this change"
+
+
+class OnHandWouldGoNegative(Conflict):
+    code, title = "on_hand_would_go_negative", "The change would make on_hand negative"
+
+
+class ReservationNotFound(NotFound):
+    code, title = "reservation_not_found", "No such reservation"
+
+
+class ReferenceInUse(Conflict):
+    code, title = "reference_in_use", "The reference already holds a different reservation"
+
+
+class ExceedsOpenQuantity(Conflict):
+    code, title = "exceeds_open_quantity", "More than the reservation still holds"
+
+
+class TransferNotFound(NotFound):
+    code, title = "transfer_not_found", "No such transfer"
+
+
+class InvalidTransferTransition(Conflict):
+    code, title = "invalid_transfer_transition", "The transfer is not in a state that allows this"
+
+
+class BatchTooLarge(InvalidInput):
+    code, title = "batch_too_large", "Too many lines in one batch"

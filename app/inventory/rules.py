@@ -1,0 +1,195 @@
+"""Pure inventory rules: stock arithmetic, location capabilities, POS counts, reservation
+state, distances. No I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import NamedTuple
+
+MAX_SYNC_LINES = 10_000
+MAX_AVAILABILITY_SKUS = 200
+EARTH_RADIUS_KM = 6371.0088
+
+
+class Reason(StrEnum):
+    RECEIPT = "receipt"
+    SALE = "sale"
+    RETURN_RESTOCK = "return_restock"
+    DAMAGE = "damage"
+    CYCLE_COUNT = "cycle_count"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    CORRECTION = "correction"
+    POS_SYNC = "pos_sync"
+
+
+# Reasons a person or integration may give to a direct adjustment, and the sign each allows.
+# The others are written by their own use case (sale by consume, counts by count/sync,
+# transfers by dispatch/receive), so the ledger always says what really happened.
+ADJUSTMENT_SIGNS: dict[Reason, int] = {
+    Reason.RECEIPT: 1,
+    Reason.RETURN_RESTOCK: 1,
+    Reason.DAMAGE: -1,
+    Reason.CORRECTION: 0,  # either sign
+}
+
+
+def adjustment_problem(reason: Reason, delta: int) -> str | None:
+    """Why (reason, delta) is not a valid direct adjustment, or None when it is."""
+    if delta == 0:
+        return "delta must not be zero"
+    sign = ADJUSTMENT_SIGNS.get(reason)
+    if sign is None:
+        allowed = ", ".join(ADJUSTMENT_SIGNS)
+        return f"reason {reason} is recorded by its own operation; adjustments take {allowed}"
+    if sign > 0 and delta < 0:
+        return f"{reason} adds stock: delta must be positive"
+    if sign < 0 and delta > 0:
+        return f"{reason} removes stock: delta must be negative"
+    return None
+
+
+def available(on_hand: int, reserved: int, safety_stock: int) -> int:
+    """What can still be promised; never shown below zero (a count may leave on_hand under reserved)."""
+    return max(0, on_hand - reserved - safety_stock)
+
+
+# ---- locations -------------------------------------------------------------------------
+
+
+class Capabilities(NamedTuple):
+    ships: bool
+    pickup: bool
+    accepts_returns: bool
+    daily_capacity: int
+
+
+def default_capabilities(kind: str) -> Capabilities:
+    """Warehouses ship big volumes and take no customers; stores are small, customers collect."""
+    if kind == "warehouse":
+        return Capabilities(ships=True, pickup=False, accepts_returns=False, daily_capacity=5000)
+    return Capabilities(ships=False, pickup=True, accepts_returns=True, daily_capacity=50)
+
+
+def capability_problem(kind: str, ships: bool, pickup: bool) -> str | None:
+    if kind == "warehouse" and not ships:
+        return "every warehouse ships"
+    if kind == "warehouse" and pickup:
+        return "customers collect only in stores"
+    return None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance; the SQL in repository.availability uses the same formula."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+# ---- lines -------------------------------------------------------------------------------
+
+
+class Line(NamedTuple):
+    sku: str
+    location: str
+    quantity: int
+
+
+def duplicate_keys(keys: Iterable[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    seen: set[tuple[str, ...]] = set()
+    dups: list[tuple[str, ...]] = []
+    for key in keys:
+        if key in seen and key not in dups:
+            dups.append(key)
+        seen.add(key)
+    return dups
+
+
+def lock_order(lines: Iterable[Line]) -> list[Line]:
+    """Every writer touches stock rows in (sku, location) order, so two multi-line
+    reservations (or a reservation and a release) can never wait on each other in a cycle."""
+    return sorted(lines, key=lambda line: (line.sku, line.location))
+
+
+class OpenLine(NamedTuple):
+    sku: str
+    location: str
+    quantity: int
+    released: int
+    consumed: int
+
+    @property
+    def open(self) -> int:
+        return self.quantity - self.released - self.consumed
+
+
+def settle_plan(open_lines: Sequence[OpenLine], requested: Sequence[Line] | None) -> list[Line] | str:
+    """Which (sku, location, qty) to release/consume. `requested=None` means everything
+    still open. Returns a problem text when a line is unknown or asks for more than is open."""
+    by_key = {(o.sku, o.location): o for o in open_lines}
+    if requested is None:
+        return [Line(o.sku, o.location, o.open) for o in open_lines if o.open > 0]
+    plan: list[Line] = []
+    for line in requested:
+        held = by_key.get((line.sku, line.location))
+        if held is None:
+            return f"{line.sku} at {line.location} is not part of this reservation"
+        if line.quantity > held.open:
+            return f"{line.sku} at {line.location}: {line.quantity} requested, {held.open} still open"
+        plan.append(line)
+    return plan
+
+
+def reservation_status(lines: Iterable[OpenLine]) -> str:
+    """open while anything is held; then consumed if any unit was sold, else released."""
+    lines = list(lines)
+    if any(o.open > 0 for o in lines):
+        return "open"
+    return "consumed" if any(o.consumed > 0 for o in lines) else "released"
+
+
+def granted_prefix(quantities: Sequence[int], available_units: int) -> int:
+    """How many requests, taken in arrival order, fit into `available_units` (greedy prefix,
+    the same rule the combined hold statement applies in SQL)."""
+    total = 0
+    for count, qty in enumerate(quantities):
+        if total + qty > available_units:
+            return count
+        total += qty
+    return len(quantities)
+
+
+# ---- POS counts -------------------------------------------------------------------------
+
+
+class CountDecision(NamedTuple):
+    delta: int  # 0: nothing to write
+    rejected: str | None = None
+
+
+def decide_count(
+    counted: int,
+    counted_at: datetime,
+    on_hand_now: int,
+    moved_since_count: int,
+) -> CountDecision:
+    """A store counted `counted` units at `counted_at`.
+
+    The count is the truth as of `counted_at`, not as of now: movements recorded after it
+    (a sale at 10:05 for a count taken at 10:00, `moved_since_count` = their sum) stay
+    valid. So the correction is the difference between the count and what the ledger said
+    at `counted_at` (= on_hand_now - moved_since_count); applied now, it leaves the later
+    movements on top. A fresh count (nothing moved since) is simply `counted - on_hand_now`.
+    A correction that would take on_hand below zero means the count contradicts later
+    movements; that line is rejected (`count_conflicts_with_later_movements`) rather than
+    guessed at.
+    """
+    ledger_at_count = on_hand_now - moved_since_count
+    delta = counted - ledger_at_count
+    if on_hand_now + delta < 0:
+        return CountDecision(0, "count_conflicts_with_later_movements")
+    return CountDecision(delta)

@@ -1,0 +1,186 @@
+"""Points arithmetic: pure functions on plain data, no I/O.
+
+- Earning: points are floored once per order (`floor(paid * rate / unit)`), then
+  attributed to lines by largest remainder in proportion to what each line paid, so the
+  lines' points add up exactly to the order's points.
+- Reversal: a line's points are taken back in proportion to the refunded amount,
+  cumulatively (`f(refunded so far) - f(refunded before)`), so returning every unit of a
+  line, in any number of returns, takes back exactly the points the line earned.
+- Tiers: the highest tier whose spend threshold the rolling spend reaches.
+- Spending and expiry draw from lots oldest-expiring first (FIFO).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    # Rolling paid spend (minor units) from which the tier applies.
+    threshold_minor: int
+    # Points per whole currency unit paid.
+    points_per_unit: int
+
+
+class InvalidTiers(ValueError):
+    pass
+
+
+def parse_tiers(text: str) -> tuple[Tier, ...]:
+    """'basic:0:1,silver:50000:2,gold:150000:3' -> tiers, lowest first."""
+    tiers: list[Tier] = []
+    for part in text.split(","):
+        fields = part.strip().split(":")
+        if len(fields) != 3 or not fields[0]:
+            raise InvalidTiers(f"tier {part!r} is not name:threshold_minor:points_per_unit")
+        try:
+            tiers.append(Tier(fields[0], int(fields[1]), int(fields[2])))
+        except ValueError:
+            raise InvalidTiers(f"tier {part!r} has a non-integer threshold or rate") from None
+    if not tiers or tiers[0].threshold_minor != 0:
+        raise InvalidTiers("the first tier must start at a spend of 0")
+    for lower, higher in zip(tiers, tiers[1:], strict=False):
+        if higher.threshold_minor <= lower.threshold_minor:
+            raise InvalidTiers("tier thresholds must increase")
+    if any(t.points_per_unit < 0 for t in tiers):
+        raise InvalidTiers("earn rates cannot be negative")
+    return tuple(tiers)
+
+
+def tier_for_spend(spend_minor: int, tiers: Sequence[Tier]) -> Tier:
+    reached = tiers[0]
+    for tier in tiers:
+        if spend_minor >= tier.threshold_minor:
+            reached = tier
+    return reached
+
+
+def tier_named(name: str, tiers: Sequence[Tier]) -> Tier:
+    """The tier called `name`; the lowest one if the configuration no longer has it."""
+    return next((t for t in tiers if t.name == name), tiers[0])
+
+
+def next_tier(spend_minor: int, tiers: Sequence[Tier]) -> tuple[Tier, int] | None:
+    """The next tier up and the spend still missing to reach it; None at the top."""
+    for tier in tiers:
+        if tier.threshold_minor > spend_minor:
+            return tier, tier.threshold_minor - spend_minor
+    return None
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` over `weights` by largest remainder; ties go to the earlier weight.
+    Each share is floor or ceil of its exact share, and the shares add up to `total`."""
+    if total < 0 or any(w < 0 for w in weights):
+        raise ValueError("allocate takes non-negative amounts")
+    whole = sum(weights)
+    if whole == 0:
+        if total:
+            raise ValueError("cannot allocate a positive total over zero weights")
+        return [0] * len(weights)
+    shares = [total * w // whole for w in weights]
+    remainders = [total * w % whole for w in weights]
+    left = total - sum(shares)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        shares[index] += 1
+    return shares
+
+
+@dataclass(frozen=True)
+class LinePoints:
+    line_id: str
+    net_paid_minor: int
+    # What counts for points and tier: net paid minus the part paid with points.
+    earnable_minor: int
+    points: int
+
+
+def order_points(earnable_minor: int, points_per_unit: int, minor_per_unit: int) -> int:
+    """Points of a whole order: floored once, never per line."""
+    return earnable_minor * points_per_unit // minor_per_unit
+
+
+def earn_for_lines(
+    lines: Sequence[tuple[str, int]], *, points_paid_minor: int, points_per_unit: int, minor_per_unit: int
+) -> list[LinePoints]:
+    """Points of an order's lines. `lines` are (line id, net paid after discounts, without
+    delivery); the part paid with points is first taken off the lines in proportion."""
+    paid = [amount for _, amount in lines]
+    if points_paid_minor > sum(paid):
+        raise ValueError("more was paid with points than the lines cost")
+    by_points = allocate(points_paid_minor, paid)
+    earnable = [amount - excluded for amount, excluded in zip(paid, by_points, strict=True)]
+    total = order_points(sum(earnable), points_per_unit, minor_per_unit)
+    points = allocate(total, earnable)
+    return [
+        LinePoints(line_id, amount, earn, pts)
+        for (line_id, amount), earn, pts in zip(lines, earnable, points, strict=True)
+    ]
+
+
+def points_to_reverse(line_points: int, net_paid_minor: int, refunded_before: int, refunded_now: int) -> int:
+    """Points a refund of `refunded_now` takes back from a line that earned `line_points`
+    on `net_paid_minor`, after `refunded_before` was already refunded."""
+    if net_paid_minor <= 0:
+        # Nothing was paid in money for the line: its (zero) points go with the first refund.
+        return line_points if refunded_before == 0 and refunded_now > 0 else 0
+
+    def taken_back(refunded: int) -> int:
+        return line_points * min(refunded, net_paid_minor) // net_paid_minor
+
+    return taken_back(refunded_before + refunded_now) - taken_back(refunded_before)
+
+
+def draw_fifo(lots: Sequence[tuple[int, int]], points: int) -> list[tuple[int, int]]:
+    """(lot id, points taken) drawing `points` from `lots` = [(lot id, remaining)] in the
+    order given (oldest expiry first); stops when `points` are covered or lots run out."""
+    taken: list[tuple[int, int]] = []
+    left = points
+    for lot_id, remaining in lots:
+        if left <= 0:
+            break
+        take = min(remaining, left)
+        if take > 0:
+            taken.append((lot_id, take))
+            left -= take
+    return taken
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later; the month's last day when it is shorter (31 Jan + 1 -> 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def expiry_schedule(lots: Sequence[tuple[datetime, int]], limit: int) -> list[tuple[date, int]]:
+    """Points expiring per day (UTC), soonest first, at most `limit` days."""
+    per_day: dict[date, int] = {}
+    for expires_at, remaining in lots:
+        if remaining > 0:
+            per_day[expires_at.date()] = per_day.get(expires_at.date(), 0) + remaining
+    return sorted(per_day.items())[:limit]
+
+
+def points_value_minor(points: int, point_value_minor: int) -> int:
+    return points * point_value_minor
+
+
+def points_to_cover(amount_minor: int, point_value_minor: int) -> int:
+    """The fewest points worth at least `amount_minor`."""
+    return -(-amount_minor // point_value_minor)
+
+
+def fingerprint(payload: Any) -> bytes:
+    """A stable hash of a request's meaning, to tell a repeat from a different request."""
+    return hashlib.sha256(msgspec.json.encode(payload, order="sorted")).digest()

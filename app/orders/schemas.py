@@ -1,0 +1,231 @@
+"""What the carts and orders API takes and returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from app.core.money import CurrencyCode
+from app.core.schema import Body, Code, Out, Quantity
+from app.orders.rules import Fulfilment, HoldType, TenderKind
+
+Sku = Annotated[str, Meta(min_length=1, max_length=64)]
+PromoCode = Annotated[str, Meta(min_length=1, max_length=40)]
+Line = Annotated[str, Meta(min_length=1, max_length=200)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=100)]
+Reason = Annotated[str, Meta(min_length=1, max_length=500)]
+Amount = Annotated[int, Meta(gt=0, le=10**12, description="minor units of the order currency")]
+CountryCode = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])]
+MAX_LINES = 100
+MAX_CODES = 10
+
+
+class LineIn(Body):
+    sku: Sku
+    quantity: Quantity
+
+
+class CartCreate(Body):
+    customer_id: uuid.UUID | None = None
+    currency: CurrencyCode | None = None
+    lines: Annotated[list[LineIn], Meta(max_length=MAX_LINES)] = msgspec.field(default_factory=list)
+    codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)
+
+
+class LineQuantity(Body):
+    quantity: Annotated[int, Meta(ge=0, le=1_000_000, description="0 removes the line")]
+
+
+class CodeIn(Body):
+    code: PromoCode
+
+
+class CartAssign(Body):
+    customer_id: uuid.UUID
+
+
+class Discount(Out):
+    promotion_id: str
+    code: str | None
+    amount: int
+
+
+class PricedLine(Out):
+    sku: str
+    quantity: int
+    unit_price: int
+    gross: int
+    discounts: list[Discount]
+    net: int
+
+
+class CodeOut(Out):
+    code: str
+    applied: bool
+    reason: str
+
+
+class CartOut(Out):
+    id: uuid.UUID
+    status: str
+    customer_id: uuid.UUID | None
+    channel: str | None
+    currency: str
+    lines: list[PricedLine]
+    codes: list[CodeOut]
+    subtotal: int
+    discount_total: int
+    total: int
+    merged_into: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+
+class Address(Body):
+    recipient: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    line1: Line
+    line2: Line | None = None
+    city: ShortText
+    postal_code: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+    region: ShortText | None = None
+    country: CountryCode
+    phone: Annotated[str, Meta(min_length=2, max_length=40)] | None = None
+
+
+class TenderIn(Body):
+    kind: TenderKind
+    amount: Amount
+    card_token: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    provider: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    loyalty_card: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+
+
+class OrderCreate(Body):
+    """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
+
+    cart_id: uuid.UUID | None = None
+    lines: Annotated[list[LineIn], Meta(max_length=MAX_LINES)] | None = None
+    codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)
+    customer_id: uuid.UUID | None = None
+    currency: CurrencyCode | None = None
+    fulfilment: Fulfilment
+    delivery_address: Address | None = None
+    pickup_location: Code | None = None
+    tenders: Annotated[list[TenderIn], Meta(min_length=1, max_length=10)]
+
+
+class OrderLineOut(Out):
+    line_no: int
+    sku: str
+    quantity: int
+    unit_price: int
+    discount: int
+    line_total: int
+    location_code: str
+    cancelled_quantity: int
+    fulfilled_quantity: int
+    pricing: dict[str, Any]
+
+
+class TenderOut(Out):
+    id: uuid.UUID
+    kind: str
+    amount: int
+    provider: str | None
+    authorization_id: str | None
+    captured: int
+    released: int
+    refunded: int
+
+
+class HoldOut(Out):
+    id: uuid.UUID
+    type: str
+    reason: str
+    placed_by: uuid.UUID
+    placed_channel: str | None
+    placed_at: datetime
+    lifted_by: uuid.UUID | None
+    lifted_at: datetime | None
+    lift_note: str | None
+
+
+class OrderOut(Out):
+    id: uuid.UUID
+    number: str
+    status: str
+    channel: str
+    store_code: str | None
+    customer_id: uuid.UUID | None
+    cart_id: uuid.UUID | None
+    fulfilment: str
+    pickup_location: str | None
+    delivery_address: dict[str, Any] | None
+    currency: str
+    subtotal: int
+    discount_total: int
+    total: int
+    codes: list[str]
+    lines: list[OrderLineOut]
+    tenders: list[TenderOut]
+    holds: list[HoldOut]
+    placed_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+
+
+class OrderSummary(Out):
+    id: uuid.UUID
+    number: str
+    status: str
+    channel: str
+    store_code: str | None
+    customer_id: uuid.UUID | None
+    fulfilment: str
+    currency: str
+    total: int
+    placed_at: datetime
+
+
+class CancelLine(Body):
+    line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
+    quantity: Quantity
+
+
+class CancelBody(Body):
+    """No `lines`: cancel everything not yet fulfilled. With `lines`: only those quantities."""
+
+    reason: Reason
+    lines: Annotated[list[CancelLine], Meta(min_length=1, max_length=MAX_LINES)] | None = None
+
+
+class HoldCreate(Body):
+    type: HoldType
+    reason: Reason
+
+
+class HoldLift(Body):
+    note: Reason | None = None
+
+
+class TimelineEntryOut(Out):
+    id: int
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    actor_key_id: uuid.UUID | None
+    channel: str | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+OrderStatusFilter = Literal[
+    "placed", "on_hold", "released_to_fulfilment", "partially_fulfilled", "fulfilled", "completed", "cancelled"
+]

@@ -1,0 +1,132 @@
+"""Pieces every orders use case shares: the caller's channel, timeline rows, response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, outbox
+from app.core.auth import Principal
+from app.orders.models import Order, OrderHold, OrderLine, OrderTender, OrderTimelineEntry
+from app.orders.schemas import HoldOut, OrderLineOut, OrderOut, TenderOut
+
+
+def channel_of(principal: Principal) -> str | None:
+    """The channel comes from the key, never from the body; staff keys have none."""
+    return principal.channel.value if principal.channel else None
+
+
+def timeline_row(
+    order_id: uuid.UUID,
+    kind: str,
+    principal: Principal | None,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor_key_id": principal.key_id if principal else None,
+        "channel": channel_of(principal) if principal else None,
+        "detail": detail or {},
+        "at": clock.now(),
+    }
+
+
+def add_timeline(session: AsyncSession, order_id: uuid.UUID, kind: str, principal: Principal | None, **kw: Any) -> None:
+    session.add(OrderTimelineEntry(**timeline_row(order_id, kind, principal, **kw)))
+
+
+async def record_event(session: AsyncSession, type_: str, order: Order, **payload: Any) -> None:
+    await outbox.record(
+        session,
+        type_,
+        aggregate_type="order",
+        aggregate_id=str(order.id),
+        payload={
+            "order_id": str(order.id),
+            "number": order.number,
+            "status": order.status,
+            "channel": order.channel,
+            "customer_id": str(order.customer_id) if order.customer_id else None,
+            **payload,
+        },
+    )
+
+
+def line_out(line: OrderLine) -> OrderLineOut:
+    return OrderLineOut(
+        line_no=line.line_no,
+        sku=line.sku,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount=line.discount,
+        line_total=line.line_total,
+        location_code=line.location_code,
+        cancelled_quantity=line.cancelled_quantity,
+        fulfilled_quantity=line.fulfilled_quantity,
+        pricing=line.pricing,
+    )
+
+
+def tender_out(tender: OrderTender) -> TenderOut:
+    return TenderOut(
+        id=tender.id,
+        kind=tender.kind,
+        amount=tender.amount,
+        provider=tender.provider,
+        authorization_id=tender.authorization_id,
+        captured=tender.captured,
+        released=tender.released,
+        refunded=tender.refunded,
+    )
+
+
+def hold_out(hold: OrderHold) -> HoldOut:
+    return HoldOut(
+        id=hold.id,
+        type=hold.type,
+        reason=hold.reason,
+        placed_by=hold.placed_by,
+        placed_channel=hold.placed_channel,
+        placed_at=hold.placed_at,
+        lifted_by=hold.lifted_by,
+        lifted_at=hold.lifted_at,
+        lift_note=hold.lift_note,
+    )
+
+
+def order_out(
+    order: Order, lines: Sequence[OrderLine], tenders: Sequence[OrderTender], holds: Sequence[OrderHold]
+) -> OrderOut:
+    return OrderOut(
+        id=order.id,
+        number=order.number,
+        status=order.status,
+        channel=order.channel,
+        store_code=order.store_code,
+        customer_id=order.customer_id,
+        cart_id=order.cart_id,
+        fulfilment=order.fulfilment,
+        pickup_location=order.pickup_location_code,
+        delivery_address=order.delivery_address,
+        currency=order.currency,
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        total=order.total,
+        codes=list(order.codes),
+        lines=[line_out(line) for line in lines],
+        tenders=[tender_out(t) for t in tenders],
+        holds=[hold_out(h) for h in holds],
+        placed_at=order.placed_at,
+        updated_at=order.updated_at,
+        cancelled_at=order.cancelled_at,
+        cancel_reason=order.cancel_reason,
+    )

@@ -1,0 +1,407 @@
+"""Every SQL statement of pricing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.pricing.models import (
+    DEFAULT_ZONE,
+    CustomerUse,
+    DeliveryFee,
+    Price,
+    PriceZone,
+    Promotion,
+    PromotionCode,
+    Redemption,
+    ZoneArea,
+)
+
+# ---- zones -------------------------------------------------------------------------------
+
+
+async def ensure_default_zone(session: AsyncSession) -> None:
+    """The default zone always exists (the migration seeds it; this repairs an emptied table)."""
+    await session.execute(
+        insert(PriceZone).values(code=DEFAULT_ZONE, name="Default").on_conflict_do_nothing(index_elements=["code"])
+    )
+
+
+async def insert_zone(session: AsyncSession, code: str, name: str) -> bool:
+    inserted = await session.execute(
+        insert(PriceZone)
+        .values(code=code, name=name)
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(PriceZone.code)
+    )
+    return inserted.first() is not None
+
+
+async def get_zone(session: AsyncSession, code: str, *, lock: bool = False) -> PriceZone | None:
+    query = select(PriceZone).where(PriceZone.code == code)
+    if lock:
+        query = query.with_for_update()
+    zone: PriceZone | None = (await session.scalars(query)).first()
+    return zone
+
+
+async def zone_page(session: AsyncSession, after: str | None, limit: int) -> list[PriceZone]:
+    query = select(PriceZone).order_by(PriceZone.code).limit(limit + 1)
+    if after is not None:
+        query = query.where(PriceZone.code > after)
+    return list((await session.scalars(query)).all())
+
+
+async def fees_and_areas(
+    session: AsyncSession, codes: Sequence[str]
+) -> tuple[list[DeliveryFee], list[ZoneArea]]:
+    fees = await session.scalars(
+        select(DeliveryFee).where(DeliveryFee.zone_code.in_(codes)).order_by(DeliveryFee.currency)
+    )
+    areas = await session.scalars(
+        select(ZoneArea).where(ZoneArea.zone_code.in_(codes)).order_by(ZoneArea.country, ZoneArea.postal_prefix)
+    )
+    return list(fees.all()), list(areas.all())
+
+
+async def replace_fees(session: AsyncSession, code: str, fees: Iterable[tuple[str, int]]) -> None:
+    await session.execute(delete(DeliveryFee).where(DeliveryFee.zone_code == code))
+    rows = [{"zone_code": code, "currency": currency, "amount": amount} for currency, amount in fees]
+    if rows:
+        await session.execute(insert(DeliveryFee).values(rows))
+
+
+async def areas_of_other_zones(session: AsyncSession, code: str, areas: Sequence[tuple[str, str]]) -> list[Any]:
+    if not areas:
+        return []
+    rows = await session.execute(
+        select(ZoneArea.country, ZoneArea.postal_prefix, ZoneArea.zone_code).where(
+            func.row(ZoneArea.country, ZoneArea.postal_prefix).in_([func.row(c, p) for c, p in areas]),
+            ZoneArea.zone_code != code,
+        )
+    )
+    return list(rows.all())
+
+
+async def replace_areas(session: AsyncSession, code: str, areas: Iterable[tuple[str, str]]) -> None:
+    await session.execute(delete(ZoneArea).where(ZoneArea.zone_code == code))
+    rows = [{"zone_code": code, "country": country, "postal_prefix": prefix} for country, prefix in areas]
+    if rows:
+        await session.execute(insert(ZoneArea).values(rows))
+
+
+async def zone_for_address(session: AsyncSession, country: str, postal_code: str) -> str | None:
+    """The zone of the longest postal prefix of the country that the postal code starts with."""
+    zone: str | None = await session.scalar(
+        select(ZoneArea.zone_code)
+        .where(ZoneArea.country == country, func.starts_with(postal_code, ZoneArea.postal_prefix))
+        .order_by(func.length(ZoneArea.postal_prefix).desc())
+        .limit(1)
+    )
+    return zone
+
+
+async def zone_fee(session: AsyncSession, code: str, currency: str) -> tuple[bool, int]:
+    """(the zone exists, its home delivery fee in the currency — 0 when none is set)."""
+    row = (
+        await session.execute(
+            select(PriceZone.code, DeliveryFee.amount)
+            .outerjoin(DeliveryFee, (DeliveryFee.zone_code == PriceZone.code) & (DeliveryFee.currency == currency))
+            .where(PriceZone.code == code)
+        )
+    ).first()
+    if row is None:
+        return False, 0
+    return True, row.amount or 0
+
+
+# ---- prices ------------------------------------------------------------------------------
+
+
+async def insert_price(session: AsyncSession, **values: Any) -> Price | None:
+    """The new price, or None when one already starts at that instant."""
+    price: Price | None = (
+        await session.scalars(
+            insert(Price)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=["sku", "zone_code", "currency", "valid_from"])
+            .returning(Price)
+        )
+    ).first()
+    return price
+
+
+async def get_price(session: AsyncSession, price_id: uuid.UUID) -> Price | None:
+    return await session.get(Price, price_id)
+
+
+async def delete_price(session: AsyncSession, price_id: uuid.UUID) -> None:
+    await session.execute(delete(Price).where(Price.id == price_id))
+
+
+async def price_history(
+    session: AsyncSession,
+    sku: str,
+    zone: str | None,
+    currency: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Price]:
+    """Newest first (scheduled ones on top), keyset on (valid_from, id)."""
+    query = select(Price).where(Price.sku == sku)
+    if zone is not None:
+        query = query.where(Price.zone_code == zone)
+    if currency is not None:
+        query = query.where(Price.currency == currency)
+    if after is not None:
+        query = query.where(func.row(Price.valid_from, Price.id) < func.row(after[0], uuid.UUID(after[1])))
+    query = query.order_by(Price.valid_from.desc(), Price.id.desc()).limit(limit + 1)
+    return list((await session.scalars(query)).all())
+
+
+async def prices_at(session: AsyncSession, skus: Sequence[str], zone: str, currency: str, at: datetime) -> list[Any]:
+    """(sku, amount, compare_at_amount) in force at `at`: the zone's own price, else the default zone's."""
+    zone_first = case((Price.zone_code == zone, 0), else_=1)
+    rows = await session.execute(
+        select(Price.sku, Price.amount, Price.compare_at_amount)
+        .distinct(Price.sku)
+        .where(
+            Price.sku.in_(skus),
+            Price.currency == currency,
+            Price.zone_code.in_({zone, DEFAULT_ZONE}),
+            Price.valid_from <= at,
+        )
+        .order_by(Price.sku, zone_first, Price.valid_from.desc())
+    )
+    return list(rows.all())
+
+
+# ---- promotions --------------------------------------------------------------------------
+
+
+async def add_promotion(session: AsyncSession, promotion: Promotion) -> None:
+    session.add(promotion)
+    await session.flush()
+
+
+async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID, *, lock: bool = False) -> Promotion | None:
+    query = select(Promotion).where(Promotion.id == promotion_id)
+    if lock:
+        query = query.with_for_update()
+    promotion: Promotion | None = (await session.scalars(query)).first()
+    return promotion
+
+
+async def promotion_page(
+    session: AsyncSession, after: tuple[datetime, str] | None, limit: int, *, archived: bool
+) -> list[Promotion]:
+    query = select(Promotion)
+    if not archived:
+        query = query.where(Promotion.archived_at.is_(None))
+    if after is not None:
+        query = query.where(
+            func.row(Promotion.created_at, Promotion.id) < func.row(after[0], uuid.UUID(after[1]))
+        )
+    query = query.order_by(Promotion.created_at.desc(), Promotion.id.desc()).limit(limit + 1)
+    return list((await session.scalars(query)).all())
+
+
+async def recount_uses(session: AsyncSession, promotion_id: uuid.UUID) -> None:
+    """Count the live redemptions into the promotion, when a total limit is introduced."""
+    live = (
+        select(func.count())
+        .select_from(Redemption)
+        .where(Redemption.promotion_id == promotion_id, Redemption.given_back_at.is_(None))
+        .scalar_subquery()
+    )
+    await session.execute(update(Promotion).where(Promotion.id == promotion_id).values(times_used=live))
+
+
+async def recount_customer_uses(session: AsyncSession, promotion_id: uuid.UUID, *, limited: bool) -> None:
+    """Rebuild the per-customer counters from the live redemptions (or drop them)."""
+    await session.execute(delete(CustomerUse).where(CustomerUse.promotion_id == promotion_id))
+    if not limited:
+        return
+    per_customer = (
+        select(Redemption.promotion_id, Redemption.customer_id, func.count())
+        .where(
+            Redemption.promotion_id == promotion_id,
+            Redemption.given_back_at.is_(None),
+            Redemption.customer_id.is_not(None),
+        )
+        .group_by(Redemption.promotion_id, Redemption.customer_id)
+    )
+    await session.execute(
+        insert(CustomerUse).from_select(["promotion_id", "customer_id", "times_used"], per_customer)
+    )
+
+
+async def insert_codes(
+    session: AsyncSession, promotion_id: uuid.UUID, codes: Sequence[str], max_uses: int | None
+) -> list[str]:
+    """Insert the codes that are free; returns those inserted."""
+    inserted = await session.scalars(
+        insert(PromotionCode)
+        .values([{"code": code, "promotion_id": promotion_id, "max_uses": max_uses} for code in codes])
+        .on_conflict_do_nothing(index_elements=["code"])
+        .returning(PromotionCode.code)
+    )
+    return list(inserted.all())
+
+
+async def code_page(
+    session: AsyncSession, promotion_id: uuid.UUID, after: str | None, limit: int
+) -> list[PromotionCode]:
+    query = select(PromotionCode).where(PromotionCode.promotion_id == promotion_id)
+    if after is not None:
+        query = query.where(PromotionCode.code > after)
+    return list((await session.scalars(query.order_by(PromotionCode.code).limit(limit + 1))).all())
+
+
+# ---- quoting -----------------------------------------------------------------------------
+
+
+async def live_promotions(
+    session: AsyncSession, now: datetime, codes: Sequence[str], customer_id: uuid.UUID | None
+) -> list[Any]:
+    """(Promotion, customer_uses) of the automatic promotions live at `now`, plus the
+    promotions the offered codes point at (whatever their window, to say why not)."""
+    uses = (
+        select(CustomerUse.times_used)
+        .where(CustomerUse.promotion_id == Promotion.id, CustomerUse.customer_id == customer_id)
+        .scalar_subquery()
+        if customer_id is not None
+        else literal(0)
+    )
+    automatic = (
+        Promotion.requires_code.is_(False)
+        & (Promotion.starts_at <= now)
+        & (Promotion.ends_at.is_(None) | (Promotion.ends_at > now))
+    )
+    condition = automatic
+    if codes:
+        coded = select(PromotionCode.promotion_id).where(PromotionCode.code.in_(codes))
+        condition = automatic | Promotion.id.in_(coded)
+    rows = await session.execute(
+        select(Promotion, func.coalesce(uses, 0).label("customer_uses")).where(
+            Promotion.archived_at.is_(None), condition
+        )
+    )
+    return list(rows.all())
+
+
+async def codes_by_name(session: AsyncSession, codes: Sequence[str]) -> list[PromotionCode]:
+    if not codes:
+        return []
+    return list((await session.scalars(select(PromotionCode).where(PromotionCode.code.in_(codes)))).all())
+
+
+# ---- redemptions -------------------------------------------------------------------------
+
+
+async def limits_of(session: AsyncSession, promotion_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    rows = await session.execute(
+        select(Promotion.id, Promotion.usage_limit, Promotion.usage_limit_per_customer).where(
+            Promotion.id.in_(promotion_ids)
+        )
+    )
+    return {row.id: row for row in rows}
+
+
+async def redeemed_promotions(session: AsyncSession, order_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await session.scalars(select(Redemption.promotion_id).where(Redemption.order_id == order_id))
+    return set(rows.all())
+
+
+async def take_promotion_use(session: AsyncSession, promotion_id: uuid.UUID) -> bool:
+    """One use of a limited promotion, if any is left. The row lock makes concurrent last
+    uses queue: the second re-reads the committed count and finds none left."""
+    taken = await session.execute(
+        update(Promotion)
+        .where(Promotion.id == promotion_id, Promotion.times_used < Promotion.usage_limit)
+        .values(times_used=Promotion.times_used + 1)
+        .returning(Promotion.id)
+    )
+    return taken.first() is not None
+
+
+async def code_limits(session: AsyncSession, codes: Sequence[str]) -> dict[str, int | None]:
+    if not codes:
+        return {}
+    rows = await session.execute(select(PromotionCode.code, PromotionCode.max_uses).where(PromotionCode.code.in_(codes)))
+    return {row.code: row.max_uses for row in rows}
+
+
+async def take_code_use(session: AsyncSession, code: str) -> bool:
+    """One use of a code with a maximum (codes without one are not counted: no hot row)."""
+    taken = await session.execute(
+        update(PromotionCode)
+        .where(PromotionCode.code == code, PromotionCode.times_used < PromotionCode.max_uses)
+        .values(times_used=PromotionCode.times_used + 1)
+        .returning(PromotionCode.code)
+    )
+    return taken.first() is not None
+
+
+async def take_customer_use(
+    session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID, limit: int
+) -> bool:
+    statement = insert(CustomerUse).values(promotion_id=promotion_id, customer_id=customer_id, times_used=1)
+    taken = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["promotion_id", "customer_id"],
+            set_={"times_used": CustomerUse.times_used + 1},
+            where=CustomerUse.times_used < limit,
+        ).returning(CustomerUse.times_used)
+    )
+    return taken.first() is not None
+
+
+async def insert_redemptions(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Redemption).values(rows))
+
+
+async def give_back_redemptions(session: AsyncSession, order_id: uuid.UUID, at: datetime) -> list[Any]:
+    """Mark the order's live redemptions given back; returns them (none when already done)."""
+    rows = await session.execute(
+        update(Redemption)
+        .where(Redemption.order_id == order_id, Redemption.given_back_at.is_(None))
+        .values(given_back_at=at)
+        .returning(Redemption.promotion_id, Redemption.code, Redemption.customer_id)
+    )
+    return sorted(rows.all(), key=lambda r: r.promotion_id)
+
+
+async def return_promotion_use(session: AsyncSession, promotion_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Promotion)
+        .where(Promotion.id == promotion_id, Promotion.usage_limit.is_not(None), Promotion.times_used > 0)
+        .values(times_used=Promotion.times_used - 1)
+    )
+
+
+async def return_code_use(session: AsyncSession, code: str) -> None:
+    await session.execute(
+        update(PromotionCode)
+        .where(PromotionCode.code == code, PromotionCode.max_uses.is_not(None), PromotionCode.times_used > 0)
+        .values(times_used=PromotionCode.times_used - 1)
+    )
+
+
+async def return_customer_use(session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+    await session.execute(
+        update(CustomerUse)
+        .where(
+            CustomerUse.promotion_id == promotion_id,
+            CustomerUse.customer_id == customer_id,
+            CustomerUse.times_used > 0,
+        )
+        .values(times_used=CustomerUse.times_used - 1)
+    )

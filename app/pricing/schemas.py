@@ -1,0 +1,301 @@
+"""What the pricing HTTP API takes and returns. Money: integer minor units; percentages:
+basis points (2000 = 20 %); times: ISO 8601 with an offset."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from app.core.auth import Channel
+from app.core.money import CurrencyCode, MinorUnits
+from app.core.schema import Body, Code, Name, Out, Quantity
+from app.pricing.rules import Kind, Reason
+
+Sku = Annotated[str, Meta(min_length=1, max_length=64)]
+AwareTime = Annotated[datetime, Meta(tz=True)]
+Country = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])]
+PostalPrefix = Annotated[str, Meta(max_length=20, pattern="^[A-Za-z0-9 -]*$")]
+PostalCode = Annotated[str, Meta(min_length=1, max_length=20, pattern="^[A-Za-z0-9 -]+$")]
+CouponCode = Annotated[
+    str, Meta(min_length=1, max_length=40, pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$", description="case-insensitive")
+]
+BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 2000 = 20 %")]
+Count = Annotated[int, Meta(ge=0, le=1_000_000)]
+Limit = Annotated[int, Meta(gt=0, le=1_000_000_000)]
+Priority = Annotated[int, Meta(ge=-1000, le=1000, description="higher applies first")]
+
+# ---- zones -------------------------------------------------------------------------------
+
+
+class DeliveryFeeIn(Body):
+    currency: CurrencyCode
+    amount: MinorUnits
+
+
+class ZoneAreaIn(Body):
+    country: Country
+    postal_prefix: PostalPrefix = ""  # empty: the whole country
+
+
+class PriceZoneCreate(Body):
+    code: Code
+    name: Name
+    delivery_fees: Annotated[list[DeliveryFeeIn], Meta(max_length=50)] = msgspec.field(default_factory=list)
+    areas: Annotated[list[ZoneAreaIn], Meta(max_length=5000)] = msgspec.field(default_factory=list)
+
+
+class PriceZoneUpdate(Body):
+    """Given lists replace the zone's lists."""
+
+    name: Name | UnsetType = UNSET
+    delivery_fees: Annotated[list[DeliveryFeeIn], Meta(max_length=50)] | UnsetType = UNSET
+    areas: Annotated[list[ZoneAreaIn], Meta(max_length=5000)] | UnsetType = UNSET
+
+
+class DeliveryFeeOut(Out):
+    currency: str
+    amount: int
+
+
+class ZoneAreaOut(Out):
+    country: str
+    postal_prefix: str
+
+
+class PriceZoneOut(Out):
+    code: str
+    name: str
+    delivery_fees: list[DeliveryFeeOut]
+    areas: list[ZoneAreaOut]
+    created_at: datetime
+
+
+# ---- prices ------------------------------------------------------------------------------
+
+
+class PriceCreate(Body):
+    sku: Sku
+    currency: CurrencyCode
+    amount: MinorUnits
+    compare_at_amount: MinorUnits | None = None
+    zone: Code = "default"
+    valid_from: AwareTime | None = None  # default: now; never in the past
+
+
+class PriceOut(Out):
+    id: uuid.UUID
+    sku: str
+    zone: str
+    currency: str
+    amount: int
+    compare_at_amount: int | None
+    valid_from: datetime
+    created_at: datetime
+
+
+# ---- promotions --------------------------------------------------------------------------
+
+
+class TargetIn(Body):
+    """Lines the promotion looks at (any match); all empty: the whole cart."""
+
+    skus: Annotated[list[Sku], Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    products: Annotated[list[uuid.UUID], Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    categories: Annotated[list[Code], Meta(max_length=200)] = msgspec.field(default_factory=list)
+
+
+class TierIn(Body):
+    threshold: Annotated[int, Meta(gt=0, le=10**15)]
+    amount: Annotated[int, Meta(gt=0, le=10**15)]
+
+
+class PromotionFields(Body):
+    """Everything a promotion says, except its kind (create: PromotionCreate)."""
+
+    name: Name | UnsetType = UNSET
+    starts_at: AwareTime | UnsetType = UNSET
+    ends_at: AwareTime | None | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    combinable: bool | UnsetType = UNSET
+    requires_code: bool | UnsetType = UNSET
+    currency: CurrencyCode | None | UnsetType = UNSET
+    percent_bp: BasisPoints | UnsetType = UNSET
+    amount: MinorUnits | UnsetType = UNSET
+    fixed_price: MinorUnits | UnsetType = UNSET
+    buy_quantity: Annotated[int, Meta(ge=0, le=1000)] | UnsetType = UNSET
+    get_quantity: Annotated[int, Meta(ge=0, le=1000)] | UnsetType = UNSET
+    reward_percent_bp: Annotated[int, Meta(gt=0, le=10_000)] | UnsetType = UNSET
+    tiers: Annotated[list[TierIn], Meta(max_length=20)] | UnsetType = UNSET
+    target: TargetIn | UnsetType = UNSET
+    min_subtotal: MinorUnits | UnsetType = UNSET
+    min_quantity: Count | UnsetType = UNSET
+    loyalty_tiers: Annotated[list[Code], Meta(max_length=20)] | UnsetType = UNSET
+    first_order_only: bool | UnsetType = UNSET
+    channels: Annotated[list[Channel], Meta(max_length=5)] | UnsetType = UNSET
+    usage_limit: Limit | None | UnsetType = UNSET
+    usage_limit_per_customer: Limit | None | UnsetType = UNSET
+
+
+class PromotionCreate(PromotionFields, kw_only=True):
+    """`channels` restricts a promotion to some channels; leave it empty (the default):
+    the same promotions everywhere is the point."""
+
+    kind: Kind
+    name: Name
+    starts_at: AwareTime
+
+
+class PromotionUpdate(PromotionFields):
+    """PATCH: only the given fields change; the kind never does."""
+
+
+class TargetOut(Out):
+    skus: list[str]
+    products: list[uuid.UUID]
+    categories: list[str]
+
+
+class TierOut(Out):
+    threshold: int
+    amount: int
+
+
+class PromotionOut(Out):
+    id: uuid.UUID
+    name: str
+    kind: Kind
+    starts_at: datetime
+    ends_at: datetime | None
+    priority: int
+    combinable: bool
+    requires_code: bool
+    currency: str | None
+    percent_bp: int
+    amount: int
+    fixed_price: int
+    buy_quantity: int
+    get_quantity: int
+    reward_percent_bp: int
+    tiers: list[TierOut]
+    target: TargetOut
+    min_subtotal: int
+    min_quantity: int
+    loyalty_tiers: list[str]
+    first_order_only: bool
+    channels: list[str]
+    usage_limit: int | None
+    usage_limit_per_customer: int | None
+    times_used: int
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+
+class CodesCreate(Body):
+    """Either one named `code` (multi-use: unlimited unless `max_uses`), or `generate` N
+    unique random codes (single-use unless `max_uses`)."""
+
+    code: CouponCode | None = None
+    generate: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    prefix: Annotated[str, Meta(max_length=20, pattern="^[A-Za-z0-9_-]*$")] = ""
+    max_uses: Limit | None = None
+
+
+class PromotionCodeOut(Out):
+    code: str
+    promotion_id: uuid.UUID
+    max_uses: int | None
+    times_used: int
+
+
+class CodesCreated(Out):
+    promotion_id: uuid.UUID
+    max_uses: int | None
+    codes: list[str]
+
+
+# ---- quote -------------------------------------------------------------------------------
+
+
+class QuoteLineIn(Body):
+    sku: Sku
+    quantity: Quantity
+
+
+class CustomerIn(Body):
+    """Facts about the customer the caller vouches for (an order re-checks them)."""
+
+    id: uuid.UUID | None = None
+    loyalty_tier: Code | None = None
+    first_order: bool = False
+
+
+class DeliveryChoice(Body, tag="delivery", tag_field="method"):
+    """Home delivery: the address picks the price zone and the zone's delivery fee applies."""
+
+    country: Country
+    postal_code: PostalCode
+
+
+class PickupChoice(Body, tag="pickup", tag_field="method"):
+    """Pickup in a store: the store's price zone, no delivery fee."""
+
+    location_code: Code
+
+
+class QuoteRequest(Body):
+    currency: CurrencyCode
+    lines: Annotated[list[QuoteLineIn], Meta(min_length=1, max_length=500)]
+    codes: Annotated[list[CouponCode], Meta(max_length=20)] = msgspec.field(default_factory=list)
+    customer: CustomerIn | None = None
+    fulfillment: DeliveryChoice | PickupChoice | None = None
+    zone: Code | None = None  # overrides the zone the fulfillment choice implies
+
+
+class LineDiscountOut(Out):
+    promotion_id: str
+    code: str | None
+    amount: int
+
+
+class QuoteLineOut(Out):
+    sku: str
+    quantity: int
+    unit_price: int
+    compare_at_price: int | None
+    gross: int
+    discounts: list[LineDiscountOut]
+    net: int
+
+
+class PromotionDiscountOut(Out):
+    promotion_id: str
+    name: str
+    code: str | None
+    amount: int
+
+
+class CodeOutcomeOut(Out):
+    code: str
+    applied: bool
+    reason: Reason
+    promotion_id: str | None
+
+
+class QuoteOut(Out):
+    currency: str
+    zone: str
+    priced_at: datetime
+    lines: list[QuoteLineOut]
+    subtotal: int
+    discounts: list[PromotionDiscountOut]
+    discount_total: int
+    delivery_fee: int
+    delivery_discount: int
+    delivery: int
+    total: int
+    codes: list[CodeOutcomeOut]
