@@ -83,7 +83,9 @@ class FulfillmentOrder(Base):
         ),
         Index("ix_fulfillment_orders_location_status", "location_code", "status", "created_at", "id"),
         Index("ix_fulfillment_orders_respond_by", "respond_by", postgresql_where=text("status = 'created'")),
-        Index("ix_fulfillment_orders_pickup_expiry", "expires_at", postgresql_where=text("status = 'ready_for_pickup'")),
+        Index(
+            "ix_fulfillment_orders_pickup_expiry", "expires_at", postgresql_where=text("status = 'ready_for_pickup'")
+        ),
         Index("ix_fulfillment_orders_location_day", "location_code", "created_at"),
         Index("ix_fulfillment_orders_feeds", "feeds_id", postgresql_where=text("feeds_id IS NOT NULL")),
     )

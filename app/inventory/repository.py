@@ -163,7 +163,9 @@ async def stock_level(session: AsyncSession, sku: str, location_code: str) -> Ro
     return (await session.execute(text(sql), {"sku": sku, "loc": location_code})).first()
 
 
-async def set_safety_stock(session: AsyncSession, sku: str, location_code: str, value: int | None, now: datetime) -> None:
+async def set_safety_stock(
+    session: AsyncSession, sku: str, location_code: str, value: int | None, now: datetime
+) -> None:
     stmt = insert(StockLevel).values(
         sku=sku, location_code=location_code, on_hand=0, reserved=0, in_transit=0, safety_stock=value, updated_at=now
     )
@@ -441,7 +443,9 @@ async def availability_of_lines(session: AsyncSession, keys: Sequence[tuple[str,
     return {(r.sku, r.loc): int(r.available) for r in rows}
 
 
-async def lock_reservation(session: AsyncSession, *, reference: str | None = None, reservation_id: uuid.UUID | None = None) -> Reservation | None:
+async def lock_reservation(
+    session: AsyncSession, *, reference: str | None = None, reservation_id: uuid.UUID | None = None
+) -> Reservation | None:
     query = select(Reservation).with_for_update()
     if reference is not None:
         query = query.where(Reservation.reference == reference)
@@ -451,7 +455,9 @@ async def lock_reservation(session: AsyncSession, *, reference: str | None = Non
     return result
 
 
-async def reservation_by(session: AsyncSession, *, reference: str | None = None, reservation_id: uuid.UUID | None = None) -> Reservation | None:
+async def reservation_by(
+    session: AsyncSession, *, reference: str | None = None, reservation_id: uuid.UUID | None = None
+) -> Reservation | None:
     query = select(Reservation)
     if reference is not None:
         query = query.where(Reservation.reference == reference)
@@ -507,7 +513,12 @@ async def settle_many_fully_released(session: AsyncSession, reservation_ids: Seq
 
 
 async def set_reservation_status(
-    session: AsyncSession, statuses: dict[uuid.UUID, str], *, event: str, now: datetime, payloads: dict[uuid.UUID, dict[str, Any]]
+    session: AsyncSession,
+    statuses: dict[uuid.UUID, str],
+    *,
+    event: str,
+    now: datetime,
+    payloads: dict[uuid.UUID, dict[str, Any]],
 ) -> None:
     """New status + one `reservation.<event>` outbox event per reservation, one statement."""
     ids = list(statuses)
@@ -728,8 +739,10 @@ async def available_by_location(
     if location_codes is not None:
         where += " AND s.location_code = ANY(CAST(:codes AS text[]))"
         params["codes"] = list(location_codes)
-    sql = f"SELECT s.sku, s.location_code, {AVAILABLE} AS available FROM stock_levels s " \
-          f"JOIN locations l ON l.code = s.location_code WHERE {where}"
+    sql = (
+        f"SELECT s.sku, s.location_code, {AVAILABLE} AS available FROM stock_levels s "
+        f"JOIN locations l ON l.code = s.location_code WHERE {where}"
+    )
     return list((await session.execute(text(sql), params)).all())
 
 

@@ -51,11 +51,19 @@ class LoyaltyAccount(Base):
         CheckConstraint("available >= 0", name="available_not_negative"),
         CheckConstraint("pending >= 0", name="pending_not_negative"),
         CheckConstraint("merged_into_id <> id", name="not_merged_into_self"),
+        # One live card per customer; merged-away cards stay as history.
+        Index(
+            "uq_loyalty_accounts_live_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
+        Index("ix_loyalty_accounts_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
     card_number: Mapped[str] = mapped_column(String(13), unique=True)
-    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
     available: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     pending: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     tier: Mapped[str] = mapped_column(String(20))

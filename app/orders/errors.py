@@ -85,3 +85,11 @@ class PaymentGatewayError(Problem):
 
 class UnknownPaymentProvider(InvalidInput):
     code, title = "unknown_payment_provider", "No payment provider has this name"
+
+
+class UnknownPromotionCode(InvalidInput):
+    code, title = "unknown_promotion_code", "No promotion has this code"
+
+
+class LinesOrCart(InvalidInput):
+    code, title = "lines_or_cart", "Send either a cart_id or lines, not both and not neither"

@@ -83,9 +83,7 @@ class Order(Base):
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
         CheckConstraint("fulfilment IN ('delivery','pickup')", name="fulfilment_known"),
-        CheckConstraint(
-            "(fulfilment = 'pickup') = (pickup_location_code IS NOT NULL)", name="pickup_has_location"
-        ),
+        CheckConstraint("(fulfilment = 'pickup') = (pickup_location_code IS NOT NULL)", name="pickup_has_location"),
         CheckConstraint("(fulfilment = 'delivery') = (delivery_address IS NOT NULL)", name="delivery_has_address"),
         CheckConstraint("total >= 0 AND subtotal >= 0 AND discount_total >= 0", name="amounts_not_negative"),
         # Keyset lists: newest first, tie broken by id.

@@ -52,7 +52,9 @@ async def open_cart_of(session: AsyncSession, customer_id: uuid.UUID, *, lock: b
 
 async def cart_lines(session: AsyncSession, cart_id: uuid.UUID) -> dict[str, int]:
     rows = await session.execute(
-        select(CartLine.sku, CartLine.quantity).where(CartLine.cart_id == cart_id).order_by(CartLine.added_at, CartLine.sku)
+        select(CartLine.sku, CartLine.quantity)
+        .where(CartLine.cart_id == cart_id)
+        .order_by(CartLine.added_at, CartLine.sku)
     )
     return {row.sku: row.quantity for row in rows}
 

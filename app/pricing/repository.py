@@ -58,9 +58,7 @@ async def zone_page(session: AsyncSession, after: str | None, limit: int) -> lis
     return list((await session.scalars(query)).all())
 
 
-async def fees_and_areas(
-    session: AsyncSession, codes: Sequence[str]
-) -> tuple[list[DeliveryFee], list[ZoneArea]]:
+async def fees_and_areas(session: AsyncSession, codes: Sequence[str]) -> tuple[list[DeliveryFee], list[ZoneArea]]:
     fees = await session.scalars(
         select(DeliveryFee).where(DeliveryFee.zone_code.in_(codes)).order_by(DeliveryFee.currency)
     )
@@ -205,9 +203,7 @@ async def promotion_page(
     if not archived:
         query = query.where(Promotion.archived_at.is_(None))
     if after is not None:
-        query = query.where(
-            func.row(Promotion.created_at, Promotion.id) < func.row(after[0], uuid.UUID(after[1]))
-        )
+        query = query.where(func.row(Promotion.created_at, Promotion.id) < func.row(after[0], uuid.UUID(after[1])))
     query = query.order_by(Promotion.created_at.desc(), Promotion.id.desc()).limit(limit + 1)
     return list((await session.scalars(query)).all())
 
@@ -237,9 +233,7 @@ async def recount_customer_uses(session: AsyncSession, promotion_id: uuid.UUID, 
         )
         .group_by(Redemption.promotion_id, Redemption.customer_id)
     )
-    await session.execute(
-        insert(CustomerUse).from_select(["promotion_id", "customer_id", "times_used"], per_customer)
-    )
+    await session.execute(insert(CustomerUse).from_select(["promotion_id", "customer_id", "times_used"], per_customer))
 
 
 async def insert_codes(
@@ -334,7 +328,9 @@ async def take_promotion_use(session: AsyncSession, promotion_id: uuid.UUID) -> 
 async def code_limits(session: AsyncSession, codes: Sequence[str]) -> dict[str, int | None]:
     if not codes:
         return {}
-    rows = await session.execute(select(PromotionCode.code, PromotionCode.max_uses).where(PromotionCode.code.in_(codes)))
+    rows = await session.execute(
+        select(PromotionCode.code, PromotionCode.max_uses).where(PromotionCode.code.in_(codes))
+    )
     return {row.code: row.max_uses for row in rows}
 
 
@@ -349,9 +345,7 @@ async def take_code_use(session: AsyncSession, code: str) -> bool:
     return taken.first() is not None
 
 
-async def take_customer_use(
-    session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID, limit: int
-) -> bool:
+async def take_customer_use(session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID, limit: int) -> bool:
     statement = insert(CustomerUse).values(promotion_id=promotion_id, customer_id=customer_id, times_used=1)
     taken = await session.execute(
         statement.on_conflict_do_update(

@@ -51,9 +51,7 @@ async def reserve(
     await inventory.reserve(session, reference=reference, lines=list(lines), actor_key_id=principal.key_id)
 
 
-async def release(
-    session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]] | None = None
-) -> None:
+async def release(session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]] | None = None) -> None:
     await inventory.release(session, reference=reference, lines=list(lines) if lines is not None else None)
 
 
@@ -69,9 +67,7 @@ async def warehouses(session: AsyncSession) -> list[Any]:
     return [loc for loc in await inventory.list_locations(session) if loc.kind == "warehouse" and loc.ships]
 
 
-async def available(
-    session: AsyncSession, skus: Sequence[str], locations: Sequence[str]
-) -> dict[str, dict[str, int]]:
+async def available(session: AsyncSession, skus: Sequence[str], locations: Sequence[str]) -> dict[str, dict[str, int]]:
     """location -> sku -> available."""
     return await inventory.available_by_location(session, skus=list(skus), locations=list(locations))
 

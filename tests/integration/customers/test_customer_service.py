@@ -31,7 +31,9 @@ from app.customers.service import HistoryEntry, LoyaltyBalance
 from app.core.money import Money
 
 
-async def _principal(db: AsyncSession, role: Role, channel: Channel | None = None, location: str | None = None) -> Principal:
+async def _principal(
+    db: AsyncSession, role: Role, channel: Channel | None = None, location: str | None = None
+) -> Principal:
     key, _ = await create_key(db, role=role, name=f"test {role}", channel=channel, location_code=location)
     return Principal(key_id=key.id, role=role, channel=Channel(key.channel) if key.channel else None)
 
@@ -195,9 +197,7 @@ async def test_merge_folds_the_guest_into_the_registration(db: AsyncSession, web
     ):
         assert [c.id for c in found] == [registered.id]
     assert (await service.get_customer(db, guest.id)).id == registered.id
-    assert await _events(db, "customer.merged") == [
-        {"survivor_id": str(registered.id), "absorbed_id": str(guest.id)}
-    ]
+    assert await _events(db, "customer.merged") == [{"survivor_id": str(registered.id), "absorbed_id": str(guest.id)}]
     # The absorbed email stays reserved for the survivor.
     with pytest.raises(CustomerExists) as info:
         await _create(db, web, email="guest@example.com")
@@ -303,7 +303,9 @@ async def test_storefront_needs_the_customers_own_token(db: AsyncSession, web: P
     # The token is stored only as a hash.
     stored = await db.scalar(select(func.count()).select_from(CustomerToken).where(CustomerToken.customer_id == ada.id))
     assert stored == 1
-    raw = await db.scalar(text("SELECT count(*) FROM customer_tokens WHERE token_hash = convert_to(:t, 'UTF8')"), {"t": issued.token})
+    raw = await db.scalar(
+        text("SELECT count(*) FROM customer_tokens WHERE token_hash = convert_to(:t, 'UTF8')"), {"t": issued.token}
+    )
     assert raw == 0
 
 

@@ -89,7 +89,9 @@ def test_our_card_number() -> None:
     assert rules.is_card_number("2900000000001") is True
 
 
-@given(body=st.text(alphabet="0123456789", min_size=10, max_size=10), position=st.integers(0, 12), delta=st.integers(1, 9))
+@given(
+    body=st.text(alphabet="0123456789", min_size=10, max_size=10), position=st.integers(0, 12), delta=st.integers(1, 9)
+)
 def test_any_single_digit_misread_is_caught(body: str, position: int, delta: int) -> None:
     number = "29" + body + rules.ean13_check_digit("29" + body)
     misread = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]

@@ -1,0 +1,277 @@
+"""Carts: anonymous or a customer's, one open cart per customer shared by every channel,
+priced live by the price engine every time they are shown."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, outbox
+from app.core.auth import Principal
+from app.core.settings import get_settings
+from app.customers.errors import CustomerNotFound
+from app.orders import repository, rules
+from app.orders.errors import CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
+from app.orders.models import Cart
+from app.orders.schemas import MAX_CODES, MAX_LINES, CartCreate, CartOut, CodeOut, Discount, PricedLine
+from app.orders.usecases import neighbours
+from app.orders.usecases.common import channel_of
+
+MAX_QUANTITY = 1_000_000
+
+
+def _expiry() -> tuple[object, object]:
+    now = clock.now()
+    return now, now + timedelta(minutes=get_settings().cart_ttl_minutes)
+
+
+async def _customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None) -> uuid.UUID:
+    survivor = await neighbours.survivor_of(session, customer_id)
+    if survivor is None:
+        raise CustomerNotFound(f"no customer {customer_id}")
+    await neighbours.authorize_customer(session, principal, survivor, token)
+    return survivor
+
+
+async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> CartOut:
+    """The cart as the price engine sees it now; an unknown code among the cart's is a 422."""
+    subtotal = discount_total = total = 0
+    priced_lines: list[PricedLine] = []
+    codes = [CodeOut(code=c, applied=False, reason="cart_empty") for c in cart.codes]
+    if lines:
+        result = await neighbours.quote(
+            session,
+            currency=cart.currency,
+            lines=lines,
+            codes=cart.codes,
+            customer_id=cart.customer_id,
+            channel=cart.channel,
+        )
+        priced_lines = [
+            PricedLine(
+                sku=snap.sku,
+                quantity=snap.quantity,
+                unit_price=snap.unit_price,
+                gross=snap.gross,
+                discounts=[Discount(promotion_id=d.promotion_id, code=d.code, amount=d.amount) for d in snap.discounts],
+                net=snap.net,
+            )
+            for snap in result.lines
+        ]
+        codes = [CodeOut(code=c.code, applied=c.applied, reason=str(c.reason)) for c in result.codes]
+        unknown = [c.code for c in codes if c.reason == "unknown_code"]
+        if unknown:
+            raise UnknownPromotionCode(f"unknown code {unknown[0]!r}", codes=unknown)
+        subtotal, discount_total, total = result.subtotal, result.discount_total, result.total
+    return CartOut(
+        id=cart.id,
+        status=cart.status,
+        customer_id=cart.customer_id,
+        channel=cart.channel,
+        currency=cart.currency,
+        lines=priced_lines,
+        codes=codes,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        total=total,
+        merged_into=cart.merged_into_id,
+        order_id=cart.order_id,
+        created_at=cart.created_at,
+        updated_at=cart.updated_at,
+        expires_at=cart.expires_at,
+    )
+
+
+def _sum_lines(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for sku, qty in lines:
+        total[sku] = min(total.get(sku, 0) + qty, MAX_QUANTITY)
+    return total
+
+
+def _check_size(lines: dict[str, int], codes: Sequence[str]) -> None:
+    if len(lines) > MAX_LINES or len(codes) > MAX_CODES:
+        raise CartLimitReached(f"a cart holds at most {MAX_LINES} SKUs and {MAX_CODES} codes")
+
+
+async def create_cart(session: AsyncSession, principal: Principal, data: CartCreate, token: str | None) -> CartOut:
+    """A new cart; for a customer who already has an open cart, that cart gains the lines."""
+    customer_id = await _customer(session, principal, data.customer_id, token) if data.customer_id else None
+    now, expires = _expiry()
+    cart = await repository.insert_cart(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "customer_id": customer_id,
+            "status": "open",
+            "currency": data.currency or get_settings().currency,
+            "channel": channel_of(principal),
+            "location_code": principal.location_code,
+            "codes": list(dict.fromkeys(c.strip().upper() for c in data.codes)),
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": expires,
+        },
+    )
+    if cart is None:  # the customer's open cart: the same cart in every channel
+        assert customer_id is not None
+        cart = await repository.open_cart_of(session, customer_id, lock=True)
+        if cart is None:
+            raise CartNotOpen("the customer's cart changed concurrently; retry")
+        cart.codes = list(dict.fromkeys([*cart.codes, *(c.strip().upper() for c in data.codes)]))
+        cart.updated_at, cart.expires_at = now, expires
+    added = _sum_lines([(line.sku, line.quantity) for line in data.lines])
+    await repository.add_cart_lines(session, cart.id, added, now, MAX_QUANTITY)
+    lines = await repository.cart_lines(session, cart.id)
+    _check_size(lines, cart.codes)
+    await session.flush()
+    return await priced(session, cart, lines)
+
+
+async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> Cart:
+    cart = await repository.cart(session, cart_id, lock=True)
+    if cart is None:
+        raise CartNotFound(f"no cart {cart_id}")
+    if cart.customer_id is not None:
+        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+    if cart.status != "open":
+        raise CartNotOpen(f"the cart is {cart.status}", status=cart.status, merged_into=str(cart.merged_into_id or ""))
+    return cart
+
+
+def _touch(cart: Cart) -> None:
+    cart.updated_at, cart.expires_at = _expiry()  # type: ignore[assignment]
+
+
+async def get_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> CartOut:
+    cart = await repository.cart(session, cart_id)
+    if cart is None:
+        raise CartNotFound(f"no cart {cart_id}")
+    if cart.customer_id is not None:
+        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+
+
+async def customer_cart(
+    session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
+) -> CartOut:
+    """The customer's open cart, created empty if there is none (so every channel finds one)."""
+    survivor = await _customer(session, principal, customer_id, token)
+    cart = await repository.open_cart_of(session, survivor)
+    if cart is None:
+        return await create_cart(session, principal, CartCreate(customer_id=survivor), token)
+    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+
+
+async def add_line(
+    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+) -> CartOut:
+    cart = await _open_cart(session, principal, cart_id, token)
+    _touch(cart)
+    await repository.add_cart_lines(session, cart.id, {sku: quantity}, clock.now(), MAX_QUANTITY)
+    lines = await repository.cart_lines(session, cart.id)
+    _check_size(lines, cart.codes)
+    return await priced(session, cart, lines)
+
+
+async def set_line(
+    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+) -> CartOut:
+    cart = await _open_cart(session, principal, cart_id, token)
+    _touch(cart)
+    await repository.set_cart_line(session, cart.id, sku, quantity, clock.now())
+    lines = await repository.cart_lines(session, cart.id)
+    _check_size(lines, cart.codes)
+    return await priced(session, cart, lines)
+
+
+async def add_code(
+    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+) -> CartOut:
+    cart = await _open_cart(session, principal, cart_id, token)
+    _touch(cart)
+    cart.codes = list(dict.fromkeys([*cart.codes, code.strip().upper()]))
+    lines = await repository.cart_lines(session, cart.id)
+    _check_size(lines, cart.codes)
+    if not lines:  # an empty cart cannot tell a known code from an unknown one yet
+        raise UnknownPromotionCode("add lines before codes", code=code)
+    return await priced(session, cart, lines)
+
+
+async def remove_code(
+    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+) -> CartOut:
+    cart = await _open_cart(session, principal, cart_id, token)
+    _touch(cart)
+    cart.codes = [c for c in cart.codes if c != code.strip().upper()]
+    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+
+
+async def assign(
+    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, customer_id: uuid.UUID, token: str | None
+) -> CartOut:
+    """Give an anonymous cart to a customer; if they already have an open cart, its lines
+    are merged into that one and this cart is closed as `merged`."""
+    survivor = await _customer(session, principal, customer_id, token)
+    cart = await _open_cart(session, principal, cart_id, token)
+    if cart.customer_id == survivor:
+        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+    if cart.customer_id is not None:
+        raise CartNotOpen("the cart already belongs to another customer")
+    target = await repository.open_cart_of(session, survivor, lock=True)
+    if target is None:
+        cart.customer_id = survivor
+        _touch(cart)
+        await session.flush()
+        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+    merged = await merge_into(session, cart, target)
+    return await priced(session, target, merged)
+
+
+async def merge_into(session: AsyncSession, absorbed: Cart, target: Cart) -> dict[str, int]:
+    """Lines of `absorbed` join `target` (same SKU adds up); `absorbed` closes as merged."""
+    merged = rules.merge_cart_lines(
+        await repository.cart_lines(session, target.id), await repository.cart_lines(session, absorbed.id), MAX_QUANTITY
+    )
+    now = clock.now()
+    await repository.replace_cart_lines(session, target.id, merged, now)
+    target.codes = list(dict.fromkeys([*target.codes, *absorbed.codes]))[:MAX_CODES]
+    _touch(target)
+    absorbed.status, absorbed.merged_into_id, absorbed.updated_at = "merged", target.id, now
+    await session.flush()
+    # Holds of the absorbed cart (a kiosk hold) are not carried over: the survivor re-holds.
+    await neighbours.release(session, f"cart:{absorbed.id}")
+    return merged
+
+
+async def expire_carts(session: AsyncSession, limit: int = 200) -> int:
+    """Close idle open carts and release their holds; returns how many."""
+    carts = await repository.expired_carts(session, clock.now(), limit)
+    for cart in carts:
+        cart.status, cart.updated_at = "expired", clock.now()
+        await neighbours.release(session, f"cart:{cart.id}")
+        await outbox.record(
+            session,
+            "cart.expired",
+            aggregate_type="cart",
+            aggregate_id=str(cart.id),
+            payload={"cart_id": str(cart.id), "customer_id": str(cart.customer_id) if cart.customer_id else None},
+        )
+    await session.flush()
+    return len(carts)
+
+
+async def move_customer_carts(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
+    """Customer merge: the absorbed customer's open cart joins the survivor's (or becomes it)."""
+    absorbed = await repository.open_cart_of(session, absorbed_id, lock=True)
+    if absorbed is not None:
+        target = await repository.open_cart_of(session, survivor_id, lock=True)
+        if target is None:
+            absorbed.customer_id = survivor_id
+            await session.flush()
+        else:
+            await merge_into(session, absorbed, target)
+    await repository.move_carts(session, survivor_id, absorbed_id)
