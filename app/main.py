@@ -23,15 +23,76 @@ from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
+from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
 from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
+from app.inventory.controllers import ROUTES as INVENTORY_ROUTES
+from app.loyalty import service as loyalty_service
+from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
+from app.orders import service as orders_service
+from app.orders.controllers import ROUTES as ORDERS_ROUTES
+from app.pricing.controllers import ROUTES as PRICING_ROUTES
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
 
 V1_ROUTES: list[Any] = [
     *CATALOG_ROUTES,
     *CUSTOMERS_ROUTES,
+    *FULFILLMENT_ROUTES,
     *INTEGRATION_ROUTES,
+    *INVENTORY_ROUTES,
+    *LOYALTY_ROUTES,
+    *ORDERS_ROUTES,
+    *PRICING_ROUTES,
 ]
+
+
+def wire_orders() -> None:
+    """Orders plug into the customer record (once per process): a merge moves the absorbed
+    customer's orders and carts to the survivor; the contact-center history lists orders."""
+    from app.customers import service as customers_service
+
+    if getattr(wire_orders, "done", False):
+        return
+    customers_service.on_merge(orders_service.on_customer_merge)
+    customers_service.register_history_provider(orders_service.order_history)
+    wire_orders.done = True  # type: ignore[attr-defined]
+
+
+wire_orders()
+
+
+def wire_loyalty() -> None:
+    """Loyalty plugs into the customer record (once per process): a merge moves the absorbed
+    card's points to the survivor's card; the contact-center view shows the balance."""
+    from app.customers import service as customers_service
+
+    if getattr(wire_loyalty, "done", False):
+        return
+    customers_service.on_merge(loyalty_service.merge_cards)
+    customers_service.register_balance_provider(loyalty_service.balance_for_customer)
+    wire_loyalty.done = True  # type: ignore[attr-defined]
+
+
+wire_loyalty()
+
+
+def wire_pricing() -> None:
+    """A store's price zone is `locations.zone` (inventory); pricing reads it through this
+    hook, since pricing may not import inventory."""
+    from app.inventory import service as inventory_service
+    from app.inventory.errors import LocationNotFound
+    from app.pricing import service as pricing_service
+
+    async def store_zone(session: AsyncSession, code: str) -> str | None:
+        try:
+            return (await inventory_service.get_location(session, code)).zone
+        except LocationNotFound:
+            return None
+
+    pricing_service.use_store_zones(store_zone)
+
+
+wire_pricing()
 
 
 def create_app(

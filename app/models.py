@@ -7,6 +7,8 @@ from app.customers import models as _customers  # noqa: F401
 from app.fulfillment import models as _fulfillment  # noqa: F401
 from app.integration import models as _integration  # noqa: F401
 from app.inventory import models as _inventory  # noqa: F401
+from app.loyalty import models as _loyalty  # noqa: F401
 from app.orders import models as _orders  # noqa: F401
+from app.pricing import models as _pricing  # noqa: F401
 
 metadata = Base.metadata

@@ -361,7 +361,8 @@ def duplicate_error(
     """A RowError if the row's SKU or barcode was seen before (then remembers the row's)."""
     first = seen_skus.get(row.sku)
     if first is not None:
-        return RowError(line=row.line, code="duplicate_sku", message=f"SKU already on line {first}", sku=row.sku)
+        where = f"on line {first}" if first else "in an earlier row"
+        return RowError(line=row.line, code="duplicate_sku", message=f"SKU already {where}", sku=row.sku)
     if row.barcode is not None:
         key = gtin14(row.barcode)
         earlier = seen_barcodes.get(key)

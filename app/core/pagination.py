@@ -6,12 +6,14 @@ import base64
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from litestar.params import Parameter
 
 from app.core.errors import Problem
 
 T = TypeVar("T")
 
-Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
+# Litestar validates query parameters from `Parameter`, not from msgspec.Meta (which it ignores there).
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 DEFAULT_LIMIT = 50
 
 

@@ -20,8 +20,9 @@ recorded. The absorbed record stays as a tombstone: its id, card number and cont
 resolving to the survivor and remain reserved. Reading an absorbed id answers **200 with
 the survivor's body** (its `id` is the survivor's, `merged_ids` lists absorbed records)
 and a `Content-Location` header naming the survivor — not a redirect status, so POS and
-kiosk clients that do not follow redirects still show the right person. Repeating a merge
-that already happened answers the survivor again.
+kiosk clients that do not follow redirects still show the right person; every
+`/v1/customers/{id}` route acts on the survivor the same way. Repeating a merge that
+already happened answers the survivor again.
 
 ## Storefront access: the trust boundary
 
@@ -47,6 +48,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +70,9 @@ from app.customers.schemas import (
 READERS = roles(Role.ADMIN, CHANNEL_ROLES)
 MERGERS = roles(Role.ADMIN, Role.CONTACT_CENTER)
 STOREFRONTS = roles(Role.STOREFRONT)
+
+# A token is a secret: no cache (browser, proxy) may keep the response.
+NO_STORE = CacheControlHeader(no_store=True)
 
 CustomerToken = Annotated[
     str | None,
@@ -170,6 +175,7 @@ async def customer_overview(
 @post(
     "/customers/{customer_id:uuid}/tokens",
     opt=STOREFRONTS,
+    cache_control=NO_STORE,
     summary="Storefront: a customer token for a shopper the storefront has authenticated",
     responses=problem_responses(404),
 )
@@ -182,6 +188,7 @@ async def issue_customer_token(
 @post(
     "/customer-sessions",
     opt=STOREFRONTS,
+    cache_control=NO_STORE,
     summary="Storefront: a customer token for the shopper it has just logged in (by email or phone)",
     responses=problem_responses(400, 404, 422),
 )

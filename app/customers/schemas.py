@@ -33,7 +33,7 @@ class Address(Body):
 
     def __post_init__(self) -> None:
         if self.country not in COUNTRY_CODES:
-            raise ValueError(f"{self.country} is not an ISO 3166-1 alpha-2 country code - at `$.country`")
+            raise ValueError(f"country {self.country} is not an ISO 3166-1 alpha-2 code")
 
 
 Addresses = Annotated[list[Address], Meta(max_length=MAX_ADDRESSES)]

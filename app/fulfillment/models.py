@@ -102,8 +102,6 @@ class FulfillmentOrder(Base):
     deliver_to: Mapped[str | None] = mapped_column(String(40))
     feeds_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     transfer_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    # The inventory reservation holding this FO's units (the order's reservation).
-    reservation_ref: Mapped[str] = mapped_column(String(160))
     units: Mapped[int]
     decision_id: Mapped[int | None]
     promised_at: Mapped[datetime | None]
@@ -140,6 +138,9 @@ class FulfillmentOrderLine(Base):
     quantity: Mapped[int]
     # Ship-to-store pickups: the line arrives from this warehouse (not reserved here yet).
     inbound_from: Mapped[str | None] = mapped_column(String(40))
+    # The inventory reservations holding this line's units at the FO's location:
+    # [{"ref": reference, "qty": units}] (the order's reservation, or a re-sourcing's own).
+    holds: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
     picked_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
     short_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
 

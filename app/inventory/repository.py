@@ -229,26 +229,34 @@ async def apply_changes(
         SELECT s.sku, s.location_code FROM stock_levels s JOIN x ON s.sku = x.sku AND s.location_code = x.loc
         ORDER BY s.sku, s.location_code FOR UPDATE OF s
     ),
-    up AS (
-        INSERT INTO stock_levels AS t (sku, location_code, on_hand, reserved, in_transit, updated_at)
-        SELECT x.sku, x.loc, x.d_on_hand, x.d_reserved, x.d_transit, {NOW} FROM x
-        -- the uncorrelated count runs once, first: every row is locked, in order, before any write
-        WHERE (SELECT count(*) FROM locked) >= 0
-          AND (EXISTS (SELECT 1 FROM locked k WHERE k.sku = x.sku AND k.location_code = x.loc)
-               OR (x.d_on_hand >= 0 AND x.d_reserved >= 0 AND x.d_transit >= 0))
-        ORDER BY x.ord
-        ON CONFLICT (sku, location_code) DO UPDATE
-           SET on_hand = t.on_hand + EXCLUDED.on_hand,
-               reserved = t.reserved + EXCLUDED.reserved,
-               in_transit = t.in_transit + EXCLUDED.in_transit,
-               updated_at = EXCLUDED.updated_at
-         WHERE t.on_hand + EXCLUDED.on_hand >= 0
-           AND t.reserved + EXCLUDED.reserved >= 0
-           AND t.in_transit + EXCLUDED.in_transit >= 0
-           AND (NOT (SELECT x2.keep FROM x x2 WHERE x2.sku = t.sku AND x2.loc = t.location_code)
-                OR t.on_hand + EXCLUDED.on_hand >= t.reserved + EXCLUDED.reserved)
+    upd AS (
+        UPDATE stock_levels t
+           SET on_hand = t.on_hand + x.d_on_hand,
+               reserved = t.reserved + x.d_reserved,
+               in_transit = t.in_transit + x.d_transit,
+               updated_at = {NOW}
+          FROM x
+         -- the uncorrelated count runs once, first: every row is locked, in order, before any write
+         WHERE (SELECT count(*) FROM locked) >= 0
+           AND t.sku = x.sku AND t.location_code = x.loc
+           AND t.on_hand + x.d_on_hand >= 0
+           AND t.reserved + x.d_reserved >= 0
+           AND t.in_transit + x.d_transit >= 0
+           AND (NOT x.keep OR t.on_hand + x.d_on_hand >= t.reserved + x.d_reserved)
         RETURNING t.sku, t.location_code, t.on_hand, t.reserved, t.in_transit, t.safety_stock
     ),
+    ins AS (
+        -- rows that do not exist yet can only be created by additions
+        INSERT INTO stock_levels (sku, location_code, on_hand, reserved, in_transit, updated_at)
+        SELECT x.sku, x.loc, x.d_on_hand, x.d_reserved, x.d_transit, {NOW} FROM x
+        WHERE NOT EXISTS (SELECT 1 FROM locked k WHERE k.sku = x.sku AND k.location_code = x.loc)
+          AND x.d_on_hand >= 0 AND x.d_reserved >= 0 AND x.d_transit >= 0
+          AND NOT (x.keep AND x.d_on_hand < x.d_reserved)
+        ORDER BY x.sku, x.loc
+        ON CONFLICT (sku, location_code) DO NOTHING
+        RETURNING sku, location_code, on_hand, reserved, in_transit, safety_stock
+    ),
+    up AS (SELECT * FROM upd UNION ALL SELECT * FROM ins),
     moved AS (
         SELECT up.*, x.d_on_hand, x.reason, x.reference, x.effective_at,
                greatest(up.on_hand - up.reserved - coalesce(up.safety_stock, l.default_safety_stock), 0) AS available

@@ -4,7 +4,7 @@ state, distances. No I/O."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -193,3 +193,74 @@ def decide_count(
     if on_hand_now + delta < 0:
         return CountDecision(0, "count_conflicts_with_later_movements")
     return CountDecision(delta)
+
+
+# ---- stock count CSV (`oms stock import`) -------------------------------------------------------
+
+
+class CountRow(NamedTuple):
+    line: int
+    location: str
+    sku: str
+    on_hand: int
+    counted_at: datetime | None
+
+
+class CountRowError(NamedTuple):
+    line: int
+    message: str
+
+
+COUNT_CSV_COLUMNS = ("location", "sku", "on_hand")
+
+
+def read_count_csv(lines: Iterable[str]) -> Iterator[CountRow | CountRowError]:
+    """Rows of a stock count CSV: header `location,sku,on_hand[,counted_at]`; counted_at is
+    ISO 8601 with an offset (blank: the time of the import)."""
+    import csv
+
+    reader = csv.DictReader(lines)
+    missing = [c for c in COUNT_CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        yield CountRowError(1, f"missing column(s): {', '.join(missing)}")
+        return
+    for row in reader:
+        line = reader.line_num
+        location, sku = (row.get("location") or "").strip(), (row.get("sku") or "").strip()
+        raw_count, raw_at = (row.get("on_hand") or "").strip(), (row.get("counted_at") or "").strip()
+        if not location or not sku:
+            yield CountRowError(line, "location and sku are required")
+            continue
+        if not raw_count.isdigit():
+            yield CountRowError(line, f"on_hand must be a whole number >= 0, not {raw_count!r}")
+            continue
+        counted_at = None
+        if raw_at:
+            try:
+                counted_at = datetime.fromisoformat(raw_at)
+            except ValueError:
+                yield CountRowError(line, f"counted_at {raw_at!r} is not ISO 8601")
+                continue
+            if counted_at.tzinfo is None:
+                yield CountRowError(line, "counted_at needs a time zone offset")
+                continue
+        yield CountRow(line, location, sku, int(raw_count), counted_at)
+
+
+def count_batches(rows: Iterable[CountRow], size: int = MAX_SYNC_LINES) -> list[tuple[str, list[CountRow]]]:
+    """Group rows by location into batches of at most `size`, never with a SKU twice (a SKU
+    counted again later in the file goes into a later batch, so the later count wins)."""
+    open_batches: dict[str, list[CountRow]] = {}
+    seen: dict[str, set[str]] = {}
+    done: list[tuple[str, list[CountRow]]] = []
+    for row in rows:
+        batch = open_batches.setdefault(row.location, [])
+        skus = seen.setdefault(row.location, set())
+        if len(batch) >= size or row.sku in skus:
+            done.append((row.location, batch))
+            batch = open_batches[row.location] = []
+            skus = seen[row.location] = set()
+        batch.append(row)
+        skus.add(row.sku)
+    done.extend((loc, batch) for loc, batch in open_batches.items() if batch)
+    return done

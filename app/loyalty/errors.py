@@ -37,3 +37,11 @@ class InvalidEarning(InvalidInput):
 
 class InvalidReversal(InvalidInput):
     code, title = "invalid_reversal", "Reversal data is not valid"
+
+
+class InvalidPoints(InvalidInput):
+    code, title = "invalid_points", "Points must be a positive whole number"
+
+
+class InvalidReference(InvalidInput):
+    code, title = "invalid_reference", "Reference is not valid"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,7 +49,7 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
             raise InvalidTiers(f"tier {part!r} has a non-integer threshold or rate") from None
     if not tiers or tiers[0].threshold_minor != 0:
         raise InvalidTiers("the first tier must start at a spend of 0")
-    for lower, higher in zip(tiers, tiers[1:], strict=False):
+    for lower, higher in itertools.pairwise(tiers):
         if higher.threshold_minor <= lower.threshold_minor:
             raise InvalidTiers("tier thresholds must increase")
     if any(t.points_per_unit < 0 for t in tiers):

@@ -105,7 +105,8 @@ class Order(Base):
     cart_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     fulfilment: Mapped[str] = mapped_column(String(10))
     pickup_location_code: Mapped[str | None] = mapped_column(String(40))
-    delivery_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # none_as_null: a pickup order has SQL NULL here, not JSON null (the CHECK reads it).
+    delivery_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int]
     discount_total: Mapped[int]

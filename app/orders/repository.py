@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, tuple_, update
+from sqlalchemy import Row, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,8 @@ async def insert_cart(session: AsyncSession, values: dict[str, Any]) -> Cart | N
             .values(**values)
             .on_conflict_do_nothing(
                 index_elements=[Cart.customer_id],
-                index_where=and_(Cart.status == "open", Cart.customer_id.is_not(None)),
+                # Literal SQL: PostgreSQL matches the partial index by its predicate text.
+                index_where=text("status = 'open' AND customer_id IS NOT NULL"),
             )
             .returning(Cart)
         )
@@ -78,7 +79,7 @@ async def add_cart_lines(
 
 async def set_cart_line(session: AsyncSession, cart_id: uuid.UUID, sku: str, quantity: int, now: datetime) -> None:
     if quantity == 0:
-        await session.execute(CartLine.__table__.delete().where(CartLine.cart_id == cart_id, CartLine.sku == sku))
+        await session.execute(delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.sku == sku))
         return
     stmt = insert(CartLine).values(cart_id=cart_id, sku=sku, quantity=quantity, added_at=now)
     await session.execute(
@@ -87,7 +88,7 @@ async def set_cart_line(session: AsyncSession, cart_id: uuid.UUID, sku: str, qua
 
 
 async def replace_cart_lines(session: AsyncSession, cart_id: uuid.UUID, lines: dict[str, int], now: datetime) -> None:
-    await session.execute(CartLine.__table__.delete().where(CartLine.cart_id == cart_id))
+    await session.execute(delete(CartLine).where(CartLine.cart_id == cart_id))
     if lines:
         await session.execute(
             insert(CartLine).values(
@@ -237,7 +238,8 @@ async def list_orders(
     if after is not None:
         stmt = stmt.where(tuple_(Order.placed_at, Order.id) < tuple_(after[0], after[1]))
     stmt = stmt.order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit + 1)
-    return (await session.execute(stmt)).all()
+    rows: Any = (await session.execute(stmt)).all()
+    return list(rows)
 
 
 async def move_orders(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> int:
@@ -247,11 +249,22 @@ async def move_orders(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id
     return len(result.all())
 
 
-async def lines_by_no(session: AsyncSession, order_id: uuid.UUID, line_nos: Sequence[int]) -> Sequence[OrderLine]:
-    return (
-        await session.scalars(
-            select(OrderLine)
-            .where(OrderLine.order_id == order_id, or_(*[OrderLine.line_no == n for n in line_nos]))
-            .order_by(OrderLine.line_no)
+async def order_id_by_payment_key(session: AsyncSession, payment_key: str) -> uuid.UUID | None:
+    return await session.scalar(select(Order.id).where(Order.payment_key == payment_key))
+
+
+async def mark_cart_ordered(session: AsyncSession, cart_id: uuid.UUID, order_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(Cart).where(Cart.id == cart_id).values(status="ordered", order_id=order_id, updated_at=now)
+    )
+
+
+async def gateway_caught_up(session: AsyncSession, tender_id: uuid.UUID, captured: int, released: int) -> None:
+    await session.execute(
+        update(OrderTender)
+        .where(OrderTender.id == tender_id)
+        .values(
+            gateway_captured=func.greatest(OrderTender.gateway_captured, captured),
+            gateway_released=func.greatest(OrderTender.gateway_released, released),
         )
-    ).all()
+    )

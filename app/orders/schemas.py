@@ -80,22 +80,26 @@ class CartOut(Out):
     subtotal: int
     discount_total: int
     total: int
-    merged_into: uuid.UUID | None = None
-    order_id: uuid.UUID | None = None
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
+    merged_into: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
 
 
 class Address(Body):
-    recipient: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     line1: Line
-    line2: Line | None = None
     city: ShortText
+    country: CountryCode
+    recipient: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    line2: Line | None = None
     postal_code: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
     region: ShortText | None = None
-    country: CountryCode
     phone: Annotated[str, Meta(min_length=2, max_length=40)] | None = None
+    # Where the parcel goes, for sourcing's "nearest location" (optional: without it,
+    # sourcing ranks by the other criteria).
+    latitude: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Meta(ge=-180, le=180)] | None = None
 
 
 class TenderIn(Body):
@@ -109,15 +113,15 @@ class TenderIn(Body):
 class OrderCreate(Body):
     """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
 
+    fulfilment: Fulfilment
+    tenders: Annotated[list[TenderIn], Meta(min_length=1, max_length=10)]
     cart_id: uuid.UUID | None = None
     lines: Annotated[list[LineIn], Meta(max_length=MAX_LINES)] | None = None
     codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)
     customer_id: uuid.UUID | None = None
     currency: CurrencyCode | None = None
-    fulfilment: Fulfilment
     delivery_address: Address | None = None
     pickup_location: Code | None = None
-    tenders: Annotated[list[TenderIn], Meta(min_length=1, max_length=10)]
 
 
 class OrderLineOut(Out):

@@ -52,11 +52,10 @@ class Price(Base):
 
     __tablename__ = "prices"
     __table_args__ = (
+        # Also the index of resolution: "the newest row at or before t" for a set of SKUs.
         UniqueConstraint("sku", "zone_code", "currency", "valid_from"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("compare_at_amount IS NULL OR compare_at_amount > amount", name="compare_at_above_price"),
-        # Resolution reads "the newest row at or before t" for a set of SKUs.
-        Index("ix_prices_lookup", "sku", "currency", "zone_code", text("valid_from DESC")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
@@ -125,7 +124,7 @@ class Promotion(Base):
     usage_limit_per_customer: Mapped[int | None]
     # Live redemptions, counted only while a total limit exists, so an unlimited promotion
     # is no hot row every order must lock; introducing a limit recounts from redemptions.
-    times_used: Mapped[int] = mapped_column(default=0)
+    times_used: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     archived_at: Mapped[datetime | None]
@@ -145,7 +144,7 @@ class PromotionCode(Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promotions.id"))
     max_uses: Mapped[int | None]
-    times_used: Mapped[int] = mapped_column(default=0)
+    times_used: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
 
 
@@ -157,7 +156,7 @@ class CustomerUse(Base):
 
     promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promotions.id"), primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    times_used: Mapped[int] = mapped_column(default=0)
+    times_used: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Redemption(Base):

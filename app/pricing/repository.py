@@ -46,7 +46,7 @@ async def insert_zone(session: AsyncSession, code: str, name: str) -> bool:
 async def get_zone(session: AsyncSession, code: str, *, lock: bool = False) -> PriceZone | None:
     query = select(PriceZone).where(PriceZone.code == code)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     zone: PriceZone | None = (await session.scalars(query)).first()
     return zone
 
@@ -190,8 +190,8 @@ async def add_promotion(session: AsyncSession, promotion: Promotion) -> None:
 
 async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID, *, lock: bool = False) -> Promotion | None:
     query = select(Promotion).where(Promotion.id == promotion_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # the locked row is the truth: refresh whatever this session had loaded before
+        query = query.with_for_update().execution_options(populate_existing=True)
     promotion: Promotion | None = (await session.scalars(query)).first()
     return promotion
 
@@ -208,15 +208,14 @@ async def promotion_page(
     return list((await session.scalars(query)).all())
 
 
-async def recount_uses(session: AsyncSession, promotion_id: uuid.UUID) -> None:
-    """Count the live redemptions into the promotion, when a total limit is introduced."""
-    live = (
+async def live_redemptions(session: AsyncSession, promotion_id: uuid.UUID) -> int:
+    """Redemptions of the promotion not given back (what a newly introduced limit starts from)."""
+    count = await session.scalar(
         select(func.count())
         .select_from(Redemption)
         .where(Redemption.promotion_id == promotion_id, Redemption.given_back_at.is_(None))
-        .scalar_subquery()
     )
-    await session.execute(update(Promotion).where(Promotion.id == promotion_id).values(times_used=live))
+    return int(count or 0)
 
 
 async def recount_customer_uses(session: AsyncSession, promotion_id: uuid.UUID, *, limited: bool) -> None:

@@ -83,18 +83,12 @@ class Line(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
-    """Which lines a promotion looks at; all empty = the whole cart."""
+    """Which lines a promotion looks at: a line matches by SKU, product or any category on
+    its path (any one suffices); all empty = the whole cart."""
 
     skus: frozenset[str] = frozenset()
     products: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
-
-    def matches(self, line: Line) -> bool:
-        if not (self.skus or self.products or self.categories):
-            return True
-        return (
-            line.sku in self.skus or line.product_id in self.products or not self.categories.isdisjoint(line.categories)
-        )
 
 
 class Tier(msgspec.Struct, frozen=True):
@@ -373,6 +367,30 @@ def _run(
     return cart
 
 
+def _rows_by_target(canon: Sequence[Line], promos: Sequence[Promotion]) -> dict[str, list[int]]:
+    """Each promotion's line positions (canonical order), looked up in an index of the cart
+    rather than by testing every line against every promotion."""
+    everything = list(range(len(canon)))
+    by_key: dict[tuple[str, str], set[int]] = {}
+    for i, line in enumerate(canon):
+        by_key.setdefault(("sku", line.sku), set()).add(i)
+        by_key.setdefault(("product", line.product_id), set()).add(i)
+        for category in line.categories:
+            by_key.setdefault(("category", category), set()).add(i)
+    rows: dict[str, list[int]] = {}
+    for promo in promos:
+        target = promo.target
+        if not (target.skus or target.products or target.categories):
+            rows[promo.id] = everything
+            continue
+        found: set[int] = set()
+        for kind, keys in (("sku", target.skus), ("product", target.products), ("category", target.categories)):
+            for key in keys:
+                found |= by_key.get((kind, key), set())
+        rows[promo.id] = sorted(found)
+    return rows
+
+
 # ---- the engine --------------------------------------------------------------------------
 
 
@@ -400,7 +418,7 @@ def price(inp: PricingInput) -> PricingResult:
         outcomes[code] = (reason, promo_id)
 
     live = [p for p in promos.values() if (not p.requires_code or p.id in unlocked) and _static_reason(p, inp) is None]
-    rows = {p.id: [i for i, line in enumerate(canon) if p.target.matches(line)] for p in live}
+    rows = _rows_by_target(canon, live)
 
     combined = best = _run([p for p in live if p.combinable], unlocked, rows, canon, inp.delivery_fee)
     alone: dict[str, _Cart] = {}

@@ -118,11 +118,11 @@ class PromotionFields(Body):
 
     name: Name | UnsetType = UNSET
     starts_at: AwareTime | UnsetType = UNSET
-    ends_at: AwareTime | None | UnsetType = UNSET
+    ends_at: AwareTime | UnsetType | None = UNSET
     priority: Priority | UnsetType = UNSET
     combinable: bool | UnsetType = UNSET
     requires_code: bool | UnsetType = UNSET
-    currency: CurrencyCode | None | UnsetType = UNSET
+    currency: CurrencyCode | UnsetType | None = UNSET
     percent_bp: BasisPoints | UnsetType = UNSET
     amount: MinorUnits | UnsetType = UNSET
     fixed_price: MinorUnits | UnsetType = UNSET
@@ -136,8 +136,8 @@ class PromotionFields(Body):
     loyalty_tiers: Annotated[list[Code], Meta(max_length=20)] | UnsetType = UNSET
     first_order_only: bool | UnsetType = UNSET
     channels: Annotated[list[Channel], Meta(max_length=5)] | UnsetType = UNSET
-    usage_limit: Limit | None | UnsetType = UNSET
-    usage_limit_per_customer: Limit | None | UnsetType = UNSET
+    usage_limit: Limit | UnsetType | None = UNSET
+    usage_limit_per_customer: Limit | UnsetType | None = UNSET
 
 
 class PromotionCreate(PromotionFields, kw_only=True):

@@ -1,7 +1,7 @@
 """factory-boy factories build objects; `persist` writes them (factory-boy has no async support).
 
-    product = ProductFactory()
-    await persist(db, product, VariantFactory(product=product))
+product = ProductFactory()
+await persist(db, product, VariantFactory(product=product))
 """
 
 from __future__ import annotations

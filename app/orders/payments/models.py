@@ -15,6 +15,7 @@ from app.core.db import Base
 
 
 class TestGatewayAuthorization(Base):
+    __test__ = False  # not a pytest class
     __tablename__ = "payment_test_authorizations"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -37,6 +38,7 @@ class TestGatewayAuthorization(Base):
 
 
 class TestGatewayOperation(Base):
+    __test__ = False  # not a pytest class
     __tablename__ = "payment_test_operations"
     __table_args__ = (
         CheckConstraint("kind IN ('capture','void','refund')", name="kind_known"),

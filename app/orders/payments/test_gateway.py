@@ -30,6 +30,7 @@ TIMEOUT_TOKEN = "tok_timeout"
 
 
 class TestGateway:
+    __test__ = False  # not a pytest class
     name = "test"
     # Seconds the simulated gateway "hangs" before timing out; tests keep it at zero.
     timeout_delay = 0.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,12 +24,14 @@ from app.orders.usecases.common import channel_of
 MAX_QUANTITY = 1_000_000
 
 
-def _expiry() -> tuple[object, object]:
+def _expiry() -> tuple[datetime, datetime]:
     now = clock.now()
     return now, now + timedelta(minutes=get_settings().cart_ttl_minutes)
 
 
-async def _customer(session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None) -> uuid.UUID:
+async def _customer(
+    session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
+) -> uuid.UUID:
     survivor = await neighbours.survivor_of(session, customer_id)
     if survivor is None:
         raise CustomerNotFound(f"no customer {customer_id}")
@@ -42,14 +45,16 @@ async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> Ca
     priced_lines: list[PricedLine] = []
     codes = [CodeOut(code=c, applied=False, reason="cart_empty") for c in cart.codes]
     if lines:
-        result = await neighbours.quote(
+        result: Any = await neighbours.quote(
             session,
             currency=cart.currency,
             lines=lines,
             codes=cart.codes,
             customer_id=cart.customer_id,
             channel=cart.channel,
+            store=cart.location_code,
         )
+        result = result.result
         priced_lines = [
             PricedLine(
                 sku=snap.sku,
@@ -138,12 +143,14 @@ async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.
     if cart.customer_id is not None:
         await neighbours.authorize_customer(session, principal, cart.customer_id, token)
     if cart.status != "open":
-        raise CartNotOpen(f"the cart is {cart.status}", status=cart.status, merged_into=str(cart.merged_into_id or ""))
+        raise CartNotOpen(
+            f"the cart is {cart.status}", cart_status=cart.status, merged_into=str(cart.merged_into_id or "")
+        )
     return cart
 
 
 def _touch(cart: Cart) -> None:
-    cart.updated_at, cart.expires_at = _expiry()  # type: ignore[assignment]
+    cart.updated_at, cart.expires_at = _expiry()
 
 
 async def get_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> CartOut:

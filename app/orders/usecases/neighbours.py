@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import Principal
 from app.customers import service as customers
 from app.inventory import service as inventory
+from app.inventory.errors import LocationNotFound, ReservationNotFound
 from app.pricing import service as pricing
 
-Quote = Any  # pricing's quote result: lines (per-line snapshots), subtotal, discount_total, total, codes
+Quote = pricing.Quote
 
 
 async def quote(
@@ -25,19 +26,32 @@ async def quote(
     codes: Sequence[str],
     customer_id: uuid.UUID | None,
     channel: str | None,
+    store: str | None = None,
+    address: Mapping[str, Any] | None = None,
 ) -> Quote:
+    """Price lines in the zone of the pickup/kiosk store or of the delivery address."""
+    zone = await pricing.resolve_zone(
+        session,
+        location_code=store,
+        country=address.get("country") if address else None,
+        postal_code=address.get("postal_code") if address else None,
+    )
     return await pricing.quote(
         session,
-        currency=currency,
-        lines=list(lines.items()),
-        codes=list(codes),
-        customer_id=customer_id,
-        channel=channel,
+        pricing.QuoteInput(
+            currency=currency,
+            lines=tuple(pricing.QuoteLine(sku, qty) for sku, qty in lines.items()),
+            zone=zone,
+            codes=tuple(codes),
+            customer_id=customer_id,
+            channel=channel,
+            home_delivery=address is not None,
+        ),
     )
 
 
 async def redeem(session: AsyncSession, result: Quote, *, order_id: uuid.UUID, customer_id: uuid.UUID | None) -> None:
-    await pricing.redeem(session, result, order_id=order_id, customer_id=customer_id)
+    await pricing.redeem(session, quote=result, order_id=order_id, customer_id=customer_id)
 
 
 async def give_back(session: AsyncSession, *, order_id: uuid.UUID) -> None:
@@ -47,12 +61,17 @@ async def give_back(session: AsyncSession, *, order_id: uuid.UUID) -> None:
 async def reserve(
     session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]], principal: Principal
 ) -> None:
-    """(sku, location, qty) lines, all or nothing; raises inventory's InsufficientStock."""
-    await inventory.reserve(session, reference=reference, lines=list(lines), actor_key_id=principal.key_id)
+    """(sku, location, qty) lines, all or nothing; raises inventory's InsufficientStock and
+    then holds nothing, so another location may be tried in the same transaction."""
+    await inventory.reserve(session, reference=reference, lines=list(lines), actor=principal.key_id)
 
 
 async def release(session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]] | None = None) -> None:
-    await inventory.release(session, reference=reference, lines=list(lines) if lines is not None else None)
+    """Release (all, or some lines); a reference that never reserved anything is fine."""
+    try:
+        await inventory.release(session, reference=reference, lines=list(lines) if lines is not None else None)
+    except ReservationNotFound:
+        return
 
 
 async def consume(session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]]) -> None:
@@ -60,16 +79,22 @@ async def consume(session: AsyncSession, reference: str, lines: Sequence[tuple[s
 
 
 async def location(session: AsyncSession, code: str) -> Any | None:
-    return await inventory.get_location(session, code)
+    try:
+        return await inventory.get_location(session, code)
+    except LocationNotFound:
+        return None
 
 
 async def warehouses(session: AsyncSession) -> list[Any]:
-    return [loc for loc in await inventory.list_locations(session) if loc.kind == "warehouse" and loc.ships]
+    return [loc for loc in await inventory.list_locations(session, kind="warehouse", ships=True) if loc.active]
 
 
 async def available(session: AsyncSession, skus: Sequence[str], locations: Sequence[str]) -> dict[str, dict[str, int]]:
-    """location -> sku -> available."""
-    return await inventory.available_by_location(session, skus=list(skus), locations=list(locations))
+    """location -> sku -> available (absent: none)."""
+    by_location: dict[str, dict[str, int]] = {}
+    for (sku, code), qty in (await inventory.available_by_location(session, list(skus), list(locations))).items():
+        by_location.setdefault(code, {})[sku] = qty
+    return by_location
 
 
 async def authorize_customer(

@@ -112,7 +112,8 @@ async def test_unknown_country_names_the_field(api: Api) -> None:
         "/v1/customers", json={"name": "Ada", "addresses": [{"line1": "A 1", "city": "B", "country": "ZZ"}]}
     )
     body = _problem(response, 400, "validation_error")
-    assert "country" in body["detail"]
+    assert body["errors"][0]["field"] == "addresses[0]"
+    assert body["errors"][0]["message"] == "country ZZ is not an ISO 3166-1 alpha-2 code"
 
 
 @pytest.mark.parametrize("label", ["merchandiser", "logistics", "integration"])
@@ -297,6 +298,8 @@ async def test_only_storefronts_open_customer_sessions(api: Api) -> None:
     assert by_phone.json()["customer_id"] == ada["id"]
     issued = await api.as_("storefront").post(f"/v1/customers/{ada['id']}/tokens")
     assert issued.status_code == 201
+    assert issued.headers["cache-control"] == "no-store"
+    assert by_phone.headers["cache-control"] == "no-store"
     token = issued.json()["token"]
     assert (
         await api.as_("storefront").get(f"/v1/customers/{ada['id']}", headers={"X-Customer-Token": token})
@@ -319,7 +322,14 @@ async def test_bad_customer_sessions(api: Api, body: dict[str, str], status: int
 # ---- contact-center overview -----------------------------------------------------------
 
 
-async def test_overview_without_orders_or_loyalty(api: Api) -> None:
+@pytest.fixture
+def bare_registries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No orders or loyalty plugged in (app.main wires the real ones at import)."""
+    for name in ("_merge_callbacks", "_history_providers", "_balance_providers"):
+        monkeypatch.setattr(service, name, [])
+
+
+async def test_overview_without_orders_or_loyalty(api: Api, bare_registries: None) -> None:
     ada = await _create(api, ADA)
     response = await api.as_("contact_center").get(f"/v1/customers/{ada['id']}/overview")
     assert response.status_code == 200
@@ -329,7 +339,7 @@ async def test_overview_without_orders_or_loyalty(api: Api) -> None:
     assert body["history"] == []
 
 
-async def test_overview_lists_every_channel_newest_first(api: Api) -> None:
+async def test_overview_lists_every_channel_newest_first(api: Api, bare_registries: None) -> None:
     ada = await _create(api, ADA)
 
     async def orders(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> Sequence[HistoryEntry]:

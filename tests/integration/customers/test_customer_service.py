@@ -12,6 +12,7 @@ from app.core import clock
 from app.core.auth import Channel, Principal, Role, create_key
 from app.core.errors import Problem
 from app.core.models import OutboxEvent
+from app.core.money import Money
 from app.customers import rules, service
 from app.customers.errors import (
     CannotMergeSelf,
@@ -28,7 +29,6 @@ from app.customers.errors import (
 from app.customers.models import Customer, CustomerToken
 from app.customers.schemas import Address, CustomerCreate, CustomerUpdate
 from app.customers.service import HistoryEntry, LoyaltyBalance
-from app.core.money import Money
 
 
 async def _principal(
@@ -358,6 +358,13 @@ async def test_session_for_unknown_shopper_is_not_found(db: AsyncSession, web: P
 
 
 @pytest.fixture
+def bare_registries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No orders or loyalty plugged in (app.main wires the real ones at import)."""
+    for name in ("_merge_callbacks", "_history_providers", "_balance_providers"):
+        monkeypatch.setattr(service, name, [])
+
+
+@pytest.fixture
 async def providers() -> AsyncIterator[list[object]]:
     unregister: list[object] = []
     yield unregister
@@ -365,7 +372,7 @@ async def providers() -> AsyncIterator[list[object]]:
         remove()  # type: ignore[operator]
 
 
-async def test_overview_without_providers_is_empty(db: AsyncSession, web: Principal) -> None:
+async def test_overview_without_providers_is_empty(db: AsyncSession, web: Principal, bare_registries: None) -> None:
     ada = await _create(db, web, email="ada@example.com")
     overview = await service.customer_overview(db, ada.id, 10)
     assert overview.customer.id == ada.id
@@ -374,7 +381,7 @@ async def test_overview_without_providers_is_empty(db: AsyncSession, web: Princi
 
 
 async def test_overview_merges_every_channels_history_newest_first(
-    db: AsyncSession, web: Principal, providers: list[object]
+    db: AsyncSession, web: Principal, providers: list[object], bare_registries: None
 ) -> None:
     ada = await _create(db, web, email="ada@example.com")
     t0 = datetime(2026, 2, 1, tzinfo=UTC)

@@ -180,6 +180,4 @@ def test_code_check_outcomes() -> None:
     # After five wrong codes even the right one is refused.
     assert check_pickup_code("123456", attempts=5, used=False, **common) == "locked"  # type: ignore[arg-type]
     assert check_pickup_code("123456", attempts=0, used=True, **common) == "used"  # type: ignore[arg-type]
-    assert (
-        check_pickup_code("123456", stored_hash=None, salt=None, attempts=0, max_attempts=5, used=False) == "wrong"
-    )
+    assert check_pickup_code("123456", stored_hash=None, salt=None, attempts=0, max_attempts=5, used=False) == "wrong"

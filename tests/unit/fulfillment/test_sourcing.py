@@ -217,9 +217,7 @@ def test_non_shipping_inactive_and_excluded_locations_are_skipped_with_reasons()
 
 
 def test_nothing_anywhere_is_unserved_with_a_summary() -> None:
-    plan = plan_delivery(
-        lines(("A", 2)), [loc("WH-LYON", "warehouse", *WH_LYON, {"A": 1})], RULES, destination=PARIS
-    )
+    plan = plan_delivery(lines(("A", 2)), [loc("WH-LYON", "warehouse", *WH_LYON, {"A": 1})], RULES, destination=PARIS)
     # The best partial cover is returned so the caller can say what is where.
     assert where(plan) == [("WH-LYON", "delivery", [("A", 1)])]
     assert [(ln.sku, ln.quantity) for ln in plan.unserved] == [("A", 1)]
@@ -228,9 +226,7 @@ def test_nothing_anywhere_is_unserved_with_a_summary() -> None:
 
 def test_same_sku_on_two_lines_shares_the_location_stock() -> None:
     candidates = [loc("WH-LYON", "warehouse", *WH_LYON, {"A": 3}), loc("WH-LILLE", "warehouse", *WH_LILLE, {"A": 1})]
-    plan = plan_delivery(
-        [PlanLine("L1", "A", 2), PlanLine("L2", "A", 2)], candidates, RULES, destination=PARIS
-    )
+    plan = plan_delivery([PlanLine("L1", "A", 2), PlanLine("L2", "A", 2)], candidates, RULES, destination=PARIS)
     assert plan.complete
     assert sum(ln.quantity for a in plan.assignments for ln in a.lines) == 4
     for a in plan.assignments:

@@ -155,8 +155,9 @@ def test_spend_threshold_crossed_by_exactly_one_minor_unit() -> None:
     at = run([line("A", 1, 10000)], [p], codes=("SPEND",), code_facts=facts)
     assert at.total == 9000
     assert at.codes[0].applied
-    upper = run([line("A", 1, 19999), line("B", 1, 1)], [p])
-    assert upper.total == 17000
+    upper = run([line("A", 1, 19999), line("B", 1, 1)], [p], codes=("SPEND",), code_facts=facts)
+    assert upper.total == 17000  # 200.00 reaches the second tier: 30.00 off
+    assert [ln.net for ln in upper.lines] == [16999, 1]
 
 
 def test_free_delivery_zeroes_the_fee_and_is_not_allocated_to_lines() -> None:
@@ -261,8 +262,20 @@ def test_the_window_is_half_open_at_the_end() -> None:
     [
         (coded(usage_limit=10, times_used=10), Customer(), None, "EUR", Reason.USAGE_LIMIT_REACHED),
         (coded(usage_limit_per_customer=1), Customer(), None, "EUR", Reason.CUSTOMER_REQUIRED),
-        (coded(usage_limit_per_customer=1, customer_uses=1), Customer(id="c1"), None, "EUR", Reason.USAGE_LIMIT_REACHED),
-        (coded(loyalty_tiers=frozenset({"gold"})), Customer(loyalty_tier="silver"), None, "EUR", Reason.CUSTOMER_NOT_ELIGIBLE),
+        (
+            coded(usage_limit_per_customer=1, customer_uses=1),
+            Customer(id="c1"),
+            None,
+            "EUR",
+            Reason.USAGE_LIMIT_REACHED,
+        ),
+        (
+            coded(loyalty_tiers=frozenset({"gold"})),
+            Customer(loyalty_tier="silver"),
+            None,
+            "EUR",
+            Reason.CUSTOMER_NOT_ELIGIBLE,
+        ),
         (coded(first_order_only=True), Customer(id="c1"), None, "EUR", Reason.CUSTOMER_NOT_ELIGIBLE),
         (coded(channels=frozenset({"pos"})), Customer(), "web", "EUR", Reason.CHANNEL_NOT_ELIGIBLE),
         (coded(), Customer(), None, "JPY", Reason.CURRENCY_MISMATCH),

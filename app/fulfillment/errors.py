@@ -1,0 +1,67 @@
+"""Problem types of fulfilment (stable codes)."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Problem
+
+
+class NotSourceable(Conflict):
+    """extra `lines`: [{sku, requested, available: {location: units}}]; `summary`."""
+
+    code, title = "insufficient_stock", "No location (or set of locations) can serve the order"
+
+
+class PickupNotOffered(InvalidInput):
+    code, title = "pickup_not_offered", "This store does not offer pickup"
+
+
+class UnknownLocation(InvalidInput):
+    code, title = "unknown_location", "No location has this code"
+
+
+class FulfillmentOrderNotFound(NotFound):
+    code, title = "fulfillment_order_not_found", "No such fulfillment order"
+
+
+class PickListNotFound(NotFound):
+    code, title = "pick_list_not_found", "No such pick list"
+
+
+class NothingToPick(NotFound):
+    code, title = "nothing_to_pick", "No open fulfillment orders at this location"
+
+
+class RuleVersionNotFound(NotFound):
+    code, title = "rule_version_not_found", "No such sourcing rule version"
+
+
+class FulfillmentInvalidTransition(InvalidTransition):
+    """409 `invalid_transition` with `from_status`, `action` and `type`."""
+
+
+class PickListClosed(Conflict):
+    code, title = "pick_list_closed", "The pick list was already confirmed"
+
+
+class ConfirmationMismatch(InvalidInput):
+    code, title = "confirmation_mismatch", "Confirm every line of the pick list once, within its quantity"
+
+
+class TrackingNumberTaken(Conflict):
+    code, title = "tracking_number_taken", "This carrier's tracking number is already on a parcel"
+
+
+class UnknownParcel(NotFound):
+    code, title = "unknown_parcel", "No parcel has this carrier and tracking number"
+
+
+class WrongPickupCode(Problem):
+    status, code, title = 422, "wrong_pickup_code", "The pickup code is not right"
+
+
+class PickupLocked(Problem):
+    status, code, title = 423, "pickup_locked", "Too many wrong codes: the pickup is locked"
+
+
+class InvalidBins(InvalidInput):
+    code, title = "invalid_bins", "The bin list is not valid"

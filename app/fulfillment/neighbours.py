@@ -1,0 +1,178 @@
+"""Fulfilment's calls into inventory and orders — through their services only, in one
+place, so each contract is read once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.inventory import service as inventory
+
+StockLine = tuple[str, str, int]  # (sku, location, quantity)
+
+
+async def locations(session: AsyncSession) -> list[Any]:
+    """Every location (code, kind, latitude, longitude, ships, pickup, daily_capacity, active)."""
+    return list(await inventory.list_locations(session))
+
+
+async def location(session: AsyncSession, code: str) -> Any:
+    """Raises inventory's LocationNotFound."""
+    return await inventory.get_location(session, code)
+
+
+async def available(
+    session: AsyncSession, skus: Sequence[str], location_codes: Sequence[str] | None
+) -> dict[str, dict[str, int]]:
+    """location -> sku -> available (net of reservations and safety stock); absent = 0."""
+    found = await inventory.available_by_location(
+        session, list(skus), list(location_codes) if location_codes is not None else None
+    )
+    out: dict[str, dict[str, int]] = {}
+    for (sku, code), qty in found.items():
+        out.setdefault(code, {})[sku] = qty
+    return out
+
+
+async def reserve(session: AsyncSession, reference: str, lines: Sequence[StockLine], actor: uuid.UUID | None) -> None:
+    """All or nothing; raises inventory's InsufficientStock and leaves nothing reserved."""
+    await inventory.reserve(session, reference=reference, lines=_merged(lines), actor=actor)
+
+
+async def release(session: AsyncSession, reference: str, lines: Sequence[StockLine], actor: uuid.UUID | None) -> None:
+    if lines:
+        await inventory.release(session, reference=reference, lines=_merged(lines), actor=actor)
+
+
+async def consume(
+    session: AsyncSession, reference: str, lines: Sequence[StockLine], actor: uuid.UUID | None, ledger_reference: str
+) -> None:
+    """The units leave the building: a `sale` in the ledger."""
+    if lines:
+        await inventory.consume(
+            session, reference=reference, lines=_merged(lines), actor=actor, ledger_reference=ledger_reference
+        )
+
+
+async def count_missing(
+    session: AsyncSession, location_code: str, missing: dict[str, int], *, reference: str, actor: uuid.UUID | None
+) -> None:
+    """A cycle-count correction: `missing[sku]` units are not on the shelf (on_hand goes down
+    by that much). The stock rows are already locked by this transaction's release."""
+    if not missing:
+        return
+    counted: list[tuple[str, int]] = []
+    for sku, units in sorted(missing.items()):
+        page = await inventory.stock_levels(session, sku=sku, location_code=location_code, limit=1)
+        on_hand = page.items[0].on_hand if page.items else 0
+        counted.append((sku, max(on_hand - units, 0)))
+    await inventory.count(session, location_code=location_code, lines=counted, reference=reference, actor=actor)
+
+
+async def write_off(
+    session: AsyncSession, location_code: str, damaged: dict[str, int], *, reference: str, actor: uuid.UUID | None
+) -> None:
+    for sku, units in sorted(damaged.items()):
+        if units > 0:
+            await inventory.adjust(
+                session,
+                sku=sku,
+                location_code=location_code,
+                delta=-units,
+                reason="damage",
+                reference=reference,
+                actor=actor,
+            )
+
+
+async def ship_to_store(
+    session: AsyncSession,
+    *,
+    from_location: str,
+    to_location: str,
+    lines: Sequence[tuple[str, int]],
+    note: str,
+    actor: uuid.UUID | None,
+) -> uuid.UUID:
+    """Create and dispatch a transfer (transfer_out at the warehouse, in transit to the store).
+    The caller releases the units' reservation first: reserved units never leave."""
+    merged: dict[str, int] = {}
+    for sku, qty in lines:
+        merged[sku] = merged.get(sku, 0) + qty
+    draft = await inventory.create_transfer(
+        session,
+        from_location=from_location,
+        to_location=to_location,
+        lines=sorted(merged.items()),
+        note=note,
+        actor=actor,
+    )
+    await inventory.dispatch_transfer(session, draft.id, actor=actor)
+    return draft.id
+
+
+async def receive_transfer(session: AsyncSession, transfer_id: uuid.UUID, actor: uuid.UUID | None) -> None:
+    """transfer_in at the store: the units are on hand there."""
+    await inventory.receive_transfer(session, transfer_id, actor=actor)
+
+
+def _merged(lines: Sequence[StockLine]) -> list[StockLine]:
+    """One line per (sku, location): inventory refuses duplicates."""
+    total: dict[tuple[str, str], int] = {}
+    for sku, loc, qty in lines:
+        total[(sku, loc)] = total.get((sku, loc), 0) + qty
+    return [(sku, loc, qty) for (sku, loc), qty in sorted(total.items())]
+
+
+# ---- orders ---------------------------------------------------------------------------------
+# Imported late: orders' placement calls fulfilment's sourcing, so a module-level import
+# either way would be circular.
+
+
+async def order_lines_left(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int]) -> None:
+    """Units that left the building (shipped or collected): orders records the card capture
+    and its progress. Fulfilment has already consumed the stock (it knows where it is held)."""
+    from app.orders import service as orders
+
+    await orders.record_fulfilment_progress(
+        session, order_id, {int(k): v for k, v in lines.items()}, event="lines_shipped", move_stock=False
+    )
+
+
+async def order_lines_collected(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int]) -> None:
+    from app.orders import service as orders
+
+    await orders.record_fulfilment_progress(
+        session, order_id, {int(k): v for k, v in lines.items()}, event="lines_collected", move_stock=False
+    )
+
+
+async def order_lines_cancelled(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int], reason: str) -> None:
+    """Nothing can serve these units: orders cancels them and refunds/voids their value.
+    Fulfilment has already released their stock."""
+    from app.orders import service as orders
+    from app.orders.schemas import CancelLine
+
+    await orders.cancel(
+        session,
+        None,
+        order_id,
+        reason,
+        lines=[CancelLine(line_no=int(k), quantity=v) for k, v in sorted(lines.items())],
+        move_stock=False,
+    )
+
+
+async def order_status(session: AsyncSession, order_id: uuid.UUID) -> str:
+    from app.orders import service as orders
+
+    return str((await orders.get_order(session, order_id)).status)
+
+
+async def complete_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    from app.orders import service as orders
+
+    await orders.complete(session, order_id)

@@ -1,0 +1,312 @@
+"""Every SQL statement of fulfilment."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.fulfillment.models import (
+    Bin,
+    CarrierEvent,
+    FulfillmentEvent,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    Parcel,
+    PickList,
+    SourcingDecision,
+    SourcingRuleVersion,
+)
+
+# ---- rule versions -------------------------------------------------------------------------
+
+
+async def current_rules(session: AsyncSession) -> SourcingRuleVersion | None:
+    result: SourcingRuleVersion | None = await session.scalar(
+        select(SourcingRuleVersion).order_by(SourcingRuleVersion.version.desc()).limit(1)
+    )
+    return result
+
+
+async def rule_version(session: AsyncSession, version: int) -> SourcingRuleVersion | None:
+    return await session.get(SourcingRuleVersion, version)
+
+
+async def rule_versions(session: AsyncSession, *, before: int | None, limit: int) -> list[SourcingRuleVersion]:
+    query = select(SourcingRuleVersion).order_by(SourcingRuleVersion.version.desc()).limit(limit)
+    if before is not None:
+        query = query.where(SourcingRuleVersion.version < before)
+    return list((await session.scalars(query)).all())
+
+
+async def add_rule_version(session: AsyncSession, row: SourcingRuleVersion) -> SourcingRuleVersion:
+    session.add(row)
+    await session.flush()
+    return row
+
+
+# ---- sourcing decisions --------------------------------------------------------------------
+
+
+async def add_decision(session: AsyncSession, row: SourcingDecision) -> int:
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def decisions_of(session: AsyncSession, order_id: uuid.UUID) -> list[SourcingDecision]:
+    query = select(SourcingDecision).where(SourcingDecision.order_id == order_id).order_by(SourcingDecision.id)
+    return list((await session.scalars(query)).all())
+
+
+async def recent_placements(session: AsyncSession, limit: int) -> list[SourcingDecision]:
+    query = (
+        select(SourcingDecision)
+        .where(SourcingDecision.trigger == "placement")
+        .order_by(SourcingDecision.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def assigned_since(session: AsyncSession, since: datetime, codes: Sequence[str] | None) -> dict[str, int]:
+    """Fulfillment orders given to each location since `since` (what its daily capacity counts).
+    Rejected and cancelled ones count too: the store's day was spent on them."""
+    query = (
+        select(FulfillmentOrder.location_code, func.count())
+        .where(FulfillmentOrder.created_at >= since)
+        .group_by(FulfillmentOrder.location_code)
+    )
+    if codes is not None:
+        query = query.where(FulfillmentOrder.location_code.in_(list(codes)))
+    return {code: int(n) for code, n in (await session.execute(query)).all()}
+
+
+# ---- fulfillment orders -----------------------------------------------------------------------
+
+
+async def add_fulfillment_orders(
+    session: AsyncSession, orders: Sequence[FulfillmentOrder], lines: Sequence[FulfillmentOrderLine]
+) -> None:
+    session.add_all(orders)
+    await session.flush()
+    session.add_all(lines)
+    await session.flush()
+
+
+async def fulfillment_order(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = False) -> FulfillmentOrder | None:
+    query = select(FulfillmentOrder).where(FulfillmentOrder.id == fo_id)
+    if lock:
+        query = query.with_for_update()
+    result: FulfillmentOrder | None = await session.scalar(query.execution_options(populate_existing=True))
+    return result
+
+
+async def fulfillment_orders_of(
+    session: AsyncSession, order_id: uuid.UUID, *, lock: bool = False
+) -> list[FulfillmentOrder]:
+    query = (
+        select(FulfillmentOrder)
+        .where(FulfillmentOrder.order_id == order_id)
+        .order_by(FulfillmentOrder.created_at, FulfillmentOrder.number)
+    )
+    if lock:
+        query = query.with_for_update()
+    return list((await session.scalars(query.execution_options(populate_existing=True))).all())
+
+
+async def lines_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[FulfillmentOrderLine]]:
+    if not fo_ids:
+        return {}
+    query = (
+        select(FulfillmentOrderLine)
+        .where(FulfillmentOrderLine.fulfillment_order_id.in_(list(fo_ids)))
+        .order_by(FulfillmentOrderLine.fulfillment_order_id, FulfillmentOrderLine.line_id)
+        .execution_options(populate_existing=True)
+    )
+    out: dict[uuid.UUID, list[FulfillmentOrderLine]] = {i: [] for i in fo_ids}
+    for line in (await session.scalars(query)).all():
+        out[line.fulfillment_order_id].append(line)
+    return out
+
+
+async def list_fulfillment_orders(
+    session: AsyncSession,
+    *,
+    location_code: str | None,
+    status: str | None,
+    order_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[FulfillmentOrder]:
+    query = select(FulfillmentOrder).order_by(FulfillmentOrder.created_at, FulfillmentOrder.id).limit(limit + 1)
+    if location_code is not None:
+        query = query.where(FulfillmentOrder.location_code == location_code)
+    if status is not None:
+        query = query.where(FulfillmentOrder.status == status)
+    if order_id is not None:
+        query = query.where(FulfillmentOrder.order_id == order_id)
+    if after is not None:
+        query = query.where(
+            (FulfillmentOrder.created_at > after[0])
+            | ((FulfillmentOrder.created_at == after[0]) & (FulfillmentOrder.id > after[1]))
+        )
+    return list((await session.scalars(query)).all())
+
+
+async def next_in_queue(
+    session: AsyncSession, location_code: str, *, now: datetime, window_end: datetime, limit: int
+) -> list[FulfillmentOrder]:
+    """The location's open fulfillment orders in pick priority (rules.batch_priority), locked.
+    SKIP LOCKED: a colleague asking at the same moment gets the next ones, never these."""
+    urgent = (FulfillmentOrder.type == "pickup") & (FulfillmentOrder.pickup_slot_at <= window_end)
+    query = (
+        select(FulfillmentOrder)
+        .where(FulfillmentOrder.location_code == location_code, FulfillmentOrder.status.in_(("created", "accepted")))
+        .order_by(
+            func.coalesce(urgent, False).desc(),
+            FulfillmentOrder.promised_at.asc().nulls_last(),
+            FulfillmentOrder.created_at,
+            FulfillmentOrder.id,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def set_status(
+    session: AsyncSession, fo_ids: Sequence[uuid.UUID], status: str, now: datetime, **values: Any
+) -> None:
+    await session.execute(
+        update(FulfillmentOrder)
+        .where(FulfillmentOrder.id.in_(list(fo_ids)))
+        .values(status=status, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def overdue_store_responses(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    query = (
+        select(FulfillmentOrder.id)
+        .where(FulfillmentOrder.status == "created", FulfillmentOrder.respond_by <= now)
+        .order_by(FulfillmentOrder.respond_by)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def expired_pickups(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    query = (
+        select(FulfillmentOrder.id)
+        .where(FulfillmentOrder.status == "ready_for_pickup", FulfillmentOrder.expires_at <= now)
+        .order_by(FulfillmentOrder.expires_at)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def fed_by(session: AsyncSession, pickup_id: uuid.UUID) -> list[FulfillmentOrder]:
+    query = select(FulfillmentOrder).where(FulfillmentOrder.feeds_id == pickup_id)
+    return list((await session.scalars(query.execution_options(populate_existing=True))).all())
+
+
+async def count_of_order(session: AsyncSession, order_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).where(FulfillmentOrder.order_id == order_id)) or 0)
+
+
+# ---- events ---------------------------------------------------------------------------------
+
+
+def add_event(session: AsyncSession, event: FulfillmentEvent) -> None:
+    session.add(event)
+
+
+async def events_of(session: AsyncSession, order_id: uuid.UUID) -> list[FulfillmentEvent]:
+    query = select(FulfillmentEvent).where(FulfillmentEvent.order_id == order_id).order_by(FulfillmentEvent.id)
+    return list((await session.scalars(query)).all())
+
+
+# ---- pick lists and bins --------------------------------------------------------------------
+
+
+async def add_pick_list(session: AsyncSession, row: PickList) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def pick_list(session: AsyncSession, pick_list_id: uuid.UUID, *, lock: bool = False) -> PickList | None:
+    query = select(PickList).where(PickList.id == pick_list_id)
+    if lock:
+        query = query.with_for_update()
+    result: PickList | None = await session.scalar(query.execution_options(populate_existing=True))
+    return result
+
+
+async def bins_at(session: AsyncSession, location_code: str, skus: Sequence[str]) -> dict[str, str]:
+    query = select(Bin.sku, Bin.bin_code).where(Bin.location_code == location_code, Bin.sku.in_(list(skus)))
+    return {sku: code for sku, code in (await session.execute(query)).all()}
+
+
+async def put_bins(session: AsyncSession, location_code: str, bins: Sequence[tuple[str, str]], now: datetime) -> None:
+    if not bins:
+        return
+    stmt = insert(Bin).values(
+        [{"location_code": location_code, "sku": sku, "bin_code": code, "updated_at": now} for sku, code in bins]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Bin.location_code, Bin.sku],
+            set_={"bin_code": stmt.excluded.bin_code, "updated_at": stmt.excluded.updated_at},
+        )
+    )
+
+
+async def list_bins(session: AsyncSession, location_code: str, *, after: str | None, limit: int) -> list[Bin]:
+    query = select(Bin).where(Bin.location_code == location_code).order_by(Bin.sku).limit(limit + 1)
+    if after is not None:
+        query = query.where(Bin.sku > after)
+    return list((await session.scalars(query)).all())
+
+
+# ---- parcels and carrier events ------------------------------------------------------------
+
+
+async def add_parcels(session: AsyncSession, parcels: Sequence[Parcel]) -> None:
+    session.add_all(parcels)
+    await session.flush()
+
+
+async def parcels_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> list[Parcel]:
+    if not fo_ids:
+        return []
+    query = select(Parcel).where(Parcel.fulfillment_order_id.in_(list(fo_ids))).order_by(Parcel.created_at)
+    return list((await session.scalars(query)).all())
+
+
+async def parcel_by_tracking(session: AsyncSession, carrier: str, tracking_number: str) -> Parcel | None:
+    query = select(Parcel).where(Parcel.carrier == carrier, Parcel.tracking_number == tracking_number)
+    result: Parcel | None = await session.scalar(query.with_for_update())
+    return result
+
+
+async def tracking_taken(session: AsyncSession, pairs: Sequence[tuple[str, str]]) -> list[Row[Any]]:
+    sql = """
+    SELECT p.carrier, p.tracking_number FROM parcels p
+    JOIN unnest(CAST(:carriers AS text[]), CAST(:numbers AS text[])) AS x(carrier, number)
+      ON p.carrier = x.carrier AND p.tracking_number = x.number
+    """
+    params = {"carriers": [p[0] for p in pairs], "numbers": [p[1] for p in pairs]}
+    return list((await session.execute(text(sql), params)).all())
+
+
+async def claim_carrier_event(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """False when this carrier event was seen before (at-least-once webhooks)."""
+    stmt = insert(CarrierEvent).values(**row).on_conflict_do_nothing().returning(CarrierEvent.event_id)
+    return (await session.execute(stmt)).first() is not None

@@ -1,0 +1,233 @@
+"""What the fulfilment API takes and returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
+
+from app.core.schema import Body, Code, Out, Text
+from app.fulfillment.rules import PlanDiff, SourcingRules
+
+Sku = Annotated[str, Meta(min_length=1, max_length=64)]
+BinCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
+Tracking = Annotated[str, Meta(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*$")]
+Found = Annotated[int, Meta(ge=0, le=1_000_000)]
+RejectReason = Literal["no_staff", "item_damaged", "not_found"]
+PickupCode = Annotated[str, Meta(min_length=1, max_length=12)]
+
+
+# ---- sourcing rules -------------------------------------------------------------------------
+
+
+class RuleVersionCreate(Body):
+    rules: SourcingRules
+    note: Text | None = None
+
+
+class RuleVersionOut(Out):
+    version: int
+    rules: SourcingRules
+    note: str | None
+    created_at: datetime | None
+
+
+class SimulationCreate(Body):
+    rules: SourcingRules
+    orders: Annotated[int, Meta(ge=1, le=2000)] = 200
+
+
+class ChangedOrder(Out):
+    order_id: uuid.UUID
+    before: list[str]
+    after: list[str]
+
+
+class SimulationOut(Out):
+    current_version: int | None
+    totals: PlanDiff
+    changed_examples: list[ChangedOrder]
+
+
+class ReasonOut(Out):
+    code: str
+    detail: str
+
+
+class CandidateOut(Out):
+    location_code: str
+    kind: str
+    outcome: str
+    distance_km: float | None
+    cost: int | None
+    reasons: list[ReasonOut]
+
+
+class DecisionOut(Out):
+    id: int
+    order_id: uuid.UUID
+    trigger: str
+    rules_version: int | None
+    split: bool
+    summary: str
+    assignments: list[dict[str, Any]]
+    unserved: list[dict[str, Any]]
+    candidates: list[CandidateOut]
+    skipped_counts: dict[str, int]
+    created_at: datetime
+
+
+# ---- fulfillment orders -------------------------------------------------------------------
+
+
+class FulfillmentLineOut(Out):
+    line_id: str
+    sku: str
+    quantity: int
+    picked_quantity: int
+    short_quantity: int
+    inbound_from: str | None
+
+
+class ParcelOut(Out):
+    id: uuid.UUID
+    carrier: str
+    tracking_number: str
+    weight_grams: int | None
+    delivered_at: datetime | None
+
+
+class FulfillmentOrderOut(Out):
+    id: uuid.UUID
+    number: str
+    order_id: uuid.UUID
+    order_number: str
+    location_code: str
+    type: str
+    status: str
+    deliver_to: str | None
+    feeds_id: uuid.UUID | None
+    lines: list[FulfillmentLineOut]
+    parcels: list[ParcelOut]
+    promised_at: datetime | None
+    pickup_slot_at: datetime | None
+    respond_by: datetime | None
+    pick_list_id: uuid.UUID | None
+    reject_reason: str | None
+    ready_at: datetime | None
+    expires_at: datetime | None
+    pickup_locked: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class FulfillmentEventOut(Out):
+    kind: str
+    fulfillment_order_id: uuid.UUID | None
+    from_status: str | None
+    to_status: str | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+class OrderFulfilmentOut(Out):
+    """Everything fulfilment knows of one order: for the contact center."""
+
+    order_id: uuid.UUID
+    fulfillment_orders: list[FulfillmentOrderOut]
+    decisions: list[DecisionOut]
+    events: list[FulfillmentEventOut]
+
+
+class RejectBody(Body):
+    reason: RejectReason
+    note: Text | None = None
+
+
+class ParcelIn(Body):
+    carrier: Code
+    tracking_number: Tracking
+    weight_grams: Annotated[int, Meta(gt=0, le=1_000_000)] | None = None
+
+
+class PackBody(Body):
+    parcels: Annotated[list[ParcelIn], Meta(min_length=1, max_length=20)]
+
+
+class CollectBody(Body):
+    code: PickupCode
+
+
+class CarrierEventBody(Body):
+    carrier: Code
+    event_id: Annotated[str, Meta(min_length=1, max_length=120)]
+    tracking_number: Tracking
+    status: Literal["in_transit", "delivered", "exception"]
+    occurred_at: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class CarrierEventOut(Out):
+    duplicate: bool
+    fulfillment_order_id: uuid.UUID | None
+    status: str | None
+
+
+# ---- pick lists -----------------------------------------------------------------------------
+
+
+class PickShareOut(Out):
+    fulfillment_order_id: uuid.UUID
+    fulfillment_order_number: str
+    line_id: str
+    quantity: int
+
+
+class PickLineOut(Out):
+    sku: str
+    bin: str | None
+    quantity: int
+    shares: list[PickShareOut]
+
+
+class PickListOut(Out):
+    id: uuid.UUID
+    location_code: str
+    status: str
+    lines: list[PickLineOut]
+    fulfillment_order_ids: list[uuid.UUID]
+    created_at: datetime
+    confirmed_at: datetime | None
+    confirmation: dict[str, Any] | None
+
+
+class FoundLine(Body):
+    sku: Sku
+    found: Found
+
+
+class ConfirmBody(Body):
+    lines: Annotated[list[FoundLine], Meta(min_length=1, max_length=2000)]
+
+
+class BinIn(Body):
+    sku: Sku
+    bin: BinCode
+
+
+class BinsBody(Body):
+    """Either `bins` or `csv` (lines `sku,bin`, an optional `sku,bin` header)."""
+
+    bins: Annotated[list[BinIn], Meta(max_length=10_000)] | None = None
+    csv: Annotated[str, Meta(max_length=1_000_000)] | None = None
+
+
+class BinOut(Out):
+    sku: str
+    bin: str
+
+
+class BinsOut(Out):
+    location_code: str
+    updated: int

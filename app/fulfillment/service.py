@@ -1,0 +1,89 @@
+"""Fulfilment use cases (the code lives in `app/fulfillment/usecases/`; this is its face).
+
+Public functions (other domains call only these; none commits):
+
+Sourcing
+- `plan_and_reserve(session, order: OrderToSource, *, actor) -> Sourced`: order placement
+  calls this in the order's transaction. It plans with the rules in force, reserves under
+  `order.reservation_ref` (re-planning when a concurrent order took the stock, bounded),
+  writes the fulfillment orders and the explained decision. `Sourced.line_locations` says
+  where each order line's units are. Raises NotSourceable (409 `insufficient_stock`, extra
+  `lines=[{sku, requested, available: {location: units}}]`), PickupNotOffered,
+  UnknownLocation (422).
+- `order_fulfilment(session, order_id) -> OrderFulfilmentOut`: fulfillment orders,
+  decisions with every candidate's reason, and the fulfilment timeline (contact center).
+- `current_version`, `get_version`, `list_versions`, `save_rules`, `simulate` (rule versions).
+
+Fulfillment orders (`principal` may be a location-bound key: it acts on its location only)
+- `get_fulfillment_order`, `list_fulfillment_orders`
+- `accept`, `reject(session, principal | None, fo_id, reason)`, `pack`, `ship`, `ready`,
+  `collect` (raises CodeRefused after counting a wrong code), `carrier_event`
+- `reject_overdue(session, limit)`, `expire_pickups(session, limit)` (jobs)
+
+Pick lists
+- `next_pick_list(session, principal, location_code)`, `get_pick_list`, `confirm`,
+  `print_view(pick_list) -> str` (HTML), `put_bins(session, principal, location_code, body)`
+
+Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
+`fulfillment.pickup_ready` (carries the pickup code for the customer notification),
+`fulfillment.pickup_locked`, `fulfillment.order_lines_<shipped|collected|cancelled>`,
+`sourcing.rules_changed`.
+"""
+
+from __future__ import annotations
+
+from app.fulfillment.usecases.lifecycle import (
+    CodeRefused,
+    accept,
+    carrier_event,
+    collect,
+    expire_pickups,
+    get_fulfillment_order,
+    list_fulfillment_orders,
+    order_fulfilment,
+    pack,
+    ready,
+    reject,
+    reject_overdue,
+    ship,
+)
+from app.fulfillment.usecases.picking import confirm, get_pick_list, next_pick_list, print_view, put_bins
+from app.fulfillment.usecases.sourcing import (
+    OrderToSource,
+    Sourced,
+    current_version,
+    get_version,
+    list_versions,
+    plan_and_reserve,
+    save_rules,
+    simulate,
+)
+
+__all__ = [
+    "CodeRefused",
+    "OrderToSource",
+    "Sourced",
+    "accept",
+    "carrier_event",
+    "collect",
+    "confirm",
+    "current_version",
+    "expire_pickups",
+    "get_fulfillment_order",
+    "get_pick_list",
+    "get_version",
+    "list_fulfillment_orders",
+    "list_versions",
+    "next_pick_list",
+    "order_fulfilment",
+    "pack",
+    "plan_and_reserve",
+    "print_view",
+    "put_bins",
+    "ready",
+    "reject",
+    "reject_overdue",
+    "save_rules",
+    "ship",
+    "simulate",
+]

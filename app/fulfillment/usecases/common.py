@@ -1,0 +1,225 @@
+"""Pieces every fulfilment use case shares: the rules in force, response shapes, the
+fulfilment timeline, and what orders are told."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, outbox
+from app.core.auth import Principal
+from app.fulfillment import neighbours, repository, rules
+from app.fulfillment.errors import FulfillmentInvalidTransition, FulfillmentOrderNotFound
+from app.fulfillment.models import FulfillmentEvent, FulfillmentOrder, FulfillmentOrderLine, Parcel
+from app.fulfillment.schemas import FulfillmentLineOut, FulfillmentOrderOut, ParcelOut
+
+
+async def rules_in_force(session: AsyncSession) -> tuple[int | None, rules.SourcingRules]:
+    """The newest rule version, or the documented defaults when none was ever saved."""
+    row = await repository.current_rules(session)
+    if row is None:
+        return None, rules.SourcingRules()
+    return row.version, msgspec.convert(row.rules, rules.SourcingRules)
+
+
+def transition(fo: FulfillmentOrder, action: str) -> str:
+    try:
+        return rules.next_status(fo.status, action, fo.type)
+    except rules.TransitionRefused as exc:
+        raise FulfillmentInvalidTransition(str(exc), from_status=fo.status, action=action, type=fo.type) from None
+
+
+async def load(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = True) -> FulfillmentOrder:
+    fo = await repository.fulfillment_order(session, fo_id, lock=lock)
+    if fo is None:
+        raise FulfillmentOrderNotFound(f"no fulfillment order {fo_id}")
+    return fo
+
+
+def require_location(principal: Principal, fo: FulfillmentOrder) -> None:
+    """Location-bound keys (logistics, POS) see and act on their own location's work only.
+    An unknown id and another location's id answer the same 404: nothing leaks."""
+    if principal.location_code is not None and principal.location_code != fo.location_code:
+        raise FulfillmentOrderNotFound(f"no fulfillment order {fo.id}")
+
+
+def record(
+    session: AsyncSession,
+    fo: FulfillmentOrder | None,
+    order_id: uuid.UUID,
+    kind: str,
+    principal_key: uuid.UUID | None,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    **detail: Any,
+) -> None:
+    repository.add_event(
+        session,
+        FulfillmentEvent(
+            order_id=order_id,
+            fulfillment_order_id=fo.id if fo else None,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            actor_key_id=principal_key,
+            detail=msgspec.to_builtins(detail),
+            at=clock.now(),
+        ),
+    )
+
+
+async def move(session: AsyncSession, fo: FulfillmentOrder, action: str, actor: uuid.UUID | None, **detail: Any) -> str:
+    """Apply a state-machine action to a locked FO and record it."""
+    before = fo.status
+    fo.status = transition(fo, action)
+    fo.updated_at = clock.now()
+    if fo.status in rules.TERMINAL:
+        fo.closed_at = fo.updated_at
+    record(session, fo, fo.order_id, action, actor, from_status=before, to_status=fo.status, **detail)
+    await outbox.record(
+        session,
+        f"fulfillment.{fo.status}",
+        aggregate_type="fulfillment_order",
+        aggregate_id=str(fo.id),
+        payload={
+            "fulfillment_order_id": str(fo.id),
+            "number": fo.number,
+            "order_id": str(fo.order_id),
+            "order_number": fo.order_number,
+            "location": fo.location_code,
+            "type": fo.type,
+            "from_status": before,
+            "status": fo.status,
+            **detail,
+        },
+    )
+    return fo.status
+
+
+def stock_lines(fo: FulfillmentOrder, lines: Sequence[FulfillmentOrderLine]) -> dict[str, list[tuple[str, str, int]]]:
+    """reservation reference -> (sku, location, units) held for these lines."""
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for line in lines:
+        for hold in line.holds:
+            if hold["qty"] > 0:
+                out.setdefault(hold["ref"], []).append((line.sku, fo.location_code, int(hold["qty"])))
+    return out
+
+
+def take_from_holds(line: FulfillmentOrderLine, units: int) -> list[tuple[str, int]]:
+    """Remove `units` from the line's holds (first hold first); returns (ref, units) taken."""
+    taken: list[tuple[str, int]] = []
+    left = units
+    holds: list[dict[str, Any]] = []
+    for hold in line.holds:
+        take = min(left, int(hold["qty"]))
+        left -= take
+        if take:
+            taken.append((hold["ref"], take))
+        if hold["qty"] - take > 0:
+            holds.append({"ref": hold["ref"], "qty": int(hold["qty"]) - take})
+    line.holds = holds
+    return taken
+
+
+def fo_out(
+    fo: FulfillmentOrder, lines: Sequence[FulfillmentOrderLine], parcels: Sequence[Parcel], max_attempts: int
+) -> FulfillmentOrderOut:
+    return FulfillmentOrderOut(
+        id=fo.id,
+        number=fo.number,
+        order_id=fo.order_id,
+        order_number=fo.order_number,
+        location_code=fo.location_code,
+        type=fo.type,
+        status=fo.status,
+        deliver_to=fo.deliver_to,
+        feeds_id=fo.feeds_id,
+        lines=[
+            FulfillmentLineOut(
+                line_id=line.line_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                picked_quantity=line.picked_quantity,
+                short_quantity=line.short_quantity,
+                inbound_from=line.inbound_from,
+            )
+            for line in lines
+        ],
+        parcels=[
+            ParcelOut(
+                id=p.id,
+                carrier=p.carrier,
+                tracking_number=p.tracking_number,
+                weight_grams=p.weight_grams,
+                delivered_at=p.delivered_at,
+            )
+            for p in parcels
+        ],
+        promised_at=fo.promised_at,
+        pickup_slot_at=fo.pickup_slot_at,
+        respond_by=fo.respond_by,
+        pick_list_id=fo.pick_list_id,
+        reject_reason=fo.reject_reason,
+        ready_at=fo.ready_at,
+        expires_at=fo.expires_at,
+        pickup_locked=fo.code_attempts >= max_attempts,
+        created_at=fo.created_at,
+        updated_at=fo.updated_at,
+    )
+
+
+async def fo_view(session: AsyncSession, fo: FulfillmentOrder) -> FulfillmentOrderOut:
+    lines = (await repository.lines_of(session, [fo.id]))[fo.id]
+    parcels = await repository.parcels_of(session, [fo.id])
+    _, current = await rules_in_force(session)
+    return fo_out(fo, lines, parcels, current.pickup_max_attempts)
+
+
+async def tell_orders(
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    kind: str,
+    lines: Sequence[tuple[str, int]],
+    *,
+    actor: uuid.UUID | None,
+    reason: str | None = None,
+    location: str | None = None,
+) -> None:
+    """Tell the order what happened to some of its lines: `shipped` (capture the card for
+    them), `collected` (capture),
+    `cancelled` (cancel and refund/void them). An outbox event records it; the orders
+    service applies it in this same transaction."""
+    merged: dict[str, int] = {}
+    for line_id, qty in lines:
+        if qty > 0:
+            merged[line_id] = merged.get(line_id, 0) + qty
+    if not merged:
+        return
+    payload = {
+        "order_id": str(order_id),
+        "kind": kind,
+        "lines": [{"line_id": k, "quantity": v} for k, v in sorted(merged.items())],
+        "reason": reason,
+        "location": location,
+    }
+    await outbox.record(
+        session, f"fulfillment.order_lines_{kind}", aggregate_type="order", aggregate_id=str(order_id), payload=payload
+    )
+    if kind == "shipped":
+        await neighbours.order_lines_left(session, order_id, merged)
+    elif kind == "collected":
+        await neighbours.order_lines_collected(session, order_id, merged)
+    elif kind == "cancelled":
+        await neighbours.order_lines_cancelled(session, order_id, merged, reason or "not available")
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Daily capacity counts from UTC midnight (one clock for every location)."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)

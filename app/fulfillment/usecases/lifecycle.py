@@ -1,0 +1,418 @@
+"""A fulfillment order's life after sourcing: accept/reject (ship-from-store), pack, ship,
+delivered (carrier webhook), ready for pickup, collect, expire."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, outbox
+from app.core.auth import Principal
+from app.core.pagination import Page, decode_cursor, page_of
+from app.fulfillment import neighbours, repository, rules
+from app.fulfillment.errors import PickupLocked, TrackingNumberTaken, UnknownParcel, WrongPickupCode
+from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Parcel
+from app.fulfillment.schemas import (
+    CarrierEventBody,
+    CarrierEventOut,
+    FulfillmentEventOut,
+    FulfillmentOrderOut,
+    OrderFulfilmentOut,
+    PackBody,
+)
+from app.fulfillment.usecases.common import (
+    fo_out,
+    fo_view,
+    load,
+    move,
+    record,
+    require_location,
+    rules_in_force,
+    stock_lines,
+    tell_orders,
+    transition,
+)
+from app.fulfillment.usecases.sourcing import decision_out, resource_lines
+
+# ---- reading -----------------------------------------------------------------------------------
+
+
+async def get_fulfillment_order(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    fo = await load(session, fo_id, lock=False)
+    require_location(principal, fo)
+    return await fo_view(session, fo)
+
+
+async def list_fulfillment_orders(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    location_code: str | None,
+    status: str | None,
+    order_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[FulfillmentOrderOut]:
+    """Location-bound keys list their own location only, whatever they ask for."""
+    if principal.location_code is not None:
+        location_code = principal.location_code
+    after = decode_cursor(cursor, 2)
+    key = (datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
+    rows = await repository.list_fulfillment_orders(
+        session, location_code=location_code, status=status, order_id=order_id, after=key, limit=limit
+    )
+    lines = await repository.lines_of(session, [fo.id for fo in rows])
+    parcels = await repository.parcels_of(session, [fo.id for fo in rows])
+    by_fo: dict[uuid.UUID, list[Parcel]] = {}
+    for p in parcels:
+        by_fo.setdefault(p.fulfillment_order_id, []).append(p)
+    _, current = await rules_in_force(session)
+    out = [fo_out(fo, lines[fo.id], by_fo.get(fo.id, []), current.pickup_max_attempts) for fo in rows]
+    return page_of(out, limit, lambda o: [o.created_at.isoformat(), str(o.id)])
+
+
+async def order_fulfilment(session: AsyncSession, order_id: uuid.UUID) -> OrderFulfilmentOut:
+    """Everything fulfilment knows of one order: its fulfillment orders, each sourcing
+    decision with the candidates considered, and what happened (for the contact center)."""
+    fos = await repository.fulfillment_orders_of(session, order_id)
+    lines = await repository.lines_of(session, [fo.id for fo in fos])
+    parcels = await repository.parcels_of(session, [fo.id for fo in fos])
+    by_fo: dict[uuid.UUID, list[Parcel]] = {}
+    for p in parcels:
+        by_fo.setdefault(p.fulfillment_order_id, []).append(p)
+    _, current = await rules_in_force(session)
+    return OrderFulfilmentOut(
+        order_id=order_id,
+        fulfillment_orders=[fo_out(fo, lines[fo.id], by_fo.get(fo.id, []), current.pickup_max_attempts) for fo in fos],
+        decisions=[decision_out(d) for d in await repository.decisions_of(session, order_id)],
+        events=[
+            FulfillmentEventOut(
+                kind=e.kind,
+                fulfillment_order_id=e.fulfillment_order_id,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                detail=e.detail,
+                at=e.at,
+            )
+            for e in await repository.events_of(session, order_id)
+        ],
+    )
+
+
+# ---- ship-from-store: accept / reject ------------------------------------------------------------
+
+
+async def accept(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    fo = await load(session, fo_id)
+    require_location(principal, fo)
+    await move(session, fo, "accept", principal.key_id)
+    fo.respond_by = None
+    return await fo_view(session, fo)
+
+
+async def reject(
+    session: AsyncSession, principal: Principal | None, fo_id: uuid.UUID, reason: str, note: str | None = None
+) -> FulfillmentOrderOut:
+    """The location will not ship it. The reason drives the stock correction (not found: the
+    SKU's available quantity there is counted down to 0; damaged: the units are written off;
+    no staff / timeout: none); the location is excluded for this order and the lines are
+    re-sourced by the same rules (or cancelled and refunded after K rejections)."""
+    fo = await load(session, fo_id)
+    if principal is not None:
+        require_location(principal, fo)
+    actor = principal.key_id if principal else None
+    transition(fo, "reject")
+    lines = (await repository.lines_of(session, [fo.id]))[fo.id]
+    await _release(session, fo, lines, actor)
+    correction = rules.REJECT_REASONS.get(reason)
+    units = {ln.sku: ln.quantity for ln in lines}
+    ref = f"fulfillment:{fo.number}:rejected"
+    if correction == "count_zero":
+        found = await neighbours.available(session, sorted(units), [fo.location_code])
+        await neighbours.count_missing(
+            session, fo.location_code, dict(found.get(fo.location_code, {})), reference=ref, actor=actor
+        )
+    elif correction == "damage":
+        await neighbours.write_off(session, fo.location_code, units, reference=ref, actor=actor)
+    fo.reject_reason = reason
+    fo.respond_by = None
+    await move(session, fo, "reject", actor, reason=reason, note=note)
+    await session.flush()
+    await resource_lines(
+        session,
+        fo,
+        [(ln.line_id, ln.sku, ln.quantity) for ln in lines],
+        trigger="timeout" if reason == "timeout" else "rejection",
+        actor=actor,
+    )
+    return await fo_view(session, fo)
+
+
+async def _release(
+    session: AsyncSession, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], actor: uuid.UUID | None
+) -> None:
+    for ref, held in stock_lines(fo, lines).items():
+        await neighbours.release(session, ref, held, actor)
+    for ln in lines:
+        ln.holds = []
+
+
+async def reject_overdue(session: AsyncSession, limit: int = 100) -> int:
+    """Stores that did not accept in time count as rejecting (the `fulfillment.store_timeouts` job)."""
+    ids = await repository.overdue_store_responses(session, clock.now(), limit)
+    for fo_id in ids:
+        fo = await load(session, fo_id)
+        if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
+            await reject(session, None, fo_id, "timeout")
+    return len(ids)
+
+
+# ---- pack, ship, deliver -----------------------------------------------------------------------------
+
+
+async def pack(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, body: PackBody) -> FulfillmentOrderOut:
+    fo = await load(session, fo_id)
+    require_location(principal, fo)
+    transition(fo, "pack")
+    pairs = [(p.carrier, p.tracking_number) for p in body.parcels]
+    if len(set(pairs)) != len(pairs) or await repository.tracking_taken(session, pairs):
+        raise TrackingNumberTaken(
+            "a tracking number appears twice or is already used", parcels=[list(p) for p in pairs]
+        )
+    now = clock.now()
+    await repository.add_parcels(
+        session,
+        [
+            Parcel(
+                fulfillment_order_id=fo.id,
+                carrier=p.carrier,
+                tracking_number=p.tracking_number,
+                contents=[],
+                weight_grams=p.weight_grams,
+                created_at=now,
+            )
+            for p in body.parcels
+        ],
+    )
+    await move(session, fo, "pack", principal.key_id, parcels=len(body.parcels))
+    return await fo_view(session, fo)
+
+
+async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """The parcels leave: the reservation is consumed (a `sale` in the ledger) and the card is
+    captured for the shipped lines. A ship-to-store parcel becomes a dispatched transfer."""
+    fo = await load(session, fo_id)
+    require_location(principal, fo)
+    transition(fo, "ship")
+    lines = (await repository.lines_of(session, [fo.id]))[fo.id]
+    shipped = {ln.line_id: ln.picked_quantity for ln in lines if ln.picked_quantity}
+    if fo.type == "ship_to_store":
+        await _release(session, fo, lines, principal.key_id)
+        assert fo.deliver_to is not None
+        fo.transfer_id = await neighbours.ship_to_store(
+            session,
+            from_location=fo.location_code,
+            to_location=fo.deliver_to,
+            lines=[(ln.sku, ln.picked_quantity) for ln in lines if ln.picked_quantity],
+            note=f"ship-to-store for {fo.order_number}",
+            actor=principal.key_id,
+        )
+    else:
+        for ref, held in stock_lines(fo, lines).items():
+            await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
+        for ln in lines:
+            ln.holds = []
+        await tell_orders(session, fo.order_id, "shipped", list(shipped.items()), actor=principal.key_id)
+    await move(session, fo, "ship", principal.key_id)
+    return await fo_view(session, fo)
+
+
+async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> CarrierEventOut:
+    """A carrier's tracking update (at least once: a repeated event id changes nothing).
+    `delivered` on the last parcel completes the fulfillment order; a ship-to-store parcel
+    delivered at the store is received there and reserved for the pickup it feeds."""
+    now = clock.now()
+    fresh = await repository.claim_carrier_event(
+        session,
+        {
+            "carrier": body.carrier,
+            "event_id": body.event_id,
+            "tracking_number": body.tracking_number,
+            "status": body.status,
+            "received_at": now,
+        },
+    )
+    parcel = await repository.parcel_by_tracking(session, body.carrier, body.tracking_number)
+    if parcel is None:
+        raise UnknownParcel(f"no parcel {body.carrier} {body.tracking_number}")
+    if not fresh:
+        return CarrierEventOut(duplicate=True, fulfillment_order_id=parcel.fulfillment_order_id, status=None)
+    fo = await load(session, parcel.fulfillment_order_id)
+    if body.status == "delivered" and parcel.delivered_at is None:
+        parcel.delivered_at = body.occurred_at or now
+        await session.flush()
+        parcels = await repository.parcels_of(session, [fo.id])
+        if fo.status == "shipped" and all(p.delivered_at is not None for p in parcels):
+            await move(session, fo, "deliver", None, carrier=body.carrier)
+            if fo.type == "ship_to_store":
+                await _arrived_at_store(session, fo)
+            else:
+                await _complete_if_done(session, fo.order_id)
+    else:
+        record(session, fo, fo.order_id, f"carrier_{body.status}", None, tracking=body.tracking_number)
+    return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
+
+
+async def _complete_if_done(session: AsyncSession, order_id: uuid.UUID) -> None:
+    fos = await repository.fulfillment_orders_of(session, order_id)
+    if (
+        all(fo.status in rules.TERMINAL for fo in fos)
+        and await neighbours.order_status(session, order_id) == "fulfilled"
+    ):
+        await neighbours.complete_order(session, order_id)
+
+
+async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) -> None:
+    """The ship-to-store parcel is at the store: receive the transfer, reserve the units for
+    the pickup, and open the pickup for picking once everything it waits for is there."""
+    if inbound.transfer_id is not None:
+        await neighbours.receive_transfer(session, inbound.transfer_id, None)
+    if inbound.feeds_id is None:
+        return
+    pickup = await load(session, inbound.feeds_id)
+    inbound_lines = (await repository.lines_of(session, [inbound.id]))[inbound.id]
+    pickup_lines = {ln.line_id: ln for ln in (await repository.lines_of(session, [pickup.id]))[pickup.id]}
+    ref = f"fulfillment:{pickup.number}:arrived:{inbound.number}"
+    arrived = [(ln.sku, pickup.location_code, ln.picked_quantity) for ln in inbound_lines if ln.picked_quantity]
+    await neighbours.reserve(session, ref, arrived, None)
+    for ln in inbound_lines:
+        target = pickup_lines.get(ln.line_id)
+        if target is not None and ln.picked_quantity:
+            target.holds = [*target.holds, {"ref": ref, "qty": ln.picked_quantity}]
+    waiting = [ln for ln in pickup_lines.values() if ln.inbound_from and sum(h["qty"] for h in ln.holds) < ln.quantity]
+    if pickup.status == "awaiting_transfer" and not waiting:
+        await move(session, pickup, "transfer_arrived", None)
+
+
+# ---- BOPIS ----------------------------------------------------------------------------------------
+
+
+async def ready(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """Picked and waiting at the counter: a pickup code (six digits, hashed, single use) is
+    issued and sent to the customer through the `fulfillment.pickup_ready` event."""
+    fo = await load(session, fo_id)
+    require_location(principal, fo)
+    _, current = await rules_in_force(session)
+    code = rules.new_pickup_code()
+    fo.code_salt = os.urandom(16)
+    fo.code_hash = rules.hash_pickup_code(code, fo.code_salt)
+    fo.code_attempts = 0
+    now = clock.now()
+    fo.ready_at = now
+    fo.expires_at = now + timedelta(days=current.pickup_expiry_days)
+    await move(session, fo, "ready", principal.key_id, expires_at=fo.expires_at.isoformat())
+    # The notifier needs the code itself; it travels only in this event, never in a response.
+    await outbox.record(
+        session,
+        "fulfillment.pickup_ready",
+        aggregate_type="fulfillment_order",
+        aggregate_id=str(fo.id),
+        payload={
+            "fulfillment_order_id": str(fo.id),
+            "order_id": str(fo.order_id),
+            "order_number": fo.order_number,
+            "store": fo.location_code,
+            "pickup_code": code,
+            "expires_at": fo.expires_at.isoformat(),
+        },
+    )
+    return await fo_view(session, fo)
+
+
+class CodeRefused(Exception):
+    """A wrong code was counted; the caller answers with `problem` once the count is committed."""
+
+    def __init__(self, problem: WrongPickupCode | PickupLocked) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+async def collect(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, code: str) -> FulfillmentOrderOut:
+    """At the counter: the right code hands the goods over (reservation consumed, payment
+    captured, order completed). A wrong code is counted and refused; after the rules'
+    max attempts the pickup locks. Raises CodeRefused *after* counting: the controller must
+    commit and answer with its problem."""
+    fo = await load(session, fo_id)
+    require_location(principal, fo)
+    _, current = await rules_in_force(session)
+    verdict = rules.check_pickup_code(
+        code,
+        stored_hash=fo.code_hash,
+        salt=fo.code_salt,
+        attempts=fo.code_attempts,
+        max_attempts=current.pickup_max_attempts,
+        used=fo.status == "collected",
+    )
+    if verdict == "used":
+        transition(fo, "collect")  # raises 409 invalid_transition
+    if fo.status != "ready_for_pickup":
+        transition(fo, "collect")
+    if verdict == "locked":
+        raise CodeRefused(PickupLocked("the pickup is locked after too many wrong codes; ask a manager"))
+    if verdict == "wrong":
+        fo.code_attempts += 1
+        left = max(current.pickup_max_attempts - fo.code_attempts, 0)
+        record(session, fo, fo.order_id, "wrong_pickup_code", principal.key_id, attempts=fo.code_attempts)
+        if left == 0:
+            await outbox.record(
+                session,
+                "fulfillment.pickup_locked",
+                aggregate_type="fulfillment_order",
+                aggregate_id=str(fo.id),
+                payload={"fulfillment_order_id": str(fo.id), "order_id": str(fo.order_id)},
+            )
+            raise CodeRefused(PickupLocked("too many wrong codes: the pickup is now locked", attempts_left=0))
+        raise CodeRefused(WrongPickupCode("the code does not match", attempts_left=left))
+    lines = (await repository.lines_of(session, [fo.id]))[fo.id]
+    for ref, held in stock_lines(fo, lines).items():
+        await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
+    for ln in lines:
+        ln.holds = []
+    fo.code_hash = None  # single use
+    await move(session, fo, "collect", principal.key_id)
+    await tell_orders(
+        session,
+        fo.order_id,
+        "collected",
+        [(ln.line_id, ln.picked_quantity) for ln in lines],
+        actor=principal.key_id,
+    )
+    await _complete_if_done(session, fo.order_id)
+    return await fo_view(session, fo)
+
+
+async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
+    """Ready pickups not collected in time: cancelled, the goods back in the store's
+    available stock, the payment voided, `fulfillment.expired` emitted (the
+    `fulfillment.expire_pickups` job)."""
+    ids = await repository.expired_pickups(session, clock.now(), limit)
+    for fo_id in ids:
+        fo = await load(session, fo_id)
+        if fo.status != "ready_for_pickup" or fo.expires_at is None or fo.expires_at > clock.now():
+            continue
+        lines = (await repository.lines_of(session, [fo.id]))[fo.id]
+        await _release(session, fo, lines, None)
+        fo.code_hash = None
+        await move(session, fo, "expire", None)
+        await tell_orders(
+            session,
+            fo.order_id,
+            "cancelled",
+            [(ln.line_id, ln.quantity - ln.short_quantity) for ln in lines],
+            actor=None,
+            reason="pickup not collected in time",
+        )
+    return len(ids)

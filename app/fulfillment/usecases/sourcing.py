@@ -1,0 +1,497 @@
+"""Sourcing: plan with the rules in force, reserve in the order's transaction, write the
+fulfillment orders and the explained decision. Re-sourcing (short pick, rejection) uses the
+same rules, excluding the locations that failed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, outbox
+from app.fulfillment import neighbours, repository, rules
+from app.fulfillment.errors import NotSourceable, PickupNotOffered, RuleVersionNotFound, UnknownLocation
+from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, SourcingDecision, SourcingRuleVersion
+from app.fulfillment.schemas import (
+    CandidateOut,
+    ChangedOrder,
+    DecisionOut,
+    ReasonOut,
+    RuleVersionOut,
+    SimulationOut,
+)
+from app.fulfillment.usecases.common import record, rules_in_force, start_of_day, tell_orders
+from app.inventory.errors import InsufficientStock, LocationNotFound
+
+# A concurrent order may take the stock between plan and reserve: plan again, a few times.
+MAX_ATTEMPTS = 4
+
+
+class OrderToSource(msgspec.Struct, frozen=True, kw_only=True):
+    """What sourcing needs of an order (orders builds it at placement)."""
+
+    order_id: uuid.UUID
+    order_number: str
+    # The inventory reservation the order's units go under (`order:<id>`).
+    reservation_ref: str
+    fulfilment: Literal["delivery", "pickup"]
+    # (line_id, sku, quantity); line_id is the order line number as text.
+    lines: list[tuple[str, str, int]]
+    pickup_location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    promised_at: datetime | None = None
+    pickup_slot_at: datetime | None = None
+
+
+class Sourced(msgspec.Struct, frozen=True, kw_only=True):
+    decision_id: int
+    split: bool
+    summary: str
+    # line_id -> [(location, units)]: where each order line's units are reserved or come from.
+    line_locations: dict[str, list[tuple[str, int]]]
+    fulfillment_order_ids: list[uuid.UUID]
+
+
+# ---- candidates ------------------------------------------------------------------------------
+
+
+async def candidates(session: AsyncSession, skus: Sequence[str]) -> list[rules.Candidate]:
+    """Every location with its capabilities, today's load and the SKUs' availability: three
+    queries whatever the number of locations."""
+    locations = await neighbours.locations(session)
+    stock = await neighbours.available(session, skus, None)
+    today = await repository.assigned_since(session, start_of_day(clock.now()), None)
+    return [
+        rules.Candidate(
+            code=loc.code,
+            kind=loc.kind,
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+            ships=loc.ships,
+            pickup=loc.pickup,
+            active=loc.active,
+            daily_capacity=loc.daily_capacity,
+            assigned_today=today.get(loc.code, 0),
+            stock={sku: rules.StockAt(available=qty) for sku, qty in stock.get(loc.code, {}).items()},
+        )
+        for loc in locations
+    ]
+
+
+def make_plan(
+    order: OrderToSource,
+    pool: list[rules.Candidate],
+    current: rules.SourcingRules,
+    excluded: Sequence[str] = (),
+) -> rules.Plan:
+    lines = [rules.PlanLine(line_id, sku, qty) for line_id, sku, qty in order.lines]
+    if order.fulfilment == "pickup":
+        store = next((c for c in pool if c.code == order.pickup_location), None)
+        if store is None:
+            raise UnknownLocation(f"no location {order.pickup_location}", field="pickup_location")
+        return rules.plan_pickup(lines, store, pool, current)
+    to = (
+        rules.Point(order.latitude, order.longitude)
+        if order.latitude is not None and order.longitude is not None
+        else None
+    )
+    return rules.plan_delivery(lines, pool, current, destination=to, excluded=excluded)
+
+
+def _not_sourceable(plan: rules.Plan, pool: list[rules.Candidate], order: OrderToSource) -> NotSourceable:
+    """409 with what is available where (the five best-stocked locations per SKU)."""
+    wanted: dict[str, int] = {}
+    for _, sku, qty in order.lines:
+        wanted[sku] = wanted.get(sku, 0) + qty
+    lines = []
+    for sku, qty in sorted(wanted.items()):
+        where = sorted(((c.available(sku), c.code) for c in pool if c.available(sku) > 0), reverse=True)[:5]
+        lines.append({"sku": sku, "requested": qty, "available": {code: n for n, code in where}})
+    return NotSourceable(plan.summary, lines=lines, summary=plan.summary)
+
+
+def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
+    """(sku, location, units) to reserve now: everything, except pickup lines that arrive
+    by ship-to-store (reserved at the warehouse instead, and at the store on arrival)."""
+    inbound = {ln.line_id for a in plan.assignments if a.type == "ship_to_store" for ln in a.lines}
+    out: list[tuple[str, str, int]] = []
+    for a in plan.assignments:
+        for ln in a.lines:
+            if a.type == "pickup" and ln.line_id in inbound:
+                continue
+            out.append((ln.sku, a.location_code, ln.quantity))
+    return out
+
+
+# ---- placement ---------------------------------------------------------------------------------
+
+
+async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None) -> Sourced:
+    """Choose the locations of a new order, reserve its units under `order.reservation_ref`
+    and write its fulfillment orders — all in the caller's transaction. When a concurrent
+    order takes the stock between plan and reserve, plan again (bounded); never oversell.
+    Raises NotSourceable (409 `insufficient_stock`, with what is available where)."""
+    if order.fulfilment == "pickup" and order.pickup_location is None:
+        raise PickupNotOffered("a pickup order needs a pickup_location", field="pickup_location")
+    version, current = await rules_in_force(session)
+    skus = sorted({sku for _, sku, _ in order.lines})
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        pool = await candidates(session, skus)
+        plan = make_plan(order, pool, current)
+        if not plan.complete:
+            if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
+                raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
+            raise _not_sourceable(plan, pool, order)
+        try:
+            async with session.begin_nested():
+                await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
+        except InsufficientStock:
+            continue  # the stock moved under us: look again
+        decision_id = await _decide(session, order, plan, version, "placement", attempt)
+        fos = await open_fulfillment_orders(session, order, plan, current, decision_id, order.reservation_ref, actor)
+        return Sourced(
+            decision_id=decision_id,
+            split=plan.split,
+            summary=plan.summary,
+            line_locations=_line_locations(plan),
+            fulfillment_order_ids=[fo.id for fo in fos],
+        )
+    raise NotSourceable("the stock kept moving while the order was placed; retry", summary="contention")
+
+
+def _line_locations(plan: rules.Plan) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for a in plan.assignments:
+        if a.type == "pickup" and any(x.type == "ship_to_store" for x in plan.assignments):
+            continue
+        for ln in a.lines:
+            out.setdefault(ln.line_id, []).append((a.location_code, ln.quantity))
+    return out
+
+
+async def _decide(
+    session: AsyncSession,
+    order: OrderToSource,
+    plan: rules.Plan,
+    version: int | None,
+    trigger: str,
+    attempts: int,
+    excluded: Sequence[str] = (),
+) -> int:
+    decision = SourcingDecision(
+        order_id=order.order_id,
+        trigger=trigger,
+        rules_version=version,
+        fulfilment=order.fulfilment,
+        pickup_location_code=order.pickup_location,
+        latitude=order.latitude,
+        longitude=order.longitude,
+        excluded=list(excluded),
+        lines=[{"line_id": i, "sku": s, "quantity": q} for i, s, q in order.lines],
+        plan=msgspec.to_builtins(plan),
+        attempts=attempts,
+        created_at=clock.now(),
+    )
+    decision_id = await repository.add_decision(session, decision)
+    record(session, None, order.order_id, "sourced", None, trigger=trigger, summary=plan.summary, split=plan.split)
+    return decision_id
+
+
+async def open_fulfillment_orders(
+    session: AsyncSession,
+    order: OrderToSource,
+    plan: rules.Plan,
+    current: rules.SourcingRules,
+    decision_id: int,
+    reservation_ref: str,
+    actor: uuid.UUID | None,
+) -> list[FulfillmentOrder]:
+    now = clock.now()
+    n = await repository.count_of_order(session, order.order_id)
+    kinds = {c.location_code: c.kind for c in plan.notes}
+    pickup = next((a for a in plan.assignments if a.type == "pickup"), None)
+    inbound = {ln.line_id: a.location_code for a in plan.assignments if a.type == "ship_to_store" for ln in a.lines}
+    fos: list[FulfillmentOrder] = []
+    lines: list[FulfillmentOrderLine] = []
+    pickup_id = uuid.uuid4() if pickup else None
+    for a in sorted(plan.assignments, key=lambda a: (a.type != "pickup", a.location_code)):
+        n += 1
+        fo_id = pickup_id if a.type == "pickup" and pickup_id else uuid.uuid4()
+        waiting = a.type == "pickup" and bool(inbound)
+        at_store = kinds.get(a.location_code) == "store"
+        fo = FulfillmentOrder(
+            id=fo_id,
+            number=f"{order.order_number}-{n}",
+            order_id=order.order_id,
+            order_number=order.order_number,
+            location_code=a.location_code,
+            type=a.type,
+            status="awaiting_transfer" if waiting else "created",
+            deliver_to=a.deliver_to,
+            feeds_id=pickup_id if a.type == "ship_to_store" else None,
+            units=sum(ln.quantity for ln in a.lines),
+            decision_id=decision_id,
+            promised_at=order.promised_at,
+            pickup_slot_at=order.pickup_slot_at if a.type == "pickup" else None,
+            # Ship-from-store: a store that does not accept in time counts as rejecting.
+            respond_by=now + timedelta(minutes=current.store_response_minutes)
+            if a.type == "delivery" and at_store
+            else None,
+            code_attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        fos.append(fo)
+        merged: dict[str, tuple[str, int]] = {}
+        for ln in a.lines:
+            sku, qty = merged.get(ln.line_id, (ln.sku, 0))
+            merged[ln.line_id] = (sku, qty + ln.quantity)
+        for line_id, (sku, qty) in merged.items():
+            arriving = a.type == "pickup" and line_id in inbound
+            lines.append(
+                FulfillmentOrderLine(
+                    fulfillment_order_id=fo_id,
+                    line_id=line_id,
+                    sku=sku,
+                    quantity=qty,
+                    inbound_from=inbound[line_id] if arriving else None,
+                    holds=[] if arriving else [{"ref": reservation_ref, "qty": qty}],
+                    picked_quantity=0,
+                    short_quantity=0,
+                )
+            )
+    await repository.add_fulfillment_orders(session, fos, lines)
+    for fo in fos:
+        record(session, fo, fo.order_id, "created", actor, to_status=fo.status, location=fo.location_code)
+        await outbox.record(
+            session,
+            "fulfillment.created",
+            aggregate_type="fulfillment_order",
+            aggregate_id=str(fo.id),
+            payload={
+                "fulfillment_order_id": str(fo.id),
+                "number": fo.number,
+                "order_id": str(fo.order_id),
+                "location": fo.location_code,
+                "type": fo.type,
+                "status": fo.status,
+            },
+        )
+    return fos
+
+
+# ---- re-sourcing --------------------------------------------------------------------------------
+
+
+async def resource_lines(
+    session: AsyncSession,
+    failed: FulfillmentOrder,
+    lines: Sequence[tuple[str, str, int]],
+    *,
+    trigger: str,
+    actor: uuid.UUID | None,
+) -> rules.Plan | None:
+    """Serve `lines` (line_id, sku, units) of `failed`'s order from other locations by the
+    same rules, excluding every location that failed this order; after the rules' max
+    rejections, or when nothing can serve them, they are cancelled and refunded.
+    Pickups are not re-sourced: their lines are cancelled (the customer chose that store)."""
+    if not lines:
+        return None
+    version, current = await rules_in_force(session)
+    history = await repository.fulfillment_orders_of(session, failed.order_id)
+    excluded = sorted({fo.location_code for fo in history if fo.status == "rejected"} | {failed.location_code})
+    rejections = sum(1 for fo in history if fo.status == "rejected")
+    placement = next(iter(await repository.decisions_of(session, failed.order_id)), None)
+    order = OrderToSource(
+        order_id=failed.order_id,
+        order_number=failed.order_number,
+        reservation_ref=f"resource:{uuid.uuid4()}",
+        fulfilment="delivery",
+        lines=list(lines),
+        latitude=placement.latitude if placement else None,
+        longitude=placement.longitude if placement else None,
+        promised_at=failed.promised_at,
+    )
+    if failed.type != "delivery":
+        await _cancel(session, failed, lines, "pickup lines are not re-sourced", actor)
+        return None
+    if rejections >= current.max_rejections:
+        await _cancel(session, failed, lines, f"rejected {rejections} times", actor)
+        return None
+    skus = sorted({sku for _, sku, _ in lines})
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        pool = await candidates(session, skus)
+        plan = make_plan(order, pool, current, excluded)
+        served = [a for a in plan.assignments]
+        if served:
+            try:
+                async with session.begin_nested():
+                    await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
+            except InsufficientStock:
+                continue
+        decision_id = await _decide(session, order, plan, version, trigger, attempt, excluded)
+        if served:
+            fos = await open_fulfillment_orders(
+                session, order, plan, current, decision_id, order.reservation_ref, actor
+            )
+            record(
+                session,
+                failed,
+                failed.order_id,
+                "re_sourced",
+                actor,
+                to=[fo.number for fo in fos],
+                summary=plan.summary,
+            )
+        if plan.unserved:
+            unserved = [(ln.line_id, ln.sku, ln.quantity) for ln in plan.unserved]
+            await _cancel(session, failed, unserved, plan.summary, actor)
+        return plan
+    await _cancel(session, failed, lines, "the stock kept moving", actor)
+    return None
+
+
+async def _cancel(
+    session: AsyncSession,
+    failed: FulfillmentOrder,
+    lines: Sequence[tuple[str, str, int]],
+    why: str,
+    actor: uuid.UUID | None,
+) -> None:
+    record(
+        session,
+        failed,
+        failed.order_id,
+        "lines_cancelled",
+        actor,
+        reason=why,
+        lines=[{"line_id": i, "sku": s, "quantity": q} for i, s, q in lines],
+    )
+    await tell_orders(session, failed.order_id, "cancelled", [(i, q) for i, _, q in lines], actor=actor, reason=why)
+
+
+# ---- rule versions and simulation ---------------------------------------------------------------
+
+
+def version_out(row: SourcingRuleVersion | None, current: rules.SourcingRules) -> RuleVersionOut:
+    if row is None:
+        return RuleVersionOut(version=0, rules=current, note="built-in defaults", created_at=None)
+    return RuleVersionOut(
+        version=row.version,
+        rules=msgspec.convert(row.rules, rules.SourcingRules),
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+async def save_rules(
+    session: AsyncSession, new: rules.SourcingRules, note: str | None, actor: uuid.UUID | None
+) -> RuleVersionOut:
+    row = await repository.add_rule_version(
+        session,
+        SourcingRuleVersion(rules=msgspec.to_builtins(new), note=note, created_by=actor, created_at=clock.now()),
+    )
+    await outbox.record(
+        session,
+        "sourcing.rules_changed",
+        aggregate_type="sourcing_rules",
+        aggregate_id=str(row.version),
+        payload={"version": row.version, "note": note},
+    )
+    return version_out(row, new)
+
+
+async def current_version(session: AsyncSession) -> RuleVersionOut:
+    row = await repository.current_rules(session)
+    _, current = await rules_in_force(session)
+    return version_out(row, current)
+
+
+async def get_version(session: AsyncSession, version: int) -> RuleVersionOut:
+    row = await repository.rule_version(session, version)
+    if row is None:
+        raise RuleVersionNotFound(f"no rule version {version}")
+    return version_out(row, rules.SourcingRules())
+
+
+async def list_versions(session: AsyncSession, *, before: int | None, limit: int) -> list[RuleVersionOut]:
+    rows = await repository.rule_versions(session, before=before, limit=limit)
+    return [version_out(r, rules.SourcingRules()) for r in rows]
+
+
+async def simulate(session: AsyncSession, proposed: rules.SourcingRules, orders: int) -> SimulationOut:
+    """Replay the last `orders` placements under the rules in force and under `proposed`,
+    both against today's stock and load. Read-only: nothing is reserved or written."""
+    version, current = await rules_in_force(session)
+    decisions = await repository.recent_placements(session, orders)
+    skus = sorted({line["sku"] for d in decisions for line in d.lines})
+    pool = await candidates(session, skus) if decisions else []
+    kinds = {c.code: c.kind for c in pool}
+    totals = rules.PlanDiff()
+    examples: list[ChangedOrder] = []
+    for d in decisions:
+        order = OrderToSource(
+            order_id=d.order_id,
+            order_number="",
+            reservation_ref="",
+            fulfilment="pickup" if d.fulfilment == "pickup" else "delivery",
+            lines=[(ln["line_id"], ln["sku"], int(ln["quantity"])) for ln in d.lines],
+            pickup_location=d.pickup_location_code,
+            latitude=d.latitude,
+            longitude=d.longitude,
+        )
+        try:
+            before, after = make_plan(order, pool, current), make_plan(order, pool, proposed)
+        except UnknownLocation:
+            continue  # the pickup store was closed since
+        changed_before = totals.changed
+        rules.compare_plans(totals, before, after, kinds)
+        if totals.changed > changed_before and len(examples) < 20:
+            examples.append(
+                ChangedOrder(
+                    order_id=d.order_id,
+                    before=[f"{a.location_code}:{a.type}" for a in before.assignments],
+                    after=[f"{a.location_code}:{a.type}" for a in after.assignments],
+                )
+            )
+    return SimulationOut(current_version=version, totals=totals, changed_examples=examples)
+
+
+def decision_out(d: SourcingDecision) -> DecisionOut:
+    plan = d.plan
+    return DecisionOut(
+        id=d.id,
+        order_id=d.order_id,
+        trigger=d.trigger,
+        rules_version=d.rules_version,
+        split=bool(plan.get("split")),
+        summary=str(plan.get("summary", "")),
+        assignments=list(plan.get("assignments", [])),
+        unserved=list(plan.get("unserved", [])),
+        candidates=[
+            CandidateOut(
+                location_code=n["location_code"],
+                kind=n["kind"],
+                outcome=n["outcome"],
+                distance_km=n.get("distance_km"),
+                cost=n.get("cost"),
+                reasons=[ReasonOut(code=r["code"], detail=r["detail"]) for r in n.get("reasons", [])],
+            )
+            for n in plan.get("notes", [])
+        ],
+        skipped_counts=dict(plan.get("skipped_counts", {})),
+        created_at=d.created_at,
+    )
+
+
+async def location_exists(session: AsyncSession, code: str) -> bool:
+    try:
+        await neighbours.location(session, code)
+    except LocationNotFound:
+        return False
+    return True

@@ -1,0 +1,93 @@
+"""Loyalty cards over HTTP: the card view, its ledger, and staff adjustments.
+
+A card is read by every channel (a POS or kiosk scanning it, the contact center on the
+phone); a storefront key (web or app) needs the customer's `X-Customer-Token`, as for
+the customer record. Earning and redeeming have no routes of their own: points are
+earned when goods are delivered or collected (events), and redeemed as a tender of an
+order (the orders domain calls the loyalty service in the order's transaction).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import CHANNEL_ROLES, Principal, Role, roles
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.loyalty import service
+from app.loyalty.schemas import AdjustmentCreate, AdjustmentOut, CardOut, LedgerEntryOut
+
+READERS = roles(Role.ADMIN, CHANNEL_ROLES)
+ADJUSTERS = roles(Role.ADMIN)
+
+CardPath = Annotated[str, Parameter(min_length=1, max_length=40, description="the 13-digit card number")]
+CustomerToken = Annotated[
+    str | None,
+    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
+]
+
+
+@get(
+    "/loyalty/cards/{number:str}",
+    opt=READERS,
+    summary="A loyalty card: available and pending points, tier, progress, expiries, latest ledger rows",
+    responses=problem_responses(403, 404, 422),
+)
+async def get_card(
+    db_session: AsyncSession, principal: Principal, number: CardPath, customer_token: CustomerToken = None
+) -> CardOut:
+    return await service.card_view(db_session, number, principal=principal, customer_token=customer_token)
+
+
+@get(
+    "/loyalty/cards/{number:str}/ledger",
+    opt=READERS,
+    summary="The card's points ledger, newest first",
+    responses=problem_responses(400, 403, 404, 422),
+)
+async def get_ledger(
+    db_session: AsyncSession,
+    principal: Principal,
+    number: CardPath,
+    customer_token: CustomerToken = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+) -> Page[LedgerEntryOut]:
+    return await service.ledger(
+        db_session, number, limit=limit, cursor=cursor, principal=principal, customer_token=customer_token
+    )
+
+
+@post(
+    "/loyalty/cards/{number:str}/adjustments",
+    opt=ADJUSTERS,
+    summary="Correct a card's points (positive: available at once; negative: only from available points)",
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def create_adjustment(
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    number: CardPath,
+    data: AdjustmentCreate,
+) -> Response[AdjustmentOut]:
+    return await idempotent(
+        db_session,
+        request,
+        principal,
+        lambda: service.adjust(
+            db_session,
+            card_number=number,
+            points=data.points,
+            reason=data.reason,
+            channel=principal.channel.value if principal.channel else None,
+        ),
+    )
+
+
+ROUTES: list[object] = [get_card, get_ledger, create_adjustment]

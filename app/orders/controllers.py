@@ -1,0 +1,349 @@
+"""Carts and orders over HTTP. Thin: parse, authorize, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.auth import CHANNEL_ROLES, Channel, Principal, Role, roles
+from app.core.db import transaction
+from app.core.errors import InvalidInput, problem_responses
+from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.schema import Code
+from app.orders import service
+from app.orders.schemas import (
+    CancelBody,
+    CartAssign,
+    CartCreate,
+    CartOut,
+    CodeIn,
+    HoldCreate,
+    HoldLift,
+    HoldOut,
+    LineIn,
+    LineQuantity,
+    OrderCreate,
+    OrderOut,
+    OrderStatusFilter,
+    OrderSummary,
+    PromoCode,
+    Sku,
+    TimelineEntryOut,
+)
+
+SHOPPERS = roles(Role.ADMIN, CHANNEL_ROLES)
+CHANNELS = roles(CHANNEL_ROLES)
+HOLDERS = roles(Role.ADMIN, Role.CONTACT_CENTER, Role.INTEGRATION)
+
+CustomerToken = Annotated[
+    str | None,
+    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
+]
+
+# ---- carts --------------------------------------------------------------------------------
+
+
+@post("/carts", opt=CHANNELS, responses=problem_responses(400, 403, 404, 409, 422), tags=["carts"])
+async def create_cart(
+    data: CartCreate,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> Response[CartOut]:
+    """A cart for any channel, anonymous or for a customer (that customer's open cart is reused)."""
+    return await idempotent(
+        db_session, request, principal, lambda: service.create_cart(db_session, principal, data, customer_token)
+    )
+
+
+@get("/carts/{cart_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
+async def get_cart(
+    cart_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
+) -> CartOut:
+    """The cart priced live by the price engine."""
+    return await service.get_cart(db_session, principal, cart_id, customer_token)
+
+
+@post(
+    "/carts/{cart_id:uuid}/lines",
+    opt=CHANNELS,
+    status_code=200,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["carts"],
+)
+async def add_cart_line(
+    cart_id: uuid.UUID,
+    data: LineIn,
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> CartOut:
+    """Add a quantity of a SKU (a SKU already in the cart adds up)."""
+    return await service.add_line(db_session, principal, cart_id, data.sku, data.quantity, customer_token)
+
+
+@put(
+    "/carts/{cart_id:uuid}/lines/{sku:str}",
+    opt=CHANNELS,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["carts"],
+)
+async def set_cart_line(
+    cart_id: uuid.UUID,
+    sku: Annotated[Sku, Parameter(min_length=1, max_length=64)],
+    data: LineQuantity,
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> CartOut:
+    """Set a line's quantity; 0 removes it."""
+    return await service.set_line(db_session, principal, cart_id, sku, data.quantity, customer_token)
+
+
+@post(
+    "/carts/{cart_id:uuid}/codes",
+    opt=CHANNELS,
+    status_code=200,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["carts"],
+)
+async def add_cart_code(
+    cart_id: uuid.UUID,
+    data: CodeIn,
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> CartOut:
+    """Apply a promotion code; an unknown code is a 422 `unknown_promotion_code`."""
+    return await service.add_code(db_session, principal, cart_id, data.code, customer_token)
+
+
+@delete(
+    "/carts/{cart_id:uuid}/codes/{code:str}",
+    opt=CHANNELS,
+    status_code=200,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["carts"],
+)
+async def remove_cart_code(
+    cart_id: uuid.UUID,
+    code: Annotated[PromoCode, Parameter(min_length=1, max_length=40)],
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> CartOut:
+    return await service.remove_code(db_session, principal, cart_id, code, customer_token)
+
+
+@post(
+    "/carts/{cart_id:uuid}/assign",
+    opt=CHANNELS,
+    status_code=200,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["carts"],
+)
+async def assign_cart(
+    cart_id: uuid.UUID,
+    data: CartAssign,
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> CartOut:
+    """Give an anonymous cart to a customer; with an open cart already, the lines merge into it."""
+    return await service.assign(db_session, principal, cart_id, data.customer_id, customer_token)
+
+
+@get("/customers/{customer_id:uuid}/cart", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
+async def customer_cart(
+    customer_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
+) -> CartOut:
+    """The customer's one open cart, whichever channel started it (created empty if none)."""
+    return await service.customer_cart(db_session, principal, customer_id, customer_token)
+
+
+# ---- orders -------------------------------------------------------------------------------
+
+
+@post(
+    "/orders",
+    opt=CHANNELS,
+    responses=problem_responses(400, 402, 403, 404, 409, 422, 503),
+    tags=["orders"],
+)
+async def place_order(
+    data: OrderCreate,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    state: State,
+    customer_token: CustomerToken = None,
+) -> Response[OrderOut]:
+    """Place an order from a cart or explicit lines, with an `Idempotency-Key`.
+
+    This handler does not take the request transaction (`db_session`): that one would be
+    open, holding a connection and possibly row locks, while the card gateway is called.
+    Instead: a short read transaction validates and prices; the cards are authorized with
+    no transaction open (keyed by `order:<key id>:<Idempotency-Key>`, so a retry never
+    authorizes twice); then one write transaction reserves stock and writes the order. If
+    it fails, the authorizations are voided."""
+    key = request.headers.get(HEADER)
+    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
+        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    maker = state.sessionmaker
+    async with transaction(maker) as session:
+        replay = await replay_if_done(session, request, principal)
+        if replay is not None:
+            return replay
+        draft = await service.prepare_order(session, principal, data, customer_token)
+    payment_key = f"order:{principal.key_id}:{key if key is not None else uuid.uuid4()}"
+    auths = await service.authorize_cards(maker, draft, payment_key)
+    try:
+        async with transaction(maker) as session:
+            return await idempotent(
+                session, request, principal, lambda: service.write_order(session, principal, draft, auths)
+            )
+    except BaseException:
+        await service.void_cards(maker, auths)
+        raise
+
+
+def _utc(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return clock.ensure_utc(value)
+    except ValueError:
+        raise InvalidInput(f"{name} needs a timezone offset", field=name) from None
+
+
+@get("/orders", opt=SHOPPERS, responses=problem_responses(400, 403, 422), tags=["orders"])
+async def list_orders(
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_id: uuid.UUID | None = None,
+    channel: Channel | None = None,
+    status: OrderStatusFilter | None = None,
+    store: Code | None = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+    customer_token: CustomerToken = None,
+) -> Page[OrderSummary]:
+    """Newest first. Storefront keys list one customer's orders (with the customer's token);
+    kiosk/POS keys see their store's orders."""
+    return await service.list_orders(
+        db_session,
+        principal,
+        customer_id=customer_id,
+        channel=channel.value if channel else None,
+        status=status,
+        store=store,
+        placed_from=_utc(placed_from, "placed_from"),
+        placed_to=_utc(placed_to, "placed_to"),
+        cursor=cursor,
+        limit=limit,
+        token=customer_token,
+    )
+
+
+@get("/orders/{order_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+async def get_order(
+    order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
+) -> OrderOut:
+    return await service.order_for(db_session, principal, order_id, customer_token)
+
+
+@get("/orders/by-number/{number:str}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+async def get_order_by_number(
+    number: Annotated[str, Parameter(min_length=1, max_length=20)],
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> OrderOut:
+    """By the short number on the receipt (case and dashes ignored)."""
+    return await service.order_by_number(db_session, principal, number, customer_token)
+
+
+@post(
+    "/orders/{order_id:uuid}/cancel",
+    opt=SHOPPERS,
+    status_code=200,
+    responses=problem_responses(400, 403, 404, 409, 422),
+    tags=["orders"],
+)
+async def cancel_order(
+    order_id: uuid.UUID,
+    data: CancelBody,
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_token: CustomerToken = None,
+) -> OrderOut:
+    """Cancel the whole order, or some line quantities not yet fulfilled."""
+    return await service.cancel(db_session, principal, order_id, data.reason, data.lines, customer_token)
+
+
+@post(
+    "/orders/{order_id:uuid}/holds",
+    opt=HOLDERS,
+    responses=problem_responses(400, 404, 409),
+    tags=["orders"],
+)
+async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, db_session: AsyncSession) -> HoldOut:
+    """A typed hold (payment review, fraud review, address check, manual)."""
+    return await service.add_hold(db_session, principal, order_id, data.type.value, data.reason)
+
+
+@post(
+    "/orders/{order_id:uuid}/holds/{hold_id:uuid}/lift",
+    opt=HOLDERS,
+    status_code=200,
+    responses=problem_responses(400, 404, 409),
+    tags=["orders"],
+)
+async def lift_hold(
+    order_id: uuid.UUID, hold_id: uuid.UUID, data: HoldLift, principal: Principal, db_session: AsyncSession
+) -> OrderOut:
+    """Lifting the last hold releases the order to fulfilment."""
+    return await service.lift_hold(db_session, principal, order_id, hold_id, data.note)
+
+
+@get("/orders/{order_id:uuid}/timeline", opt=SHOPPERS, responses=problem_responses(400, 403, 404), tags=["orders"])
+async def order_timeline(
+    order_id: uuid.UUID,
+    principal: Principal,
+    db_session: AsyncSession,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+    customer_token: CustomerToken = None,
+) -> Page[TimelineEntryOut]:
+    """Every change: what, who (key), which channel, when — oldest first."""
+    return await service.timeline(db_session, principal, order_id, customer_token, cursor, limit)
+
+
+ROUTES: list[Any] = [
+    create_cart,
+    get_cart,
+    add_cart_line,
+    set_cart_line,
+    add_cart_code,
+    remove_cart_code,
+    assign_cart,
+    customer_cart,
+    place_order,
+    list_orders,
+    get_order,
+    get_order_by_number,
+    cancel_order,
+    add_hold,
+    lift_hold,
+    order_timeline,
+]

@@ -1,0 +1,115 @@
+"""Carts and orders use cases (the code lives in `app/orders/usecases/`; this is its face).
+
+Public functions (other domains call only these; none commits):
+
+Carts
+- `create_cart(session, principal, data: CartCreate, token) -> CartOut` (a customer's open
+  cart is reused: one cart in every channel), `get_cart`, `customer_cart(session, principal,
+  customer_id, token)`, `add_line`, `set_line`, `add_code`, `remove_code`,
+  `assign(session, principal, cart_id, customer_id, token)` (merges into the customer's open
+  cart), `expire_carts(session, limit) -> int` (releases `cart:<id>` holds, `cart.expired`).
+
+Placement (see `usecases/placement.py` for why it is three steps)
+- `prepare_order(session, principal, data: OrderCreate, token) -> Draft`
+- `authorize_cards(sessionmaker, draft, payment_key) -> Authorizations` (no transaction)
+- `write_order(session, principal, draft, auths) -> OrderOut`
+- `void_cards(sessionmaker, auths) -> None`
+- `register_points_tender(redeem, restore)`: the loyalty domain makes points payable.
+
+Orders
+- `get_order(session, order_id) -> OrderOut` (no access check: for other domains),
+  `order_for(session, principal, order_id, token)`, `order_by_number(...)`, `list_orders(...)`,
+  `timeline(...)`.
+- `add_hold(session, principal, order_id, type, reason) -> HoldOut`,
+  `lift_hold(session, principal, order_id, hold_id, note) -> OrderOut` (the last lift
+  releases the order: `order.released`).
+- `cancel(session, principal | None, order_id, reason, lines=None) -> OrderOut`: whole order
+  or line quantities not yet fulfilled; releases stock, card holds (settle job), restores
+  points, gives promotion uses back when nothing is left.
+- Fulfilment hooks: `record_fulfilment_progress(session, order_id, {line_no: qty}, event=...)`,
+  `mark_lines_shipped(session, order_id, {line_no: qty})`, `mark_lines_collected(...)`
+  (consume the reservation, record the card capture, move to partially_fulfilled /
+  fulfilled), `complete(session, order_id)`.
+- `settle_payments(sessionmaker, order_id) -> int`: captures/releases at the gateway what the
+  tenders record (run by the `orders.settle_payments` actor after commit).
+- Customers' registries: `on_customer_merge(session, survivor_id, absorbed_id)`,
+  `order_history(session, customer_id, limit) -> list[HistoryEntry]`.
+
+Events: `order.placed`, `order.released`, `order.hold_added`, `order.hold_lifted`,
+`order.cancelled`, `order.lines_shipped`, `order.lines_collected`, `order.completed`,
+`cart.expired`.
+"""
+
+from __future__ import annotations
+
+from app.orders.usecases.carts import (
+    add_code,
+    add_line,
+    assign,
+    create_cart,
+    customer_cart,
+    expire_carts,
+    get_cart,
+    remove_code,
+    set_line,
+)
+from app.orders.usecases.lifecycle import (
+    add_hold,
+    cancel,
+    complete,
+    get_order,
+    lift_hold,
+    list_orders,
+    mark_lines_collected,
+    mark_lines_shipped,
+    on_customer_merge,
+    order_by_number,
+    order_for,
+    order_history,
+    record_fulfilment_progress,
+    settle_payments,
+    timeline,
+)
+from app.orders.usecases.placement import (
+    Authorizations,
+    Draft,
+    authorize_cards,
+    prepare_order,
+    register_points_tender,
+    void_cards,
+    write_order,
+)
+
+__all__ = [
+    "Authorizations",
+    "Draft",
+    "add_code",
+    "add_hold",
+    "add_line",
+    "assign",
+    "authorize_cards",
+    "cancel",
+    "complete",
+    "create_cart",
+    "customer_cart",
+    "expire_carts",
+    "get_cart",
+    "get_order",
+    "lift_hold",
+    "list_orders",
+    "mark_lines_collected",
+    "mark_lines_shipped",
+    "on_customer_merge",
+    "order_by_number",
+    "order_for",
+    "order_history",
+    "prepare_order",
+    "record_fulfilment_progress",
+    "register_points_tender",
+    "remove_code",
+    "set_line",
+    "settle_payments",
+    "timeline",
+    "void_cards",
+    "write_order",
+]
