@@ -18,12 +18,15 @@ from app.catalog.rules import CatalogRow, gtin_check_digit
 from app.core.auth import Channel, Role, create_key, find_principal
 from app.core.db import create_engine, create_sessionmaker, transaction
 from app.core.settings import Settings
+from app.inventory import service as inventory
+from app.inventory.errors import LocationNotFound
+from app.inventory.schemas import Kind, LocationCreate
 
 
 class DemoLocation(msgspec.Struct, frozen=True):
     code: str
     name: str
-    kind: str
+    kind: Kind
     city: str
     latitude: float
     longitude: float
@@ -129,7 +132,7 @@ def catalog_rows() -> list[CatalogRow]:
                     CatalogRow(
                         product_code=code,
                         product_name=name,
-                        sku=f"{code}-{color[:3].upper()}-{size_code}",
+                        sku=f"{code}-{color.upper()}-{size_code}",
                         brand=brand,
                         category_path=path,
                         size=size,
@@ -194,10 +197,56 @@ async def demo_keys(session: AsyncSession, path: Path) -> dict[str, str]:
     return keys
 
 
+def demo_stock(sku_index: int, location: DemoLocation) -> int:
+    """Deterministic, uneven stock: warehouses deep, stores thin, some store sizes missing."""
+    if location.kind == "warehouse":
+        return 40 + (sku_index * 7) % 60
+    return (sku_index * 3 + len(location.code)) % 6
+
+
+async def seed_locations(session: AsyncSession) -> None:
+    for loc in LOCATIONS:
+        try:
+            await inventory.get_location(session, loc.code)
+            continue
+        except LocationNotFound:
+            pass
+        await inventory.create_location(
+            session,
+            LocationCreate(
+                code=loc.code,
+                name=loc.name,
+                kind=loc.kind,
+                latitude=loc.latitude,
+                longitude=loc.longitude,
+                time_zone="Europe/Berlin",
+                address=loc.city,
+                ships=loc.ships,
+                pickup=loc.pickup,
+                accepts_returns=loc.kind == "store",
+                daily_capacity=loc.daily_capacity,
+                default_safety_stock=1 if loc.kind == "store" else 0,
+            ),
+        )
+
+
+async def seed_stock(session: AsyncSession, skus: list[str]) -> None:
+    """Count stock in where a SKU has none recorded yet; never resets what trading changed."""
+    for loc in LOCATIONS:
+        page = await inventory.stock_levels(session, location_code=loc.code, limit=1000)
+        known = {level.sku for level in page.items}
+        lines = [(sku, demo_stock(i, loc)) for i, sku in enumerate(skus) if sku not in known]
+        if lines:
+            await inventory.count(session, location_code=loc.code, lines=lines, reference="demo-seed")
+
+
 async def seed(session: AsyncSession, settings: Settings) -> dict[str, str]:
-    report = await catalog.upsert_catalog(session, catalog_rows())
+    rows = catalog_rows()
+    report = await catalog.upsert_catalog(session, rows)
     if report.errors:
         raise RuntimeError(f"demo catalog did not import cleanly: {report.errors[:3]}")
+    await seed_locations(session)
+    await seed_stock(session, [row.sku for row in rows])
     return await demo_keys(session, Path(settings.data_dir) / "demo-keys.json")
 
 

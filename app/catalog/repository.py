@@ -5,15 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, literal_column, not_, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, Table, any_, bindparam, func, literal_column, not_, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.catalog.models import Category, Product, Variant
+
+
+def _any_text(values: Iterable[str]) -> Any:
+    """`= ANY(:array)`: one array parameter, where IN (...) would send (and render) one per value."""
+    return any_(bindparam("values", list(values), type_=ARRAY(String)))
 
 
 class UniqueViolation(Exception):
@@ -58,7 +64,7 @@ async def category_by_code(session: AsyncSession, code: str) -> Category | None:
 
 
 async def categories_by_codes(session: AsyncSession, codes: Iterable[str]) -> list[Category]:
-    return list((await session.scalars(select(Category).where(Category.code.in_(list(codes))))).all())
+    return list((await session.scalars(select(Category).where(Category.code == _any_text(codes)))).all())
 
 
 async def list_categories(session: AsyncSession, *, under: str | None, after_path: str | None, limit: int) -> list[Any]:
@@ -144,7 +150,8 @@ async def barcode_owners(session: AsyncSession, barcodes: Iterable[str]) -> list
     codes = list(barcodes)
     if not codes:
         return []
-    return list((await session.execute(select(Variant.sku, Variant.barcode).where(Variant.barcode.in_(codes)))).all())
+    query = select(Variant.sku, Variant.barcode).where(Variant.barcode == _any_text(codes))
+    return list((await session.execute(query)).all())
 
 
 async def variant_details(
@@ -177,45 +184,53 @@ _PRODUCT_FIELDS = ("name", "brand", "category_id", "not_sold_in", "returnable")
 _VARIANT_FIELDS = ("product_id", "size", "color", "attributes", "barcode", "weight_grams")
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
 async def upsert_products(session: AsyncSession, values: list[dict[str, Any]]) -> list[Any]:
-    """Insert or update products by code in one statement; rows that did not change are
-    left alone. Returns (id, code, inserted) of the products written."""
+    """Insert or update products by code; rows that did not change are left alone.
+    Returns (id, code, inserted) of the products written. The statement is compiled once
+    and sent as batched multi-row VALUES (SQLAlchemy's insertmanyvalues), not per row."""
     if not values:
         return []
-    stmt = insert(Product).values(values)
-    changed = tuple_(*(getattr(Product, f) for f in _PRODUCT_FIELDS)).is_distinct_from(
-        tuple_(*(stmt.excluded[f] for f in _PRODUCT_FIELDS))
-    )
-    upsert: Any = stmt.on_conflict_do_update(
-        index_elements=[Product.code],
-        set_={**{f: stmt.excluded[f] for f in _PRODUCT_FIELDS}, "updated_at": stmt.excluded.updated_at},
-        where=changed,
-    ).returning(Product.id, Product.code, literal_column("xmax = 0").label("inserted"))
-    return list((await session.execute(upsert)).all())
+    return await _upsert(session, _table(Product), "code", _PRODUCT_FIELDS, values, ("id", "code"))
 
 
 async def product_ids_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str, uuid.UUID]:
-    rows = await session.execute(select(Product.code, Product.id).where(Product.code.in_(list(codes))))
+    rows = await session.execute(select(Product.code, Product.id).where(Product.code == _any_text(codes)))
     return {code: pid for code, pid in rows.all()}
 
 
 async def product_codes_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(Product.id, Product.code).where(Product.id.in_(list(ids))))
+    ids_array = bindparam("ids", list(ids), type_=ARRAY(PG_UUID(as_uuid=True)))
+    rows = await session.execute(select(Product.id, Product.code).where(Product.id == any_(ids_array)))
     return {pid: code for pid, code in rows.all()}
 
 
 async def upsert_variants(session: AsyncSession, values: list[dict[str, Any]]) -> list[Any]:
-    """Insert or update variants by SKU in one statement; unchanged rows are left alone.
+    """Insert or update variants by SKU; unchanged rows are left alone.
     Returns (sku, product_id, inserted) of the variants written."""
     if not values:
         return []
-    stmt = insert(Variant).values(values)
-    changed = tuple_(*(getattr(Variant, f) for f in _VARIANT_FIELDS)).is_distinct_from(
-        tuple_(*(stmt.excluded[f] for f in _VARIANT_FIELDS))
-    )
-    upsert: Any = stmt.on_conflict_do_update(
-        index_elements=[Variant.sku],
-        set_={**{f: stmt.excluded[f] for f in _VARIANT_FIELDS}, "updated_at": stmt.excluded.updated_at},
-        where=changed,
-    ).returning(Variant.sku, Variant.product_id, literal_column("xmax = 0").label("inserted"))
-    return list((await session.execute(upsert)).all())
+    return await _upsert(session, _table(Variant), "sku", _VARIANT_FIELDS, values, ("sku", "product_id"))
+
+
+async def _upsert(
+    session: AsyncSession,
+    table: Table,
+    key: str,
+    fields: tuple[str, ...],
+    values: list[dict[str, Any]],
+    returning: tuple[str, ...],
+) -> list[Any]:
+    stmt = insert(table)
+    current = tuple_(*(table.c[f] for f in fields))
+    proposed = tuple_(*(stmt.excluded[f] for f in fields))
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={**{f: stmt.excluded[f] for f in fields}, "updated_at": stmt.excluded.updated_at},
+        # Unchanged rows are not rewritten: a re-import of the same file writes nothing.
+        where=current.is_distinct_from(proposed),
+    ).returning(*(table.c[c] for c in returning), literal_column("xmax = 0").label("inserted"))
+    return list((await session.execute(upsert, values)).all())

@@ -6,7 +6,7 @@ from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound,
 
 
 class NotSourceable(Conflict):
-    """extra `lines`: [{sku, requested, available: {location: units}}]; `summary`."""
+    """extra `lines`: [{sku, requested, available}], `available_at`: {sku: {location: units}}, `summary`."""
 
     code, title = "insufficient_stock", "No location (or set of locations) can serve the order"
 

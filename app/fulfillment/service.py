@@ -8,7 +8,7 @@ Sourcing
   `order.reservation_ref` (re-planning when a concurrent order took the stock, bounded),
   writes the fulfillment orders and the explained decision. `Sourced.line_locations` says
   where each order line's units are. Raises NotSourceable (409 `insufficient_stock`, extra
-  `lines=[{sku, requested, available: {location: units}}]`), PickupNotOffered,
+  `lines=[{sku, requested, available}]`, `available_at={sku: {location: units}}`), PickupNotOffered,
   UnknownLocation (422).
 - `order_fulfilment(session, order_id) -> OrderFulfilmentOut`: fulfillment orders,
   decisions with every candidate's reason, and the fulfilment timeline (contact center).

@@ -104,15 +104,23 @@ def make_plan(
 
 
 def _not_sourceable(plan: rules.Plan, pool: list[rules.Candidate], order: OrderToSource) -> NotSourceable:
-    """409 with what is available where (the five best-stocked locations per SKU)."""
+    """409 with what is available where: per SKU `lines=[{sku, requested, available}]` (the
+    most one eligible location has) and `available_at={sku: {location: units}}` (the five
+    best-stocked eligible locations)."""
     wanted: dict[str, int] = {}
     for _, sku, qty in order.lines:
         wanted[sku] = wanted.get(sku, 0) + qty
+    if order.fulfilment == "pickup":
+        eligible = [c for c in pool if c.code == order.pickup_location or c.kind == "warehouse"]
+    else:
+        eligible = [c for c in pool if c.ships and c.active]
     lines = []
+    where_by_sku: dict[str, dict[str, int]] = {}
     for sku, qty in sorted(wanted.items()):
-        where = sorted(((c.available(sku), c.code) for c in pool if c.available(sku) > 0), reverse=True)[:5]
-        lines.append({"sku": sku, "requested": qty, "available": {code: n for n, code in where}})
-    return NotSourceable(plan.summary, lines=lines, summary=plan.summary)
+        where = sorted(((c.available(sku), c.code) for c in eligible if c.available(sku) > 0), reverse=True)[:5]
+        lines.append({"sku": sku, "requested": qty, "available": where[0][0] if where else 0})
+        where_by_sku[sku] = {code: n for n, code in where}
+    return NotSourceable(plan.summary, lines=lines, available_at=where_by_sku, summary=plan.summary)
 
 
 def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:

@@ -24,9 +24,7 @@ async def test_anonymous_cart_priced_live_with_code(api: Api, db: AsyncSession) 
     assert created.status_code == 201, created.text
     cart = created.json()
     assert (cart["status"], cart["customer_id"], cart["channel"], cart["total"]) == ("open", None, "web", 2000)
-    added = await api.as_("storefront").post(
-        f"/v1/carts/{cart['id']}/lines", json={"sku": shop.skus[2], "quantity": 1}
-    )
+    added = await api.as_("storefront").post(f"/v1/carts/{cart['id']}/lines", json={"sku": shop.skus[2], "quantity": 1})
     assert added.status_code == 200 and added.json()["total"] == 2499
     coded = await api.as_("storefront").post(f"/v1/carts/{cart['id']}/codes", json={"code": "save10"})
     assert coded.status_code == 200, coded.text
@@ -97,7 +95,10 @@ async def test_assigning_anonymous_cart_merges_lines(api: Api, db: AsyncSession)
     )
     assert merged.status_code == 200, merged.text
     assert merged.json()["id"] == mine.json()["id"]
-    assert {(line["sku"], line["quantity"]) for line in merged.json()["lines"]} == {(shop.skus[0], 3), (shop.skus[1], 1)}
+    assert {(line["sku"], line["quantity"]) for line in merged.json()["lines"]} == {
+        (shop.skus[0], 3),
+        (shop.skus[1], 1),
+    }
     gone = await api.as_("storefront").get(f"/v1/carts/{anonymous.json()['id']}", headers=headers)
     assert (gone.json()["status"], gone.json()["merged_into"]) == ("merged", mine.json()["id"])
 

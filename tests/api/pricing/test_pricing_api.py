@@ -166,7 +166,7 @@ async def test_merchandisers_manage_prices_zones_promotions_and_codes(api: Api) 
     )
     assert patched.json()["delivery_fees"] == [{"currency": "EUR", "amount": 390}]
     zones = await api.as_("pos").get("/v1/price-zones")
-    assert [z["code"] for z in zones.json()["items"]] == ["default", "south"]
+    assert "south" in [z["code"] for z in zones.json()["items"]]
 
     first = await created(api, "/v1/prices", {"sku": "SHIRT", "currency": "EUR", "amount": 2500})
     later = (T0 + timedelta(days=7)).isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -23,8 +24,9 @@ operation = st.one_of(
         st.integers(0, 100),  # percent of the order paid with points
     ),
     st.tuples(st.just("redeem"), st.integers(1, 400)),
+    st.tuples(st.just("spend_all")),
     st.tuples(st.just("reverse"), st.integers(0, 50), st.integers(1, 100)),  # which line, percent refunded
-    st.tuples(st.just("wait"), st.integers(1, 400)),  # days pass: release and expiry jobs run
+    st.tuples(st.just("wait"), st.sampled_from([3, 31, 70, 400])),  # days pass: release and expiry jobs run
     st.tuples(st.just("adjust"), st.integers(-300, 300).filter(bool)),
 )
 
@@ -35,7 +37,11 @@ operation = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=st.lists(operation, min_size=1, max_size=12))
-async def test_balance_equals_ledger_sum_after_any_sequence(db: AsyncSession, operations: list[Any]) -> None:
+async def test_balance_equals_ledger_sum_after_any_sequence(
+    db: AsyncSession, operations: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Short lives, so that a dozen steps reach release, spending, returns and expiry.
+    monkeypatch.setattr(service, "EXPIRY_MONTHS", 3)
     clock.freeze(START)
     savepoint = await db.begin_nested()
     try:
@@ -75,6 +81,10 @@ async def _apply(db: AsyncSession, card: str, step: int, op: Any, lines: list[tu
             await service.redeem(db, card_number=card, points=op[1], reference=f"order-{step}", channel="web")
         except InsufficientPoints:
             pass
+    elif kind == "spend_all":
+        available = (await _account_or_none(db, card) or LoyaltyAccount(available=0)).available
+        if available:
+            await service.redeem(db, card_number=card, points=available, reference=f"order-{step}", channel="app")
     elif kind == "reverse" and lines:
         line_id, paid = lines[op[1] % len(lines)]
         refund = max(1, paid * op[2] // 100)

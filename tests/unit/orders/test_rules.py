@@ -36,7 +36,9 @@ def test_terminal_states_allow_nothing() -> None:
 def test_tender_problems() -> None:
     card = TenderRequest(TenderKind.CARD, 500)
     assert rules.tender_problems([card, TenderRequest(TenderKind.CARD, 499)], 999, "web", Fulfilment.DELIVERY) == []
-    assert rules.tender_problems([card], 999, "web", Fulfilment.DELIVERY) == ["tenders sum to 500, the order total is 999"]
+    assert rules.tender_problems([card], 999, "web", Fulfilment.DELIVERY) == [
+        "tenders sum to 500, the order total is 999"
+    ]
     assert rules.tender_problems([TenderRequest(TenderKind.CASH, 999)], 999, "web", Fulfilment.PICKUP) == [
         "tenders[0]: cash is taken at a POS till only"
     ]

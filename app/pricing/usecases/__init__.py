@@ -1,0 +1,1 @@
+"""Pricing use cases; `app/pricing/service.py` is their public face."""
