@@ -15,12 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
 from app.catalog.rules import CatalogRow, gtin_check_digit
+from app.core import clock
 from app.core.auth import Channel, Role, create_key, find_principal
 from app.core.db import create_engine, create_sessionmaker, transaction
 from app.core.settings import Settings
 from app.inventory import service as inventory
 from app.inventory.errors import LocationNotFound
 from app.inventory.schemas import Kind, LocationCreate
+from app.pricing import service as pricing
+from app.pricing.rules import Kind as PromotionKind
+from app.pricing.schemas import CodesCreate, PriceCreate, PromotionCreate, TargetIn
 
 
 class DemoLocation(msgspec.Struct, frozen=True):
@@ -240,6 +244,45 @@ async def seed_stock(session: AsyncSession, skus: list[str]) -> None:
             await inventory.count(session, location_code=loc.code, lines=lines, reference="demo-seed")
 
 
+async def seed_prices(session: AsyncSession, skus: list[str], currency: str) -> None:
+    for sku in skus:
+        history = await pricing.price_history(session, sku, zone="default", currency=currency, cursor=None, limit=1)
+        if not history.items:
+            await pricing.set_price(session, PriceCreate(sku=sku, currency=currency, amount=price_of(sku)))
+
+
+async def seed_promotions(session: AsyncSession, currency: str) -> None:
+    """Two promotions every channel sees: 3 for 2 on socks, and 10 off orders from 100 with a code."""
+    page = await pricing.list_promotions(session, cursor=None, limit=200)
+    existing = {p.name for p in page.items}
+    wanted = [
+        PromotionCreate(
+            kind=PromotionKind.BUY_X_GET_Y,
+            name="Socks: 3 for 2",
+            starts_at=clock.now(),
+            buy_quantity=2,
+            get_quantity=1,
+            reward_percent_bp=10_000,
+            target=TargetIn(categories=["socks"]),
+        ),
+        PromotionCreate(
+            kind=PromotionKind.ORDER_AMOUNT_OFF,
+            name="WELCOME10: 10 off from 100",
+            starts_at=clock.now(),
+            amount=1000,
+            currency=currency,
+            min_subtotal=10_000,
+            requires_code=True,
+        ),
+    ]
+    for body in wanted:
+        if body.name in existing:
+            continue
+        promotion = await pricing.create_promotion(session, body)
+        if body.requires_code:
+            await pricing.add_codes(session, promotion.id, CodesCreate(code="WELCOME10"))
+
+
 async def seed(session: AsyncSession, settings: Settings) -> dict[str, str]:
     rows = catalog_rows()
     report = await catalog.upsert_catalog(session, rows)
@@ -247,6 +290,8 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, str]:
         raise RuntimeError(f"demo catalog did not import cleanly: {report.errors[:3]}")
     await seed_locations(session)
     await seed_stock(session, [row.sku for row in rows])
+    await seed_prices(session, [row.sku for row in rows], settings.currency)
+    await seed_promotions(session, settings.currency)
     return await demo_keys(session, Path(settings.data_dir) / "demo-keys.json")
 
 

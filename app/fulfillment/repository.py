@@ -102,8 +102,9 @@ async def add_fulfillment_orders(
 async def fulfillment_order(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = False) -> FulfillmentOrder | None:
     query = select(FulfillmentOrder).where(FulfillmentOrder.id == fo_id)
     if lock:
-        query = query.with_for_update()
-    result: FulfillmentOrder | None = await session.scalar(query.execution_options(populate_existing=True))
+        # Fresh values under the lock (callers flush their changes first: see common.move).
+        query = query.with_for_update().execution_options(populate_existing=True)
+    result: FulfillmentOrder | None = await session.scalar(query)
     return result
 
 
@@ -116,8 +117,8 @@ async def fulfillment_orders_of(
         .order_by(FulfillmentOrder.created_at, FulfillmentOrder.number)
     )
     if lock:
-        query = query.with_for_update()
-    return list((await session.scalars(query.execution_options(populate_existing=True))).all())
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list((await session.scalars(query)).all())
 
 
 async def lines_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[FulfillmentOrderLine]]:
@@ -127,7 +128,6 @@ async def lines_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> dict[u
         select(FulfillmentOrderLine)
         .where(FulfillmentOrderLine.fulfillment_order_id.in_(list(fo_ids)))
         .order_by(FulfillmentOrderLine.fulfillment_order_id, FulfillmentOrderLine.line_id)
-        .execution_options(populate_existing=True)
     )
     out: dict[uuid.UUID, list[FulfillmentOrderLine]] = {i: [] for i in fo_ids}
     for line in (await session.scalars(query)).all():
@@ -214,7 +214,7 @@ async def expired_pickups(session: AsyncSession, now: datetime, limit: int) -> l
 
 async def fed_by(session: AsyncSession, pickup_id: uuid.UUID) -> list[FulfillmentOrder]:
     query = select(FulfillmentOrder).where(FulfillmentOrder.feeds_id == pickup_id)
-    return list((await session.scalars(query.execution_options(populate_existing=True))).all())
+    return list((await session.scalars(query)).all())
 
 
 async def count_of_order(session: AsyncSession, order_id: uuid.UUID) -> int:
@@ -244,8 +244,8 @@ async def add_pick_list(session: AsyncSession, row: PickList) -> None:
 async def pick_list(session: AsyncSession, pick_list_id: uuid.UUID, *, lock: bool = False) -> PickList | None:
     query = select(PickList).where(PickList.id == pick_list_id)
     if lock:
-        query = query.with_for_update()
-    result: PickList | None = await session.scalar(query.execution_options(populate_existing=True))
+        query = query.with_for_update().execution_options(populate_existing=True)
+    result: PickList | None = await session.scalar(query)
     return result
 
 

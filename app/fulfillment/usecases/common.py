@@ -82,6 +82,8 @@ async def move(session: AsyncSession, fo: FulfillmentOrder, action: str, actor: 
     if fo.status in rules.TERMINAL:
         fo.closed_at = fo.updated_at
     record(session, fo, fo.order_id, action, actor, from_status=before, to_status=fo.status, **detail)
+    # Flushed now: a later locked (populate_existing) read of this row must see the change.
+    await session.flush()
     await outbox.record(
         session,
         f"fulfillment.{fo.status}",

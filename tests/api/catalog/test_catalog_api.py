@@ -262,3 +262,16 @@ async def test_nothing_left_behind_by_refused_category(api: Api, db: AsyncSessio
     response = await merch.post("/v1/categories", json={"code": "level8", "name": "x", "parent": "level7"})
     assert_problem(response, 422, "category_too_deep")
     assert await count(db, Category) == 8
+
+
+async def test_racing_creates_of_one_sku_give_one_product_and_clean_409s(committed_api: Api) -> None:
+    import asyncio
+
+    merch = committed_api.as_("merchandiser")
+    bodies = [product_body(f"RACE-{i}", variants=[{"sku": "RACE-SKU", "barcode": ean13(9)}]) for i in range(12)]
+    responses = await asyncio.gather(*(merch.post("/v1/products", json=b) for b in bodies))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 11, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"sku_taken", "barcode_taken"}
+    listed = (await merch.get("/v1/products")).json()["items"]
+    assert len(listed) == 1
