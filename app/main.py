@@ -20,7 +20,7 @@ from app.core.auth import ApiKeyMiddleware, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
 from app.core.errors import EXCEPTION_HANDLERS
-from app.core.observability import configure_logging, request_id_middleware
+from app.core.observability import configure_logging, request_id_middleware, stamp_response
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
@@ -131,6 +131,7 @@ def create_app(
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
         on_shutdown=[close_resources],
+        before_send=[stamp_response],
         openapi_config=OpenAPIConfig(
             title="Omnichannel OMS",
             version="1",
@@ -145,4 +146,5 @@ def create_app(
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
+        logging_config=None,  # our JSON logging (configure_logging), not Litestar's default
     )

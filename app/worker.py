@@ -6,7 +6,6 @@ from app.customers import jobs as _customers_jobs
 from app.fulfillment import jobs as _fulfillment_jobs
 from app.integration import jobs as _integration_jobs
 from app.inventory import jobs as _inventory_jobs
-from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 
 PERIODIC: list[tuple[str, float]] = [

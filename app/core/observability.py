@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
@@ -65,7 +66,9 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Give every request an id (or keep the caller's X-Request-ID), echo it, log the request."""
+    """Give every request an id (or keep the caller's X-Request-ID). The response side (header,
+    access log, metrics) is `stamp_response`, a `before_send` hook, because error responses
+    raised outside the handler (auth, routing) are sent after this middleware has returned."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -73,46 +76,51 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        method: str = scope.get("method", "GET")
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["started_at"] = time.perf_counter()
         token = request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send)
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("path_template") or _route_of(scope)
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "route": route,
-                },
-            )
             request_id_var.reset(token)
 
     return middleware
 
 
-def _route_of(scope: Scope) -> str:
-    handler = scope.get("route_handler")
-    paths = getattr(handler, "paths", None)
-    if paths:
-        return str(sorted(paths)[0])
-    return "unmatched"
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """Litestar `before_send` hook: every response carries X-Request-ID and, once its body is
+    complete, one access-log line and its metrics."""
+    if scope["type"] != ScopeType.HTTP:
+        return
+    state = scope.setdefault("state", {})
+    if message["type"] == "http.response.start":
+        state["response_status"] = message["status"]
+        request_id = state.get("request_id")
+        if request_id:
+            MutableScopeHeaders.from_message(message)["x-request-id"] = request_id
+    elif message["type"] == "http.response.body" and not message.get("more_body", False):
+        _log_request(scope, state)
+
+
+def _log_request(scope: Scope, state: dict[str, Any]) -> None:
+    elapsed = time.perf_counter() - state.get("started_at", time.perf_counter())
+    method = str(scope.get("method", "GET"))
+    status = state.get("response_status", 500)
+    route = str(scope.get("path_template") or "unmatched")
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(elapsed)
+    token = request_id_var.set(state.get("request_id"))
+    try:
+        access_log.info(
+            "request",
+            extra={
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "route": route,
+            },
+        )
+    finally:
+        request_id_var.reset(token)

@@ -159,11 +159,16 @@ async def list_fulfillment_orders(
     return list((await session.scalars(query)).all())
 
 
-async def next_in_queue(
-    session: AsyncSession, location_code: str, *, now: datetime, window_end: datetime, limit: int
+async def queue_candidates(
+    session: AsyncSession,
+    location_code: str,
+    *,
+    window_end: datetime,
+    exclude: Sequence[uuid.UUID],
+    limit: int,
 ) -> list[FulfillmentOrder]:
-    """The location's open fulfillment orders in pick priority (rules.batch_priority), locked.
-    SKIP LOCKED: a colleague asking at the same moment gets the next ones, never these."""
+    """The location's open fulfillment orders in pick priority (rules.batch_priority),
+    not locked: the caller locks the ones it chooses (`lock_open`)."""
     urgent = (FulfillmentOrder.type == "pickup") & (FulfillmentOrder.pickup_slot_at <= window_end)
     query = (
         select(FulfillmentOrder)
@@ -175,6 +180,20 @@ async def next_in_queue(
             FulfillmentOrder.id,
         )
         .limit(limit)
+    )
+    if exclude:
+        query = query.where(FulfillmentOrder.id.not_in(list(exclude)))
+    return list((await session.scalars(query)).all())
+
+
+async def lock_open(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> list[FulfillmentOrder]:
+    """Lock those of `fo_ids` that are still open and not locked by a colleague right now
+    (SKIP LOCKED: two staff asking at once never get the same order, and never wait)."""
+    if not fo_ids:
+        return []
+    query = (
+        select(FulfillmentOrder)
+        .where(FulfillmentOrder.id.in_(list(fo_ids)), FulfillmentOrder.status.in_(("created", "accepted")))
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)
     )

@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import ALL_ROLES, Principal, Role, roles
 from app.core.errors import InvalidInput, problem_responses
+from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.settings import get_settings
@@ -77,7 +79,12 @@ async def create_location(
     return await idempotent(db_session, request, principal, lambda: service.create_location(db_session, data))
 
 
-@get("/locations", opt=EVERYONE, summary="Locations by code; filter by kind and capabilities", responses=problem_responses(400))
+@get(
+    "/locations",
+    opt=EVERYONE,
+    summary="Locations by code; filter by kind and capabilities",
+    responses=problem_responses(400),
+)
 async def list_locations(
     db_session: AsyncSession,
     kind: Annotated[str | None, Parameter(pattern="^(warehouse|store)$")] = None,
@@ -86,7 +93,9 @@ async def list_locations(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LocationOut]:
-    return await service.list_locations_page(db_session, kind=kind, ships=ships, pickup=pickup, limit=limit, cursor=cursor)
+    return await service.list_locations_page(
+        db_session, kind=kind, ships=ships, pickup=pickup, limit=limit, cursor=cursor
+    )
 
 
 @get("/locations/{code:str}", opt=EVERYONE, summary="A location", responses=problem_responses(404))
@@ -260,7 +269,12 @@ def _require_either(principal: Principal, t: TransferOut) -> None:
         principal.require_location(t.from_location)
 
 
-@post("/transfers", opt=MOVERS, summary="Plan a transfer between two locations", responses=problem_responses(400, 403, 422))
+@post(
+    "/transfers",
+    opt=MOVERS,
+    summary="Plan a transfer between two locations",
+    responses=problem_responses(400, 403, 422),
+)
 async def create_transfer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: TransferCreate
 ) -> Response[TransferOut]:
@@ -281,7 +295,12 @@ async def create_transfer(
     )
 
 
-@get("/transfers", opt=MOVERS, summary="Transfers, newest first (status=dispatched: in transit)", responses=problem_responses(400, 403))
+@get(
+    "/transfers",
+    opt=MOVERS,
+    summary="Transfers, newest first (status=dispatched: in transit)",
+    responses=problem_responses(400, 403),
+)
 async def list_transfers(
     db_session: AsyncSession,
     principal: Principal,
@@ -362,21 +381,28 @@ def _default_expiry(principal: Principal, expires_at: datetime | None) -> dateti
     responses=problem_responses(400, 403, 409, 422, 429),
 )
 async def create_reservation(
-    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: ReservationCreate
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    state: State,
+    data: ReservationCreate,
 ) -> Response[ReservationOut]:
     for line in data.lines:
         principal.require_location(line.location)
     expires_at = _default_expiry(principal, data.expires_at)
+    lines = [(line.sku, line.location, line.quantity) for line in data.lines]
+    if len(lines) == 1 and request.headers.get(IDEMPOTENCY_HEADER) is None:
+        # the hot path: combined per SKU in this process, committed by its own transaction
+        out = await service.hold(
+            state.sessionmaker, reference=data.reference, line=lines[0], expires_at=expires_at, actor=principal.key_id
+        )
+        return Response(out, status_code=201)
     return await idempotent(
         db_session,
         request,
         principal,
         lambda: service.reserve(
-            db_session,
-            reference=data.reference,
-            lines=[(line.sku, line.location, line.quantity) for line in data.lines],
-            expires_at=expires_at,
-            actor=principal.key_id,
+            db_session, reference=data.reference, lines=lines, expires_at=expires_at, actor=principal.key_id
         ),
     )
 

@@ -82,6 +82,10 @@ class StockLevel(Base):
     safety_stock: Mapped[int | None]
     # Dispatched towards this location, not yet received.
     in_transit: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Units granted by the last combined hold statement on this row (repository.hold_batch).
+    # PostgreSQL 15 has no RETURNING OLD, so the statement writes the amount it added here to
+    # hand it on to its own inserts; nothing else reads it.
+    last_grant: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
 
 

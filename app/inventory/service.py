@@ -22,6 +22,10 @@ Reservations
 - `consume(session, *, reference, lines=None, actor=None, ledger_reference=None) -> ReservationOut`
   At shipment or pickup: on_hand and reserved both go down, one `sale` ledger row per line
   (reference `ledger_reference` or the reservation's).
+- `hold(maker, *, reference, line: Line, expires_at=None, actor=None) -> ReservationOut`: a
+  single-line reservation through this process's per-SKU combiner (holds.py), in its own
+  transaction, committed when it returns. The HTTP hold path: the same outcomes as `reserve`,
+  for flash-sale traffic on one SKU.
 - `get_reservation(session, *, reservation_id=None, reference=None) -> ReservationOut`
 - `expire_reservations(session, *, limit=500) -> int` (the `inventory.expire_reservations` job)
 
@@ -50,7 +54,8 @@ Transfers
   in_transit at the destination; reserved units never leave)
 - `receive_transfer(session, transfer_id, *, actor=None) -> TransferOut` (transfer_in)
 - `cancel_transfer(session, transfer_id) -> TransferOut` (drafts only)
-- `get_transfer(session, transfer_id) -> TransferOut`, `list_transfers(session, *, status, location_code, limit, cursor)`
+- `get_transfer(session, transfer_id) -> TransferOut`
+- `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
 
 Integrity
 - `check_integrity(session, *, limit=1000) -> list[Finding]`: on_hand = ledger sum, reserved =
@@ -67,13 +72,14 @@ from typing import Any
 
 from msgspec import UNSET, structs
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog import service as catalog
 from app.core import clock, outbox
+from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.pagination import Page, decode_cursor, page_of
-from app.inventory import repository, rules
+from app.inventory import holds, repository, rules
 from app.inventory.errors import (
     BatchTooLarge,
     DuplicateLine,
@@ -318,7 +324,12 @@ async def set_safety_stock(
 
 
 async def stock_levels(
-    session: AsyncSession, *, sku: str | None = None, location_code: str | None = None, limit: int, cursor: str | None = None
+    session: AsyncSession,
+    *,
+    sku: str | None = None,
+    location_code: str | None = None,
+    limit: int,
+    cursor: str | None = None,
 ) -> Page[StockLevelOut]:
     after = decode_cursor(cursor, 2)
     rows = await repository.stock_levels(
@@ -352,7 +363,12 @@ def _entry_out(m: Any) -> LedgerEntryOut:
 
 
 async def ledger(
-    session: AsyncSession, *, sku: str | None = None, location_code: str | None = None, limit: int, cursor: str | None = None
+    session: AsyncSession,
+    *,
+    sku: str | None = None,
+    location_code: str | None = None,
+    limit: int,
+    cursor: str | None = None,
 ) -> Page[LedgerEntryOut]:
     """Newest first."""
     if sku is None and location_code is None:
@@ -389,7 +405,9 @@ async def _apply_counts(
     unchanged = 0
     for sku, counted, counted_at in lines:
         if counted_at > now + COUNT_CLOCK_SKEW:
-            rejected.append(RejectedLine(sku=sku, reason="counted_in_future", detail=f"counted_at {counted_at} is ahead of now"))
+            rejected.append(
+                RejectedLine(sku=sku, reason="counted_in_future", detail=f"counted_at {counted_at} is ahead of now")
+            )
             continue
         on_hand_now, moved = basis.get(sku, (0, 0))
         decision = rules.decide_count(counted, counted_at, on_hand_now, moved)
@@ -407,7 +425,14 @@ async def _apply_counts(
         else:
             effective = min(counted_at, now)
             changes.append(
-                Change(sku, location_code, on_hand=decision.delta, reason=reason.value, reference=reference, effective_at=effective)
+                Change(
+                    sku,
+                    location_code,
+                    on_hand=decision.delta,
+                    reason=reason.value,
+                    reference=reference,
+                    effective_at=effective,
+                )
             )
     rows = await repository.apply_changes(session, changes, actor=actor, now=now)
     if len(rows) != len(changes):  # the rows were locked: only a bug gets here
@@ -463,7 +488,9 @@ async def sync_counts(
     location) refuse the whole batch; a line whose count contradicts later movements is
     rejected on its own with its reason, the others apply."""
     if len(lines) > rules.MAX_SYNC_LINES:
-        raise BatchTooLarge(f"{len(lines)} lines; a batch takes at most {rules.MAX_SYNC_LINES}", limit=rules.MAX_SYNC_LINES)
+        raise BatchTooLarge(
+            f"{len(lines)} lines; a batch takes at most {rules.MAX_SYNC_LINES}", limit=rules.MAX_SYNC_LINES
+        )
     _no_duplicates([(sku,) for sku, _, _ in lines], "a SKU")
     await _require_known(session, [sku for sku, _, _ in lines], [location_code])
     now = clock.now()
@@ -559,13 +586,23 @@ async def _insufficient(session: AsyncSession, lines: Sequence[Line]) -> Insuffi
     await _require_known(session, [line.sku for line in lines], [line.location for line in lines])
     avail = await repository.availability_of_lines(session, [(line.sku, line.location) for line in lines])
     short = [
-        {"sku": line.sku, "location": line.location, "requested": line.quantity, "available": avail[(line.sku, line.location)]}
+        {
+            "sku": line.sku,
+            "location": line.location,
+            "requested": line.quantity,
+            "available": avail[(line.sku, line.location)],
+        }
         for line in lines
         if avail[(line.sku, line.location)] < line.quantity
     ]
     if not short:  # stock came back between our UPDATE and this read; report the lines anyway
         short = [
-            {"sku": line.sku, "location": line.location, "requested": line.quantity, "available": avail[(line.sku, line.location)]}
+            {
+                "sku": line.sku,
+                "location": line.location,
+                "requested": line.quantity,
+                "available": avail[(line.sku, line.location)],
+            }
             for line in lines
         ]
     what = ", ".join(f"{s['sku']}@{s['location']} {s['available']}/{s['requested']}" for s in short[:10])
@@ -673,6 +710,28 @@ async def _reserve_one(
     raise await _insufficient(session, [line])
 
 
+async def hold(
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    reference: str,
+    line: Line | tuple[str, str, int],
+    expires_at: datetime | None = None,
+    actor: uuid.UUID | None = None,
+) -> ReservationOut:
+    wanted = _as_lines([line])[0]
+    expires_at = _check_expiry(expires_at, clock.now())
+
+    async def regular(
+        reference: str, line: Line, expires_at: datetime | None, actor: uuid.UUID | None
+    ) -> ReservationOut:
+        async with transaction(maker) as session:
+            return await reserve(session, reference=reference, lines=[line], expires_at=expires_at, actor=actor)
+
+    return await holds.combiner(maker, regular).hold(
+        reference=reference, line=wanted, expires_at=expires_at, actor=actor
+    )
+
+
 async def get_reservation(
     session: AsyncSession, *, reservation_id: uuid.UUID | None = None, reference: str | None = None
 ) -> ReservationOut:
@@ -714,8 +773,14 @@ async def _settle(
     now = clock.now()
     if consume:
         changes = [
-            Change(line.sku, line.location, on_hand=-line.quantity, reserved=-line.quantity, reason=Reason.SALE.value,
-                   reference=ledger_reference or res.reference)
+            Change(
+                line.sku,
+                line.location,
+                on_hand=-line.quantity,
+                reserved=-line.quantity,
+                reason=Reason.SALE.value,
+                reference=ledger_reference or res.reference,
+            )
             for line in plan
         ]
     else:
@@ -728,7 +793,10 @@ async def _settle(
             lines=[{"sku": c.sku, "location": c.location} for c in changes],
         )
     await repository.settle_lines(
-        session, res.id, [tuple(line) for line in plan], column="consumed_qty" if consume else "released_qty"
+        session,
+        res.id,
+        [(line.sku, line.location, line.quantity) for line in plan],
+        column="consumed_qty" if consume else "released_qty",
     )
     after = await repository.reservation_lines(session, [res.id])
     status = rules.reservation_status(_open_lines(after))
@@ -760,7 +828,12 @@ async def release(
     reservation_id: uuid.UUID | None = None,
 ) -> ReservationOut:
     return await _settle(
-        session, reference=reference, reservation_id=reservation_id, lines=lines, consume=False, actor=actor,
+        session,
+        reference=reference,
+        reservation_id=reservation_id,
+        lines=lines,
+        consume=False,
+        actor=actor,
         ledger_reference=None,
     )
 
@@ -775,7 +848,12 @@ async def consume(
     reservation_id: uuid.UUID | None = None,
 ) -> ReservationOut:
     return await _settle(
-        session, reference=reference, reservation_id=reservation_id, lines=lines, consume=True, actor=actor,
+        session,
+        reference=reference,
+        reservation_id=reservation_id,
+        lines=lines,
+        consume=True,
+        actor=actor,
         ledger_reference=ledger_reference,
     )
 
@@ -841,7 +919,11 @@ async def availability(
         raise InvalidInput("radius_km needs lat and lon", code="invalid_point")
     facts = await catalog.variant_facts(session, wanted)
     sold = [s for s in wanted if s in facts and facts[s].sold_in(channel)]
-    rows = await repository.availability(session, sold, lat=lat, lon=lon, radius_km=radius_km, pickup_only=pickup_only) if sold else []
+    rows = (
+        await repository.availability(session, sold, lat=lat, lon=lon, radius_km=radius_km, pickup_only=pickup_only)
+        if sold
+        else []
+    )
     by_sku: dict[str, SkuAvailability] = {}
     for r in rows:
         if r.location_code is None:
@@ -943,7 +1025,9 @@ async def list_transfers(
 ) -> Page[TransferOut]:
     after = decode_cursor(cursor, 2)
     key = (datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
-    rows = await repository.list_transfers(session, status=status, location_code=location_code, after=key, limit=limit + 1)
+    rows = await repository.list_transfers(
+        session, status=status, location_code=location_code, after=key, limit=limit + 1
+    )
     lines = await repository.transfer_lines(session, [t.id for t in rows])
     by_id: dict[uuid.UUID, list[TransferLine]] = {}
     for line in lines:
@@ -955,12 +1039,21 @@ async def list_transfers(
     )
 
 
-async def dispatch_transfer(session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None) -> TransferOut:
+async def dispatch_transfer(
+    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None
+) -> TransferOut:
     t = await _locked_transfer(session, transfer_id, "draft")
     lines = await repository.transfer_lines(session, [t.id])
     ref = f"transfer:{t.id}"
     changes = [
-        Change(line.sku, t.from_location, on_hand=-line.quantity, reason=Reason.TRANSFER_OUT.value, reference=ref, keep_reserved=True)
+        Change(
+            line.sku,
+            t.from_location,
+            on_hand=-line.quantity,
+            reason=Reason.TRANSFER_OUT.value,
+            reference=ref,
+            keep_reserved=True,
+        )
         for line in lines
     ] + [Change(line.sku, t.to_location, in_transit=line.quantity) for line in lines]
     now = clock.now()
@@ -972,7 +1065,12 @@ async def dispatch_transfer(session: AsyncSession, transfer_id: uuid.UUID, *, ac
         raise InsufficientStock(
             "the source does not hold these units outside reservations",
             lines=[
-                {"sku": line.sku, "location": t.from_location, "requested": line.quantity, "available": avail[(line.sku, t.from_location)]}
+                {
+                    "sku": line.sku,
+                    "location": t.from_location,
+                    "requested": line.quantity,
+                    "available": avail[(line.sku, t.from_location)],
+                }
                 for line in short
             ],
         )
@@ -980,16 +1078,27 @@ async def dispatch_transfer(session: AsyncSession, transfer_id: uuid.UUID, *, ac
     await session.flush()
     _events_written(session)
     out = _transfer_out(t, lines)
-    await outbox.record(session, "transfer.dispatched", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out))
+    await outbox.record(
+        session, "transfer.dispatched", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out)
+    )
     return out
 
 
-async def receive_transfer(session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None) -> TransferOut:
+async def receive_transfer(
+    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None
+) -> TransferOut:
     t = await _locked_transfer(session, transfer_id, "dispatched")
     lines = await repository.transfer_lines(session, [t.id])
     ref = f"transfer:{t.id}"
     changes = [
-        Change(line.sku, t.to_location, on_hand=line.quantity, in_transit=-line.quantity, reason=Reason.TRANSFER_IN.value, reference=ref)
+        Change(
+            line.sku,
+            t.to_location,
+            on_hand=line.quantity,
+            in_transit=-line.quantity,
+            reason=Reason.TRANSFER_IN.value,
+            reference=ref,
+        )
         for line in lines
     ]
     now = clock.now()
@@ -1000,7 +1109,9 @@ async def receive_transfer(session: AsyncSession, transfer_id: uuid.UUID, *, act
     await session.flush()
     _events_written(session)
     out = _transfer_out(t, lines)
-    await outbox.record(session, "transfer.received", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out))
+    await outbox.record(
+        session, "transfer.received", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out)
+    )
     return out
 
 
@@ -1026,4 +1137,3 @@ async def check_integrity(session: AsyncSession, *, limit: int = 1000) -> list[F
         )
         for name, row in findings
     ]
-

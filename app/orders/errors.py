@@ -65,12 +65,6 @@ class NoLinesToCancel(InvalidInput):
     code, title = "nothing_to_cancel", "None of these quantities can still be cancelled"
 
 
-class OrderInsufficientStock(Problem):
-    """Raised with `lines=[{sku, requested, available}]`: nothing was written."""
-
-    status, code, title = 409, "insufficient_stock", "Not enough stock for some lines"
-
-
 class CardDeclined(Problem):
     status, code, title = 402, "card_declined", "The card was declined"
 

@@ -191,27 +191,3 @@ def merge_cart_lines(survivor: Mapping[str, int], absorbed: Mapping[str, int], m
     for sku, quantity in absorbed.items():
         merged[sku] = min(merged.get(sku, 0) + quantity, max_quantity)
     return merged
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A location that could serve the whole order, and what it has per SKU."""
-
-    code: str
-    available: Mapping[str, int]
-    rank: tuple[object, ...]  # smaller is nearer/preferred
-
-
-def locations_with_everything(candidates: Iterable[Candidate], needs: Mapping[str, int]) -> list[str]:
-    """Interim sourcing (until the fulfilment issue's rules): nearest first, every line at one place."""
-    able = [c for c in candidates if all(c.available.get(sku, 0) >= qty for sku, qty in needs.items())]
-    return [c.code for c in sorted(able, key=lambda c: (c.rank, c.code))]
-
-
-def shortfall(candidates: Iterable[Candidate], needs: Mapping[str, int]) -> list[dict[str, object]]:
-    """For the 409: per line what was asked and the most any single eligible location has."""
-    pool = list(candidates)
-    return [
-        {"sku": sku, "requested": qty, "available": max((c.available.get(sku, 0) for c in pool), default=0)}
-        for sku, qty in sorted(needs.items())
-    ]

@@ -23,6 +23,7 @@ PostalCode = Annotated[str, Meta(min_length=1, max_length=20, pattern="^[A-Za-z0
 CouponCode = Annotated[
     str, Meta(min_length=1, max_length=40, pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$", description="case-insensitive")
 ]
+OfferedCode = Annotated[str, Meta(min_length=1, max_length=40)]
 BasisPoints = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 2000 = 20 %")]
 Count = Annotated[int, Meta(ge=0, le=1_000_000)]
 Limit = Annotated[int, Meta(gt=0, le=1_000_000_000)]
@@ -250,7 +251,8 @@ class PickupChoice(Body, tag="pickup", tag_field="method"):
 class QuoteRequest(Body):
     currency: CurrencyCode
     lines: Annotated[list[QuoteLineIn], Meta(min_length=1, max_length=500)]
-    codes: Annotated[list[CouponCode], Meta(max_length=20)] = msgspec.field(default_factory=list)
+    # Any text a customer typed: a code that cannot exist is reported `unknown_code`, not refused.
+    codes: Annotated[list[OfferedCode], Meta(max_length=20)] = msgspec.field(default_factory=list)
     customer: CustomerIn | None = None
     fulfillment: DeliveryChoice | PickupChoice | None = None
     zone: Code | None = None  # overrides the zone the fulfillment choice implies

@@ -98,6 +98,7 @@ def upgrade() -> None:
     sa.Column('reserved', sa.BigInteger(), nullable=False),
     sa.Column('safety_stock', sa.BigInteger(), nullable=True),
     sa.Column('in_transit', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
+    sa.Column('last_grant', sa.BigInteger(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint('in_transit >= 0', name=op.f('ck_stock_levels_in_transit_not_negative')),
     sa.CheckConstraint('on_hand >= 0', name=op.f('ck_stock_levels_on_hand_not_negative')),

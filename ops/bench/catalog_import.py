@@ -103,7 +103,8 @@ async def time_reads(url: str, rows: int) -> None:
                 samples.append((time.perf_counter() - started) * 1000)
             assert len(page.items) == 50
             print(
-                f"product page (category subtree + search, 50 items with variants): median {statistics.median(samples):.2f} ms"
+                "product page (category subtree + search, 50 items with variants): "
+                f"median {statistics.median(samples):.2f} ms"
             )
     finally:
         await engine.dispose()

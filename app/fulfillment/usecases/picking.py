@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +28,10 @@ from app.fulfillment.schemas import BinsBody, BinsOut, FoundLine, PickLineOut, P
 from app.fulfillment.usecases.common import move, record, rules_in_force, take_from_holds
 from app.fulfillment.usecases.sourcing import location_exists, resource_lines
 
-# How many queue rows to lock beyond the order cap, so the unit cap can skip a big order.
+# How many queue rows to read beyond the order cap, so the unit cap can skip a big order.
 LOOKAHEAD = 3
+# Rounds of "choose, lock what is free" when colleagues hold some of the chosen orders.
+CLAIM_ROUNDS = 5
 
 
 def _out(pl: PickList) -> PickListOut:
@@ -53,30 +55,9 @@ async def next_pick_list(session: AsyncSession, principal: Principal, location_c
     _, current = await rules_in_force(session)
     now = clock.now()
     window = timedelta(minutes=current.pickup_priority_minutes)
-    queue = await repository.next_in_queue(
-        session, location_code, now=now, window_end=now + window, limit=current.pick_list_max_orders * LOOKAHEAD
-    )
-    if not queue:
+    chosen = await _claim(session, location_code, current, now, window)
+    if not chosen:
         raise NothingToPick(f"no open fulfillment orders at {location_code}")
-    by_id = {str(fo.id): fo for fo in queue}
-    batch = rules.select_batch(
-        [
-            rules.OpenOrder(
-                id=str(fo.id),
-                type=fo.type,
-                created_at=fo.created_at,
-                units=fo.units,
-                promised_at=fo.promised_at,
-                pickup_slot_at=fo.pickup_slot_at,
-            )
-            for fo in queue
-        ],
-        now,
-        max_orders=current.pick_list_max_orders,
-        max_units=current.pick_list_max_units,
-        window=window,
-    )
-    chosen = [by_id[o.id] for o in batch]
     lines = await repository.lines_of(session, [fo.id for fo in chosen])
     sources = [rules.PickSource(str(fo.id), ln.line_id, ln.sku, ln.quantity) for fo in chosen for ln in lines[fo.id]]
     bins = await repository.bins_at(session, location_code, sorted({s.sku for s in sources}))
@@ -113,6 +94,51 @@ async def next_pick_list(session: AsyncSession, principal: Principal, location_c
         fo.respond_by = None  # taking it into a walk is accepting it
         await move(session, fo, "assign", principal.key_id, pick_list_id=str(pick_list.id))
     return _out(pick_list)
+
+
+async def _claim(
+    session: AsyncSession, location_code: str, current: rules.SourcingRules, now: datetime, window: timedelta
+) -> list[FulfillmentOrder]:
+    """Choose a batch from the queue, then lock exactly the chosen orders; those a colleague
+    holds are skipped and the batch is topped up from the rest of the queue (a few rounds)."""
+    held: list[FulfillmentOrder] = []
+    tried: list[uuid.UUID] = []
+    for _ in range(CLAIM_ROUNDS):
+        room_orders = current.pick_list_max_orders - len(held)
+        room_units = current.pick_list_max_units - sum(fo.units for fo in held)
+        if room_orders <= 0 or (held and room_units <= 0):
+            break
+        queue = await repository.queue_candidates(
+            session, location_code, window_end=now + window, exclude=tried, limit=room_orders * LOOKAHEAD
+        )
+        if not queue:
+            break
+        by_id = {str(fo.id): fo for fo in queue}
+        batch = rules.select_batch(
+            [_open_order(fo) for fo in queue],
+            now,
+            max_orders=room_orders,
+            max_units=room_units if held else current.pick_list_max_units,
+            window=window,
+        )
+        wanted = [by_id[o.id].id for o in batch]
+        tried.extend(wanted)
+        got = {fo.id: fo for fo in await repository.lock_open(session, wanted)}
+        held.extend(got[i] for i in wanted if i in got)
+        if len(got) == len(wanted):
+            break
+    return sorted(held, key=lambda fo: rules.batch_priority(_open_order(fo), now, window))
+
+
+def _open_order(fo: FulfillmentOrder) -> rules.OpenOrder:
+    return rules.OpenOrder(
+        id=str(fo.id),
+        type=fo.type,
+        created_at=fo.created_at,
+        units=fo.units,
+        promised_at=fo.promised_at,
+        pickup_slot_at=fo.pickup_slot_at,
+    )
 
 
 async def _open_list(session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, lock: bool) -> PickList:

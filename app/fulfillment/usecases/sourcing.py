@@ -173,10 +173,11 @@ async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor
 
 
 def _line_locations(plan: rules.Plan) -> dict[str, list[tuple[str, int]]]:
+    """Where each line's units are; a pickup's lines are all at the pickup store (some
+    arrive there by ship-to-store first)."""
+    pickup = [a for a in plan.assignments if a.type == "pickup"]
     out: dict[str, list[tuple[str, int]]] = {}
-    for a in plan.assignments:
-        if a.type == "pickup" and any(x.type == "ship_to_store" for x in plan.assignments):
-            continue
+    for a in pickup or plan.assignments:
         for ln in a.lines:
             out.setdefault(ln.line_id, []).append((a.location_code, ln.quantity))
     return out

@@ -58,14 +58,6 @@ async def give_back(session: AsyncSession, *, order_id: uuid.UUID) -> None:
     await pricing.give_back(session, order_id=order_id)
 
 
-async def reserve(
-    session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]], principal: Principal
-) -> None:
-    """(sku, location, qty) lines, all or nothing; raises inventory's InsufficientStock and
-    then holds nothing, so another location may be tried in the same transaction."""
-    await inventory.reserve(session, reference=reference, lines=list(lines), actor=principal.key_id)
-
-
 async def release(session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]] | None = None) -> None:
     """Release (all, or some lines); a reference that never reserved anything is fine."""
     try:
@@ -83,18 +75,6 @@ async def location(session: AsyncSession, code: str) -> Any | None:
         return await inventory.get_location(session, code)
     except LocationNotFound:
         return None
-
-
-async def warehouses(session: AsyncSession) -> list[Any]:
-    return [loc for loc in await inventory.list_locations(session, kind="warehouse", ships=True) if loc.active]
-
-
-async def available(session: AsyncSession, skus: Sequence[str], locations: Sequence[str]) -> dict[str, dict[str, int]]:
-    """location -> sku -> available (absent: none)."""
-    by_location: dict[str, dict[str, int]] = {}
-    for (sku, code), qty in (await inventory.available_by_location(session, list(skus), list(locations))).items():
-        by_location.setdefault(code, {})[sku] = qty
-    return by_location
 
 
 async def authorize_customer(

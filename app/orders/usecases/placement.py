@@ -4,9 +4,10 @@ Three steps, so that no row lock is ever held across a gateway call:
 1. `prepare_order` (a short read transaction): validate, price with the engine, check tenders.
 2. `authorize_cards` (no transaction): authorize each card tender at its gateway, keyed by
    the order's payment key, so a retried request never authorizes twice.
-3. `write_order` (one transaction): reserve stock where the interim sourcing rule says,
-   redeem promotions and points, write the order, its lines (with the engine's exact
-   per-line result), tenders, timeline and outbox events.
+3. `write_order` (one transaction): redeem promotions and points, write the order, let
+   fulfilment's sourcing rules reserve the stock and write the fulfillment orders
+   (`fulfillment.plan_and_reserve`), write the lines (with the engine's exact per-line
+   result), tenders, timeline and outbox events.
 If step 3 fails, `void_cards` releases the authorizations (unless a concurrent twin of the
 same request committed the order).
 """
@@ -27,7 +28,6 @@ from app.core.db import transaction
 from app.core.idempotency import IdempotencyKeyReused
 from app.core.settings import get_settings
 from app.fulfillment import service as fulfillment
-from app.inventory.errors import InsufficientStock
 from app.orders import repository, rules
 from app.orders.errors import (
     CardDeclined,
@@ -36,7 +36,6 @@ from app.orders.errors import (
     CartNotOpen,
     InvalidAddress,
     LinesOrCart,
-    OrderInsufficientStock,
     PaymentGatewayError,
     PaymentGatewayTimeout,
     PickupNotOffered,
@@ -258,30 +257,6 @@ async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizati
             return
     for card in auths.cards:
         await registry.provider(card.provider, maker).void(f"void:{card.authorization_id}", card.authorization_id)
-
-
-async def _reserve(session: AsyncSession, principal: Principal, draft: Draft, reference: str) -> str:
-    """Interim sourcing (until the fulfilment issue's rules): the first location, nearest
-    first, that has every line — the chosen store for pickup, warehouses for delivery."""
-    if draft.pickup_location is not None:
-        codes = [draft.pickup_location]
-    else:
-        codes = [loc.code for loc in await neighbours.warehouses(session)]
-    stock = await neighbours.available(session, list(draft.lines), codes) if codes else {}
-    candidates = [
-        rules.Candidate(code=code, available=stock.get(code, {}), rank=(index,)) for index, code in enumerate(codes)
-    ]
-    for code in rules.locations_with_everything(candidates, draft.lines):
-        try:
-            await neighbours.reserve(
-                session, reference, [(sku, code, qty) for sku, qty in sorted(draft.lines.items())], principal
-            )
-            return code
-        except InsufficientStock:
-            continue  # a concurrent order took it between the look and the reserve
-    raise OrderInsufficientStock(
-        "not every line can be reserved at one location", lines=rules.shortfall(candidates, draft.lines)
-    )
 
 
 async def _source(

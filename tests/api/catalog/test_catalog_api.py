@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -265,8 +266,6 @@ async def test_nothing_left_behind_by_refused_category(api: Api, db: AsyncSessio
 
 
 async def test_racing_creates_of_one_sku_give_one_product_and_clean_409s(committed_api: Api) -> None:
-    import asyncio
-
     merch = committed_api.as_("merchandiser")
     bodies = [product_body(f"RACE-{i}", variants=[{"sku": "RACE-SKU", "barcode": ean13(9)}]) for i in range(12)]
     responses = await asyncio.gather(*(merch.post("/v1/products", json=b) for b in bodies))

@@ -67,7 +67,9 @@ def order_body(lines: dict[str, int], *, pickup: str | None = None, **extra: obj
 async def stock(session: AsyncSession, sku: str, code: str) -> tuple[int, int]:
     row = (
         await session.execute(
-            select(StockLevel.on_hand, StockLevel.reserved).where(StockLevel.sku == sku, StockLevel.location_code == code)
+            select(StockLevel.on_hand, StockLevel.reserved).where(
+                StockLevel.sku == sku, StockLevel.location_code == code
+            )
         )
     ).one()
     return int(row.on_hand), int(row.reserved)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.inventory.models import Reservation, StockMovement
 from app.inventory import service
+from app.inventory.models import Reservation, StockMovement
 from tests.conftest import TEST_STORE, TEST_WAREHOUSE, Api
 from tests.factories.inventory import LocationFactory, make_locations, make_variants, receive
 
@@ -51,7 +51,15 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 async def test_location_crud(api: Api) -> None:
     admin = api.as_("admin")
-    body = {"code": "ST-9", "name": "Rivoli", "kind": "store", "latitude": 48.86, "longitude": 2.34, "time_zone": "Europe/Paris", "zone": "FR-PARIS"}
+    body = {
+        "code": "ST-9",
+        "name": "Rivoli",
+        "kind": "store",
+        "latitude": 48.86,
+        "longitude": 2.34,
+        "time_zone": "Europe/Paris",
+        "zone": "FR-PARIS",
+    }
     created = await admin.post("/v1/locations", json=body)
     assert created.status_code == 201, created.text
     out = created.json()
@@ -59,8 +67,16 @@ async def test_location_crud(api: Api) -> None:
     wh = await admin.post("/v1/locations", json={**body, "code": "WH-9", "kind": "warehouse"})
     assert (wh.json()["ships"], wh.json()["pickup"], wh.json()["accepts_returns"]) == (True, False, False)
     _problem(await admin.post("/v1/locations", json=body), 409, "location_exists")
-    _problem(await admin.post("/v1/locations", json={**body, "code": "X", "kind": "warehouse", "ships": False}), 422, "invalid_location")
-    _problem(await admin.post("/v1/locations", json={**body, "code": "Y", "time_zone": "Mars/Olympus"}), 422, "invalid_time_zone")
+    _problem(
+        await admin.post("/v1/locations", json={**body, "code": "X", "kind": "warehouse", "ships": False}),
+        422,
+        "invalid_location",
+    )
+    _problem(
+        await admin.post("/v1/locations", json={**body, "code": "Y", "time_zone": "Mars/Olympus"}),
+        422,
+        "invalid_time_zone",
+    )
     _problem(await admin.post("/v1/locations", json={**body, "code": "Z", "latitude": 91}), 400, "validation_error")
     changed = await admin.patch("/v1/locations/ST-9", json={"ships": True, "daily_capacity": 80})
     assert (changed.json()["ships"], changed.json()["daily_capacity"]) == (True, 80)
@@ -78,18 +94,30 @@ async def test_adjust_count_ledger_on_hand_at(api: Api, skus: list[str], db: Asy
     a = skus[0]
     admin = api.as_("admin")
     before = clock.now()
-    r = await admin.post("/v1/stock/adjustments", json={"sku": a, "location": TEST_WAREHOUSE, "delta": -2, "reason": "damage", "reference": "dmg:1"})
+    r = await admin.post(
+        "/v1/stock/adjustments",
+        json={"sku": a, "location": TEST_WAREHOUSE, "delta": -2, "reason": "damage", "reference": "dmg:1"},
+    )
     assert r.status_code == 201, r.text
     assert (r.json()["on_hand"], r.json()["available"]) == (8, 8)
     r = await admin.post("/v1/stock/counts", json={"location": TEST_WAREHOUSE, "lines": [{"sku": a, "on_hand": 5}]})
     assert r.status_code == 201, r.text
     assert r.json()[0]["on_hand"] == 5
     ledger = (await admin.get("/v1/stock/ledger", params={"sku": a, "location": TEST_WAREHOUSE, "limit": 2})).json()
-    assert [(e["delta"], e["on_hand_after"], e["reason"]) for e in ledger["items"]] == [(-3, 5, "cycle_count"), (-2, 8, "damage")]
+    assert [(e["delta"], e["on_hand_after"], e["reason"]) for e in ledger["items"]] == [
+        (-3, 5, "cycle_count"),
+        (-2, 8, "damage"),
+    ]
     assert ledger["next_cursor"]
-    rest = (await admin.get("/v1/stock/ledger", params={"sku": a, "location": TEST_WAREHOUSE, "cursor": ledger["next_cursor"]})).json()
+    rest = (
+        await admin.get(
+            "/v1/stock/ledger", params={"sku": a, "location": TEST_WAREHOUSE, "cursor": ledger["next_cursor"]}
+        )
+    ).json()
     assert [(e["delta"], e["reason"]) for e in rest["items"]] == [(10, "receipt")]
-    past = await admin.get("/v1/stock/on-hand-at", params={"sku": a, "location": TEST_WAREHOUSE, "at": before.isoformat()})
+    past = await admin.get(
+        "/v1/stock/on-hand-at", params={"sku": a, "location": TEST_WAREHOUSE, "at": before.isoformat()}
+    )
     assert past.json()["on_hand"] == 10
     levels = (await api.as_("logistics").get("/v1/stock")).json()["items"]
     assert [(x["sku"], x["location"], x["on_hand"]) for x in levels] == [(a, TEST_WAREHOUSE, 5)]
@@ -104,21 +132,41 @@ async def test_bad_stock_input_writes_nothing(api: Api, skus: list[str], db: Asy
     adjust = {"sku": a, "location": TEST_WAREHOUSE, "delta": -11, "reason": "damage"}
     _problem(await admin.post("/v1/stock/adjustments", json=adjust), 409, "on_hand_would_go_negative")
     _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 0}), 422, "invalid_reason")
-    _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "sale"}), 400, "validation_error")
-    _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "receipt", "sku": "NOPE"}), 422, "unknown_sku")
-    _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "receipt", "location": "NOPE"}), 422, "unknown_location")
+    _problem(
+        await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "sale"}),
+        400,
+        "validation_error",
+    )
+    _problem(
+        await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "receipt", "sku": "NOPE"}),
+        422,
+        "unknown_sku",
+    )
+    _problem(
+        await admin.post("/v1/stock/adjustments", json={**adjust, "delta": 1, "reason": "receipt", "location": "NOPE"}),
+        422,
+        "unknown_location",
+    )
     _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "extra": 1}), 400, "validation_error")
     _problem(await admin.post("/v1/stock/adjustments", json={**adjust, "delta": "ten"}), 400, "validation_error")
     count = {"location": TEST_WAREHOUSE, "lines": [{"sku": a, "on_hand": 1}, {"sku": a, "on_hand": 2}]}
     _problem(await admin.post("/v1/stock/counts", json=count), 422, "duplicate_line")
-    _problem(await admin.post("/v1/stock/counts", json={**count, "lines": [{"sku": a, "on_hand": -1}]}), 400, "validation_error")
+    _problem(
+        await admin.post("/v1/stock/counts", json={**count, "lines": [{"sku": a, "on_hand": -1}]}),
+        400,
+        "validation_error",
+    )
     # a logistics key adjusts its own warehouse only
-    r = await api.as_("logistics").post("/v1/stock/adjustments", json={**adjust, "location": TEST_STORE, "delta": 1, "reason": "receipt"})
+    r = await api.as_("logistics").post(
+        "/v1/stock/adjustments", json={**adjust, "location": TEST_STORE, "delta": 1, "reason": "receipt"}
+    )
     assert r.status_code == 403
     assert await _ledger_rows(db) == rows
 
 
-async def test_pos_sync_is_idempotent_and_applies_late_counts_as_of_counted_at(api: Api, skus: list[str], db: AsyncSession) -> None:
+async def test_pos_sync_is_idempotent_and_applies_late_counts_as_of_counted_at(
+    api: Api, skus: list[str], db: AsyncSession
+) -> None:
     a, b, _ = skus
     pos = api.as_("pos")
     t0 = clock.now()  # the store counts a (3 on hand) at t0 ...
@@ -136,7 +184,15 @@ async def test_pos_sync_is_idempotent_and_applies_late_counts_as_of_counted_at(a
     }
     r = await pos.post("/v1/stock/sync", json=batch)
     assert r.status_code == 200, r.text
-    assert r.json() == {"batch_id": "b-1", "location": TEST_STORE, "lines": 2, "applied": 2, "unchanged": 0, "rejected": [], "replayed": False}
+    assert r.json() == {
+        "batch_id": "b-1",
+        "location": TEST_STORE,
+        "lines": 2,
+        "applied": 2,
+        "unchanged": 0,
+        "rejected": [],
+        "replayed": False,
+    }
     levels = {x["sku"]: x["on_hand"] for x in (await pos.get("/v1/stock")).json()["items"]}
     assert levels == {a: 1, b: 6}
     rows = await _ledger_rows(db)
@@ -145,12 +201,18 @@ async def test_pos_sync_is_idempotent_and_applies_late_counts_as_of_counted_at(a
     assert await _ledger_rows(db) == rows
     # a count older than the sale that contradicts it (0 counted, sale of 1 after) is rejected
     # ledger at t0 + 1 min held 2; counting 0 then, minus the later sale, would leave -1
-    stale = {"batch_id": "b-2", "location": TEST_STORE, "lines": [{"sku": a, "on_hand": 0, "counted_at": (t0 + timedelta(minutes=1)).isoformat()}]}
+    stale = {
+        "batch_id": "b-2",
+        "location": TEST_STORE,
+        "lines": [{"sku": a, "on_hand": 0, "counted_at": (t0 + timedelta(minutes=1)).isoformat()}],
+    }
     r = await pos.post("/v1/stock/sync", json=stale)
     assert r.json()["rejected"][0]["reason"] == "count_conflicts_with_later_movements"
     assert await _ledger_rows(db) == rows
     # the POS key syncs its own store only; bad batches write nothing
-    assert (await pos.post("/v1/stock/sync", json={**batch, "batch_id": "b-3", "location": TEST_WAREHOUSE})).status_code == 403
+    assert (
+        await pos.post("/v1/stock/sync", json={**batch, "batch_id": "b-3", "location": TEST_WAREHOUSE})
+    ).status_code == 403
     dup = {**batch, "batch_id": "b-4", "lines": [batch["lines"][0], batch["lines"][0]]}
     _problem(await pos.post("/v1/stock/sync", json=dup), 422, "duplicate_line")
     unknown = {**batch, "batch_id": "b-5", "lines": [{**batch["lines"][0], "sku": "NOPE"}]}
@@ -166,13 +228,20 @@ async def test_pos_sync_is_idempotent_and_applies_late_counts_as_of_counted_at(a
 async def test_transfer_dispatch_and_receive(api: Api, skus: list[str]) -> None:
     a = skus[0]
     logistics = api.as_("logistics")
-    r = await logistics.post("/v1/transfers", json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 4}]})
+    r = await logistics.post(
+        "/v1/transfers",
+        json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 4}]},
+    )
     assert r.status_code == 201, r.text
     tid = r.json()["id"]
     r = await logistics.post(f"/v1/transfers/{tid}/dispatch")
     assert r.json()["status"] == "dispatched"
     levels = {x["location"]: x for x in (await api.as_("admin").get("/v1/stock", params={"sku": a})).json()["items"]}
-    assert (levels[TEST_WAREHOUSE]["on_hand"], levels[TEST_STORE]["in_transit"], levels[TEST_STORE]["on_hand"]) == (6, 4, 3)
+    assert (levels[TEST_WAREHOUSE]["on_hand"], levels[TEST_STORE]["in_transit"], levels[TEST_STORE]["on_hand"]) == (
+        6,
+        4,
+        3,
+    )
     in_transit = (await logistics.get("/v1/transfers", params={"status": "dispatched"})).json()["items"]
     assert [t["id"] for t in in_transit] == [tid]
     _problem(await logistics.post(f"/v1/transfers/{tid}/dispatch"), 409, "invalid_transfer_transition")
@@ -181,10 +250,20 @@ async def test_transfer_dispatch_and_receive(api: Api, skus: list[str]) -> None:
     assert r.json()["status"] == "received"
     levels = {x["location"]: x for x in (await api.as_("admin").get("/v1/stock", params={"sku": a})).json()["items"]}
     assert (levels[TEST_STORE]["on_hand"], levels[TEST_STORE]["in_transit"]) == (7, 0)
-    too_much = await logistics.post("/v1/transfers", json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 7}]})
+    too_much = await logistics.post(
+        "/v1/transfers",
+        json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 7}]},
+    )
     body = _problem(await logistics.post(f"/v1/transfers/{too_much.json()['id']}/dispatch"), 409, "insufficient_stock")
     assert body["extra"]["lines"] == [{"sku": a, "location": TEST_WAREHOUSE, "requested": 7, "available": 6}]
-    _problem(await logistics.post("/v1/transfers", json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 0}]}), 400, "validation_error")
+    _problem(
+        await logistics.post(
+            "/v1/transfers",
+            json={"from_location": TEST_WAREHOUSE, "to_location": TEST_STORE, "lines": [{"sku": a, "quantity": 0}]},
+        ),
+        400,
+        "validation_error",
+    )
 
 
 # ---- reservations --------------------------------------------------------------------------------------
@@ -193,24 +272,45 @@ async def test_transfer_dispatch_and_receive(api: Api, skus: list[str]) -> None:
 async def test_hold_release_consume_over_http(api: Api, skus: list[str], db: AsyncSession) -> None:
     a = skus[0]
     kiosk = api.as_("kiosk")
-    r = await kiosk.post("/v1/reservations", json={"reference": "hold:k1", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]})
+    r = await kiosk.post(
+        "/v1/reservations", json={"reference": "hold:k1", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]}
+    )
     assert r.status_code == 201, r.text
     hold = r.json()
     assert hold["status"] == "open" and hold["expires_at"] is not None  # kiosk holds always expire
-    again = await kiosk.post("/v1/reservations", json={"reference": "hold:k1", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]})
+    again = await kiosk.post(
+        "/v1/reservations", json={"reference": "hold:k1", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]}
+    )
     assert again.json()["id"] == hold["id"]
     body = _problem(
-        await kiosk.post("/v1/reservations", json={"reference": "hold:k2", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]}),
+        await kiosk.post(
+            "/v1/reservations",
+            json={"reference": "hold:k2", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 2}]},
+        ),
         409,
         "insufficient_stock",
     )
     assert body["extra"]["lines"] == [{"sku": a, "location": TEST_STORE, "requested": 2, "available": 1}]
-    assert (await kiosk.post("/v1/reservations", json={"reference": "hold:k3", "lines": [{"sku": a, "location": TEST_WAREHOUSE, "quantity": 1}]})).status_code == 403
-    r = await kiosk.post(f"/v1/reservations/{hold['id']}/release", json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]})
+    assert (
+        await kiosk.post(
+            "/v1/reservations",
+            json={"reference": "hold:k3", "lines": [{"sku": a, "location": TEST_WAREHOUSE, "quantity": 1}]},
+        )
+    ).status_code == 403
+    r = await kiosk.post(
+        f"/v1/reservations/{hold['id']}/release", json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]}
+    )
     assert r.json()["lines"][0]["open"] == 1
     r = await api.as_("pos").post(f"/v1/reservations/{hold['id']}/consume", json={"ledger_reference": "pickup:1"})
     assert r.json()["status"] == "consumed"
-    _problem(await kiosk.post(f"/v1/reservations/{hold['id']}/release", json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]}), 409, "exceeds_open_quantity")
+    _problem(
+        await kiosk.post(
+            f"/v1/reservations/{hold['id']}/release",
+            json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]},
+        ),
+        409,
+        "exceeds_open_quantity",
+    )
     assert await service.check_integrity(db) == []
 
 
@@ -218,13 +318,37 @@ async def test_bad_reservations_write_nothing(api: Api, skus: list[str], db: Asy
     a = skus[0]
     web = api.as_("storefront")
     line = {"sku": a, "location": TEST_WAREHOUSE, "quantity": 1}
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "quantity": 0}]}), 400, "validation_error")
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "quantity": -1}]}), 400, "validation_error")
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "sku": "NOPE"}]}), 422, "unknown_sku")
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "location": "NOPE"}]}), 422, "unknown_location")
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [line, line]}), 422, "duplicate_line")
+    _problem(
+        await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "quantity": 0}]}),
+        400,
+        "validation_error",
+    )
+    _problem(
+        await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "quantity": -1}]}),
+        400,
+        "validation_error",
+    )
+    _problem(
+        await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "sku": "NOPE"}]}),
+        422,
+        "unknown_sku",
+    )
+    _problem(
+        await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [{**line, "location": "NOPE"}]}),
+        422,
+        "unknown_location",
+    )
+    _problem(
+        await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [line, line]}), 422, "duplicate_line"
+    )
     _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": []}), 400, "validation_error")
-    _problem(await web.post("/v1/reservations", json={"reference": "cart:1", "lines": [line], "expires_at": "2020-01-01T00:00:00Z"}), 422, "invalid_expiry")
+    _problem(
+        await web.post(
+            "/v1/reservations", json={"reference": "cart:1", "lines": [line], "expires_at": "2020-01-01T00:00:00Z"}
+        ),
+        422,
+        "invalid_expiry",
+    )
     assert await db.scalar(select(func.count()).select_from(Reservation)) == 0
     assert await service.available_by_location(db, [a], [TEST_WAREHOUSE]) == {(a, TEST_WAREHOUSE): 10}
 
@@ -237,19 +361,37 @@ async def test_availability_total_nearest_first_and_channel(api: Api, skus: list
     hidden = (await make_variants(db, 1, not_sold_in=["kiosk"]))[0]
     await receive(db, hidden, TEST_WAREHOUSE, 5)
     await db.commit()
-    r = await api.as_("kiosk").get("/v1/availability", params={"skus": f"{a},{b},{hidden},NOPE", "lat": PARIS[0], "lon": PARIS[1]})
+    r = await api.as_("kiosk").get(
+        "/v1/availability", params={"skus": f"{a},{b},{hidden},NOPE", "lat": PARIS[0], "lon": PARIS[1]}
+    )
     assert r.status_code == 200, r.text
     items = {x["sku"]: x for x in r.json()["items"]}
     assert items[a]["available_to_ship"] == 10  # only the warehouse ships
-    assert [(x["location"], x["available"]) for x in items[a]["locations"]] == [(TEST_STORE, 3), (TEST_WAREHOUSE, 10), ("ST-FAR", 4)]
+    assert [(x["location"], x["available"]) for x in items[a]["locations"]] == [
+        (TEST_STORE, 3),
+        (TEST_WAREHOUSE, 10),
+        ("ST-FAR", 4),
+    ]
     assert items[a]["locations"][0]["distance_km"] < 1
     assert items[b] == {"sku": b, "available_to_ship": 0, "locations": [], "reason": None}
     assert items[hidden]["reason"] == "not_sold_in_channel" and items[hidden]["available_to_ship"] == 0
     assert items["NOPE"]["reason"] == "unknown_sku"
-    near = await api.as_("storefront").get("/v1/availability", params={"skus": a, "lat": PARIS[0], "lon": PARIS[1], "radius_km": 50, "pickup_only": "true"})
+    near = await api.as_("storefront").get(
+        "/v1/availability", params={"skus": a, "lat": PARIS[0], "lon": PARIS[1], "radius_km": 50, "pickup_only": "true"}
+    )
     assert [x["location"] for x in near.json()["items"][0]["locations"]] == [TEST_STORE]
     web = await api.as_("storefront").get("/v1/availability", params={"skus": hidden})
     assert web.json()["items"][0]["available_to_ship"] == 5
-    _problem(await api.as_("storefront").get("/v1/availability", params={"skus": ",".join(f"S{n}" for n in range(201))}), 422, "too_many_skus")
-    _problem(await api.as_("storefront").get("/v1/availability", params={"skus": a, "radius_km": 5}), 422, "invalid_point")
-    _problem(await api.as_("storefront").get("/v1/availability", params={"skus": a, "lat": 100, "lon": 0}), 400, "validation_error")
+    _problem(
+        await api.as_("storefront").get("/v1/availability", params={"skus": ",".join(f"S{n}" for n in range(201))}),
+        422,
+        "too_many_skus",
+    )
+    _problem(
+        await api.as_("storefront").get("/v1/availability", params={"skus": a, "radius_km": 5}), 422, "invalid_point"
+    )
+    _problem(
+        await api.as_("storefront").get("/v1/availability", params={"skus": a, "lat": 100, "lon": 0}),
+        400,
+        "validation_error",
+    )

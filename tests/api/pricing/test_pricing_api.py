@@ -45,7 +45,7 @@ async def priced(api: Api) -> None:
 QUOTE = {
     "currency": "EUR",
     "lines": [{"sku": "SHIRT", "quantity": 2}, {"sku": "SOCKS", "quantity": 1}, {"sku": "MUG", "quantity": 1}],
-    "codes": ["five", "NOPE"],
+    "codes": ["five", "NOPE", "save 10%"],
     "customer": {"loyalty_tier": "gold", "first_order": True},
     "fulfillment": {"method": "delivery", "country": "DE", "postal_code": "10115"},
 }
@@ -113,6 +113,7 @@ async def test_the_same_quote_is_returned_to_every_channel(api: Api) -> None:
     assert [(c["code"], c["applied"], c["reason"]) for c in body["codes"]] == [
         ("FIVE", True, "applied"),
         ("NOPE", False, "unknown_code"),
+        ("SAVE 10%", False, "unknown_code"),
     ]
     assert [d["name"] for d in body["discounts"]] == ["Apparel 20", "Five off"]
 

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core import clock
 from app.core.db import create_sessionmaker
 from app.inventory import service
 from app.inventory.errors import InsufficientStock
-from tests.conftest import SETTINGS
+from tests.conftest import SETTINGS, Api
 from tests.factories.inventory import LocationFactory, make_locations, make_variants, receive
 
 LOCATIONS = {"WH-A": 20, "ST-B": 20, "ST-C": 10}  # 50 units of the hot SKU
@@ -145,4 +146,30 @@ async def test_concurrent_expiry_runs_release_each_hold_once(
     assert sum(counts) + more + (await run()) == 20
     async with committed() as session:
         assert await service.available_by_location(session, [hot], ["WH-A"]) == {(hot, "WH-A"): 20}
+    await _check_clean(committed)
+
+
+async def test_concurrent_http_holds_combined_per_sku(
+    committed: async_sessionmaker[AsyncSession], committed_api: Api
+) -> None:
+    """The HTTP hold path (combined per SKU in the process): 200 concurrent holds, some of
+    them repeating a reference, for 50 units over 3 locations."""
+    hot, _ = await _seed(committed)
+    codes = list(LOCATIONS)
+
+    async def buyer(n: int) -> int:
+        reference = f"hold:{n % 180}"  # 20 buyers resend another's reference
+        line = {"sku": hot, "location": codes[n % 3], "quantity": 1}
+        response = await committed_api.as_("storefront").post(
+            "/v1/reservations", json={"reference": reference, "lines": [line]}
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(*(buyer(n) for n in range(200)))
+    assert set(statuses) <= {201, 409}
+    async with committed() as session:
+        assert await service.available_by_location(session, [hot]) == {(hot, c): 0 for c in codes}
+        reserved = await session.scalar(text("SELECT sum(reserved) FROM stock_levels WHERE sku = :s"), {"s": hot})
+        reservations = await session.scalar(text("SELECT count(*) FROM reservations"))
+    assert (reserved, reservations) == (50, 50)
     await _check_clean(committed)

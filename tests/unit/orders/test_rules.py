@@ -90,14 +90,3 @@ def test_fulfilment_action() -> None:
 
 def test_merge_cart_lines_adds_up_and_caps() -> None:
     assert rules.merge_cart_lines({"A": 1, "B": 2}, {"B": 3, "C": 1}, 4) == {"A": 1, "B": 4, "C": 1}
-
-
-def test_sourcing_prefers_nearest_location_with_everything() -> None:
-    needs = {"A": 2, "B": 1}
-    candidates = [
-        rules.Candidate("FAR", {"A": 5, "B": 5}, (2,)),
-        rules.Candidate("NEAR", {"A": 5}, (0,)),
-        rules.Candidate("MID", {"A": 2, "B": 1}, (1,)),
-    ]
-    assert rules.locations_with_everything(candidates, needs) == ["MID", "FAR"]
-    assert rules.shortfall(candidates, {"A": 9}) == [{"sku": "A", "requested": 9, "available": 5}]
