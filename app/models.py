@@ -9,6 +9,7 @@ from app.integration import models as _integration  # noqa: F401
 from app.inventory import models as _inventory  # noqa: F401
 from app.loyalty import models as _loyalty  # noqa: F401
 from app.orders import models as _orders  # noqa: F401
+from app.orders.returns import models as _returns  # noqa: F401
 from app.pricing import models as _pricing  # noqa: F401
 
 metadata = Base.metadata

@@ -63,7 +63,7 @@ class Action(StrEnum):
     RECEIVE = "receive"
     REFUND = "refund"
     CLOSE = "close"  # the customer never sent it back / withdrew it
-    REJECT = "reject"  # staff refuse it (goods not as described)
+    REJECT = "reject"  # staff refuse the request before any goods came back
 
 
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
@@ -74,7 +74,6 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.AUTHORIZED, Action.CLOSE): Status.CLOSED,
     (Status.AUTHORIZED, Action.REJECT): Status.REJECTED,
     (Status.RECEIVED, Action.REFUND): Status.REFUNDED,
-    (Status.RECEIVED, Action.REJECT): Status.REJECTED,
 }
 # Statuses whose units no longer count as returned (they may be returned again).
 RELEASING = frozenset({Status.CLOSED, Status.REJECTED})

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal
+from app.core.errors import InvalidInput
+from app.core.money import is_supported
 from app.core.settings import get_settings
 from app.customers.errors import CustomerNotFound
 from app.orders import repository, rules
@@ -104,6 +106,9 @@ def _check_size(lines: dict[str, int], codes: Sequence[str]) -> None:
 
 async def create_cart(session: AsyncSession, principal: Principal, data: CartCreate, token: str | None) -> CartOut:
     """A new cart; for a customer who already has an open cart, that cart gains the lines."""
+    currency = data.currency or get_settings().currency
+    if not is_supported(currency):
+        raise InvalidInput(f"{currency} is not a supported currency", code="unsupported_currency", field="currency")
     customer_id = await _customer(session, principal, data.customer_id, token) if data.customer_id else None
     now, expires = _expiry()
     cart = await repository.insert_cart(
@@ -112,7 +117,7 @@ async def create_cart(session: AsyncSession, principal: Principal, data: CartCre
             "id": uuid.uuid4(),
             "customer_id": customer_id,
             "status": "open",
-            "currency": data.currency or get_settings().currency,
+            "currency": currency,
             "channel": channel_of(principal),
             "location_code": principal.location_code,
             "codes": list(dict.fromkeys(c.strip().upper() for c in data.codes)),

@@ -16,7 +16,7 @@ from app.core.auth import Principal, Role
 from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.money import Money
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
 from app.orders import repository, rules
 from app.orders.errors import (
     HoldAlreadyLifted,
@@ -113,8 +113,7 @@ async def list_orders(
             raise PermissionDeniedException(detail="this key acts for another store")
         if customer_ids is None:
             store = principal.location_code
-    after = decode_cursor(cursor, 2)
-    key = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
+    key = _order_cursor(cursor)
     rows = await repository.list_orders(
         session,
         customer_ids=customer_ids,
@@ -130,6 +129,19 @@ async def list_orders(
     return page_of(items, limit, lambda o: [o.placed_at.isoformat(), str(o.id)])
 
 
+def _order_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    after = decode_cursor(cursor, 2)
+    if after is None:
+        return None
+    try:
+        placed_at = datetime.fromisoformat(str(after[0]))
+        if placed_at.tzinfo is None:
+            raise ValueError("naive")
+        return placed_at, uuid.UUID(str(after[1]))
+    except ValueError:
+        raise InvalidCursor("the cursor was not issued by this list") from None
+
+
 async def timeline(
     session: AsyncSession, principal: Principal, order_id: uuid.UUID, token: str | None, cursor: str | None, limit: int
 ) -> Page[TimelineEntryOut]:
@@ -138,7 +150,9 @@ async def timeline(
         raise OrderNotFound(f"no order {order_id}")
     await check_access(session, principal, order, token)
     after = decode_cursor(cursor, 1)
-    rows = await repository.timeline(session, order_id, int(after[0]) if after else None, limit)
+    if after is not None and not isinstance(after[0], int):
+        raise InvalidCursor("the cursor was not issued by this list")
+    rows = await repository.timeline(session, order_id, after[0] if after else None, limit)
     items = [
         TimelineEntryOut(
             id=r.id,

@@ -158,6 +158,8 @@ async def test_list_filters_and_cursor(api: Api, db: AsyncSession) -> None:
     naive = await api.as_("admin").get("/v1/orders", params={"placed_from": "2020-01-01T00:00:00"})
     assert naive.status_code in (400, 422)
     assert (await api.as_("admin").get("/v1/orders", params={"status": "nope"})).status_code == 400
+    forged = await api.as_("admin").get("/v1/orders", params={"cursor": "WyJ4IiwieSJd"})  # ["x","y"]
+    assert forged.status_code == 400 and forged.json()["code"] == "invalid_cursor"
 
 
 async def test_merge_moves_orders_and_history_lists_them(api: Api, db: AsyncSession) -> None:
