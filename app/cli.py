@@ -86,25 +86,47 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool, with_wor
 @click.option("--processes", default=1, show_default=True, help="worker processes")
 @click.option("--threads", default=4, show_default=True, help="threads per process")
 def worker(processes: int, threads: int) -> None:
-    """Run Dramatiq workers and the periodic scheduler (outbox relay, expiries)."""
+    """Run Dramatiq workers and the periodic scheduler (outbox relay, expiries). If a worker
+    process dies (killed, out of memory), Dramatiq stops the others; they are started again,
+    and the dead one's unacknowledged messages are redelivered after its heartbeat times out."""
     ensure_services()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "app.worker", "--processes", str(processes), "--threads", str(threads)],
-        env=os.environ.copy(),
-    )
+
+    def start() -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "dramatiq", "app.worker", "--processes", str(processes)]
+        return subprocess.Popen([*command, "--threads", str(threads)], env=os.environ.copy())
+
+    proc = start()
     from app.worker import PERIODIC
 
     stop = False
+    restart_at: float | None = None
 
     def on_signal(signum: int, _frame: Any) -> None:
         nonlocal stop
         stop = True
         proc.send_signal(signum)
 
+    def should_stop() -> bool:
+        nonlocal proc, restart_at
+        if stop:
+            return True
+        if proc.poll() is None:
+            return False
+        if proc.returncode == 2:  # Dramatiq's RET_IMPORT: the code is broken, a restart cannot help
+            return True
+        if restart_at is None:
+            click.echo(f"worker: dramatiq exited with code {proc.returncode}; restarting", err=True)
+            restart_at = time.monotonic() + 1.0
+        elif time.monotonic() >= restart_at:
+            proc, restart_at = start(), None
+        return False
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    run_scheduler(PERIODIC, lambda: stop or proc.poll() is not None)
+    run_scheduler(PERIODIC, should_stop)
     proc.wait()
+    if not stop:
+        sys.exit(proc.returncode)
 
 
 def run_scheduler(periodic: list[tuple[str, float]], should_stop: Callable[[], bool]) -> None:

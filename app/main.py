@@ -28,8 +28,10 @@ from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
 from app.inventory.controllers import ROUTES as INVENTORY_ROUTES
 from app.loyalty import service as loyalty_service
 from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
+from app.loyalty.schemas import DeliveredOrder
 from app.orders import service as orders_service
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
+from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
@@ -42,6 +44,7 @@ V1_ROUTES: list[Any] = [
     *INVENTORY_ROUTES,
     *LOYALTY_ROUTES,
     *ORDERS_ROUTES,
+    *RETURNS_ROUTES,
     *PRICING_ROUTES,
 ]
 
@@ -62,15 +65,50 @@ wire_orders()
 
 
 def wire_loyalty() -> None:
-    """Loyalty plugs into the customer record (once per process): a merge moves the absorbed
-    card's points to the survivor's card; the contact-center view shows the balance."""
+    """Loyalty plugs into the customer record and the order's tenders (once per process): a
+    merge moves the absorbed card's points to the survivor's card; the contact-center view
+    shows the balance; points pay as a tender and come back on cancellation or refund."""
     from app.customers import service as customers_service
 
     if getattr(wire_loyalty, "done", False):
         return
     customers_service.on_merge(loyalty_service.merge_cards)
     customers_service.register_balance_provider(loyalty_service.balance_for_customer)
+    orders_service.register_points_tender(loyalty_service.redeem_for_order, loyalty_service.restore_for_order)
+    loyalty_service.register_delivered_order_provider(delivered_order)
     wire_loyalty.done = True  # type: ignore[attr-defined]
+
+
+async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> DeliveredOrder | None:
+    """A delivered/collected fulfillment order as loyalty earns on it: the order's lines and
+    tenders (orders) and the units that fulfillment order handed over (fulfilment)."""
+    import uuid
+
+    from app.core.auth import Principal, Role
+    from app.fulfillment import service as fulfillment_service
+
+    order = await orders_service.get_order(session, uuid.UUID(event["order_id"]))
+    staff = Principal(key_id=uuid.UUID(int=0), role=Role.ADMIN)
+    fo = await fulfillment_service.get_fulfillment_order(session, staff, uuid.UUID(event["fulfillment_order_id"]))
+    ordered = {str(line.line_no): line for line in order.lines}
+    return DeliveredOrder(
+        order_id=str(order.id),
+        customer_id=order.customer_id,
+        channel=order.channel,
+        currency=order.currency,
+        order_total_minor=order.total,
+        points_paid_minor=sum(t.amount for t in order.tenders if t.kind == "loyalty_points"),
+        lines=[
+            (
+                int(ln.line_id),
+                ordered[ln.line_id].quantity,
+                ordered[ln.line_id].line_total,
+                ln.quantity - ln.short_quantity,
+            )
+            for ln in fo.lines
+            if ln.line_id in ordered
+        ],
+    )
 
 
 wire_loyalty()

@@ -7,6 +7,7 @@ from app.fulfillment import jobs as _fulfillment_jobs
 from app.integration import jobs as _integration_jobs
 from app.inventory import jobs as _inventory_jobs
 from app.orders import jobs as _orders_jobs
+from app.orders.returns import jobs as _returns_jobs
 
 PERIODIC: list[tuple[str, float]] = [
     *_core_jobs.PERIODIC,
@@ -15,4 +16,5 @@ PERIODIC: list[tuple[str, float]] = [
     *_integration_jobs.PERIODIC,
     *_inventory_jobs.PERIODIC,
     *_orders_jobs.PERIODIC,
+    *_returns_jobs.PERIODIC,
 ]

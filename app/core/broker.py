@@ -25,9 +25,21 @@ log = logging.getLogger("oms.broker")
 def _build() -> dramatiq.Broker:
     url = os.environ.get("REDIS_URL")
     namespace = os.environ.get("OMS_QUEUE_NAMESPACE") or "dramatiq"
+    # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
+    # older than the timeout, found by the "maintenance" that runs on a share of broker
+    # commands (Dramatiq's defaults: 60 s, 1000 per million); the fleet test shortens both.
+    heartbeat_ms = int(os.environ.get("OMS_BROKER_HEARTBEAT_TIMEOUT_MS") or 60_000)
+    maintenance = int(os.environ.get("OMS_BROKER_MAINTENANCE_CHANCE") or 1000)
     # StubBroker is only reached by imports outside the entry points (e.g. tooling).
     broker: dramatiq.Broker = (
-        RedisBroker(url=url, namespace=namespace, socket_timeout=5, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
+        RedisBroker(  # type: ignore[no-untyped-call]
+            url=url,
+            namespace=namespace,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            heartbeat_timeout=heartbeat_ms,
+            maintenance_chance=maintenance,
+        )
         if url
         else StubBroker()
     )

@@ -202,7 +202,7 @@ def _on_db_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
         return problem_response(
             request, status=409, code="conflict", title="Conflict", detail="the change conflicts with existing data"
         )
-    if isinstance(exc, OperationalError | InterfaceError) or _is_connection_error(exc):
+    if isinstance(exc, OperationalError | InterfaceError) or _is_connection_error(exc) or _server_going(exc):
         return _unavailable(request, "database_unavailable", "the database is unreachable; retry shortly")
     if isinstance(exc, DBAPIError) and _sqlstate(exc).startswith("22"):  # data exception
         return problem_response(request, status=400, code="invalid_value", title="Value out of range")
@@ -214,6 +214,23 @@ def _on_db_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Pr
 def _sqlstate(exc: DBAPIError) -> str:
     orig = exc.orig
     return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+# SQLSTATEs of a server that is going away or not back yet: connection exceptions (08),
+# admin/crash shutdown, "the database system is starting up / shutting down", too many connections.
+_SERVER_GOING = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _server_going(exc: Exception) -> bool:
+    """PostgreSQL restarting, or a connection it broke mid-statement: asyncpg then reports its
+    own protocol state as broken (InternalClientError, "another operation is in progress")."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return (
+        exc.connection_invalidated
+        or _sqlstate(exc).startswith(_SERVER_GOING)
+        or type(exc.orig).__name__ == "InternalClientError"
+    )
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -2,7 +2,8 @@
 
 `record()` adds an event; the relay (`outbox.relay` actor, run after each commit and
 every second by `oms worker`) publishes unpublished events, oldest first, to the Redis
-stream `oms:events` and to the registered consumer actors, then marks them published.
+stream `oms:events`, to the handlers registered in its transaction and to the registered
+consumer actors, then marks them published.
 Delivery is at least once: a crash between publishing and marking repeats the
 publication, and consumers dedupe on `event_id`.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -35,6 +36,19 @@ def subscribe(event_type: str, send: Callable[[str], Any]) -> None:
 
 def consumers_of(event_type: str) -> list[Callable[[str], Any]]:
     return _consumers.get(event_type, []) + _consumers.get("*", [])
+
+
+# Handlers run inside the relay's transaction, for consumers that keep their own work queue in
+# the database (webhook deliveries): their rows and "published" commit together, so a broker
+# that loses its messages (Redis restarted empty) loses none of that work.
+_in_transaction: list[Callable[[AsyncSession, Sequence[OutboxEvent]], Awaitable[None]]] = []
+
+
+def subscribe_in_transaction(handler: Callable[[AsyncSession, Sequence[OutboxEvent]], Awaitable[None]]) -> None:
+    """Register `await handler(session, events)`, called with every batch the relay publishes,
+    in its transaction, before the batch is marked published. Database writes only."""
+    if handler not in _in_transaction:
+        _in_transaction.append(handler)
 
 
 async def record(
@@ -90,6 +104,8 @@ async def relay_batch(session: AsyncSession, redis: Redis, stream: str, limit: i
         for event in events:
             pipe.xadd(stream, {"event": msgspec.json.encode(envelope(event))}, maxlen=1_000_000, approximate=True)
         await pipe.execute()
+    for handler in _in_transaction:
+        await handler(session, events)
     for event in events:
         for send in consumers_of(event.type):
             send(str(event.event_id))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,20 @@ async def active_subscriptions_for(session: AsyncSession, event_type: str) -> Se
     ).all()
 
 
+async def active_subscriptions(session: AsyncSession) -> Sequence[WebhookSubscription]:
+    return (await session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))).all()
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Pending deliveries in one statement; an (subscription, event) already queued is skipped."""
+    if not rows:
+        return []
+    inserted = await session.scalars(
+        insert(WebhookDelivery).values(list(rows)).on_conflict_do_nothing().returning(WebhookDelivery.id)
+    )
+    return [int(i) for i in inserted]
+
+
 async def event_by_id(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent | None:
     return await session.scalar(select(OutboxEvent).where(OutboxEvent.event_id == event_id))
 
@@ -79,8 +93,13 @@ async def event_by_id(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent
 async def enqueue_delivery(
     session: AsyncSession, subscription_id: uuid.UUID, event: OutboxEvent, coalesce_key: str | None
 ) -> int | None:
-    """Insert a pending delivery; a pending one with the same coalescing key takes the newer event.
-    Returns the delivery id, or None when this event was already queued for this subscription."""
+    """Insert a pending delivery; a pending one with the same coalescing key takes the newer event
+    (never an older one: two relays may run at once). Returns the delivery id, or None when this
+    event was already queued for this subscription or a newer one of its key is pending.
+
+    One upsert on the pending-coalescing index, not UPDATE-then-INSERT: when another relay's
+    pending row is not committed yet, an UPDATE does not see it and the INSERT then conflicts
+    with it, which silently dropped the newest state of a SKU."""
     values = {
         "subscription_id": subscription_id,
         "event_id": event.event_id,
@@ -88,22 +107,21 @@ async def enqueue_delivery(
         "coalesce_key": coalesce_key,
         "status": "pending",
     }
-    if coalesce_key is not None:
-        pending = await session.scalar(
-            update(WebhookDelivery)
-            .where(
-                WebhookDelivery.subscription_id == subscription_id,
-                WebhookDelivery.coalesce_key == coalesce_key,
-                WebhookDelivery.status == "pending",
-            )
-            .values(event_id=event.event_id)
-            .returning(WebhookDelivery.id)
+    statement = insert(WebhookDelivery).values(**values)
+    if coalesce_key is None:
+        statement = statement.on_conflict_do_nothing()
+    else:
+        # Written as text: SQLAlchemy does not correlate a subquery with the INSERT's target row.
+        pending_is_older = text(
+            "(SELECT o.id FROM outbox_events o WHERE o.event_id = webhook_deliveries.event_id) < :newer"
+        ).bindparams(newer=event.id)
+        statement = statement.on_conflict_do_update(
+            index_elements=[WebhookDelivery.subscription_id, WebhookDelivery.coalesce_key],
+            index_where=text("status = 'pending' AND coalesce_key IS NOT NULL"),
+            set_={"event_id": event.event_id, "event_type": event.type},
+            where=pending_is_older,
         )
-        if pending is not None:
-            return int(pending)
-    inserted = await session.scalar(
-        insert(WebhookDelivery).values(**values).on_conflict_do_nothing().returning(WebhookDelivery.id)
-    )
+    inserted = await session.scalar(statement.returning(WebhookDelivery.id))
     return int(inserted) if inserted is not None else None
 
 

@@ -4,6 +4,8 @@ Public functions:
 - `event_feed(session, after, types, limit) -> EventPage`
 - `create_subscription(session, url, event_types, created_by) -> WebhookCreated`
 - `fan_out(session, event_id) -> list[int]`: queue deliveries of one published event.
+- `fan_out_batch(session, events) -> list[int]`: queue deliveries of a batch the relay is
+  publishing, in the relay's transaction (registered with `outbox.subscribe_in_transaction`).
 - `deliver_due(session, client, limit, only_id=None) -> int`: send due deliveries (at least once).
 - `replay(session, subscription_id, delivery_id) -> DeliveryOut`
 """
@@ -20,6 +22,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.models import OutboxEvent
 from app.core.outbox import envelope
 from app.core.pagination import decode_cursor, encode_cursor
 from app.core.signing import derive
@@ -115,6 +118,38 @@ async def fan_out(session: AsyncSession, event_id: uuid.UUID) -> list[int]:
         delivery_id = await repository.enqueue_delivery(session, sub.id, event, key)
         if delivery_id is not None:
             queued.append(delivery_id)
+    return queued
+
+
+async def fan_out_batch(session: AsyncSession, events: Sequence[OutboxEvent]) -> list[int]:
+    """The deliveries of a batch of events, oldest first. Coalescing events keep only the newest
+    of their key within the batch (the same outcome as queueing them one after the other)."""
+    subscriptions = await repository.active_subscriptions(session)
+    if not subscriptions:
+        return []
+    newest: dict[str, OutboxEvent] = {}
+    plain: list[OutboxEvent] = []
+    for event in events:
+        key = rules.coalesce_key(event.type, event.payload)
+        if key is None:
+            plain.append(event)
+        else:
+            newest[key] = event
+    rows: list[dict[str, object]] = [
+        {"subscription_id": sub.id, "event_id": e.event_id, "event_type": e.type, "status": "pending"}
+        for e in plain
+        for sub in subscriptions
+        if rules.wants(sub.event_types, e.type)
+    ]
+    queued = await repository.insert_deliveries(session, rows)
+    # One statement per coalescing key and subscription, in key order: concurrent relays
+    # touch the pending rows in the same order and cannot deadlock.
+    for key, event in sorted(newest.items()):
+        for sub in sorted(subscriptions, key=lambda s: s.id):
+            if rules.wants(sub.event_types, event.type):
+                delivery_id = await repository.enqueue_delivery(session, sub.id, event, key)
+                if delivery_id is not None:
+                    queued.append(delivery_id)
     return queued
 
 

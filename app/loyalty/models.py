@@ -10,7 +10,8 @@
   `pending` the sum of its pending lots.
 - `loyalty_earning_lines`: the points of each order line of an earning, so a return
   reverses exactly what its lines earned.
-- `loyalty_draws`: which lots a redemption drew from, so a cancelled order restores them.
+- `loyalty_draws`: which lots a redemption drew from, so a cancelled order (or a refund to
+  the points tender) gives them back, in full or in parts.
 - `loyalty_reversals` (+ lines): returns, idempotent by (source document, event type);
   a line whose sale has not arrived yet waits for it.
 """
@@ -90,7 +91,7 @@ class LedgerEntry(Base):
     # The document behind the row: order id, return id, lot id, adjustment reason...
     reference: Mapped[str] = mapped_column(String(120))
     channel: Mapped[str | None] = mapped_column(String(20))
-    # One redemption and one restore per order: a second one for the same reference is refused.
+    # One redemption per order: a second one for the same reference is refused.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime]
@@ -157,11 +158,14 @@ class Draw(Base):
     __table_args__ = (
         PrimaryKeyConstraint("entry_id", "lot_id"),
         CheckConstraint("points > 0", name="points_positive"),
+        CheckConstraint("restored >= 0 AND restored <= points", name="restored_within_points"),
     )
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("loyalty_ledger.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("loyalty_lots.id"), index=True)
     points: Mapped[int]
+    # Given back by cancellations and refunds to the points tender (possibly in parts).
+    restored: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class Reversal(Base):

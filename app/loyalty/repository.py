@@ -347,11 +347,27 @@ async def insert_draws(session: AsyncSession, entry_id: int, draws: Sequence[tup
         )
 
 
-async def draws_of(session: AsyncSession, entry_id: int) -> list[tuple[int, int]]:
+async def restorable_draws(session: AsyncSession, entry_id: int) -> list[tuple[int, int]]:
+    """(lot id, points not yet given back) of a redemption, latest expiry first: a partial
+    restore gives back the longest-lived points."""
     rows = await session.execute(
-        select(Draw.lot_id, Draw.points).where(Draw.entry_id == entry_id).order_by(Draw.lot_id)
+        select(Draw.lot_id, Draw.points - Draw.restored)
+        .join(Lot, Lot.id == Draw.lot_id)
+        .where(Draw.entry_id == entry_id, Draw.restored < Draw.points)
+        .order_by(Lot.expires_at.desc(), Lot.id.desc())
     )
     return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def mark_restored(session: AsyncSession, entry_id: int, draws: Sequence[tuple[int, int]]) -> None:
+    if not draws:
+        return
+    delta = _deltas(draws)
+    await session.execute(
+        update(Draw)
+        .where(Draw.entry_id == entry_id, Draw.lot_id == delta.c.lot_id)
+        .values(restored=Draw.restored + delta.c.points)
+    )
 
 
 # ---- reversals ----------------------------------------------------------------------------

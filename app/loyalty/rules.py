@@ -128,6 +128,22 @@ def earn_for_lines(
     ]
 
 
+def handed_over(
+    order_id: str, lines: Sequence[tuple[int, int, int, int]], *, points_paid_minor: int, order_total_minor: int
+) -> tuple[list[tuple[str, int]], int]:
+    """The earning lines of goods handed over: (`order id:line no`, net paid for the units
+    handed over) — the ids the returns flow reverses with — and the part of that paid with
+    points (the order's points tender in proportion to what these lines cost of the total)."""
+    earned = [
+        (f"{order_id}:{line_no}", line_total * min(units, ordered) // ordered if ordered else 0)
+        for line_no, ordered, line_total, units in lines
+        if units > 0
+    ]
+    paid = sum(amount for _, amount in earned)
+    by_points = points_paid_minor * paid // order_total_minor if order_total_minor > 0 else 0
+    return earned, min(by_points, paid)
+
+
 def points_to_reverse(line_points: int, net_paid_minor: int, refunded_before: int, refunded_now: int) -> int:
     """Points a refund of `refunded_now` takes back from a line that earned `line_points`
     on `net_paid_minor`, after `refunded_before` was already refunded."""

@@ -99,3 +99,18 @@ class ReversalResult(msgspec.Struct, frozen=True, kw_only=True):
     # Lines whose sale has not earned yet: reversed when it arrives.
     waiting_lines: list[str]
     replayed: bool = False
+
+
+class DeliveredOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """What orders and fulfilment know about goods that reached the customer (delivered or
+    collected), as the provider wired in app/main.py hands it to loyalty."""
+
+    order_id: str
+    customer_id: uuid.UUID | None
+    channel: str | None
+    currency: str
+    # What the whole order cost (lines and delivery) and how much of it was paid with points.
+    order_total_minor: int
+    points_paid_minor: int
+    # (order line no, units ordered, line total after discounts, units handed over now)
+    lines: list[tuple[int, int, int, int]]

@@ -5,8 +5,12 @@ Public functions (other domains call only these; none commits):
   tender, atomic with the caller's transaction (orders call it while placing an order;
   `reference` is the order id, one redemption per reference). Only available points;
   409 `insufficient_points` (nothing written), 409 `points_already_redeemed`.
-- `restore(session, *, reference, channel=None) -> int`: a cancelled order gives back its
-  redeemed points to the lots they came from; idempotent (a second call restores 0).
+- `restore(session, *, reference, points=None, channel=None) -> int`: a cancelled order (or
+  a refund to the points tender) gives redeemed points back to the lots they came from, all
+  or `points` of them; never more than was redeemed (a repeat restores 0).
+- `redeem_for_order(session, card_number, amount_minor, currency, order_id) -> str` and
+  `restore_for_order(session, reference, amount_minor)`: the same, in money, registered with
+  orders' `register_points_tender` (wired in app/main.py).
 - `earn(session, *, source_id, event_type, card_number, channel, lines, currency,
   occurred_at, points_paid_minor=0, order_id=None) -> Earning`: `lines` are
   (order line id, net paid after discounts, without delivery) in minor units;
@@ -28,6 +32,7 @@ Public functions (other domains call only these; none commits):
   also opened lazily on first use, so nothing waits for the `customer.created` event.
 - `merge_cards(session, survivor_id, absorbed_id)` (registered with customers' `on_merge`)
   and `balance_for_customer(session, customer_id) -> LoyaltyBalance` (their balance provider).
+- `register_delivered_order_provider(provider)`: see "Earning events" below.
 - Jobs: `earn_for_event(session, event_id)`, `open_account_for_event(session, event_id)`,
   `release_pending(session, limit) -> int`, `expire_points(session, limit) -> int`;
   `audit(session) -> list[str]` lists cards whose balances disagree with ledger or lots.
@@ -47,19 +52,24 @@ points (oldest expiry first); what is still missing was spent, and its value
 expired are not taken from other points (the shopper never had the use of them).
 
 Earning events (`fulfillment.delivered`, `fulfillment.collected`, consumed by the
-`loyalty.earn_for_order` actor): the source document is the event's aggregate id; the
-payload carries `currency`, `lines` [{line_id, net_paid_minor}], `channel`, either
-`card_number` or `customer_id` (a guest order without one earns nothing), and optionally
-`order_id` and `points_paid_minor`.
+`loyalty.earn_for_order` actor): the source document is the event's aggregate id (the
+fulfillment order). Fulfilment's own payload names the order and the fulfillment order;
+the provider registered with `register_delivered_order_provider` (app/main.py) reads the
+order's lines, totals and points tender, and loyalty earns on the units handed over, with
+line ids `<order id>:<line no>` (what returns reverse with). A ship-to-store transfer
+earns nothing, nor does a guest order. Any other producer may instead put the earning in
+the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_number` or
+`customer_id`, and optionally `order_id` and `points_paid_minor`.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,6 +99,7 @@ from app.loyalty.models import EarningLine, LedgerEntry, Lot, LoyaltyAccount, Re
 from app.loyalty.schemas import (
     AdjustmentOut,
     CardOut,
+    DeliveredOrder,
     Earning,
     ExpiryOut,
     LedgerEntryOut,
@@ -239,29 +250,66 @@ async def _survivor(session: AsyncSession, account_id: uuid.UUID, *, lock: bool)
     return account
 
 
-async def restore(session: AsyncSession, *, reference: str, channel: str | None = None) -> int:
+async def restore(
+    session: AsyncSession, *, reference: str, points: int | None = None, channel: str | None = None
+) -> int:
+    """Give back up to `points` (all, when None) of what was redeemed for `reference`, to the
+    lots they came from (they keep their expiry: an expired lot expires again). Never more
+    than was redeemed: a repeat after everything came back restores 0."""
+    if points is not None and points < 0:
+        raise InvalidPoints("restore a positive number of points")
     redemption = await repository.entry_by_dedupe_key(session, f"redeem:{_reference(reference)}")
-    if redemption is None:
+    if redemption is None or points == 0:
         return 0
     account = await _survivor(session, redemption.account_id, lock=True)
-    points = -redemption.points
+    restorable = await repository.restorable_draws(session, redemption.id)
+    wanted = sum(left for _, left in restorable) if points is None else points
+    draws = rules.draw_fifo(restorable, wanted)
+    restored = sum(taken for _, taken in draws)
+    if not restored:
+        return 0
     now = clock.now()
-    entry_id = await repository.insert_entry(
+    await repository.insert_entry(
         session,
         account_id=account.id,
         kind="restore",
-        points=points,
+        points=restored,
         reference=reference,
         channel=channel,
-        dedupe_key=f"restore:{reference}",
         occurred_at=now,
     )
-    if entry_id is None:
-        return 0
-    # Back into the lots they came from: they keep their expiry (an expired lot expires again).
-    await repository.give_back_to_lots(session, await repository.draws_of(session, redemption.id))
-    await repository.change_balances(session, account.id, available=points, now=now)
-    return points
+    await repository.give_back_to_lots(session, draws)
+    await repository.mark_restored(session, redemption.id, draws)
+    await repository.change_balances(session, account.id, available=restored, now=now)
+    return restored
+
+
+# ---- the points tender of an order ----------------------------------------------------------
+
+
+async def redeem_for_order(
+    session: AsyncSession, card_number: str, amount_minor: int, currency: str, order_id: uuid.UUID
+) -> str:
+    """The orders domain's points tender: pay `amount_minor` with points; the reference to
+    restore with is the order id."""
+    if currency != _currency():
+        raise InvalidPoints(f"points pay in {_currency()} only")
+    if amount_minor <= 0 or amount_minor % POINT_VALUE_MINOR:
+        raise InvalidPoints(f"a points tender is a positive multiple of {POINT_VALUE_MINOR} minor units")
+    reference = str(order_id)
+    await redeem(
+        session,
+        card_number=card_number,
+        points=amount_minor // POINT_VALUE_MINOR,
+        reference=reference,
+        channel=None,
+    )
+    return reference
+
+
+async def restore_for_order(session: AsyncSession, reference: str, amount_minor: int) -> None:
+    """A cancellation or a refund gives `amount_minor` of the points tender back as points."""
+    await restore(session, reference=reference, points=amount_minor // POINT_VALUE_MINOR)
 
 
 # ---- earning ------------------------------------------------------------------------------
@@ -308,9 +356,6 @@ async def earn(
     )
     await repository.lock_lines(session, [line_id for line_id, _ in lines])
     account = await _existing_account(session, card_number, lock=True)
-    existing = await repository.lot_by_key(session, source_id, event_type)
-    if existing is not None:
-        return await _replayed_earning(session, existing, payload_hash)
     tier = rules.tier_named(account.tier, TIERS)
     computed = rules.earn_for_lines(
         lines,
@@ -339,10 +384,10 @@ async def earn(
         available_at=available_at,
         expires_at=expires_at,
     )
-    if lot_id is None:  # the same document earned on another card meanwhile
-        raced = await repository.lot_by_key(session, source_id, event_type)
-        assert raced is not None
-        return await _replayed_earning(session, raced, payload_hash)
+    if lot_id is None:  # this document and event already earned: a repeat, or a conflict
+        existing = await repository.lot_by_key(session, source_id, event_type)
+        assert existing is not None
+        return await _replayed_earning(session, existing, payload_hash)
     await repository.insert_earning_lines(
         session,
         [
@@ -844,15 +889,56 @@ class _EarnEvent(msgspec.Struct, forbid_unknown_fields=False):
     points_paid_minor: int = 0
 
 
+DeliveredOrderProvider = Callable[[AsyncSession, dict[str, Any]], Awaitable[DeliveredOrder | None]]
+_delivered_order: list[DeliveredOrderProvider] = []
+
+
+def register_delivered_order_provider(provider: DeliveredOrderProvider) -> None:
+    """How loyalty learns what a delivered/collected fulfilment event handed over (wired in
+    app/main.py: orders and fulfilment know it, and loyalty may not import them)."""
+    _delivered_order[:] = [provider]
+
+
+async def _from_fulfilment(session: AsyncSession, payload: dict[str, Any]) -> _EarnEvent | None:
+    if not _delivered_order or payload.get("type") == "ship_to_store":  # a transfer to a store is no sale
+        return None
+    order = await _delivered_order[0](session, payload)
+    if order is None or order.customer_id is None:
+        return None
+    lines, points_paid = rules.handed_over(
+        order.order_id,
+        order.lines,
+        points_paid_minor=order.points_paid_minor,
+        order_total_minor=order.order_total_minor,
+    )
+    if not lines:
+        return None
+    return _EarnEvent(
+        currency=order.currency,
+        lines=[_EarnLine(line_id=line_id, net_paid_minor=amount) for line_id, amount in lines],
+        channel=order.channel,
+        customer_id=order.customer_id,
+        order_id=order.order_id,
+        points_paid_minor=points_paid,
+    )
+
+
 async def earn_for_event(session: AsyncSession, event_id: str) -> Earning | None:
-    """Earn for a delivered/collected event (the outbox event id); None if it earns nothing."""
+    """Earn for a delivered/collected event (the outbox event id); None if it earns nothing.
+    The payload either carries the earning (`lines` with `net_paid_minor`, see above) or is a
+    fulfilment order's event, completed by the registered delivered-order provider."""
     event = await repository.event_by_id(session, uuid.UUID(event_id))
     if event is None or event.type not in EARNING_EVENTS:
         return None
-    try:
-        data = msgspec.convert(event.payload, _EarnEvent)
-    except msgspec.ValidationError as exc:
-        raise InvalidEarning(f"event {event_id}: {exc}") from None
+    if "lines" in event.payload:
+        try:
+            data: _EarnEvent | None = msgspec.convert(event.payload, _EarnEvent)
+        except msgspec.ValidationError as exc:
+            raise InvalidEarning(f"event {event_id}: {exc}") from None
+    else:
+        data = await _from_fulfilment(session, event.payload)
+    if data is None:
+        return None
     card_number = data.card_number
     if card_number is None and data.customer_id is not None:
         card_number = (await customers_service.get_customer(session, data.customer_id)).card_number
@@ -882,6 +968,8 @@ async def open_account_for_event(session: AsyncSession, event_id: str) -> None:
     if event is None or event.type != "customer.created":
         return
     data = msgspec.convert(event.payload, _CustomerCreated)
+    if await customers_service.resolve_customer_id(session, data.customer_id) != data.customer_id:
+        return  # merged away before the event arrived: its card already leads to the survivor's
     await open_account(session, card_number=data.card_number, customer_id=data.customer_id)
 
 

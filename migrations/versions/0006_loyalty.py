@@ -108,7 +108,9 @@ def upgrade() -> None:
     sa.Column('entry_id', sa.BigInteger(), nullable=False),
     sa.Column('lot_id', sa.BigInteger(), nullable=False),
     sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('restored', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.CheckConstraint('points > 0', name=op.f('ck_loyalty_draws_points_positive')),
+    sa.CheckConstraint('restored >= 0 AND restored <= points', name=op.f('ck_loyalty_draws_restored_within_points')),
     sa.ForeignKeyConstraint(['entry_id'], ['loyalty_ledger.id'], name=op.f('fk_loyalty_draws_entry_id_loyalty_ledger')),
     sa.ForeignKeyConstraint(['lot_id'], ['loyalty_lots.id'], name=op.f('fk_loyalty_draws_lot_id_loyalty_lots')),
     sa.PrimaryKeyConstraint('entry_id', 'lot_id', name=op.f('pk_loyalty_draws'))

@@ -74,7 +74,15 @@ def record(
     )
 
 
-async def move(session: AsyncSession, fo: FulfillmentOrder, action: str, actor: uuid.UUID | None, **detail: Any) -> str:
+async def move(
+    session: AsyncSession,
+    fo: FulfillmentOrder,
+    action: str,
+    actor: uuid.UUID | None,
+    *,
+    flush: bool = True,
+    **detail: Any,
+) -> str:
     """Apply a state-machine action to a locked FO and record it."""
     before = fo.status
     fo.status = transition(fo, action)
@@ -83,7 +91,9 @@ async def move(session: AsyncSession, fo: FulfillmentOrder, action: str, actor: 
         fo.closed_at = fo.updated_at
     record(session, fo, fo.order_id, action, actor, from_status=before, to_status=fo.status, **detail)
     # Flushed now: a later locked (populate_existing) read of this row must see the change.
-    await session.flush()
+    # A batch of moves (a pick list) passes flush=False and flushes once at the end.
+    if flush:
+        await session.flush()
     await outbox.record(
         session,
         f"fulfillment.{fo.status}",

@@ -92,7 +92,8 @@ async def next_pick_list(session: AsyncSession, principal: Principal, location_c
     for fo in chosen:
         fo.pick_list_id = pick_list.id
         fo.respond_by = None  # taking it into a walk is accepting it
-        await move(session, fo, "assign", principal.key_id, pick_list_id=str(pick_list.id))
+        await move(session, fo, "assign", principal.key_id, flush=False, pick_list_id=str(pick_list.id))
+    await session.flush()
     return _out(pick_list)
 
 

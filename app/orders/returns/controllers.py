@@ -103,7 +103,9 @@ async def refund_return(return_id: uuid.UUID, principal: Principal, db_session: 
     responses=problem_responses(400, 403, 404, 409),
     tags=["returns"],
 )
-async def close_return(return_id: uuid.UUID, data: CloseBody, principal: Principal, db_session: AsyncSession) -> ReturnOut:
+async def close_return(
+    return_id: uuid.UUID, data: CloseBody, principal: Principal, db_session: AsyncSession
+) -> ReturnOut:
     """The customer withdrew it or never sent it: the units may be returned again."""
     return await service.close(db_session, principal, return_id, Action.CLOSE, data.reason)
 
@@ -128,7 +130,9 @@ async def create_exchange(
 ) -> Response[ReturnOut]:
     """Return units and take another variant at once at the caller's store. Accepts
     `Idempotency-Key`."""
-    return await idempotent(db_session, request, principal, lambda: service.create_exchange(db_session, principal, data))
+    return await idempotent(
+        db_session, request, principal, lambda: service.create_exchange(db_session, principal, data)
+    )
 
 
 @get(

@@ -87,11 +87,19 @@ async def location(session: AsyncSession, code: str) -> Any | None:
 async def restock(session: AsyncSession, sku: str, location_code: str, units: int, reference: str, actor: Any) -> None:
     """Back into the receiving location's on_hand: a `return_restock` ledger row."""
     await inventory.adjust(
-        session, sku=sku, location_code=location_code, delta=units, reason="return_restock", reference=reference, actor=actor
+        session,
+        sku=sku,
+        location_code=location_code,
+        delta=units,
+        reason="return_restock",
+        reference=reference,
+        actor=actor,
     )
 
 
-async def write_off(session: AsyncSession, sku: str, location_code: str, units: int, reference: str, actor: Any) -> None:
+async def write_off(
+    session: AsyncSession, sku: str, location_code: str, units: int, reference: str, actor: Any
+) -> None:
     """A damaged unit enters the receiving location's books and is written off at once:
     a `return_restock` row and a `damage` row, so on_hand (and availability) do not move and
     the ledger still explains where the unit went."""
@@ -119,9 +127,7 @@ async def price_today(session: AsyncSession, sku: str, currency: str, store: str
     zone = await pricing.resolve_zone(session, location_code=store)
     quote = await pricing.quote(
         session,
-        pricing.QuoteInput(
-            currency=currency, lines=(pricing.QuoteLine(sku, 1),), zone=zone, codes=(), channel=channel
-        ),
+        pricing.QuoteInput(currency=currency, lines=(pricing.QuoteLine(sku, 1),), zone=zone, codes=(), channel=channel),
     )
     return int(quote.result.lines[0].net)
 

@@ -32,11 +32,11 @@ class ReturnCreate(Body):
     disposition). `override_reason` (admin keys only) lets lines outside their window or
     of non-returnable products come back; it is recorded."""
 
+    lines: Annotated[list[ReturnLineIn], Meta(min_length=1, max_length=200)]
+    reason: Why
     order_id: uuid.UUID | None = None
     order_number: OrderNumber | None = None
     mode: Mode = Mode.AUTHORIZATION
-    lines: Annotated[list[ReturnLineIn], Meta(min_length=1, max_length=200)]
-    reason: Why
     # An admin acting at a store's till names the store (POS keys: their own store).
     location_code: Code | None = None
     override_reason: Why | None = None
@@ -53,8 +53,8 @@ class ReceiveBody(Body):
     Per line, dispositions that add up to the returned quantity (a line may be split:
     one unit restocked, one damaged)."""
 
-    location_code: Code | None = None
     lines: Annotated[list[ReceiveLineIn], Meta(min_length=1, max_length=400)]
+    location_code: Code | None = None
 
 
 class CloseBody(Body):
@@ -67,13 +67,13 @@ class ExchangeCreate(Body):
     units (an even exchange). Another product: today's price; the difference is paid at the
     till (`paid_by`) or refunded to the original tenders."""
 
-    order_id: uuid.UUID | None = None
-    order_number: OrderNumber | None = None
     line_no: LineNo
     quantity: Quantity
     new_sku: Sku
-    disposition: Disposition = Disposition.RESTOCK
     reason: Why
+    order_id: uuid.UUID | None = None
+    order_number: OrderNumber | None = None
+    disposition: Disposition = Disposition.RESTOCK
     location_code: Code | None = None
     paid_by: Literal["cash", "card"] | None = None
     override_reason: Why | None = None

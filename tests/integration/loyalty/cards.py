@@ -53,9 +53,7 @@ async def earn(
 async def account(session: AsyncSession, card: str) -> LoyaltyAccount:
     found = (
         await session.scalars(
-            select(LoyaltyAccount)
-            .where(LoyaltyAccount.card_number == card)
-            .execution_options(populate_existing=True)
+            select(LoyaltyAccount).where(LoyaltyAccount.card_number == card).execution_options(populate_existing=True)
         )
     ).one()
     return found

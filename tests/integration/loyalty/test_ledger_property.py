@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ operation = st.one_of(
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -66,9 +67,7 @@ async def test_balance_equals_ledger_sum_after_any_sequence(
 async def _account_or_none(db: AsyncSession, card: str) -> LoyaltyAccount | None:
     return (
         await db.scalars(
-            select(LoyaltyAccount)
-            .where(LoyaltyAccount.card_number == card)
-            .execution_options(populate_existing=True)
+            select(LoyaltyAccount).where(LoyaltyAccount.card_number == card).execution_options(populate_existing=True)
         )
     ).first()
 
@@ -81,10 +80,8 @@ async def _apply(db: AsyncSession, card: str, step: int, op: Any, lines: list[tu
         await earn(db, card, order_lines, points_paid=sum(amounts) * percent // 100, at=clock.now())
         lines.extend(order_lines)
     elif kind == "redeem":
-        try:
+        with contextlib.suppress(InsufficientPoints):  # more than available: refused, nothing written
             await service.redeem(db, card_number=card, points=op[1], reference=f"order-{step}", channel="web")
-        except InsufficientPoints:
-            pass
     elif kind == "spend_all":
         available = (await _account_or_none(db, card) or LoyaltyAccount(available=0)).available
         if available:
@@ -100,7 +97,5 @@ async def _apply(db: AsyncSession, card: str, step: int, op: Any, lines: list[tu
         while await service.expire_points(db):
             pass
     elif kind == "adjust":
-        try:
+        with contextlib.suppress(InsufficientPoints):
             await service.adjust(db, card_number=card, points=op[1], reason="property")
-        except InsufficientPoints:
-            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -23,7 +24,7 @@ from app.loyalty.errors import (
     InvalidReversal,
     ReversalConflict,
 )
-from app.loyalty.models import LedgerEntry, LoyaltyAccount, Lot
+from app.loyalty.models import LedgerEntry, Lot, LoyaltyAccount
 from tests.integration.loyalty.cards import START, account, earn, ledger, ledger_sum, new_card
 
 
@@ -183,6 +184,36 @@ async def test_cancel_restores_redeemed_points_once(db: AsyncSession) -> None:
     assert await ledger(db, card) == [("earn", 30), ("earn", 50), ("redeem", -50), ("restore", 50)]
     assert (await account(db, card)).available == 80
     await _consistent(db, card)
+
+
+async def test_partial_restores_give_back_the_longest_lived_points_first(db: AsyncSession) -> None:
+    _, card = await new_card(db)
+    await earn(db, card, [("old", 3000)])
+    clock.advance(timedelta(days=10))
+    await earn(db, card, [("new", 5000)], at=clock.now())
+    clock.advance(timedelta(days=service.PENDING_DAYS))
+    await service.release_pending(db)
+    reference = await service.redeem_for_order(db, card, 50, "EUR", order_id := uuid.uuid4())
+    assert reference == str(order_id)
+    assert await service.restore(db, reference=reference, points=15) == 15
+    lots = (await db.execute(select(Lot.remaining).order_by(Lot.earned_at))).scalars().all()
+    assert list(lots) == [0, 45]  # the newer lot (expiring last) got its points back first
+    await service.restore_for_order(db, reference, 100)  # more than is left: only the rest
+    lots = (await db.execute(select(Lot.remaining).order_by(Lot.earned_at))).scalars().all()
+    assert list(lots) == [30, 50]
+    assert await service.restore(db, reference=reference) == 0
+    assert await ledger(db, card) == [("earn", 30), ("earn", 50), ("redeem", -50), ("restore", 15), ("restore", 35)]
+    await _consistent(db, card)
+
+
+async def test_points_tender_in_another_currency_is_refused(db: AsyncSession) -> None:
+    _, card = await new_card(db)
+    await service.adjust(db, card_number=card, points=100, reason="gift")
+    with pytest.raises(InvalidPoints):
+        await service.redeem_for_order(db, card, 50, "USD", uuid.uuid4())
+    with pytest.raises(InvalidPoints):
+        await service.redeem_for_order(db, card, 0, "EUR", uuid.uuid4())
+    assert (await account(db, card)).available == 100
 
 
 # ---- reversing ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def _lines(paid: list[int]) -> list[tuple[str, int]]:
 
 
 def test_parse_tiers() -> None:
-    assert TIERS == (Tier("basic", 0, 1), Tier("silver", 50000, 2), Tier("gold", 150000, 3))
+    expected = (Tier("basic", 0, 1), Tier("silver", 50000, 2), Tier("gold", 150000, 3))
+    assert expected == TIERS
 
 
 @pytest.mark.parametrize(
@@ -94,17 +95,13 @@ def test_allocate_sums_exactly_and_stays_within_a_point(total: int, weights: lis
 
 def test_points_are_floored_once_per_order_not_per_line() -> None:
     # Three lines of 9.99 at 1 point per euro: per-line floors would give 27, the order 29.
-    lines = rules.earn_for_lines(
-        _lines([999, 999, 999]), points_paid_minor=0, points_per_unit=1, minor_per_unit=100
-    )
+    lines = rules.earn_for_lines(_lines([999, 999, 999]), points_paid_minor=0, points_per_unit=1, minor_per_unit=100)
     assert [line.points for line in lines] == [10, 10, 9]
     assert sum(line.points for line in lines) == 29
 
 
 def test_points_paid_with_points_earn_nothing() -> None:
-    lines = rules.earn_for_lines(
-        _lines([3000, 1000]), points_paid_minor=2000, points_per_unit=2, minor_per_unit=100
-    )
+    lines = rules.earn_for_lines(_lines([3000, 1000]), points_paid_minor=2000, points_per_unit=2, minor_per_unit=100)
     assert [(line.earnable_minor, line.points) for line in lines] == [(1500, 30), (500, 10)]
 
 
@@ -124,7 +121,9 @@ def test_zero_decimal_currency() -> None:
     exponent=st.sampled_from([0, 2, 3]),
     points_share=st.fractions(0, 1),
 )
-def test_line_points_add_up_to_the_order_floor(paid: list[int], rate: int, exponent: int, points_share: Fraction) -> None:
+def test_line_points_add_up_to_the_order_floor(
+    paid: list[int], rate: int, exponent: int, points_share: Fraction
+) -> None:
     points_paid = int(sum(paid) * points_share)
     unit = 10**exponent
     lines = rules.earn_for_lines(_lines(paid), points_paid_minor=points_paid, points_per_unit=rate, minor_per_unit=unit)
@@ -230,3 +229,25 @@ def test_points_value_and_cover() -> None:
 def test_fingerprint_is_order_independent_for_keys_and_tells_payloads_apart() -> None:
     assert rules.fingerprint({"a": 1, "b": 2}) == rules.fingerprint({"b": 2, "a": 1})
     assert rules.fingerprint([["L1", 100]]) != rules.fingerprint([["L1", 101]])
+
+
+# ---- goods handed over ----------------------------------------------------------------------
+
+
+def test_handed_over_lines_and_their_share_of_the_points_tender() -> None:
+    # Order: line 1 = 3 units for 30.00, line 2 = 1 unit for 20.00, delivery 5.00; total 55.00,
+    # 11.00 of it paid with points. This fulfillment order handed over 2 units of line 1.
+    lines, by_points = rules.handed_over(
+        "o1", [(1, 3, 3000, 2), (2, 1, 2000, 0)], points_paid_minor=1100, order_total_minor=5500
+    )
+    assert lines == [("o1:1", 2000)]
+    assert by_points == 400
+
+
+def test_handed_over_never_counts_more_than_was_ordered() -> None:
+    lines, by_points = rules.handed_over("o2", [(1, 2, 999, 5)], points_paid_minor=0, order_total_minor=999)
+    assert (lines, by_points) == ([("o2:1", 999)], 0)
+    assert rules.handed_over("o3", [(1, 1, 500, 1)], points_paid_minor=500, order_total_minor=500) == (
+        [("o3:1", 500)],
+        500,
+    )
