@@ -470,7 +470,11 @@ class Fleet:
     async def run(self) -> None:
         import uvicorn
 
-        server = uvicorn.Server(
+        class QuietServer(uvicorn.Server):
+            def capture_signals(self) -> Any:  # Ctrl-C stops the fleet (and cleans up), not just the receiver
+                return contextlib.nullcontext()
+
+        server = QuietServer(
             uvicorn.Config(self.receiver, host="127.0.0.1", port=self.receiver_port, log_level="error", lifespan="off")
         )
         serving = asyncio.create_task(server.serve())
@@ -903,6 +907,15 @@ class Fleet:
             lines.append(
                 f"  PostgreSQL stopped at {down:.1f}s, started at {up:.1f}s: answers meanwhile {dict(t.during_pg)}"
             )
+        failed: Counter[str] = Counter()
+        with contextlib.suppress(OSError), (self.root / "worker.log").open(errors="replace") as log:
+            for line in log:
+                if "Failed to process message" in line:
+                    failed[line.split("Failed to process message ", 1)[1].split("(", 1)[0]] += 1
+        lines.append(
+            "  worker jobs that raised (retried or swept): "
+            + (", ".join(f"{actor} x{n}" for actor, n in failed.most_common()) or "none")
+        )
         lines += ["", "invariants"]
         for name, passed, detail in self.invariants:
             lines.append(f"  [{'PASS' if passed else 'FAIL'}] {name}")

@@ -24,10 +24,19 @@ def master_key() -> bytes:
         return configured.encode()
     path = Path(get_settings().data_dir) / "secret.key"
     if not path.exists():
+        # Several processes may start at once: each writes its own candidate, and linking it
+        # into place is atomic, so all of them read the first one and none reads a half-written file.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
     return path.read_text().strip().encode()
 
 

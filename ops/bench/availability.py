@@ -83,7 +83,7 @@ async def seed() -> None:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
 
 def sample(rng: random.Random) -> list[str]:
@@ -128,7 +128,10 @@ async def time_http(url: str, key: str, requests: int) -> None:
 
     rng = random.Random(11)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
-        for name, extra in (("no point", ""), ("near Paris 50 km pickup", "&lat=48.85&lon=2.35&radius_km=50&pickup_only=true")):
+        for name, extra in (
+            ("no point", ""),
+            ("near Paris 50 km pickup", "&lat=48.85&lon=2.35&radius_km=50&pickup_only=true"),
+        ):
             times = []
             for n in range(requests + 50):
                 path = "/v1/availability?skus=" + ",".join(sample(rng)) + extra
@@ -138,7 +141,9 @@ async def time_http(url: str, key: str, requests: int) -> None:
                 assert response.status_code == 200, response.text
                 if n >= 50:
                     times.append(elapsed)
-            print(f"HTTP, {name}: p50 {pct(times, 50):.2f} ms, p99 {pct(times, 99):.2f} ms, max {pct(times, 100):.2f} ms")
+            print(
+                f"HTTP, {name}: p50 {pct(times, 50):.2f} ms, p99 {pct(times, 99):.2f} ms, max {pct(times, 100):.2f} ms"
+            )
 
 
 async def make_key() -> str:

@@ -2,7 +2,8 @@
 through `POST /v1/reservations` of a running service.
 
     createdb oms_bench_inventory   # any empty database
-    DATABASE_URL=postgresql://.../oms_bench_inventory OMS_LOG_LEVEL=WARNING .venv/bin/oms serve --port 8765 --workers 2 &
+    DATABASE_URL=postgresql://.../oms_bench_inventory OMS_LOG_LEVEL=WARNING \\
+        .venv/bin/oms serve --port 8765 --workers 2 &
     DATABASE_URL=postgresql://.../oms_bench_inventory .venv/bin/python ops/bench/flash_sale.py --url http://127.0.0.1:8765
 
 The script seeds the SKU, a warehouse and the units directly (through the inventory service,
@@ -96,9 +97,7 @@ async def verify() -> tuple[int, int, int]:
 
     engine = create_engine(reload_settings())
     async with transaction(create_sessionmaker(engine)) as session:
-        reserved = int(
-            await session.scalar(text("SELECT reserved FROM stock_levels WHERE sku = :s"), {"s": SKU}) or 0
-        )
+        reserved = int(await session.scalar(text("SELECT reserved FROM stock_levels WHERE sku = :s"), {"s": SKU}) or 0)
         holds = int(await session.scalar(text("SELECT count(*) FROM reservations")) or 0)
         findings = await service.check_integrity(session)
     await engine.dispose()
@@ -193,7 +192,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
 
 
 def report(stats: Stats, units: int, sold: int, holds: int, findings: int) -> None:
@@ -206,7 +205,10 @@ def report(stats: Stats, units: int, sold: int, holds: int, findings: int) -> No
         codes[o.status] = codes.get(o.status, 0) + 1
     sold_out_at = max(o.done for o in wins) - start if wins else float("nan")
     win_span = (max(o.done for o in wins) - min(o.done for o in wins)) if len(wins) > 1 else float("nan")
-    print(f"status codes: {dict(sorted(codes.items()))}  retries after 429: {stats.retries}  socket errors: {stats.errors}")
+    print(
+        f"status codes: {dict(sorted(codes.items()))}  retries after 429: {stats.retries}  "
+        f"socket errors: {stats.errors}"
+    )
     print(f"sold (reserved in DB): {sold} of {units}; reservations: {holds}; oversold: {max(0, sold - units)}")
     print(f"sold out after: {sold_out_at:.2f} s from the first request")
     print(f"winners: hold rate {len(wins) / win_span if win_span else float('nan'):.0f}/s over {win_span:.2f} s")

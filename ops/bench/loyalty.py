@@ -108,7 +108,8 @@ async def main(args: argparse.Namespace) -> None:
             if not await service.release_pending(session):
                 break
         batches += 1
-    print(f"release_pending: {min(args.orders, len(cards))} cards in {batches} batches, {time.perf_counter() - started:.2f} s")
+    released = min(args.orders, len(cards))
+    print(f"release_pending: {released} cards in {batches} batches, {time.perf_counter() - started:.2f} s")
 
     earned_cards = cards[: min(args.orders, len(cards))]
 
