@@ -1130,11 +1130,11 @@ def main() -> int:
     parser.add_argument("--pg-outage", type=float, default=8, help="seconds PostgreSQL stays down")
     parser.add_argument("--clients", type=int, default=16, help="concurrent shoppers")
     parser.add_argument("--drain", type=float, default=90, help="at most this many seconds to deliver the backlog")
-    parser.add_argument("--short", action="store_true", help="the CI run: 30 s of load, 8 s outages")
+    parser.add_argument("--short", action="store_true", help="the CI run: 30 s of load, Redis down 8 s, PostgreSQL 4 s")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data) even on success")
     args = parser.parse_args()
     if args.short:
-        args.duration, args.redis_outage, args.pg_outage, args.clients, args.drain = 30, 8, 4, 10, 40
+        args.duration, args.redis_outage, args.pg_outage, args.clients, args.drain = 30, 8, 4, 10, 60
     fleet = Fleet(args)
     ok = False
     try:
