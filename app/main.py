@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.controllers import ROUTES as CATALOG_ROUTES
 from app.core import health
-from app.core.auth import ApiKeyMiddleware, roles_guard
+from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
 from app.core.errors import EXCEPTION_HANDLERS
@@ -151,7 +151,14 @@ def create_app(
         redis = Redis.from_url(
             settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2, socket_connect_timeout=2
         )
-    state = State({"sessionmaker": sessionmaker, "redis": redis, "settings": settings})
+    state = State(
+        {
+            "sessionmaker": sessionmaker,
+            "redis": redis,
+            "settings": settings,
+            "key_cache": KeyCache(settings.key_cache_seconds),
+        }
+    )
 
     async def close_resources() -> None:
         if engine is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
@@ -147,17 +148,49 @@ async def find_principal(session: AsyncSession, plaintext: str) -> Principal | N
     )
 
 
+class KeyCache:
+    """Known keys for a few seconds, so a request costs no database round trip to authenticate.
+
+    The one thing it trades is freshness: a revoked key keeps working for at most `ttl`
+    seconds in each process. Unknown keys are never cached (a new key works at once).
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
+
+    def get(self, key_hash: bytes) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key_hash: bytes, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key_hash] = (principal, time.monotonic() + self.ttl)
+
+
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise NotAuthorizedException(detail="send 'Authorization: Bearer <api key>'")
-        maker = connection.app.state.sessionmaker
-        async with maker() as session:
-            principal = await find_principal(session, token.strip())
+        cache: KeyCache | None = getattr(connection.app.state, "key_cache", None)
+        digest = hash_key(token)
+        principal = cache.get(digest) if cache else None
         if principal is None:
-            raise NotAuthorizedException(detail="unknown or revoked API key")
+            async with connection.app.state.sessionmaker() as session:
+                principal = await find_principal(session, token)
+            if principal is None:
+                raise NotAuthorizedException(detail="unknown or revoked API key")
+            if cache:
+                cache.put(digest, principal)
         return AuthenticationResult(user=principal, auth=token)
 
 

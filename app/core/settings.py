@@ -40,6 +40,8 @@ class Settings:
     outbox_stream: str = "oms:events"
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
+    # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
+    key_cache_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -75,6 +77,7 @@ def load_settings() -> Settings:
         hold_ttl_minutes=_int("OMS_HOLD_TTL_MINUTES", 30),
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
+        key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
     )
 
 

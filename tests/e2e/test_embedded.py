@@ -3,6 +3,7 @@ in its data folder and answers a real, authenticated request."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -43,10 +44,8 @@ def _stop_embedded_servers(data_dir: Path) -> None:
 
 
 def _kill(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def test_service_boots_embedded_servers_and_serves(tmp_path: Path) -> None:

@@ -34,3 +34,22 @@ def test_keys_are_random_and_hashes_are_fixed_length() -> None:
     a, b = new_key_plaintext(Role.POS), new_key_plaintext(Role.POS)
     assert a != b and a.startswith("oms_pos_")
     assert len(hash_key(a)) == 32 and hash_key(a) != hash_key(b)
+
+
+def test_key_cache_forgets_after_ttl_and_can_be_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    from app.core import auth
+    from app.core.auth import KeyCache, Principal
+
+    now = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+    principal = Principal(key_id=uuid.uuid4(), role=Role.POS, channel=Channel.POS, location_code="S1")
+    cache = KeyCache(ttl=5)
+    cache.put(b"h", principal)
+    assert cache.get(b"h") == principal
+    now[0] += 6
+    assert cache.get(b"h") is None
+    off = KeyCache(ttl=0)
+    off.put(b"h", principal)
+    assert off.get(b"h") is None
