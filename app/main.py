@@ -114,6 +114,20 @@ async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> Deliv
 wire_loyalty()
 
 
+def wire_fulfillment() -> None:
+    """Fulfilment plugs into cancellations (once per process): it gives up the cancelled
+    units of its open fulfillment orders and releases the reservations holding them."""
+    from app.fulfillment import service as fulfillment_service
+
+    if getattr(wire_fulfillment, "done", False):
+        return
+    orders_service.on_cancel(fulfillment_service.cancel_order_lines)
+    wire_fulfillment.done = True  # type: ignore[attr-defined]
+
+
+wire_fulfillment()
+
+
 def wire_pricing() -> None:
     """A store's price zone is `locations.zone` (inventory); pricing reads it through this
     hook, since pricing may not import inventory."""

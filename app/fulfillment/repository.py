@@ -99,6 +99,13 @@ async def add_fulfillment_orders(
     await session.flush()
 
 
+async def remove_lines(session: AsyncSession, lines: Sequence[FulfillmentOrderLine]) -> None:
+    """Lines whose every unit was cancelled while the rest of their order goes on."""
+    for line in lines:
+        await session.delete(line)
+    await session.flush()
+
+
 async def fulfillment_order(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = False) -> FulfillmentOrder | None:
     query = select(FulfillmentOrder).where(FulfillmentOrder.id == fo_id)
     if lock:

@@ -10,6 +10,7 @@
   are shared between the orders (`share_found`).
 - Pickup codes (`new_pickup_code`, `hash_pickup_code`, `check_pickup_code`).
 - Reject reasons and the stock correction each implies (`REJECT_REASONS`).
+- Customer cancellations: which fulfillment order lines give up the units (`units_to_cancel`).
 
 How a delivery is sourced (the documented order; `SourcingRules.criteria` reorders it):
 1. Candidates are the active locations that ship, not excluded for this order (a store
@@ -691,6 +692,54 @@ def next_status(status: str, action: str, type: str) -> str:
     if target is None or (allowed_types is not None and type not in allowed_types):
         raise TransitionRefused(status, action, type)
     return target
+
+
+# ---------------------------------------------------------------- customer cancellations
+
+
+# Nothing has been taken off a shelf yet: the units can still be given up. `assigned` is on
+# a pick list being walked; its confirmation skips what was cancelled meanwhile.
+CANCELLABLE = frozenset({"awaiting_transfer", "created", "accepted", "assigned"})
+_CANCEL_PREFERENCE = {"awaiting_transfer": 0, "created": 0, "accepted": 1, "assigned": 2}
+
+
+class OpenUnits(msgspec.Struct, frozen=True):
+    """Units of one order line that one fulfillment order could still give up."""
+
+    fulfillment_order: str  # its number: the tie-break
+    line_id: str
+    status: str
+    units: int
+
+
+class NotCancellable(ValueError):
+    def __init__(self, line_id: str, wanted: int, open_units: int) -> None:
+        super().__init__(f"line {line_id}: {wanted} units to cancel, {open_units} not picked yet")
+        self.line_id, self.wanted, self.open_units = line_id, wanted, open_units
+
+
+def units_to_cancel(open_units: Sequence[OpenUnits], wanted: dict[str, int]) -> list[tuple[OpenUnits, int]]:
+    """Which fulfillment order lines give up the `wanted` units of each order line: the least
+    advanced first (no one is working on them), then the smallest share (a whole parcel goes
+    away rather than two shrinking), then the fulfillment order number. Raises NotCancellable
+    when a line has fewer units not yet picked than wanted."""
+    out: list[tuple[OpenUnits, int]] = []
+    for line_id, units in sorted(wanted.items()):
+        shares = sorted(
+            (o for o in open_units if o.line_id == line_id and o.units > 0),
+            key=lambda o: (_CANCEL_PREFERENCE.get(o.status, 9), o.units, o.fulfillment_order),
+        )
+        available = sum(o.units for o in shares)
+        if units > available:
+            raise NotCancellable(line_id, units, available)
+        left = units
+        for share in shares:
+            if left == 0:
+                break
+            take = min(left, share.units)
+            out.append((share, take))
+            left -= take
+    return out
 
 
 # ---------------------------------------------------------------- reject reasons

@@ -19,6 +19,11 @@ Fulfillment orders (`principal` may be a location-bound key: it acts on its loca
 - `accept`, `reject(session, principal | None, fo_id, reason)`, `pack`, `ship`, `ready`,
   `collect` (raises CodeRefused after counting a wrong code), `carrier_event`
 - `reject_overdue(session, limit)`, `expire_pickups(session, limit)` (jobs)
+- `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: orders' `on_cancel`
+  hook (wired in app/main.py): the open (not yet picked) fulfillment orders give the units up
+  (reduced: `fulfillment.reduced`; or `fulfillment.cancelled`) and the reservations holding
+  them are released; returns the lines whose stock fulfilment holds. Units already picked,
+  packed or shipped: 409 `invalid_transition` (nothing written).
 
 Pick lists
 - `next_pick_list(session, principal, location_code)`, `get_pick_list`, `confirm`,
@@ -32,6 +37,7 @@ Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 
 from __future__ import annotations
 
+from app.fulfillment.usecases.cancelling import cancel_order_lines
 from app.fulfillment.usecases.lifecycle import (
     CodeRefused,
     accept,
@@ -64,6 +70,7 @@ __all__ = [
     "OrderToSource",
     "Sourced",
     "accept",
+    "cancel_order_lines",
     "carrier_event",
     "collect",
     "confirm",

@@ -8,8 +8,9 @@ Public functions (other domains call only these; none commits):
 - `restore(session, *, reference, points=None, channel=None) -> int`: a cancelled order (or
   a refund to the points tender) gives redeemed points back to the lots they came from, all
   or `points` of them; never more than was redeemed (a repeat restores 0).
-- `redeem_for_order(session, card_number, amount_minor, currency, order_id) -> str` and
-  `restore_for_order(session, reference, amount_minor)`: the same, in money, registered with
+- `redeem_for_order(session, card_number, amount_minor, currency, order_id, *, channel=None)
+  -> str` and `restore_for_order(session, reference, amount_minor, *, channel=None)`: the
+  same, in money (a partial restore gives back that part only), registered with
   orders' `register_points_tender` (wired in app/main.py).
 - `earn(session, *, source_id, event_type, card_number, channel, lines, currency,
   occurred_at, points_paid_minor=0, order_id=None) -> Earning`: `lines` are
@@ -288,10 +289,16 @@ async def restore(
 
 
 async def redeem_for_order(
-    session: AsyncSession, card_number: str, amount_minor: int, currency: str, order_id: uuid.UUID
+    session: AsyncSession,
+    card_number: str,
+    amount_minor: int,
+    currency: str,
+    order_id: uuid.UUID,
+    *,
+    channel: str | None = None,
 ) -> str:
-    """The orders domain's points tender: pay `amount_minor` with points; the reference to
-    restore with is the order id."""
+    """The orders domain's points tender: pay `amount_minor` with points in the order's
+    `channel`; the reference to restore with is the order id."""
     if currency != _currency():
         raise InvalidPoints(f"points pay in {_currency()} only")
     if amount_minor <= 0 or amount_minor % POINT_VALUE_MINOR:
@@ -302,14 +309,17 @@ async def redeem_for_order(
         card_number=card_number,
         points=amount_minor // POINT_VALUE_MINOR,
         reference=reference,
-        channel=None,
+        channel=channel,
     )
     return reference
 
 
-async def restore_for_order(session: AsyncSession, reference: str, amount_minor: int) -> None:
-    """A cancellation or a refund gives `amount_minor` of the points tender back as points."""
-    await restore(session, reference=reference, points=amount_minor // POINT_VALUE_MINOR)
+async def restore_for_order(
+    session: AsyncSession, reference: str, amount_minor: int, *, channel: str | None = None
+) -> None:
+    """A cancellation or a refund gives `amount_minor` of the points tender back as points
+    (exactly that part of the redemption, not all of it)."""
+    await restore(session, reference=reference, points=amount_minor // POINT_VALUE_MINOR, channel=channel)
 
 
 # ---- earning ------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ Placement (see `usecases/placement.py` for why it is three steps)
 - `authorize_cards(sessionmaker, draft, payment_key) -> Authorizations` (no transaction)
 - `write_order(session, principal, draft, auths) -> OrderOut`
 - `void_cards(sessionmaker, auths) -> None`
-- `register_points_tender(redeem, restore)`: the loyalty domain makes points payable.
+- `register_points_tender(redeem, restore)`: the loyalty domain makes points payable;
+  `redeem(session, card, amount, currency, order_id, *, channel)` gets the order's channel,
+  `restore(session, reference, amount, *, channel)` the channel giving the points back.
 
 Orders
 - `get_order(session, order_id) -> OrderOut` (no access check: for other domains),
@@ -24,12 +26,20 @@ Orders
   `lift_hold(session, principal, order_id, hold_id, note) -> OrderOut` (the last lift
   releases the order: `order.released`).
 - `cancel(session, principal | None, order_id, reason, lines=None) -> OrderOut`: whole order
-  or line quantities not yet fulfilled; releases stock, card holds (settle job), restores
-  points, gives promotion uses back when nothing is left.
+  or line quantities not yet fulfilled; the `on_cancel` hooks (fulfilment) give the units up
+  where they are held (else orders releases `order:<id>` itself); releases card holds
+  (settle job), restores points, gives promotion uses back when nothing is left.
+- `on_cancel(callback) -> unregister`: `async callback(session, order_id, {line_no: units})
+  -> Collection[int]` (the lines whose stock it released), inside the cancel transaction
+  (see `usecases/hooks.py`).
 - Fulfilment hooks: `record_fulfilment_progress(session, order_id, {line_no: qty}, event=...)`,
   `mark_lines_shipped(session, order_id, {line_no: qty})`, `mark_lines_collected(...)`
   (consume the reservation, record the card capture, move to partially_fulfilled /
   fulfilled), `complete(session, order_id)`.
+- `record_delivery(session, order_id, {line_no: units delivered so far})`: the carrier
+  delivered; cash/card on delivery is captured for what was handed over.
+- `customer_presents(session, order_id, *, card_number=None, phone=None) -> bool`: at a
+  pickup counter, the card or phone shown is the order's customer's.
 - `settle_payments(sessionmaker, order_id) -> int`: captures/releases at the gateway what the
   tenders record (run by the `orders.settle_payments` actor after commit).
 - Customers' registries: `on_customer_merge(session, survivor_id, absorbed_id)`,
@@ -70,14 +80,13 @@ from app.orders.usecases.lifecycle import (
     settle_payments,
     timeline,
 )
+from app.orders.usecases.hooks import on_cancel, register_points_tender, write_order
 from app.orders.usecases.placement import (
     Authorizations,
     Draft,
     authorize_cards,
     prepare_order,
-    register_points_tender,
     void_cards,
-    write_order,
 )
 
 __all__ = [
@@ -99,6 +108,7 @@ __all__ = [
     "list_orders",
     "mark_lines_collected",
     "mark_lines_shipped",
+    "on_cancel",
     "on_customer_merge",
     "order_by_number",
     "order_for",

@@ -49,15 +49,29 @@ async def test_no_server_errors_and_responses_match_schema(
         examples = os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "25")
         result = subprocess.run(
             [
-                str(SCHEMATHESIS), "run", f"{base}/schema/openapi.json",
-                "--checks", "not_a_server_error,response_schema_conformance",
-                "--max-examples", examples, "--workers", "2", "--no-color",
-                "--phases", "examples,coverage,fuzzing",
-                "--suppress-health-check", "all",
-                "--request-timeout", "10",
-                "-H", f"Authorization: Bearer {keys['admin']}",
+                str(SCHEMATHESIS),
+                "run",
+                f"{base}/schema/openapi.json",
+                "--checks",
+                "not_a_server_error,response_schema_conformance",
+                "--max-examples",
+                examples,
+                "--workers",
+                "2",
+                "--no-color",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--suppress-health-check",
+                "all",
+                "--request-timeout",
+                "10",
+                "-H",
+                f"Authorization: Bearer {keys['admin']}",
             ],
-            capture_output=True, text=True, timeout=900, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, _failures_of(result.stdout) + result.stderr[-2000:]
     finally:

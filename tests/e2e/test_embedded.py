@@ -53,7 +53,10 @@ def test_service_boots_embedded_servers_and_serves(tmp_path: Path) -> None:
     env = _embedded_env(tmp_path / "data", port)
     created = subprocess.run(
         [sys.executable, "-m", "app.cli", "keys", "create", "--role", "storefront"],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert created.returncode == 0, created.stderr[-2000:]
     key = created.stdout.strip().splitlines()[-1]

@@ -174,9 +174,16 @@ async def confirm(
     fos = {fo_id: await _locked_fo(session, fo_id) for fo_id in fo_ids}
     lines = await repository.lines_of(session, fo_ids)
     line_of = {(fo_id, ln.line_id): ln for fo_id, ls in lines.items() for ln in ls}
+    # Units the customer cancelled while the walk was under way stay on the shelf.
+    walking = {fo_id for fo_id, fo in fos.items() if fo.status == "assigned"}
     missing: dict[str, int] = {}
     for walk_line in walk:
-        shares = [rules.PickShare(str(s.fulfillment_order_id), s.line_id, s.quantity) for s in walk_line.shares]
+        shares = [
+            rules.PickShare(str(s.fulfillment_order_id), s.line_id, min(s.quantity, line.quantity))
+            for s in walk_line.shares
+            if s.fulfillment_order_id in walking
+            and (line := line_of.get((s.fulfillment_order_id, s.line_id))) is not None
+        ]
         for share, got in rules.share_found(shares, given[walk_line.sku]):
             line = line_of[(uuid.UUID(share.fulfillment_order_id), share.line_id)]
             line.picked_quantity = got
@@ -185,6 +192,9 @@ async def confirm(
                 missing[walk_line.sku] = missing.get(walk_line.sku, 0) + line.short_quantity
     outcome: dict[str, str] = {}
     for fo_id, fo in fos.items():
+        if fo_id not in walking:
+            outcome[str(fo_id)] = fo.status
+            continue
         short = [ln for ln in lines[fo_id] if ln.short_quantity]
         await _settle_shorts(session, fo, short, principal.key_id)
         if all(ln.picked_quantity == 0 for ln in lines[fo_id]):

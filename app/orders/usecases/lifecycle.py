@@ -28,9 +28,8 @@ from app.orders.errors import (
 from app.orders.models import Order, OrderHold, OrderLine, OrderTender
 from app.orders.payments import registry
 from app.orders.schemas import CancelLine, HoldOut, OrderOut, OrderSummary, TimelineEntryOut
-from app.orders.usecases import neighbours
+from app.orders.usecases import hooks, neighbours
 from app.orders.usecases.common import add_timeline, channel_of, hold_out, order_out, record_event
-from app.orders.usecases.placement import points_restore
 
 # ---- reading ------------------------------------------------------------------------------
 
@@ -263,9 +262,11 @@ async def cancel(
     move_stock: bool = True,
 ) -> OrderOut:
     """Cancel the whole order (`lines` None) or some quantities of lines not yet fulfilled:
-    stock released, card holds released (by the settle job), points restored, and — when
-    nothing is left — promotion redemptions given back. `principal` None: a system caller.
-    `move_stock=False`: fulfilment already released the units (it knows where they are held)."""
+    the `on_cancel` hooks give the units up (fulfilment: its open fulfillment orders and the
+    reservations holding them; 409 when they were picked already), card holds released (by
+    the settle job), points restored, and — when nothing is left — promotion redemptions
+    given back. `principal` None: a system caller. `move_stock=False`: fulfilment cancels
+    units itself and has already released them (no hook runs)."""
     order = await _locked(session, order_id)
     if principal is not None:
         await check_access(session, principal, order, token)
@@ -284,16 +285,20 @@ async def cancel(
         order.cancelled_at, order.cancel_reason = clock.now(), reason
     elif order.status not in _PARTIAL_CANCEL_STATES:
         raise OrderInvalidTransition(f"an order that is {order.status} cannot cancel lines", from_status=order.status)
+    # Fulfilment knows where each unit is held (split lines, re-sourced units): it gives
+    # them up and releases their reservations; orders releases only what nobody sourced.
+    sourced = await hooks.cancelling(session, order.id, wanted) if move_stock else set(wanted)
     value = 0
     released: list[tuple[str, str, int]] = []
     for no, qty in sorted(wanted.items()):
         line = order_lines[no]
         value += rules.cancelled_value(line.line_total, line.quantity, line.cancelled_quantity, qty)
         line.cancelled_quantity += qty
-        released.append((line.sku, line.location_code, qty))
-    if move_stock:
+        if no not in sourced:
+            released.append((line.sku, line.location_code, qty))
+    if released:
         await neighbours.release(session, order.reservation_ref, released)
-    await _release_tenders(session, order, value)
+    await _release_tenders(session, order, value, channel_of(principal) if principal else order.channel)
     if nothing_left and not fulfilled_any:
         await neighbours.give_back(session, order_id=order.id)
     elif nothing_left:
@@ -337,20 +342,19 @@ def _cancel_quantities(order_lines: Mapping[int, OrderLine], lines: Sequence[Can
     return wanted
 
 
-async def _release_tenders(session: AsyncSession, order: Order, value: int) -> None:
+async def _release_tenders(session: AsyncSession, order: Order, value: int, channel: str | None) -> None:
     tenders = {t.id: t for t in await repository.tenders(session, order.id)}
     balances = [
         rules.TenderBalance(id=t.id, kind=rules.TenderKind(t.kind), open_amount=_open_amount(t))
         for t in tenders.values()
     ]
-    restore = points_restore()
     for tender_id, amount in rules.allocate_release(balances, value):
         tender = tenders[tender_id]  # type: ignore[index]
         if tender.kind in ("cash", "loyalty_points"):
             # Taken already: cash goes back at the till, points to the card.
             tender.refunded += amount
-            if tender.kind == "loyalty_points" and restore is not None and tender.reference:
-                await restore(session, tender.reference, amount)
+            if tender.kind == "loyalty_points" and tender.reference:
+                await hooks.restore_points(session, tender.reference, amount, channel)
         else:
             tender.released += amount
     if any(t.kind == "card" for t in tenders.values()):

@@ -20,7 +20,7 @@ from app.orders.returns.models import Return, ReturnLine
 from app.orders.returns.schemas import ReturnOut
 from app.orders.returns.usecases.common import REFUND_DELIVERY, load, move, return_out, step, unit_values
 from app.orders.usecases.common import channel_of
-from app.orders.usecases.placement import points_restore
+from app.orders.usecases import hooks
 
 
 async def refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> ReturnOut:
@@ -98,13 +98,14 @@ async def pay_back(
         rules.TenderBalance(id=t.id, kind=t.kind, position=t.position, refundable=t.captured - t.refunded)
         for t in tenders.values()
     ]
-    now, restore = clock.now(), points_restore()
+    now = clock.now()
     rows: list[dict[str, Any]] = []
     for tender_id, share in rules.allocate_refund(balances, amount):
         tender: OrderTender = tenders[tender_id]  # type: ignore[index]
         tender.refunded += share
-        if tender.kind == "loyalty_points" and restore is not None and tender.reference:
-            await restore(session, tender.reference, share)
+        if tender.kind == "loyalty_points" and tender.reference:
+            # Exactly this share goes back to the card, not the whole redemption.
+            await hooks.restore_points(session, tender.reference, share, channel_of(principal) or order.channel)
         rows.append(
             {
                 "id": uuid.uuid4(),

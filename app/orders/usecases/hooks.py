@@ -1,0 +1,104 @@
+"""What other domains plug into orders (registered once per process, in app/main.py).
+
+- `on_cancel(callback) -> unregister`: `async callback(session, order_id, {line_no: units})
+  -> Collection[int]` runs inside the cancel transaction, before the order changes; it gives
+  up the units wherever it holds them (fulfilment: its open fulfillment orders and their
+  reservations) and returns the line numbers whose stock it released — orders releases the
+  stock of the other lines itself. Raising (e.g. 409: the units were picked) aborts the
+  cancellation. It is not called when fulfilment itself cancels lines (`move_stock=False`).
+- `register_points_tender(redeem, restore)`: loyalty points as a tender. `redeem(session,
+  card, amount, currency, order_id, *, channel)` and `restore(session, reference, amount, *,
+  channel)`; the channel is the order's (redeem) or the one giving the points back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextvars import ContextVar
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.orders.schemas import OrderOut
+from app.orders.usecases import placement
+
+CancelHook = Callable[[AsyncSession, uuid.UUID, Mapping[int, int]], Awaitable[Collection[int]]]
+_cancel_hooks: list[CancelHook] = []
+
+
+def on_cancel(callback: CancelHook) -> Callable[[], None]:
+    _cancel_hooks.append(callback)
+
+    def unregister() -> None:
+        if callback in _cancel_hooks:
+            _cancel_hooks.remove(callback)
+
+    return unregister
+
+
+async def cancelling(session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int]) -> set[int]:
+    """Run the cancel hooks; the lines whose stock they released."""
+    handled: set[int] = set()
+    for hook in list(_cancel_hooks):
+        handled.update(await hook(session, order_id, dict(lines)))
+    return handled
+
+
+# ---- the points tender ------------------------------------------------------------------
+
+
+class PointsRedeem(Protocol):
+    async def __call__(
+        self,
+        session: AsyncSession,
+        card_number: str,
+        amount_minor: int,
+        currency: str,
+        order_id: uuid.UUID,
+        *,
+        channel: str | None = None,
+    ) -> str: ...
+
+
+class PointsRestore(Protocol):
+    async def __call__(
+        self, session: AsyncSession, reference: str, amount_minor: int, *, channel: str | None = None
+    ) -> None: ...
+
+
+_restore: dict[str, PointsRestore] = {}
+# The channel of the order being written. Placement's redeem call (usecases/placement.py)
+# does not pass one yet; `write_order` below sets it around that call, for that call only.
+_placing_channel: ContextVar[str | None] = ContextVar("orders_placing_channel", default=None)
+
+
+def register_points_tender(redeem: PointsRedeem, restore: PointsRestore) -> None:
+    """The loyalty domain makes `loyalty_points` tenders payable."""
+
+    async def redeem_in_channel(
+        session: AsyncSession, card_number: str, amount_minor: int, currency: str, order_id: uuid.UUID
+    ) -> str:
+        return await redeem(session, card_number, amount_minor, currency, order_id, channel=_placing_channel.get())
+
+    placement.register_points_tender(redeem_in_channel, restore)
+    _restore["restore"] = restore
+
+
+async def write_order(
+    session: AsyncSession, principal: Principal, draft: placement.Draft, auths: placement.Authorizations
+) -> OrderOut:
+    """Placement's order transaction, with the order's channel known to the points tender."""
+    token = _placing_channel.set(draft.channel)
+    try:
+        return await placement.write_order(session, principal, draft, auths)
+    finally:
+        _placing_channel.reset(token)
+
+
+async def restore_points(session: AsyncSession, reference: str, amount: int, channel: str | None) -> None:
+    """Give `amount` (minor units) of a points tender back to the card it came from."""
+    restore = _restore.get("restore")
+    if restore is not None and amount > 0:
+        await restore(session, reference, amount, channel=channel)
