@@ -26,13 +26,11 @@ from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
 from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
 from app.inventory.controllers import ROUTES as INVENTORY_ROUTES
-from app.loyalty import service as loyalty_service
 from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
-from app.loyalty.schemas import DeliveredOrder
-from app.orders import service as orders_service
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
+from app.wiring import wire_domains
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
 
@@ -49,102 +47,7 @@ V1_ROUTES: list[Any] = [
 ]
 
 
-def wire_orders() -> None:
-    """Orders plug into the customer record (once per process): a merge moves the absorbed
-    customer's orders and carts to the survivor; the contact-center history lists orders."""
-    from app.customers import service as customers_service
-
-    if getattr(wire_orders, "done", False):
-        return
-    customers_service.on_merge(orders_service.on_customer_merge)
-    customers_service.register_history_provider(orders_service.order_history)
-    wire_orders.done = True  # type: ignore[attr-defined]
-
-
-wire_orders()
-
-
-def wire_loyalty() -> None:
-    """Loyalty plugs into the customer record and the order's tenders (once per process): a
-    merge moves the absorbed card's points to the survivor's card; the contact-center view
-    shows the balance; points pay as a tender and come back on cancellation or refund."""
-    from app.customers import service as customers_service
-
-    if getattr(wire_loyalty, "done", False):
-        return
-    customers_service.on_merge(loyalty_service.merge_cards)
-    customers_service.register_balance_provider(loyalty_service.balance_for_customer)
-    orders_service.register_points_tender(loyalty_service.redeem_for_order, loyalty_service.restore_for_order)
-    loyalty_service.register_delivered_order_provider(delivered_order)
-    wire_loyalty.done = True  # type: ignore[attr-defined]
-
-
-async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> DeliveredOrder | None:
-    """A delivered/collected fulfillment order as loyalty earns on it: the order's lines and
-    tenders (orders) and the units that fulfillment order handed over (fulfilment)."""
-    import uuid
-
-    from app.core.auth import Principal, Role
-    from app.fulfillment import service as fulfillment_service
-
-    order = await orders_service.get_order(session, uuid.UUID(event["order_id"]))
-    staff = Principal(key_id=uuid.UUID(int=0), role=Role.ADMIN)
-    fo = await fulfillment_service.get_fulfillment_order(session, staff, uuid.UUID(event["fulfillment_order_id"]))
-    ordered = {str(line.line_no): line for line in order.lines}
-    return DeliveredOrder(
-        order_id=str(order.id),
-        customer_id=order.customer_id,
-        channel=order.channel,
-        currency=order.currency,
-        order_total_minor=order.total,
-        points_paid_minor=sum(t.amount for t in order.tenders if t.kind == "loyalty_points"),
-        lines=[
-            (
-                int(ln.line_id),
-                ordered[ln.line_id].quantity,
-                ordered[ln.line_id].line_total,
-                ln.quantity - ln.short_quantity,
-            )
-            for ln in fo.lines
-            if ln.line_id in ordered
-        ],
-    )
-
-
-wire_loyalty()
-
-
-def wire_fulfillment() -> None:
-    """Fulfilment plugs into cancellations (once per process): it gives up the cancelled
-    units of its open fulfillment orders and releases the reservations holding them."""
-    from app.fulfillment import service as fulfillment_service
-
-    if getattr(wire_fulfillment, "done", False):
-        return
-    orders_service.on_cancel(fulfillment_service.cancel_order_lines)
-    wire_fulfillment.done = True  # type: ignore[attr-defined]
-
-
-wire_fulfillment()
-
-
-def wire_pricing() -> None:
-    """A store's price zone is `locations.zone` (inventory); pricing reads it through this
-    hook, since pricing may not import inventory."""
-    from app.inventory import service as inventory_service
-    from app.inventory.errors import LocationNotFound
-    from app.pricing import service as pricing_service
-
-    async def store_zone(session: AsyncSession, code: str) -> str | None:
-        try:
-            return (await inventory_service.get_location(session, code)).zone
-        except LocationNotFound:
-            return None
-
-    pricing_service.use_store_zones(store_zone)
-
-
-wire_pricing()
+wire_domains()
 
 
 def create_app(

@@ -6,8 +6,13 @@ from app.customers import jobs as _customers_jobs
 from app.fulfillment import jobs as _fulfillment_jobs
 from app.integration import jobs as _integration_jobs
 from app.inventory import jobs as _inventory_jobs
+from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 from app.orders.returns import jobs as _returns_jobs
+from app.wiring import wire_domains
+
+# Jobs run use cases that call hooks (a pickup expiry cancels an order: points come back).
+wire_domains()
 
 PERIODIC: list[tuple[str, float]] = [
     *_core_jobs.PERIODIC,
@@ -15,6 +20,7 @@ PERIODIC: list[tuple[str, float]] = [
     *_fulfillment_jobs.PERIODIC,
     *_integration_jobs.PERIODIC,
     *_inventory_jobs.PERIODIC,
+    *_loyalty_jobs.PERIODIC,
     *_orders_jobs.PERIODIC,
     *_returns_jobs.PERIODIC,
 ]

@@ -63,6 +63,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
+from app.orders.usecases.hooks import on_cancel, register_points_tender, write_order
 from app.orders.usecases.lifecycle import (
     add_hold,
     cancel,
@@ -80,7 +81,6 @@ from app.orders.usecases.lifecycle import (
     settle_payments,
     timeline,
 )
-from app.orders.usecases.hooks import on_cancel, register_points_tender, write_order
 from app.orders.usecases.placement import (
     Authorizations,
     Draft,

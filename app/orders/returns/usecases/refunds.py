@@ -19,8 +19,8 @@ from app.orders.returns import neighbours, repository, rules
 from app.orders.returns.models import Return, ReturnLine
 from app.orders.returns.schemas import ReturnOut
 from app.orders.returns.usecases.common import REFUND_DELIVERY, load, move, return_out, step, unit_values
-from app.orders.usecases.common import channel_of
 from app.orders.usecases import hooks
+from app.orders.usecases.common import channel_of
 
 
 async def refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> ReturnOut:

@@ -1,0 +1,14 @@
+"""The worker process sees the same consumers and hooks as the API: loyalty earns from events the
+relay publishes there, and jobs that cancel orders reach the points-restore hook."""
+
+from __future__ import annotations
+
+
+def test_worker_registers_every_consumer_and_hook() -> None:
+    import app.worker as worker
+    from app.core.outbox import consumers_of
+
+    assert consumers_of("fulfillment.delivered"), "loyalty does not hear deliveries in the worker"
+    assert consumers_of("customer.created")
+    names = {name for name, _ in worker.PERIODIC}
+    assert {"outbox.relay", "loyalty.expire_points", "inventory.expire_reservations"} <= names
