@@ -6,23 +6,18 @@ placed, shipped, delivered and collected through the API."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.models import OutboxEvent
 from app.inventory.models import StockLevel, StockMovement
-from app.loyalty import service as loyalty
-from app.orders import service as orders
 from app.orders.payments.models import TestGatewayAuthorization
 from app.orders.returns.models import Return
-from app.orders.usecases import placement
 from app.pricing import service as pricing
 from app.pricing.rules import Kind
 from app.pricing.schemas import CodesCreate, PriceCreate, PromotionCreate, TargetIn
@@ -212,23 +207,3 @@ async def event_types(db: AsyncSession, return_id: str) -> list[str]:
         select(OutboxEvent.type).where(OutboxEvent.aggregate_id == return_id).order_by(OutboxEvent.id)
     )
     return list(rows)
-
-
-@pytest.fixture
-def points_tender() -> Iterator[None]:
-    """Loyalty points as a tender (app/main.py does not wire it yet): redeem through
-    loyalty's service, restore a whole redemption (what a full return needs)."""
-
-    async def redeem(session: AsyncSession, card: str, amount: int, currency: str, order_id: uuid.UUID) -> str:
-        points = loyalty.points_to_cover(amount)
-        await loyalty.redeem(session, card_number=card, points=points, reference=str(order_id), channel=None)
-        return str(order_id)
-
-    async def restore(session: AsyncSession, reference: str, amount: int) -> None:
-        await loyalty.restore(session, reference=reference)
-
-    saved = dict(placement._points)
-    orders.register_points_tender(redeem, restore)
-    yield
-    placement._points.clear()
-    placement._points.update(saved)

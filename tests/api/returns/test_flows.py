@@ -195,7 +195,7 @@ async def test_a_discounted_line_refunds_its_share_to_the_minor_unit(api: Api, d
     assert refunds == [299, 600]
 
 
-async def test_card_and_points_order_fully_returned(api: Api, db: AsyncSession, points_tender: None) -> None:
+async def test_card_and_points_order_fully_returned(api: Api, db: AsyncSession) -> None:
     """Paid 1000 in points and 4000 by card: a full return gives the points back first and
     refunds the card the rest."""
     shop = await make_shop(db)
