@@ -8,12 +8,13 @@ outbox relay nudges) only once the commit is durable. Services never commit.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, MetaData, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,16 +38,22 @@ class Base(DeclarativeBase):
 
 AfterCommit = Callable[[], Awaitable[None] | None]
 
+# A pooled connection idle longer than this is pinged before use. A busy connection is not:
+# SQLAlchemy's `pool_pre_ping` pings on every checkout, which on asyncpg is BEGIN, `;`,
+# ROLLBACK — three round trips per checkout, more than most requests' own statements. A
+# connection that died while in use is detected by its first statement instead: the pool is
+# invalidated and that request answers 503 (app.core.errors), the next ones reconnect.
+PING_AFTER_IDLE_SECONDS = 5.0
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     # A bounded pool: overload waits db_pool_timeout seconds for a connection, then
     # becomes a 503 with Retry-After instead of exhausting PostgreSQL's connections.
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "server_settings": {
@@ -58,6 +65,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
             "timeout": 5,
         },
     )
+    ping_idle_connections(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only when it sat idle more than `idle_seconds`;
+    a dead one is replaced (the pool retries the checkout with a new connection)."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # fresh, or used moments ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
@@ -78,6 +108,16 @@ async def run_after_commit_hooks(session: AsyncSession) -> None:
                 await result
         except Exception:  # a nudge that fails must not turn a committed request into an error
             log.warning("after-commit hook failed", exc_info=True)
+
+
+@asynccontextmanager
+async def autocommit(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session without a transaction: every statement commits on its own. For reads that need
+    no common snapshot, and single-statement writes: it saves the BEGIN and COMMIT round trips.
+    Never for work that must be all or nothing."""
+    async with maker() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 @asynccontextmanager

@@ -150,6 +150,14 @@ async def order_lines_collected(session: AsyncSession, order_id: uuid.UUID, line
     )
 
 
+async def order_delivered(session: AsyncSession, order_id: uuid.UUID, delivered: dict[str, int]) -> None:
+    """The carrier delivered: `delivered` is every unit of each line delivered so far (all
+    the order's delivered parcels); orders takes cash/card on delivery for them."""
+    from app.orders import service as orders
+
+    await orders.record_delivery(session, order_id, {int(k): v for k, v in delivered.items()})
+
+
 async def order_lines_cancelled(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int], reason: str) -> None:
     """Nothing can serve these units: orders cancels them and refunds/voids their value.
     Fulfilment has already released their stock."""

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import CHANNEL_ROLES, Channel, Principal, Role, roles
-from app.core.db import transaction
+from app.core.db import autocommit, transaction
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
@@ -190,15 +190,16 @@ async def place_order(
 
     This handler does not take the request transaction (`db_session`): that one would be
     open, holding a connection and possibly row locks, while the card gateway is called.
-    Instead: a short read transaction validates and prices; the cards are authorized with
-    no transaction open (keyed by `order:<key id>:<Idempotency-Key>`, so a retry never
-    authorizes twice); then one write transaction reserves stock and writes the order. If
-    it fails, the authorizations are voided."""
+    Instead: validation and pricing read without a transaction (each read stands alone, so
+    no BEGIN/COMMIT round trips); the cards are authorized with no transaction open (keyed
+    by `order:<key id>:<Idempotency-Key>`, so a retry never authorizes twice); then one
+    write transaction reserves stock and writes the order. If it fails, the authorizations
+    are voided."""
     key = request.headers.get(HEADER)
     if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
         raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
     maker = state.sessionmaker
-    async with transaction(maker) as session:
+    async with autocommit(maker) as session:
         replay = await replay_if_done(session, request, principal)
         if replay is not None:
             return replay

@@ -175,6 +175,18 @@ def allocate_release(tenders: Sequence[TenderBalance], amount: int) -> list[tupl
     return result
 
 
+def due_on_delivery(
+    delivered_value: int, covered_elsewhere: int, on_delivery_total: int, everything_delivered: bool
+) -> int:
+    """What cash/card on delivery owes so far, in total (captured before included): the value
+    of the goods handed over beyond what the other tenders (card, points, cash) stand for;
+    all of it (`amount - released`) once the last parcel is delivered, so no rounding is
+    left behind."""
+    if everything_delivered:
+        return on_delivery_total
+    return min(on_delivery_total, max(0, delivered_value - covered_elsewhere))
+
+
 def fulfilment_action(ordered: Iterable[tuple[int, int, int]]) -> Action | None:
     """From each line's (quantity, cancelled, fulfilled): all done, some done, or nothing yet."""
     lines = [(q - c, f) for q, c, f in ordered]

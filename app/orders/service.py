@@ -46,7 +46,8 @@ Orders
   `order_history(session, customer_id, limit) -> list[HistoryEntry]`.
 
 Events: `order.placed`, `order.released`, `order.hold_added`, `order.hold_lifted`,
-`order.cancelled`, `order.lines_shipped`, `order.lines_collected`, `order.completed`,
+`order.cancelled`, `order.lines_shipped`, `order.lines_collected`, `order.lines_delivered`,
+`order.completed`,
 `cart.expired`.
 """
 
@@ -77,6 +78,7 @@ from app.orders.usecases.lifecycle import (
     order_by_number,
     order_for,
     order_history,
+    record_delivery,
     record_fulfilment_progress,
     settle_payments,
     timeline,
@@ -114,6 +116,7 @@ __all__ = [
     "order_for",
     "order_history",
     "prepare_order",
+    "record_delivery",
     "record_fulfilment_progress",
     "register_points_tender",
     "remove_code",

@@ -1,6 +1,7 @@
 """schemathesis against the live service's own OpenAPI schema: no 5xx, no response that breaks
 its own schema. The budget per operation is OMS_SCHEMATHESIS_EXAMPLES (default 25); run it
-with a few hundred by hand before a release."""
+with a few hundred by hand before a release. One schemathesis worker: with several, hypothesis'
+lambda-description cache races across threads and reports its own "Runtime Error"."""
 
 from __future__ import annotations
 

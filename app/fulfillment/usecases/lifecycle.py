@@ -260,10 +260,22 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
             if fo.type == "ship_to_store":
                 await _arrived_at_store(session, fo)
             else:
+                await _tell_orders_delivered(session, fo.order_id)
                 await _complete_if_done(session, fo.order_id)
     else:
         record(session, fo, fo.order_id, f"carrier_{body.status}", None, tracking=body.tracking_number)
     return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
+
+
+async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """Cash/card on delivery is taken at the door: orders learns every unit delivered so far."""
+    fos = await repository.fulfillment_orders_of(session, order_id)
+    handed_over = [fo.id for fo in fos if fo.type == "delivery" and fo.status == "delivered"]
+    delivered: dict[str, int] = {}
+    for lines in (await repository.lines_of(session, handed_over)).values():
+        for ln in lines:
+            delivered[ln.line_id] = delivered.get(ln.line_id, 0) + ln.picked_quantity
+    await neighbours.order_delivered(session, order_id, delivered)
 
 
 async def _complete_if_done(session: AsyncSession, order_id: uuid.UUID) -> None:

@@ -156,12 +156,16 @@ async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
         try:
-            async with session.begin_nested():
-                await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
+            # No savepoint needed: inventory's reserve is all or nothing (a refusal gives back
+            # what it took before raising), and a savepoint costs two round trips.
+            await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
         except InsufficientStock:
             continue  # the stock moved under us: look again
         decision_id = await _decide(session, order, plan, version, "placement", attempt)
-        fos = await open_fulfillment_orders(session, order, plan, current, decision_id, order.reservation_ref, actor)
+        # A new order has no fulfillment orders yet: number them from 1 without counting.
+        fos = await open_fulfillment_orders(
+            session, order, plan, current, decision_id, order.reservation_ref, actor, existing=0
+        )
         return Sourced(
             decision_id=decision_id,
             split=plan.split,
@@ -219,9 +223,12 @@ async def open_fulfillment_orders(
     decision_id: int,
     reservation_ref: str,
     actor: uuid.UUID | None,
+    *,
+    existing: int | None = None,
 ) -> list[FulfillmentOrder]:
+    """`existing`: how many fulfillment orders the order has already (counted when None)."""
     now = clock.now()
-    n = await repository.count_of_order(session, order.order_id)
+    n = existing if existing is not None else await repository.count_of_order(session, order.order_id)
     kinds = {c.location_code: c.kind for c in plan.notes}
     pickup = next((a for a in plan.assignments if a.type == "pickup"), None)
     inbound = {ln.line_id: a.location_code for a in plan.assignments if a.type == "ship_to_store" for ln in a.lines}

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import transaction
+from app.core.db import autocommit, transaction
 from app.orders.payments.models import TestGatewayAuthorization as Auth
 from app.orders.payments.models import TestGatewayOperation as Operation
 from app.orders.payments.provider import Authorization, Declined, GatewayError, GatewayTimeout
@@ -43,20 +43,21 @@ class TestGateway:
             await asyncio.sleep(self.timeout_delay)
             raise GatewayTimeout("simulated gateway timeout")
         status = "declined" if token == DECLINED_TOKEN else "authorized"
-        async with transaction(self.sessionmaker) as session:
-            await session.execute(
-                insert(Auth)
-                .values(
-                    id="auth_" + secrets.token_hex(12),
-                    idempotency_key=key,
-                    token=token,
-                    amount=amount,
-                    currency=currency,
-                    status=status,
-                )
-                .on_conflict_do_nothing(index_elements=[Auth.idempotency_key])
-            )
-            row = (await session.scalars(select(Auth).where(Auth.idempotency_key == key))).one()
+        # One statement, committed on its own: a new key inserts, a repeated key returns the
+        # first answer (the no-op update is what makes RETURNING yield the existing row).
+        stmt = insert(Auth).values(
+            id="auth_" + secrets.token_hex(12),
+            idempotency_key=key,
+            token=token,
+            amount=amount,
+            currency=currency,
+            status=status,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Auth.idempotency_key], set_={"idempotency_key": stmt.excluded.idempotency_key}
+        ).returning(Auth.id, Auth.token, Auth.amount, Auth.currency, Auth.status, Auth.captured, Auth.released)
+        async with autocommit(self.sessionmaker) as session:
+            row = (await session.execute(stmt)).one()
         if (row.token, row.amount, row.currency) != (token, amount, currency):
             raise GatewayError("idempotency key reused with another card or amount")
         if row.status == "declined":

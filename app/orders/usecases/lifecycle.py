@@ -428,12 +428,13 @@ async def record_fulfilment_progress(
 
 
 async def _capture_intent(session: AsyncSession, order: Order, value: int) -> None:
-    """Card captures happen when goods leave; on-delivery tenders are settled at the door."""
+    """Card captures happen when goods leave; on-delivery tenders are taken at the door
+    (`record_delivery`)."""
     remaining = value
     for tender in await repository.tenders(session, order.id):
         if remaining <= 0:
             break
-        if tender.kind in ("card", "cash_on_delivery", "card_on_delivery"):
+        if tender.kind == "card":
             take = min(tender.amount - tender.captured - tender.released, remaining)
             if take > 0:
                 tender.captured += take
@@ -442,6 +443,56 @@ async def _capture_intent(session: AsyncSession, order: Order, value: int) -> No
     from app.orders.jobs import settle_payments
 
     enqueue_after_commit(session, settle_payments, str(order.id))
+
+
+async def record_delivery(
+    session: AsyncSession, order_id: uuid.UUID, delivered: Mapping[int, int], actor: Principal | None = None
+) -> OrderOut:
+    """The carrier handed parcels over: `delivered` maps line_no to the units delivered so far
+    (all parcels, cumulative: a repeat changes nothing). Cash or card on delivery is captured
+    for what the delivered goods cost beyond what the other tenders stand for."""
+    order = await _locked(session, order_id)
+    lines = await repository.order_lines(session, order.id)
+    units = {ln.line_no: min(delivered.get(ln.line_no, 0), ln.quantity - ln.cancelled_quantity) for ln in lines}
+    tenders = await repository.tenders(session, order.id)
+    at_door = sorted((t for t in tenders if t.kind in rules.ON_DELIVERY), key=lambda t: t.position)
+    due = rules.due_on_delivery(
+        delivered_value=sum(rules.value_of_units(ln.line_total, ln.quantity, units[ln.line_no]) for ln in lines),
+        covered_elsewhere=sum(_stands_for(t) for t in tenders if t.kind not in rules.ON_DELIVERY),
+        on_delivery_total=sum(t.amount - t.released for t in at_door),
+        everything_delivered=all(units[ln.line_no] == ln.quantity - ln.cancelled_quantity for ln in lines),
+    )
+    taken = 0
+    remaining = due - sum(t.captured for t in at_door)
+    for tender in at_door:
+        take = min(tender.amount - tender.captured - tender.released, max(remaining, 0))
+        tender.captured += take
+        remaining -= take
+        taken += take
+    add_timeline(
+        session,
+        order.id,
+        "lines_delivered",
+        actor,
+        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q], "taken": taken},
+    )
+    order.updated_at = clock.now()
+    await session.flush()
+    await record_event(
+        session,
+        "order.lines_delivered",
+        order,
+        lines=[{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q],
+        collected_at_door=taken,
+    )
+    return await _out(session, order)
+
+
+def _stands_for(tender: OrderTender) -> int:
+    """The part of the order a tender pays for, whether taken yet or not."""
+    if tender.kind in ("cash", "loyalty_points"):
+        return tender.amount - tender.refunded
+    return tender.amount - tender.released
 
 
 async def mark_lines_shipped(

@@ -347,13 +347,11 @@ async def write_order(session: AsyncSession, principal: Principal, draft: Draft,
         }
         for no, snap in enumerate(quote.lines, start=1)
     ]
-    await repository.insert_rows(session, OrderLine, line_rows)
-    await repository.insert_rows(session, OrderTender, tender_rows)
     timeline = [
         timeline_row(order_id, "placed", principal, to_status="placed", detail={"location": location}),
         timeline_row(order_id, "released", principal, from_status="placed", to_status=status.value),
     ]
-    await repository.insert_rows(session, OrderTimelineEntry, timeline)
+    await repository.insert_rows(session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline})
     if draft.cart_id is not None:
         await repository.mark_cart_ordered(session, draft.cart_id, order_id, now)
     order = Order(**values)
