@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData, event, exc
+import msgspec
+from sqlalchemy import BigInteger, DateTime, MetaData, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -94,6 +95,47 @@ def create_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+def rows_cte(
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    extra: Mapping[str, str] | None = None,
+    returning: str | None = None,
+) -> str:
+    """`name AS (INSERT INTO table (columns) SELECT columns FROM <the JSON array :name>)`: many
+    rows of a table as one bound JSON document, typed by the table's own row type. `extra`
+    adds columns computed in SQL (column -> expression). Rows go in in the array's order."""
+    extra = extra or {}
+    quoted = [f'"{column}"' for column in columns]
+    into = ", ".join([*quoted, *(f'"{column}"' for column in extra)])
+    values = ", ".join([*(f"r.{q}" for q in quoted), *extra.values()])
+    return (
+        f"{name} AS (INSERT INTO {table} ({into}) SELECT {values} "
+        f"FROM jsonb_populate_recordset(NULL::{table}, CAST(:{name} AS jsonb)) AS r"
+        f"{f' RETURNING {returning}' if returning else ''})"
+    )
+
+
+def rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    return msgspec.json.encode(rows).decode()
+
+
+async def insert_rows(session: AsyncSession, rows: Mapping[Any, Sequence[Mapping[str, Any]]]) -> None:
+    """Rows of several tables (model -> rows, each row with the same keys) in one statement:
+    one round trip, and a statement text that depends only on the columns, so the server's
+    prepared statement and SQLAlchemy's compiled form are reused (an ORM flush or a
+    multi-row VALUES costs a statement per table and builds it anew every time)."""
+    parts: list[str] = []
+    params: dict[str, str] = {}
+    for n, (model, table_rows) in enumerate(rows.items()):
+        if table_rows:
+            parts.append(rows_cte(f"t{n}", model.__table__.name, list(table_rows[0])))
+            params[f"t{n}"] = rows_json(table_rows)
+    if parts:
+        await session.execute(text(f"WITH {', '.join(parts)} SELECT 1"), params)
+
+
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     """Run `hook` once this session's transaction has committed (never if it rolls back)."""
     session.info.setdefault("after_commit", []).append(hook)
@@ -116,8 +158,11 @@ async def autocommit(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
     no common snapshot, and single-statement writes: it saves the BEGIN and COMMIT round trips.
     Never for work that must be all or nothing."""
     async with maker() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if isinstance(session.bind, AsyncEngine):
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
+        # Costs nothing in autocommit; a session bound to a connection (tests) commits here.
+        await session.commit()
 
 
 @asynccontextmanager

@@ -159,14 +159,14 @@ async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
     "/fulfillment-orders/{fo_id:uuid}/collect",
     opt=COUNTER,
     status_code=200,
-    summary="Handed over at the counter against the pickup code",
+    summary="Handed over at the counter against the pickup code, or the order number with the customer's card or phone",
     responses=problem_responses(400, 404, 409, 422, 423),
 )
 async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
 ) -> Response[Any]:
     try:
-        return Response(await service.collect(db_session, principal, fo_id, data.code))
+        return Response(await service.collect(db_session, principal, fo_id, data))
     except service.CodeRefused as refused:
         # Answered, not raised: the wrong attempt must be committed with the refusal.
         p = refused.problem

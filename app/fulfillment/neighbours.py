@@ -174,6 +174,15 @@ async def order_lines_cancelled(session: AsyncSession, order_id: uuid.UUID, line
     )
 
 
+async def customer_presents(
+    session: AsyncSession, order_id: uuid.UUID, order_number: str, *, card_number: str | None, phone: str | None
+) -> bool:
+    """The order number and the customer's card or phone, shown at a pickup counter."""
+    from app.orders import service as orders
+
+    return await orders.customer_presents(session, order_id, order_number, card_number=card_number, phone=phone)
+
+
 async def order_status(session: AsyncSession, order_id: uuid.UUID) -> str:
     from app.orders import service as orders
 

@@ -11,6 +11,7 @@ from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import db
 from app.fulfillment.models import (
     Bin,
     CarrierEvent,
@@ -53,10 +54,28 @@ async def add_rule_version(session: AsyncSession, row: SourcingRuleVersion) -> S
 # ---- sourcing decisions --------------------------------------------------------------------
 
 
-async def add_decision(session: AsyncSession, row: SourcingDecision) -> int:
-    session.add(row)
-    await session.flush()
-    return row.id
+async def write_sourcing(
+    session: AsyncSession,
+    decision: dict[str, Any],
+    orders: Sequence[dict[str, Any]],
+    lines: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+) -> int:
+    """A sourcing decision, the fulfillment orders it opens (their `decision_id` is the new
+    decision's), their lines and the timeline rows: one statement. Returns the decision id."""
+    await session.flush()  # timeline rows added before these keep their order
+    parts = [db.rows_cte("d", SourcingDecision.__tablename__, list(decision), returning="id")]
+    params = {"d": db.rows_json([decision])}
+    tables = (
+        ("f", FulfillmentOrder.__tablename__, orders, {"decision_id": "(SELECT id FROM d)"}),
+        ("l", FulfillmentOrderLine.__tablename__, lines, None),
+        ("e", FulfillmentEvent.__tablename__, events, None),
+    )
+    for name, table, rows, extra in tables:
+        if rows:
+            parts.append(db.rows_cte(name, table, list(rows[0]), extra=extra))
+            params[name] = db.rows_json(rows)
+    return int((await session.execute(text(f"WITH {', '.join(parts)} SELECT id FROM d"), params)).scalar_one())
 
 
 async def decisions_of(session: AsyncSession, order_id: uuid.UUID) -> list[SourcingDecision]:
@@ -88,15 +107,6 @@ async def assigned_since(session: AsyncSession, since: datetime, codes: Sequence
 
 
 # ---- fulfillment orders -----------------------------------------------------------------------
-
-
-async def add_fulfillment_orders(
-    session: AsyncSession, orders: Sequence[FulfillmentOrder], lines: Sequence[FulfillmentOrderLine]
-) -> None:
-    session.add_all(orders)
-    await session.flush()
-    session.add_all(lines)
-    await session.flush()
 
 
 async def remove_lines(session: AsyncSession, lines: Sequence[FulfillmentOrderLine]) -> None:

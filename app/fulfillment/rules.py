@@ -8,7 +8,8 @@
 - Pick lists: which open fulfillment orders go into one walk (`select_batch`), their lines
   aggregated by SKU and sorted by bin (`aggregate_pick_lines`), and how found quantities
   are shared between the orders (`share_found`).
-- Pickup codes (`new_pickup_code`, `hash_pickup_code`, `check_pickup_code`).
+- Pickup codes (`new_pickup_code`, `hash_pickup_code`, `check_pickup_code`) and the counter
+  identity check that replaces a code (`check_pickup_identity`).
 - Reject reasons and the stock correction each implies (`REJECT_REASONS`).
 - Customer cancellations: which fulfillment order lines give up the units (`units_to_cancel`).
 
@@ -877,3 +878,13 @@ def check_pickup_code(
     if stored_hash is None or salt is None or not (code.isdigit() and len(code) == PICKUP_CODE_DIGITS):
         return "wrong"
     return "ok" if hmac.compare_digest(hash_pickup_code(code, salt), stored_hash) else "wrong"
+
+
+def check_pickup_identity(matches: bool, *, attempts: int, max_attempts: int, used: bool) -> PickupCheck:
+    """The order number plus the customer's card or phone instead of the code: the same
+    single use and the same attempt counter, so guessing is no easier this way."""
+    if used:
+        return "used"
+    if attempts >= max_attempts:
+        return "locked"
+    return "ok" if matches else "wrong"

@@ -17,6 +17,9 @@ Tracking = Annotated[str, Meta(min_length=3, max_length=80, pattern=r"^[A-Za-z0-
 Found = Annotated[int, Meta(ge=0, le=1_000_000)]
 RejectReason = Literal["no_staff", "item_damaged", "not_found"]
 PickupCode = Annotated[str, Meta(min_length=1, max_length=12)]
+OrderNumber = Annotated[str, Meta(min_length=1, max_length=20)]
+CardNumber = Annotated[str, Meta(min_length=1, max_length=20)]
+Phone = Annotated[str, Meta(min_length=3, max_length=32)]
 
 
 # ---- sourcing rules -------------------------------------------------------------------------
@@ -157,7 +160,21 @@ class PackBody(Body):
 
 
 class CollectBody(Body):
-    code: PickupCode
+    """The pickup code, or — when the customer cannot show it — the order number with the
+    customer's loyalty card or phone. Wrong answers count alike toward the lock."""
+
+    code: PickupCode | None = None
+    order_number: OrderNumber | None = None
+    card_number: CardNumber | None = None
+    phone: Phone | None = None
+
+    def __post_init__(self) -> None:
+        identity = self.card_number is not None or self.phone is not None
+        if self.code is not None:
+            if self.order_number is not None or identity:
+                raise ValueError("send either code, or order_number with card_number or phone")
+        elif self.order_number is None or (self.card_number is None) == (self.phone is None):
+            raise ValueError("send either code, or order_number with exactly one of card_number or phone")
 
 
 class CarrierEventBody(Body):

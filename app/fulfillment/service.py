@@ -17,10 +17,13 @@ Sourcing
 Fulfillment orders (`principal` may be a location-bound key: it acts on its location only)
 - `get_fulfillment_order`, `list_fulfillment_orders`
 - `accept`, `reject(session, principal | None, fo_id, reason)`, `pack`, `ship`, `ready`,
-  `collect` (raises CodeRefused after counting a wrong code), `carrier_event`
+  `collect(session, principal, fo_id, body: CollectBody)` (the pickup code, or the order
+  number with the customer's loyalty card or phone; raises CodeRefused after counting a
+  wrong answer), `carrier_event` (a delivered parcel tells orders every unit delivered so
+  far: cash/card on delivery is taken then)
 - `reject_overdue(session, limit)`, `expire_pickups(session, limit)` (jobs)
 - `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: orders' `on_cancel`
-  hook (wired in app/main.py): the open (not yet picked) fulfillment orders give the units up
+  hook (wired in app/wiring.py): the open (not yet picked) fulfillment orders give the units up
   (reduced: `fulfillment.reduced`; or `fulfillment.cancelled`) and the reservations holding
   them are released; returns the lines whose stock fulfilment holds. Units already picked,
   packed or shipped: 409 `invalid_transition` (nothing written).
@@ -32,6 +35,7 @@ Pick lists
 Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 `fulfillment.pickup_ready` (carries the pickup code for the customer notification),
 `fulfillment.pickup_locked`, `fulfillment.order_lines_<shipped|collected|cancelled>`,
+`fulfillment.reduced` (a customer cancelled some of its units),
 `sourcing.rules_changed`.
 """
 

@@ -455,6 +455,93 @@ async def hold_batch(
     return rows, None if available is None else int(available)
 
 
+async def reserve_many(
+    session: AsyncSession,
+    *,
+    reservation_id: uuid.UUID,
+    reference: str,
+    lines: Sequence[tuple[str, str, int]],
+    expires_at: datetime | None,
+    actor: uuid.UUID | None,
+    now: datetime,
+) -> tuple[bool, bool]:
+    """A multi-line reservation in two round trips, all or nothing. First lock the lines'
+    stock rows in (SKU, location) order (concurrent reservations cannot deadlock) and read
+    what they have; then, only if every line has a row with enough, one statement reserves
+    every line (the conditional UPDATE still guards each row) and writes the reservation, its
+    lines and its event. Two statements, not one: an UPDATE in the statement that locked a
+    row concurrently changed since its snapshot skips that row. Returns (stock was reserved,
+    reservation row was created) like `reserve_one`; (False, False) when a line is short or
+    has no stock row."""
+    skus, locs, qtys = [line[0] for line in lines], [line[1] for line in lines], [line[2] for line in lines]
+    lock = f"""
+    SELECT s.sku, s.location_code, s.on_hand - s.reserved - {SAFETY} AS available
+    FROM stock_levels s
+    JOIN unnest(CAST(:skus AS text[]), CAST(:locs AS text[])) AS x(sku, loc)
+      ON s.sku = x.sku AND s.location_code = x.loc
+    JOIN locations l ON l.code = s.location_code
+    ORDER BY s.sku, s.location_code
+    FOR UPDATE OF s
+    """
+    found = {
+        (r.sku, r.location_code): r.available for r in await session.execute(text(lock), {"skus": skus, "locs": locs})
+    }
+    if any(found.get((sku, loc), 0) < qty for sku, loc, qty in lines):
+        return False, False
+    sql = f"""
+    WITH x AS (
+        SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:locs AS text[]), CAST(:qtys AS bigint[]))
+            AS x(sku, loc, qty)
+    ),
+    upd AS (
+        UPDATE stock_levels s SET reserved = s.reserved + x.qty, updated_at = {NOW}
+        FROM x, locations l
+        WHERE s.sku = x.sku AND s.location_code = x.loc AND l.code = s.location_code
+          AND s.on_hand - s.reserved - {SAFETY} >= x.qty
+        RETURNING s.sku
+    ),
+    res AS (
+        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
+        SELECT CAST(:id AS uuid), CAST(:ref AS text), 'open', CAST(:expires_at AS timestamptz), {ACTOR}, {NOW}, {NOW}
+        WHERE (SELECT count(*) FROM upd) = cardinality(CAST(:skus AS text[]))
+        ON CONFLICT (reference) DO NOTHING
+        RETURNING id
+    ),
+    lines AS (
+        INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
+        SELECT res.id, x.sku, x.loc, x.qty, 0, 0 FROM res, x
+    ),
+    event AS (
+        {
+        _outbox_insert(
+            "reservation.created",
+            "res",
+            "reservation",
+            "CAST(id AS text)",
+            "jsonb_build_object('reservation_id', id, 'reference', CAST(:ref AS text), 'expires_at', "
+            "CAST(:expires_at AS timestamptz), 'lines', (SELECT jsonb_agg(jsonb_build_object("
+            "'sku', x.sku, 'location', x.loc, 'quantity', x.qty)) FROM x))",
+        )
+    }
+    )
+    SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS created
+    """
+    params = {
+        "id": reservation_id,
+        "ref": reference,
+        "skus": skus,
+        "locs": locs,
+        "qtys": qtys,
+        "expires_at": expires_at,
+        "actor": actor,
+        "now": now,
+    }
+    row = (await session.execute(text(sql), params)).one()
+    if row.reserved != len(lines):  # cannot happen under the row locks; never keep a part
+        raise RuntimeError("a multi-line reservation reserved only some of its lines")
+    return True, bool(row.created)
+
+
 async def reserve_row(session: AsyncSession, sku: str, location_code: str, quantity: int, now: datetime) -> bool:
     """One line of a multi-line reservation: a single conditional UPDATE (no read first)."""
     sql = f"""

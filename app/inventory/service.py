@@ -635,15 +635,9 @@ async def reserve(
     reservation_id = uuid.uuid4()
     if len(wanted) == 1:
         return await _reserve_one(session, reservation_id, reference, wanted[0], expires_at, actor, now)
-    if await repository.reservation_by(session, reference=reference) is not None:
-        return await _existing(session, reference, wanted)
-    done: list[Line] = []
-    for line in wanted:  # (sku, location) order: concurrent multi-line reservations cannot deadlock
-        if not await repository.reserve_row(session, line.sku, line.location, line.quantity, now):
-            await _give_back(session, done)
-            raise await _insufficient(session, wanted)
-        done.append(line)
-    created = await repository.insert_reservation(
+    # One statement: every line's conditional UPDATE (rows locked in `wanted`'s order), the
+    # reservation, its lines and its event — or nothing at all.
+    reserved, created = await repository.reserve_many(
         session,
         reservation_id=reservation_id,
         reference=reference,
@@ -652,9 +646,13 @@ async def reserve(
         actor=actor,
         now=now,
     )
-    if not created:
-        await _give_back(session, done)
+    if reserved and not created:  # a concurrent request took the reference first
+        await _give_back(session, wanted)
         return await _existing(session, reference, wanted)
+    if not reserved:
+        if await repository.reservation_by(session, reference=reference) is not None:
+            return await _existing(session, reference, wanted)
+        raise await _insufficient(session, wanted)
     _events_written(session)
     return _fresh_out(reservation_id, reference, wanted, expires_at, now)
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import Row, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,33 +122,12 @@ async def move_carts(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id:
 
 async def insert_order(session: AsyncSession, values: dict[str, Any]) -> bool:
     """False when the drawn order number is taken (the caller draws another)."""
-    inserted = (
-        await session.execute(
-            insert(Order).values(**values).on_conflict_do_nothing(index_elements=[Order.number]).returning(Order.id)
-        )
-    ).first()
+    # The values as parameters, not in the statement: its compiled form is cached.
+    inserted = (await session.execute(_INSERT_ORDER, values)).first()
     return inserted is not None
 
 
-async def insert_rows(session: AsyncSession, rows: dict[Any, list[dict[str, Any]]]) -> None:
-    """Rows of several tables (model -> rows, each row with the same keys) in one statement:
-    one round trip, and a statement text that depends only on the columns, so PostgreSQL's
-    prepared statement and SQLAlchemy's compiled form are reused. The rows travel as one JSON
-    document per table; `jsonb_populate_recordset` types them by the table's columns."""
-    parts: list[str] = []
-    params: dict[str, str] = {}
-    for n, (model, table_rows) in enumerate(rows.items()):
-        if not table_rows:
-            continue
-        table = model.__table__.name
-        columns = ", ".join(f'"{column}"' for column in table_rows[0])
-        parts.append(
-            f"t{n} AS (INSERT INTO {table} ({columns}) SELECT {columns} "
-            f"FROM jsonb_populate_recordset(NULL::{table}, CAST(:t{n} AS jsonb)))"
-        )
-        params[f"t{n}"] = msgspec.json.encode(table_rows).decode()
-    if parts:
-        await session.execute(text(f"WITH {', '.join(parts)} SELECT 1"), params)
+_INSERT_ORDER = insert(Order).on_conflict_do_nothing(index_elements=[Order.number]).returning(Order.id)
 
 
 async def order(session: AsyncSession, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:

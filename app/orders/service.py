@@ -38,8 +38,8 @@ Orders
   fulfilled), `complete(session, order_id)`.
 - `record_delivery(session, order_id, {line_no: units delivered so far})`: the carrier
   delivered; cash/card on delivery is captured for what was handed over.
-- `customer_presents(session, order_id, *, card_number=None, phone=None) -> bool`: at a
-  pickup counter, the card or phone shown is the order's customer's.
+- `customer_presents(session, order_id, order_number, *, card_number, phone) -> bool`: at a
+  pickup counter, the order number and the card or phone shown are the order's customer's.
 - `settle_payments(sessionmaker, order_id) -> int`: captures/releases at the gateway what the
   tenders record (run by the `orders.settle_payments` actor after commit).
 - Customers' registries: `on_customer_merge(session, survivor_id, absorbed_id)`,
@@ -69,6 +69,7 @@ from app.orders.usecases.lifecycle import (
     add_hold,
     cancel,
     complete,
+    customer_presents,
     get_order,
     lift_hold,
     list_orders,
@@ -103,6 +104,7 @@ __all__ = [
     "complete",
     "create_cart",
     "customer_cart",
+    "customer_presents",
     "expire_carts",
     "get_cart",
     "get_order",

@@ -5,8 +5,11 @@ for scale.
 Builds a scratch database (`oms_bench_orders`) on the server of DATABASE_URL, migrates it,
 seeds 50 priced SKUs with deep warehouse stock and a storefront key, starts `oms serve`
 (--workers W) on a free port, runs the clients for --seconds, prints orders/s, latency
-percentiles, status counts, then pgbench's TPS (scratch database `oms_bench_pgbench`) and
-orders/s as a fraction of it. It asserts nothing: figures go to ops/bench/RESULTS.md.
+percentiles, status counts, where the box's CPU went during the load (API processes, this
+load generator, the rest: PostgreSQL and whatever else runs), what the database connections
+were waiting on (pg_stat_activity sampled every 50 ms), the load average, then pgbench's TPS
+(scratch database `oms_bench_pgbench`) and orders/s as a fraction of it. It asserts
+nothing: figures go to ops/bench/RESULTS.md.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python ops/bench/orders_place.py --clients 32 --seconds 30 --workers 2
@@ -126,7 +129,62 @@ async def prices(base: str, key: str, skus: list[str]) -> dict[str, int]:
         return {line["sku"]: line["unit_price"] for line in r.json()["lines"]}
 
 
-async def load(base: str, key: str, price: dict[str, int], clients: int, seconds: float) -> None:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes and their children that still run (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return total
+
+
+def box_busy_seconds() -> float:
+    """CPU seconds the whole box spent not idle (all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick
+
+
+async def sample_waits(url: str, stop: asyncio.Event) -> Counter[str]:
+    """What the API's connections to the bench database are doing, every 50 ms."""
+    import asyncpg
+
+    waits: Counter[str] = Counter()
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        while not stop.is_set():
+            rows = await conn.fetch(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            for r in rows:
+                if r["state"] == "idle":
+                    waits["idle (pooled, unused)"] += 1
+                elif r["wait_event_type"] is None:
+                    waits[f"{r['state']}: on CPU"] += 1
+                else:
+                    waits[f"{r['state']}: {r['wait_event_type']}/{r['wait_event']}"] += 1
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    return waits
+
+
+async def load(
+    base: str, key: str, price: dict[str, int], clients: int, seconds: float, server_pid: int, db_url: str
+) -> None:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     skus = list(price)
@@ -152,9 +210,16 @@ async def load(base: str, key: str, price: dict[str, int], clients: int, seconds
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[r.status_code] += 1
 
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_waits(db_url, stop))
+    api_cpu, own_cpu, box_cpu = cpu_seconds([server_pid]), time.process_time(), box_busy_seconds()
     started = time.monotonic()
     await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.monotonic() - started
+    api_cpu, own_cpu = cpu_seconds([server_pid]) - api_cpu, time.process_time() - own_cpu
+    box_cpu = box_busy_seconds() - box_cpu
+    stop.set()
+    waits = await sampler
     latencies.sort()
     ok = statuses.get(201, 0)
     pct = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p))]  # noqa: E731
@@ -162,6 +227,16 @@ async def load(base: str, key: str, price: dict[str, int], clients: int, seconds
     print(f"orders/s={ok / elapsed:.1f}  p50={pct(0.5):.1f} ms  p95={pct(0.95):.1f} ms  p99={pct(0.99):.1f} ms")
     five_xx = sum(v for k, v in statuses.items() if k >= 500)
     print(f"5xx={five_xx}")
+    per = 1000 / max(len(latencies), 1)
+    print(
+        f"CPU per request: API processes {api_cpu * per:.2f} ms, load generator {own_cpu * per:.2f} ms, "
+        f"rest of the box (PostgreSQL, others) {(box_cpu - api_cpu - own_cpu) * per:.2f} ms; "
+        f"box busy {100 * box_cpu / (elapsed * (os.cpu_count() or 1)):.0f}% of {os.cpu_count()} cores"
+    )
+    samples = sum(waits.values()) or 1
+    busy = ", ".join(f"{k} {100 * v / samples:.0f}%" for k, v in waits.most_common(8))
+    print(f"API connections (pg_stat_activity samples): {busy}")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     load.orders_per_second = ok / elapsed  # type: ignore[attr-defined]
 
 
@@ -203,7 +278,23 @@ def main() -> None:
         server = start_server(url, port, args.workers)
         base_url = f"http://127.0.0.1:{port}"
         price = asyncio.run(prices(base_url, key, skus))
-        asyncio.run(load(base_url, key, price, args.clients, args.seconds))
+        print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        if os.environ.get("BENCH_PYSPY"):  # e.g. "--rate 200 -o /tmp/api.txt -f raw": profile the API
+            subprocess.Popen(  # ends by itself after --duration
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--subprocesses",
+                    "--duration",
+                    str(int(args.seconds)),
+                    *os.environ["BENCH_PYSPY"].split(),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        asyncio.run(load(base_url, key, price, args.clients, args.seconds, server.pid, url))
         server.terminate()
         server.wait(timeout=30)
         server = None

@@ -1,4 +1,4 @@
-"""A customer cancels units of an order (orders' `on_cancel` hook, wired in app/main.py): the
+"""A customer cancels units of an order (orders' `on_cancel` hook, wired in app/wiring.py): the
 fulfillment orders not yet picked give them up — reduced, or cancelled when nothing is left —
 and exactly the reservations holding those units are released, wherever they are held (a
 line split over two locations, a re-sourcing's own reference, a warehouse feeding a pickup).

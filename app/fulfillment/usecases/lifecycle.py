@@ -18,6 +18,7 @@ from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Parce
 from app.fulfillment.schemas import (
     CarrierEventBody,
     CarrierEventOut,
+    CollectBody,
     FulfillmentEventOut,
     FulfillmentOrderOut,
     OrderFulfilmentOut,
@@ -352,22 +353,35 @@ class CodeRefused(Exception):
         self.problem = problem
 
 
-async def collect(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, code: str) -> FulfillmentOrderOut:
-    """At the counter: the right code hands the goods over (reservation consumed, payment
-    captured, order completed). A wrong code is counted and refused; after the rules'
-    max attempts the pickup locks. Raises CodeRefused *after* counting: the controller must
-    commit and answer with its problem."""
+async def collect(
+    session: AsyncSession, principal: Principal, fo_id: uuid.UUID, body: CollectBody
+) -> FulfillmentOrderOut:
+    """At the counter: the right code — or the order number with the customer's loyalty
+    card or phone — hands the goods over (reservation consumed, payment captured, order
+    completed). A wrong answer is counted and refused; after the rules' max attempts the
+    pickup locks. Raises CodeRefused *after* counting: the controller must commit and answer
+    with its problem."""
     fo = await load(session, fo_id)
     require_location(principal, fo)
     _, current = await rules_in_force(session)
-    verdict = rules.check_pickup_code(
-        code,
-        stored_hash=fo.code_hash,
-        salt=fo.code_salt,
-        attempts=fo.code_attempts,
-        max_attempts=current.pickup_max_attempts,
-        used=fo.status == "collected",
-    )
+    used = fo.status == "collected"
+    if body.code is not None:
+        verdict = rules.check_pickup_code(
+            body.code,
+            stored_hash=fo.code_hash,
+            salt=fo.code_salt,
+            attempts=fo.code_attempts,
+            max_attempts=current.pickup_max_attempts,
+            used=used,
+        )
+    else:
+        assert body.order_number is not None  # CollectBody: code, or order number + card/phone
+        matches = fo.code_hash is not None and await neighbours.customer_presents(
+            session, fo.order_id, body.order_number, card_number=body.card_number, phone=body.phone
+        )
+        verdict = rules.check_pickup_identity(
+            matches, attempts=fo.code_attempts, max_attempts=current.pickup_max_attempts, used=used
+        )
     if verdict == "used":
         transition(fo, "collect")  # raises 409 invalid_transition
     if fo.status != "ready_for_pickup":
@@ -377,7 +391,14 @@ async def collect(session: AsyncSession, principal: Principal, fo_id: uuid.UUID,
     if verdict == "wrong":
         fo.code_attempts += 1
         left = max(current.pickup_max_attempts - fo.code_attempts, 0)
-        record(session, fo, fo.order_id, "wrong_pickup_code", principal.key_id, attempts=fo.code_attempts)
+        record(
+            session,
+            fo,
+            fo.order_id,
+            "wrong_pickup_code" if body.code is not None else "wrong_pickup_identity",
+            principal.key_id,
+            attempts=fo.code_attempts,
+        )
         if left == 0:
             await outbox.record(
                 session,
@@ -387,14 +408,15 @@ async def collect(session: AsyncSession, principal: Principal, fo_id: uuid.UUID,
                 payload={"fulfillment_order_id": str(fo.id), "order_id": str(fo.order_id)},
             )
             raise CodeRefused(PickupLocked("too many wrong codes: the pickup is now locked", attempts_left=0))
-        raise CodeRefused(WrongPickupCode("the code does not match", attempts_left=left))
+        what = "the code does not match" if body.code is not None else "the order number and card or phone do not match"
+        raise CodeRefused(WrongPickupCode(what, attempts_left=left))
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
     for ref, held in stock_lines(fo, lines).items():
         await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
     for ln in lines:
         ln.holds = []
     fo.code_hash = None  # single use
-    await move(session, fo, "collect", principal.key_id)
+    await move(session, fo, "collect", principal.key_id, verified_by="code" if body.code is not None else "identity")
     await tell_orders(
         session,
         fo.order_id,

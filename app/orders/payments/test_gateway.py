@@ -29,6 +29,14 @@ DECLINED_TOKEN = "tok_declined"
 TIMEOUT_TOKEN = "tok_timeout"
 
 
+_new = insert(Auth)
+# A new key inserts; a repeated key returns the first answer (the no-op update is what makes
+# RETURNING yield the existing row). Values go as parameters: the compiled form is cached.
+_AUTHORIZE = _new.on_conflict_do_update(
+    index_elements=[Auth.idempotency_key], set_={"idempotency_key": _new.excluded.idempotency_key}
+).returning(Auth.id, Auth.token, Auth.amount, Auth.currency, Auth.status, Auth.captured, Auth.released)
+
+
 class TestGateway:
     __test__ = False  # not a pytest class
     name = "test"
@@ -43,21 +51,17 @@ class TestGateway:
             await asyncio.sleep(self.timeout_delay)
             raise GatewayTimeout("simulated gateway timeout")
         status = "declined" if token == DECLINED_TOKEN else "authorized"
-        # One statement, committed on its own: a new key inserts, a repeated key returns the
-        # first answer (the no-op update is what makes RETURNING yield the existing row).
-        stmt = insert(Auth).values(
-            id="auth_" + secrets.token_hex(12),
-            idempotency_key=key,
-            token=token,
-            amount=amount,
-            currency=currency,
-            status=status,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Auth.idempotency_key], set_={"idempotency_key": stmt.excluded.idempotency_key}
-        ).returning(Auth.id, Auth.token, Auth.amount, Auth.currency, Auth.status, Auth.captured, Auth.released)
+        # One statement, committed on its own.
+        values = {
+            "id": "auth_" + secrets.token_hex(12),
+            "idempotency_key": key,
+            "token": token,
+            "amount": amount,
+            "currency": currency,
+            "status": status,
+        }
         async with autocommit(self.sessionmaker) as session:
-            row = (await session.execute(stmt)).one()
+            row = (await session.execute(_AUTHORIZE, values)).one()
         if (row.token, row.amount, row.currency) != (token, amount, currency):
             raise GatewayError("idempotency key reused with another card or amount")
         if row.status == "declined":

@@ -1,4 +1,4 @@
-"""What other domains plug into orders (registered once per process, in app/main.py).
+"""What other domains plug into orders (registered once per process, in app/wiring.py).
 
 - `on_cancel(callback) -> unregister`: `async callback(session, order_id, {line_no: units})
   -> Collection[int]` runs inside the cancel transaction, before the order changes; it gives

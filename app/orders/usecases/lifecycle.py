@@ -168,6 +168,18 @@ async def timeline(
     return page_of(items, limit, lambda e: [e.id])
 
 
+async def customer_presents(
+    session: AsyncSession, order_id: uuid.UUID, order_number: str, *, card_number: str | None, phone: str | None
+) -> bool:
+    """At a pickup counter, instead of the pickup code: is this the order's number, and the
+    card or phone of its customer (following merges)? Guest orders have no one to match."""
+    order = await repository.order(session, order_id)
+    if order is None or order.customer_id is None or rules.normalize_order_number(order_number) != order.number:
+        return False
+    shown = await neighbours.customer_with(session, card=card_number, phone=phone)
+    return shown is not None and shown == await neighbours.survivor_of(session, order.customer_id)
+
+
 # ---- state changes ------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.customers import service as customers
+from app.customers.errors import InvalidCardNumber, InvalidPhone
 from app.inventory import service as inventory
 from app.inventory.errors import LocationNotFound, ReservationNotFound
 from app.pricing import service as pricing
@@ -85,3 +86,12 @@ async def authorize_customer(
 
 async def survivor_of(session: AsyncSession, customer_id: uuid.UUID) -> uuid.UUID | None:
     return await customers.resolve_customer_id(session, customer_id)
+
+
+async def customer_with(session: AsyncSession, *, card: str | None, phone: str | None) -> uuid.UUID | None:
+    """The customer holding this loyalty card or phone; a malformed one identifies nobody."""
+    try:
+        found = await customers.find_customers(session, card=card, phone=phone)
+    except (InvalidCardNumber, InvalidPhone):
+        return None
+    return found[0].id if found else None

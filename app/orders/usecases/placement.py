@@ -1,7 +1,8 @@
 """Order placement from a cart or from explicit lines.
 
 Three steps, so that no row lock is ever held across a gateway call:
-1. `prepare_order` (a short read transaction): validate, price with the engine, check tenders.
+1. `prepare_order` (reads only, each its own statement: the caller runs it in
+   `app.core.db.autocommit`, no BEGIN/COMMIT): validate, price with the engine, check tenders.
 2. `authorize_cards` (no transaction): authorize each card tender at its gateway, keyed by
    the order's payment key, so a retried request never authorizes twice.
 3. `write_order` (one transaction): redeem promotions and points, write the order, let
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.auth import Principal
-from app.core.db import transaction
+from app.core.db import insert_rows, transaction
 from app.core.idempotency import IdempotencyKeyReused
 from app.core.settings import get_settings
 from app.fulfillment import service as fulfillment
@@ -351,7 +352,7 @@ async def write_order(session: AsyncSession, principal: Principal, draft: Draft,
         timeline_row(order_id, "placed", principal, to_status="placed", detail={"location": location}),
         timeline_row(order_id, "released", principal, from_status="placed", to_status=status.value),
     ]
-    await repository.insert_rows(session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline})
+    await insert_rows(session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline})
     if draft.cart_id is not None:
         await repository.mark_cart_ordered(session, draft.cart_id, order_id, now)
     order = Order(**values)

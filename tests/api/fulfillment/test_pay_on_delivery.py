@@ -25,7 +25,8 @@ async def send_parcel(api: Api, client: Any, fo_id: str) -> str:
     assert confirmed.status_code == 200, confirmed.text
     tracking = f"CP{uuid.uuid4().hex[:8].upper()}"
     packed = await client.post(
-        f"/v1/fulfillment-orders/{fo_id}/pack", json={"parcels": [{"carrier": "colissimo", "tracking_number": tracking}]}
+        f"/v1/fulfillment-orders/{fo_id}/pack",
+        json={"parcels": [{"carrier": "colissimo", "tracking_number": tracking}]},
     )
     assert packed.status_code == 200, packed.text
     shipped = await client.post(f"/v1/fulfillment-orders/{fo_id}/ship")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -251,6 +252,65 @@ async def test_card_and_points_order_fully_returned(api: Api, db: AsyncSession) 
     assert (await loyalty.card_view(db, card)).available == 1500
     tenders = {t["kind"]: await tender(db, t["id"]) for t in order["tenders"]}
     assert (tenders["card"].refunded, tenders["loyalty_points"].refunded) == (4000, 1000)
+
+
+async def test_card_and_points_order_returned_unit_by_unit_gives_points_back_first(api: Api, db: AsyncSession) -> None:
+    """Paid 3000 in points and 2000 by card for two shirts (the tender wired in app/wiring.py):
+    the first shirt back returns 2500 of the 3000 points, and only that; the second the last
+    500 points and the card's 2000. The ledger rows carry the channel of each step."""
+    shop = await make_shop(db)
+    created = await api.as_("contact_center").post("/v1/customers", json={"name": "Ada"})
+    customer_id, card = created.json()["id"], created.json()["card_number"]
+    await loyalty.adjust(db, card_number=card, points=3200, reason="welcome")
+    await db.commit()
+    order = await place(
+        api,
+        "contact_center",
+        {
+            **delivery_body({shop.small: 2}, 0, customer_id=customer_id),
+            "tenders": [
+                {"kind": "loyalty_points", "amount": 3000, "loyalty_card": card},
+                {"kind": "card", "amount": 2000, "card_token": "tok_visa"},
+            ],
+        },
+    )
+    await deliver(api, order)
+    tenders = {t["kind"]: t["id"] for t in order["tenders"]}
+
+    async def return_one() -> dict[str, Any]:
+        r = await api.as_("pos").post(
+            "/v1/returns",
+            json={
+                "order_number": order["number"],
+                "mode": "immediate",
+                "reason": "too small",
+                "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    first = await return_one()
+    assert first["refund_total"] == 2500
+    assert [(x["kind"], x["amount"]) for x in first["refunds"]] == [("loyalty_points", 2500)]
+    assert (await loyalty.card_view(db, card)).available == 200 + 2500
+    assert ((await tender(db, tenders["loyalty_points"])).refunded, (await tender(db, tenders["card"])).refunded) == (
+        2500,
+        0,
+    )
+
+    second = await return_one()
+    assert sorted((x["kind"], x["amount"]) for x in second["refunds"]) == [("card", 2000), ("loyalty_points", 500)]
+    view = await loyalty.card_view(db, card)
+    assert view.available == 3200
+    rows = [(e.kind, e.points, e.channel) for e in (await loyalty.ledger(db, card, limit=10, cursor=None)).items]
+    assert rows == [
+        ("restore", 500, "pos"),
+        ("restore", 2500, "pos"),
+        ("redeem", -3000, "contact_center"),
+        ("adjust", 3200, None),
+    ]
+    assert await inventory.check_integrity(db) == []
 
 
 async def test_exchange_of_a_size_is_even(api: Api, db: AsyncSession) -> None:

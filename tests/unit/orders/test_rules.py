@@ -90,3 +90,19 @@ def test_fulfilment_action() -> None:
 
 def test_merge_cart_lines_adds_up_and_caps() -> None:
     assert rules.merge_cart_lines({"A": 1, "B": 2}, {"B": 3, "C": 1}, 4) == {"A": 1, "B": 4, "C": 1}
+
+
+def test_on_delivery_owes_what_the_other_tenders_do_not_cover() -> None:
+    # 40.00 all cash on delivery, 30.00 of goods handed over so far.
+    assert rules.due_on_delivery(3000, 0, 4000, everything_delivered=False) == 3000
+    # A card pays 15.00 of it: the door takes the rest of what was delivered.
+    assert rules.due_on_delivery(3000, 1500, 2500, everything_delivered=False) == 1500
+    assert rules.due_on_delivery(1000, 1500, 2500, everything_delivered=False) == 0
+    # The last parcel settles everything still open, rounding included.
+    assert rules.due_on_delivery(3999, 0, 4000, everything_delivered=True) == 4000
+
+
+@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6), st.booleans())
+def test_on_delivery_never_owes_more_than_it_stands_for(delivered: int, elsewhere: int, total: int, last: bool) -> None:
+    due = rules.due_on_delivery(delivered, elsewhere, total, everything_delivered=last)
+    assert 0 <= due <= total
