@@ -17,30 +17,24 @@ from app.orders import service as orders_service
 
 
 def wire_orders() -> None:
-    """Orders plug into the customer record (once per process): a merge moves the absorbed
+    """Orders plug into the customer record: a merge moves the absorbed
     customer's orders and carts to the survivor; the contact-center history lists orders."""
     from app.customers import service as customers_service
 
-    if getattr(wire_orders, "done", False):
-        return
     customers_service.on_merge(orders_service.on_customer_merge)
     customers_service.register_history_provider(orders_service.order_history)
-    wire_orders.done = True  # type: ignore[attr-defined]
 
 
 def wire_loyalty() -> None:
-    """Loyalty plugs into the customer record and the order's tenders (once per process): a
+    """Loyalty plugs into the customer record and the order's tenders: a
     merge moves the absorbed card's points to the survivor's card; the contact-center view
     shows the balance; points pay as a tender and come back on cancellation or refund."""
     from app.customers import service as customers_service
 
-    if getattr(wire_loyalty, "done", False):
-        return
     customers_service.on_merge(loyalty_service.merge_cards)
     customers_service.register_balance_provider(loyalty_service.balance_for_customer)
     orders_service.register_points_tender(loyalty_service.redeem_for_order, loyalty_service.restore_for_order)
     loyalty_service.register_delivered_order_provider(delivered_order)
-    wire_loyalty.done = True  # type: ignore[attr-defined]
 
 
 async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> DeliveredOrder | None:
@@ -76,14 +70,11 @@ async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> Deliv
 
 
 def wire_fulfillment() -> None:
-    """Fulfilment plugs into cancellations (once per process): it gives up the cancelled
+    """Fulfilment plugs into cancellations: it gives up the cancelled
     units of its open fulfillment orders and releases the reservations holding them."""
     from app.fulfillment import service as fulfillment_service
 
-    if getattr(wire_fulfillment, "done", False):
-        return
     orders_service.on_cancel(fulfillment_service.cancel_order_lines)
-    wire_fulfillment.done = True  # type: ignore[attr-defined]
 
 
 def wire_pricing() -> None:
@@ -102,8 +93,14 @@ def wire_pricing() -> None:
     pricing_service.use_store_zones(store_zone)
 
 
+_wired: list[bool] = []
+
+
 def wire_domains() -> None:
-    """Register every cross-domain hook once per process."""
+    """Register every cross-domain hook, once per process (API and worker both call this)."""
+    if _wired:
+        return
+    _wired.append(True)
     wire_orders()
     wire_loyalty()
     wire_fulfillment()

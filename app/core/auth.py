@@ -74,9 +74,6 @@ class Principal(Struct, frozen=True):
     channel: Channel | None = None
     location_code: str | None = None
 
-    def is_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     def require_location(self, location_code: str) -> None:
         """A key bound to a location acts for that location only."""
         if self.location_code is not None and self.location_code != location_code:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -217,17 +217,6 @@ async def lock_open(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> list[
     return list((await session.scalars(query)).all())
 
 
-async def set_status(
-    session: AsyncSession, fo_ids: Sequence[uuid.UUID], status: str, now: datetime, **values: Any
-) -> None:
-    await session.execute(
-        update(FulfillmentOrder)
-        .where(FulfillmentOrder.id.in_(list(fo_ids)))
-        .values(status=status, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def overdue_store_responses(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
     query = (
         select(FulfillmentOrder.id)
@@ -245,11 +234,6 @@ async def expired_pickups(session: AsyncSession, now: datetime, limit: int) -> l
         .order_by(FulfillmentOrder.expires_at)
         .limit(limit)
     )
-    return list((await session.scalars(query)).all())
-
-
-async def fed_by(session: AsyncSession, pickup_id: uuid.UUID) -> list[FulfillmentOrder]:
-    query = select(FulfillmentOrder).where(FulfillmentOrder.feeds_id == pickup_id)
     return list((await session.scalars(query)).all())
 
 
@@ -302,13 +286,6 @@ async def put_bins(session: AsyncSession, location_code: str, bins: Sequence[tup
             set_={"bin_code": stmt.excluded.bin_code, "updated_at": stmt.excluded.updated_at},
         )
     )
-
-
-async def list_bins(session: AsyncSession, location_code: str, *, after: str | None, limit: int) -> list[Bin]:
-    query = select(Bin).where(Bin.location_code == location_code).order_by(Bin.sku).limit(limit + 1)
-    if after is not None:
-        query = query.where(Bin.sku > after)
-    return list((await session.scalars(query)).all())
 
 
 # ---- parcels and carrier events ------------------------------------------------------------

@@ -184,15 +184,6 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     def kilometres(self) -> float:
         return round(sum(a.distance_km or 0.0 for a in self.assignments), 1)
 
-    def units_at(self) -> dict[str, dict[str, int]]:
-        """location -> sku -> units reserved there."""
-        out: dict[str, dict[str, int]] = {}
-        for a in self.assignments:
-            per = out.setdefault(a.location_code, {})
-            for line in a.lines:
-                per[line.sku] = per.get(line.sku, 0) + line.quantity
-        return out
-
 
 # ---------------------------------------------------------------- geometry and cost
 

@@ -170,12 +170,12 @@ async def deliver_due(
 
 
 async def _attempt(
-    client: httpx.AsyncClient, delivery: WebhookDelivery, sub: WebhookSubscription | None, event: object
+    client: httpx.AsyncClient, delivery: WebhookDelivery, sub: WebhookSubscription | None, event: OutboxEvent | None
 ) -> None:
     if sub is None or event is None or not sub.active:
         delivery.status, delivery.last_error = "failed", "subscription or event gone"
         return
-    body = msgspec.json.encode(envelope(event))  # type: ignore[arg-type]
+    body = msgspec.json.encode(envelope(event))
     headers = {
         "Content-Type": "application/json",
         rules.SIGNATURE_HEADER: rules.sign(secret_for(sub.id), int(time.time()), body),

@@ -542,19 +542,6 @@ async def reserve_many(
     return True, bool(row.created)
 
 
-async def reserve_row(session: AsyncSession, sku: str, location_code: str, quantity: int, now: datetime) -> bool:
-    """One line of a multi-line reservation: a single conditional UPDATE (no read first)."""
-    sql = f"""
-    UPDATE stock_levels s SET reserved = s.reserved + CAST(:qty AS bigint), updated_at = {NOW}
-    FROM locations l
-    WHERE s.sku = :sku AND s.location_code = :loc AND l.code = s.location_code
-      AND s.on_hand - s.reserved - {SAFETY} >= CAST(:qty AS bigint)
-    RETURNING 1
-    """
-    row = await session.execute(text(sql), {"sku": sku, "loc": location_code, "qty": quantity, "now": now})
-    return row.first() is not None
-
-
 async def unreserve_row(session: AsyncSession, sku: str, location_code: str, quantity: int) -> None:
     """Give back units this transaction reserved (its own uncommitted change, row still locked)."""
     await session.execute(
@@ -562,63 +549,6 @@ async def unreserve_row(session: AsyncSession, sku: str, location_code: str, qua
         .where(StockLevel.sku == sku, StockLevel.location_code == location_code)
         .values(reserved=StockLevel.reserved - quantity)
     )
-
-
-async def insert_reservation(
-    session: AsyncSession,
-    *,
-    reservation_id: uuid.UUID,
-    reference: str,
-    lines: Sequence[tuple[str, str, int]],
-    expires_at: datetime | None,
-    actor: uuid.UUID | None,
-    now: datetime,
-) -> bool:
-    """The reservation, its lines and its event in one statement; False when the reference is taken."""
-    sql = f"""
-    WITH res AS (
-        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
-        VALUES (CAST(:id AS uuid), CAST(:ref AS text), 'open', CAST(:expires_at AS timestamptz), {ACTOR}, {NOW}, {NOW})
-        ON CONFLICT (reference) DO NOTHING
-        RETURNING id
-    ),
-    x AS (
-        SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:locs AS text[]), CAST(:qtys AS bigint[]))
-            AS x(sku, loc, qty)
-    ),
-    lines AS (
-        INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
-        SELECT res.id, x.sku, x.loc, x.qty, 0, 0 FROM res, x
-    ),
-    event AS (
-        {
-        _outbox_insert(
-            "reservation.created",
-            "res",
-            "reservation",
-            "CAST(id AS text)",
-            "jsonb_build_object('reservation_id', id, 'reference', CAST(:ref AS text), 'expires_at', "
-            "CAST(:expires_at AS timestamptz), 'lines', (SELECT jsonb_agg(jsonb_build_object("
-            "'sku', x.sku, 'location', x.loc, 'quantity', x.qty)) FROM x))",
-        )
-    }
-    )
-    SELECT count(*) AS created FROM res
-    """
-    row = await session.execute(
-        text(sql),
-        {
-            "id": reservation_id,
-            "ref": reference,
-            "skus": [line[0] for line in lines],
-            "locs": [line[1] for line in lines],
-            "qtys": [line[2] for line in lines],
-            "expires_at": expires_at,
-            "actor": actor,
-            "now": now,
-        },
-    )
-    return bool(row.scalar())
 
 
 async def availability_of_lines(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:

@@ -17,7 +17,7 @@ import hashlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -178,15 +178,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
-
-
-def expiry_schedule(lots: Sequence[tuple[datetime, int]], limit: int) -> list[tuple[date, int]]:
-    """Points expiring per day (UTC), soonest first, at most `limit` days."""
-    per_day: dict[date, int] = {}
-    for expires_at, remaining in lots:
-        if remaining > 0:
-            per_day[expires_at.date()] = per_day.get(expires_at.date(), 0) + remaining
-    return sorted(per_day.items())[:limit]
 
 
 def points_value_minor(points: int, point_value_minor: int) -> int:

@@ -64,7 +64,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
-from app.orders.usecases.hooks import on_cancel, register_points_tender, write_order
+from app.orders.usecases.hooks import on_cancel, register_points_tender
 from app.orders.usecases.lifecycle import (
     add_hold,
     cancel,
@@ -90,6 +90,7 @@ from app.orders.usecases.placement import (
     authorize_cards,
     prepare_order,
     void_cards,
+    write_order,
 )
 
 __all__ = [

@@ -6,7 +6,6 @@ lambda-description cache races across threads and reports its own "Runtime Error
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TEST_DB_URL, make_keys
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_no_server_errors_and_responses_match_schema(
@@ -33,7 +27,7 @@ async def test_no_server_errors_and_responses_match_schema(
 ) -> None:
     async with committed() as session:
         keys = await make_keys(session)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": TEST_DB_URL, "OMS_PORT": str(port), "OMS_LOG_LEVEL": "ERROR"}
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -48,32 +42,35 @@ async def test_no_server_errors_and_responses_match_schema(
             except httpx.TransportError:
                 time.sleep(0.3)
         examples = os.environ.get("OMS_SCHEMATHESIS_EXAMPLES", "25")
-        result = subprocess.run(
-            [
-                str(SCHEMATHESIS),
-                "run",
-                f"{base}/schema/openapi.json",
-                "--checks",
-                "not_a_server_error,response_schema_conformance",
-                "--max-examples",
-                examples,
-                "--workers",
-                "2",
-                "--no-color",
-                "--phases",
-                "examples,coverage,fuzzing",
-                "--suppress-health-check",
-                "all",
-                "--request-timeout",
-                "10",
-                "-H",
-                f"Authorization: Bearer {keys['admin']}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            cwd=tmp_path,
-        )
+        for _attempt in range(3):
+            result = subprocess.run(
+                [
+                    str(SCHEMATHESIS),
+                    "run",
+                    f"{base}/schema/openapi.json",
+                    "--checks",
+                    "not_a_server_error,response_schema_conformance",
+                    "--max-examples",
+                    examples,
+                    "--workers",
+                    "1",
+                    "--no-color",
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    "--suppress-health-check",
+                    "all",
+                    "--request-timeout",
+                    "10",
+                    "-H",
+                    f"Authorization: Bearer {keys['admin']}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                cwd=tmp_path,
+            )
+            if not _only_interpreter_bug(result.stdout):
+                break
         assert result.returncode == 0, _failures_of(result.stdout) + result.stderr[-2000:]
     finally:
         server.terminate()
@@ -81,6 +78,13 @@ async def test_no_server_errors_and_responses_match_schema(
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _only_interpreter_bug(output: str) -> bool:
+    """CPython 3.11.7's `ast.parse` can raise "AST constructor recursion depth mismatch" inside
+    hypothesis' lambda descriptions (a known interpreter bug, not our API). A run whose only
+    errors are that one is run again; any real failure or other error still fails the test."""
+    return "AST constructor recursion depth mismatch" in output and "FAILURES" not in output
 
 
 def _failures_of(output: str) -> str:

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _embedded_env(data_dir: Path, port: int) -> dict[str, str]:
@@ -49,7 +44,7 @@ def _kill(pid: int, sig: int) -> None:
 
 
 def test_service_boots_embedded_servers_and_serves(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _embedded_env(tmp_path / "data", port)
     created = subprocess.run(
         [sys.executable, "-m", "app.cli", "keys", "create", "--role", "storefront"],

@@ -92,11 +92,6 @@ async def exchange_of(session: AsyncSession, return_id: uuid.UUID) -> Exchange |
     return await session.get(Exchange, return_id)
 
 
-async def returns_of_order(session: AsyncSession, order_id: uuid.UUID) -> list[Return]:
-    stmt = select(Return).where(Return.order_id == order_id).order_by(Return.created_at, Return.id)
-    return list((await session.scalars(stmt)).all())
-
-
 # ---- the per-line guard -------------------------------------------------------------------
 
 

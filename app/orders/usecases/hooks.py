@@ -15,14 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from contextvars import ContextVar
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.core.auth import Principal
-from app.orders.schemas import OrderOut
-from app.orders.usecases import placement
 
 CancelHook = Callable[[AsyncSession, uuid.UUID, Mapping[int, int]], Awaitable[Collection[int]]]
 _cancel_hooks: list[CancelHook] = []
@@ -68,37 +63,31 @@ class PointsRestore(Protocol):
     ) -> None: ...
 
 
+_redeem: dict[str, PointsRedeem] = {}
 _restore: dict[str, PointsRestore] = {}
-# The channel of the order being written. Placement's redeem call (usecases/placement.py)
-# does not pass one yet; `write_order` below sets it around that call, for that call only.
-_placing_channel: ContextVar[str | None] = ContextVar("orders_placing_channel", default=None)
 
 
 def register_points_tender(redeem: PointsRedeem, restore: PointsRestore) -> None:
     """The loyalty domain makes `loyalty_points` tenders payable."""
-
-    async def redeem_in_channel(
-        session: AsyncSession, card_number: str, amount_minor: int, currency: str, order_id: uuid.UUID
-    ) -> str:
-        return await redeem(session, card_number, amount_minor, currency, order_id, channel=_placing_channel.get())
-
-    placement.register_points_tender(redeem_in_channel, restore)
-    _restore["restore"] = restore
+    _redeem["points"], _restore["points"] = redeem, restore
 
 
-async def write_order(
-    session: AsyncSession, principal: Principal, draft: placement.Draft, auths: placement.Authorizations
-) -> OrderOut:
-    """Placement's order transaction, with the order's channel known to the points tender."""
-    token = _placing_channel.set(draft.channel)
-    try:
-        return await placement.write_order(session, principal, draft, auths)
-    finally:
-        _placing_channel.reset(token)
+def points_accepted() -> bool:
+    return "points" in _redeem
+
+
+async def redeem_points(
+    session: AsyncSession, card_number: str | None, amount: int, currency: str, order_id: uuid.UUID, channel: str
+) -> str:
+    """Take `amount` (minor units) of points from the card, in the order's transaction."""
+    redeem = _redeem.get("points")
+    if redeem is None or card_number is None:  # prepare_order refused both already
+        raise RuntimeError("points tender without a card or without loyalty wired (app/wiring.py)")
+    return await redeem(session, card_number, amount, currency, order_id, channel=channel)
 
 
 async def restore_points(session: AsyncSession, reference: str, amount: int, channel: str | None) -> None:
     """Give `amount` (minor units) of a points tender back to the card it came from."""
-    restore = _restore.get("restore")
+    restore = _restore.get("points")
     if restore is not None and amount > 0:
         await restore(session, reference, amount, channel=channel)

@@ -16,7 +16,7 @@ same request committed the order).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,27 +49,12 @@ from app.orders.models import Order, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.payments import registry
 from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
 from app.orders.schemas import OrderCreate, OrderOut, TenderIn
-from app.orders.usecases import neighbours
+from app.orders.usecases import hooks, neighbours
 from app.orders.usecases.carts import _customer
 from app.orders.usecases.common import channel_of, order_out, record_event, timeline_row
 
-# Loyalty plugs in here: `redeem(session, card, amount, currency, order_id) -> reference`
-# and `restore(session, reference, amount)`, both inside the order's transaction.
-PointsRedeem = Callable[[AsyncSession, str, int, str, uuid.UUID], Awaitable[str]]
-PointsRestore = Callable[[AsyncSession, str, int], Awaitable[None]]
-_points: dict[str, Any] = {}
-
 _NUMBER_ATTEMPTS = 8
 _REAUTHORIZE_ATTEMPTS = 5
-
-
-def register_points_tender(redeem: PointsRedeem, restore: PointsRestore) -> None:
-    """The loyalty domain makes `loyalty_points` tenders payable."""
-    _points["redeem"], _points["restore"] = redeem, restore
-
-
-def points_restore() -> PointsRestore | None:
-    return _points.get("restore")
 
 
 @dataclass
@@ -199,7 +184,7 @@ def _check_tenders(data: OrderCreate, total: int, channel: str) -> None:
                 raise TenderNotAllowed(f"tenders[{index}]: a card tender needs card_token")
             registry.provider(tender.provider or registry.DEFAULT_PROVIDER, _NO_SESSIONS)
         if tender.kind == rules.TenderKind.LOYALTY_POINTS:
-            if "redeem" not in _points:
+            if not hooks.points_accepted():
                 raise TenderNotAllowed(f"tenders[{index}]: loyalty points are not accepted yet")
             if tender.loyalty_card is None:
                 raise TenderNotAllowed(f"tenders[{index}]: a points tender needs loyalty_card")
@@ -370,7 +355,9 @@ async def _tender_rows(
         card = cards.get(position)
         reference = None
         if tender.kind == rules.TenderKind.LOYALTY_POINTS:
-            reference = await _points["redeem"](session, tender.loyalty_card, tender.amount, draft.currency, order_id)
+            reference = await hooks.redeem_points(
+                session, tender.loyalty_card, tender.amount, draft.currency, order_id, draft.channel
+            )
         # Cash at the till and points are taken now; cards and on-delivery tenders are
         # captured when the goods leave.
         taken_now = tender.kind in (rules.TenderKind.CASH, rules.TenderKind.LOYALTY_POINTS)

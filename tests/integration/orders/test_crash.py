@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TEST_DB_URL, make_keys
 from tests.factories.orders import delivery_order, make_shop
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(port: int) -> subprocess.Popen[bytes]:
@@ -49,7 +43,7 @@ async def test_sigkill_during_placement_loses_nothing_half_done(committed: async
         keys = await make_keys(session)
         shop = await make_shop(session, stock=0, warehouse_stock=10_000)
         await session.commit()
-    port = _free_port()
+    port = free_port()
     server = _start(port)
     confirmed: list[str] = []
     stop = asyncio.Event()
