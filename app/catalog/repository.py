@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.catalog.models import Category, Product, Variant
+from app.core import db
 
 
 def _any_text(values: Iterable[str]) -> Any:
@@ -167,15 +168,20 @@ async def variant_details(
     return list((await session.execute(query)).all())
 
 
+# On every quote and reservation: plain SQL on the driver (app.core.db.fetch), where
+# SQLAlchemy's per-statement work cost more CPU than the statement itself.
+_VARIANT_FACTS = """
+SELECT v.sku, p.id, p.category_id, c.path, p.not_sold_in, p.returnable
+FROM variants v
+JOIN products p ON p.id = v.product_id
+LEFT JOIN categories c ON c.id = p.category_id
+WHERE v.sku = ANY($1::text[])
+"""
+
+
 async def variant_facts(session: AsyncSession, skus: Iterable[str]) -> list[Any]:
-    """(sku, product_id, category_id, category_path, not_sold_in, returnable) of the given SKUs."""
-    rows = await session.execute(
-        select(Variant.sku, Product.id, Product.category_id, Category.path, Product.not_sold_in, Product.returnable)
-        .join(Product, Product.id == Variant.product_id)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .where(Variant.sku.in_(list(skus)))
-    )
-    return list(rows.all())
+    """Records (sku, id, category_id, path, not_sold_in, returnable) of the given SKUs."""
+    return await db.fetch(session, _VARIANT_FACTS, list(skus))
 
 
 # ---- bulk upsert (import) -------------------------------------------------------------

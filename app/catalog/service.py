@@ -98,13 +98,13 @@ class VariantFacts(msgspec.Struct, frozen=True):
 async def variant_facts(session: AsyncSession, skus: Iterable[str]) -> dict[str, VariantFacts]:
     rows = await repository.variant_facts(session, set(skus))
     return {
-        row.sku: VariantFacts(
-            sku=row.sku,
-            product_id=row.id,
-            category_id=row.category_id,
-            category_path=tuple(row.path.split("/")) if row.path else (),
-            not_sold_in=frozenset(row.not_sold_in or ()),
-            returnable=row.returnable,
+        row["sku"]: VariantFacts(
+            sku=row["sku"],
+            product_id=row["id"],
+            category_id=row["category_id"],
+            category_path=tuple(row["path"].split("/")) if row["path"] else (),
+            not_sold_in=frozenset(row["not_sold_in"] or ()),
+            returnable=row["returnable"],
         )
         for row in rows
     }

@@ -16,10 +16,9 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import db
 from app.core.auth import Principal
 from app.core.errors import Problem
 from app.core.models import IdempotencyRecord
@@ -55,46 +54,37 @@ async def idempotent(
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-    inserted = (
-        await session.execute(
-            insert(IdempotencyRecord)
-            .values(
-                api_key_id=principal.key_id,
-                key=key,
-                method=request.method,
-                path=request.url.path,
-                request_hash=fingerprint,
-            )
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
-        )
-    ).first()
+    inserted = await db.fetchval(session, _CLAIM, principal.key_id, key, request.method, request.url.path, fingerprint)
     if inserted is None:
         return await _replay(session, principal, key, fingerprint)
     result = await create()
-    body = msgspec.json.encode(result)
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.api_key_id == principal.key_id, IdempotencyRecord.key == key)
-        .values(status_code=status_code, response_body=body)
-    )
+    await db.execute(session, _ANSWER, principal.key_id, key, status_code, msgspec.json.encode(result))
     return Response(content=result, status_code=status_code)
 
 
+# Driver statements (app.core.db): every creating POST runs them, the order placement included.
+_TABLE = IdempotencyRecord.__tablename__
+_CLAIM = f"""INSERT INTO {_TABLE} (api_key_id, key, method, path, request_hash) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT DO NOTHING RETURNING key"""
+_ANSWER = f"UPDATE {_TABLE} SET status_code = $3, response_body = $4 WHERE api_key_id = $1 AND key = $2"
+_RECORD = f"SELECT status_code, response_body, request_hash FROM {_TABLE} WHERE api_key_id = $1 AND key = $2"
+
+
 async def _replay(session: AsyncSession, principal: Principal, key: str, fingerprint: bytes) -> Response[Any]:
-    record = await session.get(IdempotencyRecord, (principal.key_id, key), populate_existing=True)
-    if record is None or record.status_code is None or record.response_body is None:
+    # A statement of its own sees what the first request committed while this one waited.
+    record = await db.fetchrow(session, _RECORD, principal.key_id, key)
+    if record is None or record["status_code"] is None or record["response_body"] is None:
         raise Problem(
             "the first request with this key is still running; retry",
             status=409,
             code="idempotency_in_progress",
             title="Request in progress",
         )
-    if record.request_hash != fingerprint:
+    if record["request_hash"] != fingerprint:
         raise IdempotencyKeyReused("this key was first used with a different request body or path")
     return Response(
-        content=record.response_body,
-        status_code=record.status_code,
+        content=record["response_body"],
+        status_code=record["status_code"],
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"},
     )
@@ -109,8 +99,10 @@ async def replay_if_done(
     key = request.headers.get(HEADER)
     if key is None or not key.strip() or len(key) > MAX_KEY_LENGTH:
         return None
-    record = await session.get(IdempotencyRecord, (principal.key_id, key))
-    if record is None or record.status_code is None:
+    status = await db.fetchval(
+        session, f"SELECT status_code FROM {_TABLE} WHERE api_key_id = $1 AND key = $2", principal.key_id, key
+    )
+    if status is None:
         return None
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     return await _replay(session, principal, key, fingerprint)

@@ -74,6 +74,22 @@ async def record(
     return event.event_id
 
 
+def event_row(
+    type: str, *, aggregate_type: str, aggregate_id: str, payload: dict[str, Any], schema_version: int = 1
+) -> dict[str, Any]:
+    """An event as a row of `outbox_events`, for a use case that writes its rows in one
+    statement (`app.core.db.insert_rows(session, {OutboxEvent: [...], ...})`)."""
+    return {
+        "event_id": uuid.uuid4(),
+        "type": type,
+        "schema_version": schema_version,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": aggregate_id,
+        "payload": msgspec.to_builtins(payload),
+        "occurred_at": clock.now(),
+    }
+
+
 def envelope(event: OutboxEvent) -> dict[str, Any]:
     return {
         "event_id": str(event.event_id),

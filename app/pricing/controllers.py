@@ -358,13 +358,15 @@ async def list_codes(
 )
 async def quote(db_session: AsyncSession, principal: Principal, data: QuoteRequest) -> QuoteOut:
     choice = data.fulfillment
-    zone = await service.resolve_zone(
-        db_session,
-        zone=data.zone,
-        country=choice.country if isinstance(choice, DeliveryChoice) else None,
-        postal_code=choice.postal_code if isinstance(choice, DeliveryChoice) else None,
-        location_code=choice.location_code if isinstance(choice, PickupChoice) else None,
-    )
+    zone: str | service.ZoneAddress
+    if data.zone is None and isinstance(choice, DeliveryChoice):
+        zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
+    else:
+        zone = await service.resolve_zone(
+            db_session,
+            zone=data.zone,
+            location_code=choice.location_code if isinstance(choice, PickupChoice) else None,
+        )
     customer = data.customer
     result = await service.quote(
         db_session,

@@ -6,7 +6,9 @@ Public functions (other domains call only these):
 - `quote(session, request: QuoteInput, *, now: datetime | None = None) -> Quote`
   Prices lines for a zone and currency at `now` (default: the clock): resolves each SKU's
   price in force (the zone's own price, else the default zone's), loads the live promotions
-  and the offered codes (two queries) and runs the engine (`rules.price`). Customer facts
+  and the offered codes (with the zone, one statement after catalog's) and runs the engine
+  (`rules.price`). `zone` may be a `ZoneAddress`: the quote is then in that address' zone
+  (what `resolve_zone` finds), resolved in the same statement. Customer facts
   (loyalty tier, first order) come from the caller. The channel is read only by promotions
   explicitly restricted to channels. `Quote.result.lines` are the per-line snapshots
   (`rules.LineSnapshot`) an order stores verbatim. Raises `UnknownSku`, `PriceNotFound`,
@@ -21,13 +23,16 @@ Public functions (other domains call only these):
   On cancellation: returns the order's uses to their promotions and codes (idempotent).
 - `resolve_zone(session, *, zone=None, country=None, postal_code=None, location_code=None) -> str`
   The price zone of an explicit zone, a pickup store, or a delivery address; else `default`.
+  To quote for a delivery address, prefer `QuoteInput(zone=ZoneAddress(country,
+  postal_code))`: the quote resolves it without a round trip of its own.
 - `use_store_zones(lookup)`: wiring (app/main.py) hands in how to read a store's zone
   (`locations.zone`, owned by inventory) — pricing does not import inventory.
 
-Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone="default", codes=(),
-customer_id=None, loyalty_tier=None, first_order=False, channel=None, home_delivery=False)`,
-`QuoteLine(sku, quantity)`, `Quote` (`priced_at`, `customer_id`,
-`result: rules.PricingResult`, `compare_at`, `promotion_names`); `rules.LineSnapshot` is the
+Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone: str | ZoneAddress = "default",
+codes=(), customer_id=None, loyalty_tier=None, first_order=False, channel=None,
+home_delivery=False)`, `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
+`Quote` (`priced_at`, `customer_id`, `result: rules.PricingResult`, `compare_at`,
+`promotion_names`); `rules.LineSnapshot` is the
 per-line snapshot (sku, quantity, unit_price, gross, discounts [{promotion_id, code, amount}],
 net) — store it verbatim (`msgspec.to_builtins`); refunds read it, never today's price.
 Events: `price.scheduled` (sku, zone, currency, amount, compare_at_amount, valid_from).
@@ -62,6 +67,7 @@ from app.pricing.usecases.quoting import (
     QuoteInput,
     QuoteLine,
     StoreZoneLookup,
+    ZoneAddress,
     give_back,
     normalize_code,
     quote,
@@ -75,6 +81,7 @@ __all__ = [
     "QuoteInput",
     "QuoteLine",
     "StoreZoneLookup",
+    "ZoneAddress",
     "add_codes",
     "archive_promotion",
     "create_promotion",

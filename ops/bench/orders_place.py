@@ -3,44 +3,72 @@ N concurrent clients against a real `oms serve`, then `pgbench -N` on the same P
 for scale.
 
 Builds a scratch database (`oms_bench_orders`) on the server of DATABASE_URL, migrates it,
-seeds 50 priced SKUs with deep warehouse stock and a storefront key, starts `oms serve`
-(--workers W) on a free port, runs the clients for --seconds, prints orders/s, latency
-percentiles, status counts, where the box's CPU went during the load (API processes, this
-load generator, the rest: PostgreSQL and whatever else runs), what the database connections
-were waiting on (pg_stat_activity sampled every 50 ms), the load average, then pgbench's TPS
-(scratch database `oms_bench_pgbench`) and orders/s as a fraction of it. It asserts
-nothing: figures go to ops/bench/RESULTS.md.
+seeds 50 priced SKUs with deep warehouse stock (WH-1, WH-2) and a storefront key, starts
+`oms serve` (--workers W) on a free port, runs the clients for --seconds, prints orders/s,
+latency percentiles, status counts, where the box's CPU went during the load (API processes,
+this load generator, the rest: PostgreSQL and whatever else runs), what the database
+connections were waiting on (pg_stat_activity sampled every 50 ms), the load average, then
+pgbench's TPS (scratch database `oms_bench_pgbench`) and orders/s as a fraction of it. It
+asserts nothing: figures go to ops/bench/RESULTS.md.
+
+Each client is one keep-alive HTTP/1.1 connection spoken by hand (`KeepAlive`), not httpx:
+on a 2-core box every millisecond the load generator spends is taken from the API under test.
+
+Small catalog (the 50 SKUs only):
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python ops/bench/orders_place.py --clients 32 --seconds 30 --workers 2
+
+Large catalog (--large-catalog): after the same seed, 100,000 more products (one variant
+`BIG-000001`... and one price each) and 8 more locations are bulk-loaded with set-based SQL,
+each BIG SKU stocked at all 10 locations: 1,000,100 stock_levels rows, each with its `receipt`
+ledger row (on_hand = ledger sum, so `oms check` stays clean). The orders still name only the
+50 BENCH SKUs; the question is whether a big catalog slows placement (issue: ≥ 90 % of the
+small-catalog orders/s). Prints the seeding time and the row counts:
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
+        .venv/bin/python ops/bench/orders_place.py --clients 32 --seconds 30 --workers 2 --large-catalog
+
+--skip-pgbench leaves out the pgbench phase (quick runs); --keep-db keeps `oms_bench_orders`
+for inspection (e.g. `DATABASE_URL=<printed url> .venv/bin/oms check`); drop it yourself after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+import msgspec  # noqa: E402
 from alembic import command  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from app.pricing.models import DEFAULT_ZONE  # noqa: E402
 from tests.support import alembic_config, drop_database, recreate_database  # noqa: E402
 
 DB_NAME = "oms_bench_orders"
 PGBENCH_DB = "oms_bench_pgbench"
 SKUS = 50
+# --large-catalog: products (one variant and one price each) and locations added to WH-1/WH-2.
+BIG_PRODUCTS = 100_000
+BIG_LOCATIONS = 8
+OBSERVER = "orders_place observer"
 
 
 async def seed() -> tuple[list[str], str]:
@@ -94,6 +122,95 @@ async def seed() -> tuple[list[str], str]:
         _, key = await create_key(session, role=Role.STOREFRONT, name="bench", channel=Channel.WEB)
     await engine.dispose()
     return skus, key
+
+
+def asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def observer(url: str) -> asyncpg.Connection:
+    """A connection of this script, named so that it is not counted as the API's."""
+    return await asyncpg.connect(asyncpg_dsn(url), server_settings={"application_name": OBSERVER})
+
+
+# Set-based, in one transaction: 2 × 100,000 + 2 × 1,000,000 rows one by one through the
+# services would take an hour. The rows are what the services would write, minus the outbox
+# events: a million unpublished `stock.changed` events would load the relay, not the catalog.
+LARGE_CATALOG_SQL: tuple[tuple[str, tuple[object, ...]], ...] = (
+    # 8 more locations: WH-3, WH-4 and stores STORE-01..06 (stores ship and take pickups)
+    (
+        """INSERT INTO locations (code, name, kind, address, latitude, longitude, time_zone, ships, pickup,
+                                  accepts_returns, daily_capacity)
+           SELECT code, code, kind, '', 48.1 + n / 10.0, 11.5 + n / 10.0, 'Europe/Berlin', true,
+                  kind = 'store', kind = 'store', 1000000
+             FROM (SELECT n, CASE WHEN n <= 2 THEN 'warehouse' ELSE 'store' END AS kind,
+                          CASE WHEN n <= 2 THEN 'WH-' || n + 2 ELSE 'STORE-' || lpad((n - 2)::text, 2, '0') END AS code
+                     FROM generate_series(1, $1::int) n) l""",
+        (BIG_LOCATIONS,),
+    ),
+    (
+        """INSERT INTO products (id, code, name, description, brand, created_at, updated_at)
+           SELECT gen_random_uuid(), 'BIG-' || lpad(n::text, 6, '0'), 'Catalog product ' || n, '', 'Acme',
+                  now(), now()
+             FROM generate_series(1, $1::int) n""",
+        (BIG_PRODUCTS,),
+    ),
+    (
+        """INSERT INTO variants (sku, product_id, created_at, updated_at)
+           SELECT code, id, now(), now() FROM products WHERE code LIKE 'BIG-%' ORDER BY code""",
+        (),
+    ),
+    (
+        """INSERT INTO prices (id, sku, zone_code, currency, amount, valid_from)
+           SELECT gen_random_uuid(), sku, $1, 'EUR', 500 + (hashtext(sku) & 4095), now()
+             FROM variants WHERE sku LIKE 'BIG-%'""",
+        (DEFAULT_ZONE,),
+    ),
+    # every BIG SKU at every location, in primary-key order so the b-trees fill sequentially
+    (
+        """INSERT INTO stock_levels (sku, location_code, on_hand, reserved, updated_at)
+           SELECT v.sku, l.code, 1 + (hashtext(v.sku || l.code) & 255), 0, now()
+             FROM variants v CROSS JOIN locations l WHERE v.sku LIKE 'BIG-%' ORDER BY v.sku, l.code""",
+        (),
+    ),
+    # one receipt per stock row: on_hand equals the ledger sum, as `oms check` demands
+    (
+        """INSERT INTO stock_movements (sku, location_code, delta, on_hand_after, reason, reference,
+                                        effective_at, recorded_at)
+           SELECT sku, location_code, on_hand, on_hand, 'receipt', 'bench-large-catalog', now(), now()
+             FROM stock_levels WHERE sku LIKE 'BIG-%' ORDER BY sku, location_code""",
+        (),
+    ),
+)
+COUNTS_SQL = """SELECT (SELECT count(*) FROM products) AS products, (SELECT count(*) FROM variants) AS variants,
+       (SELECT count(*) FROM prices) AS prices, (SELECT count(*) FROM locations) AS locations,
+       (SELECT count(*) FROM stock_levels) AS stock_levels, (SELECT count(*) FROM stock_movements) AS ledger"""
+
+
+async def seed_large_catalog(url: str) -> None:
+    """Bulk-load the large catalog next to the BENCH SKUs, then vacuum and analyze it."""
+    started = time.monotonic()
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        async with conn.transaction():
+            for sql, args in LARGE_CATALOG_SQL:
+                await conn.execute(sql, *args)
+        loaded = time.monotonic()
+        # VACUUM (not only ANALYZE): the planner gets statistics, and autovacuum has no
+        # million fresh rows left to process in the middle of the measured load; CHECKPOINT
+        # writes the load's dirty pages now rather than during the measured load.
+        await conn.execute("VACUUM (ANALYZE)")
+        with contextlib.suppress(asyncpg.InsufficientPrivilegeError):  # needs superuser or pg_checkpoint
+            await conn.execute("CHECKPOINT")
+        counts = dict(await conn.fetchrow(COUNTS_SQL))  # type: ignore[arg-type]
+    finally:
+        await conn.close()
+    done = time.monotonic()
+    print(
+        f"large catalog seeded in {done - started:.1f} s "
+        f"(inserts {loaded - started:.1f} s, vacuum, analyze, checkpoint {done - loaded:.1f} s): "
+        + ", ".join(f"{k}={v:,}" for k, v in counts.items())
+    )
 
 
 def free_port() -> int:
@@ -157,17 +274,32 @@ def box_busy_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / tick
 
 
+async def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database: the
+    database's share of "the rest of the box", apart from other work on the same server.
+    Empty when PostgreSQL runs on another host (its pids mean nothing here)."""
+    if make_url(url).host not in ("127.0.0.1", "localhost", "::1"):
+        return {}
+    conn = await observer(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> $1", OBSERVER
+        )
+    finally:
+        await conn.close()
+    return {r["pid"]: cpu_seconds([r["pid"]]) for r in rows}
+
+
 async def sample_waits(url: str, stop: asyncio.Event) -> Counter[str]:
     """What the API's connections to the bench database are doing, every 50 ms."""
-    import asyncpg
-
     waits: Counter[str] = Counter()
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+    conn = await observer(url)
     try:
         while not stop.is_set():
             rows = await conn.fetch(
-                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name <> $1 AND backend_type = 'client backend'",
+                OBSERVER,
             )
             for r in rows:
                 if r["state"] == "idle":
@@ -182,42 +314,124 @@ async def sample_waits(url: str, stop: asyncio.Event) -> Counter[str]:
     return waits
 
 
+class KeepAlive:
+    """One keep-alive HTTP/1.1 connection, just enough to send a request and read the whole
+    response: a fraction of httpx's CPU per request (see the module docstring)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def send(self, request: bytes) -> int:
+        """The response's status. The server may close a kept-alive connection at any time
+        (idle timeout, restart): then once more on a new one, safe since every order request
+        has its own Idempotency-Key."""
+        reused = self.stream is not None
+        try:
+            return await self._exchange(request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.close()
+            if not reused:
+                raise
+        return await self._exchange(request)
+
+    async def _exchange(self, request: bytes) -> int:
+        async with asyncio.timeout(self.timeout):
+            if self.stream is None:
+                self.stream = await asyncio.open_connection(self.host, self.port)
+            reader, writer = self.stream
+            writer.write(request)
+            await writer.drain()
+            status, keep_alive = await read_response(reader)
+        if not keep_alive:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream[1].close()
+            self.stream = None
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response to its last byte: its status and whether the connection stays open."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head[:-4].split(b"\r\n")
+    version, code = status_line.split(b" ", 2)[:2]
+    headers: dict[bytes, bytes] = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    status = int(code)
+    keep_alive = version == b"HTTP/1.1" and headers.get(b"connection") != b"close"
+    if b"chunked" in headers.get(b"transfer-encoding", b""):
+        await read_chunked(reader)
+    elif b"content-length" in headers:
+        await reader.readexactly(int(headers[b"content-length"]))
+    elif status >= 200 and status not in (204, 304):
+        await reader.read()  # neither length nor chunks: the body ends when the server closes
+        keep_alive = False
+    return status, keep_alive
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> None:
+    while size := int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16):
+        await reader.readexactly(size + 2)  # the chunk and its CRLF
+    while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers, up to the blank line
+        pass
+
+
 async def load(
     base: str, key: str, price: dict[str, int], clients: int, seconds: float, server_pid: int, db_url: str
-) -> None:
+) -> float:
+    """Run the clients, print the figures and return orders/s."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     skus = list(price)
     deadline = time.monotonic() + seconds
     address = {"line1": "1 Bench Street", "city": "Munich", "postal_code": "80331", "country": "DE"}
+    host, port = urlsplit(base).hostname or "127.0.0.1", urlsplit(base).port or 80
+    head = (
+        f"POST /v1/orders HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
+    ).encode()
 
     async def client(n: int) -> None:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as c:
-            i = 0
+        connection = KeepAlive(host, port)
+        i = 0
+        try:
             while time.monotonic() < deadline:
                 i += 1
                 lines = random.sample(skus, 3)
-                body = {
-                    "lines": [{"sku": sku, "quantity": 1} for sku in lines],
-                    "fulfilment": "delivery",
-                    "delivery_address": address,
-                    "tenders": [{"kind": "card", "amount": sum(price[s] for s in lines), "card_token": "tok_visa"}],
-                }
+                body = msgspec.json.encode(
+                    {
+                        "lines": [{"sku": sku, "quantity": 1} for sku in lines],
+                        "fulfilment": "delivery",
+                        "delivery_address": address,
+                        "tenders": [{"kind": "card", "amount": sum(price[s] for s in lines), "card_token": "tok_visa"}],
+                    }
+                )
+                request = (
+                    head + f"Idempotency-Key: bench-{n}-{i}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                )
                 started = time.perf_counter()
-                r = await c.post("/v1/orders", json=body, headers={"Idempotency-Key": f"bench-{n}-{i}"})
+                status = await connection.send(request)
                 latencies.append((time.perf_counter() - started) * 1000)
-                statuses[r.status_code] += 1
+                statuses[status] += 1
+        finally:
+            connection.close()
 
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_waits(db_url, stop))
+    db_before = await backend_cpu(db_url)
     api_cpu, own_cpu, box_cpu = cpu_seconds([server_pid]), time.process_time(), box_busy_seconds()
     started = time.monotonic()
     await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.monotonic() - started
     api_cpu, own_cpu = cpu_seconds([server_pid]) - api_cpu, time.process_time() - own_cpu
     box_cpu = box_busy_seconds() - box_cpu
+    # backends that ended during the load are missing: the API's pooled ones live throughout
+    db_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in (await backend_cpu(db_url)).items())
     stop.set()
     waits = await sampler
     latencies.sort()
@@ -230,14 +444,15 @@ async def load(
     per = 1000 / max(len(latencies), 1)
     print(
         f"CPU per request: API processes {api_cpu * per:.2f} ms, load generator {own_cpu * per:.2f} ms, "
-        f"rest of the box (PostgreSQL, others) {(box_cpu - api_cpu - own_cpu) * per:.2f} ms; "
+        f"rest of the box (PostgreSQL, others) {(box_cpu - api_cpu - own_cpu) * per:.2f} ms"
+        f"{f' (bench database backends {db_cpu * per:.2f} ms)' if db_cpu else ''}; "
         f"box busy {100 * box_cpu / (elapsed * (os.cpu_count() or 1)):.0f}% of {os.cpu_count()} cores"
     )
     samples = sum(waits.values()) or 1
     busy = ", ".join(f"{k} {100 * v / samples:.0f}%" for k, v in waits.most_common(8))
     print(f"API connections (pg_stat_activity samples): {busy}")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    load.orders_per_second = ok / elapsed  # type: ignore[attr-defined]
+    return ok / elapsed
 
 
 def pgbench(base: str, clients: int, seconds: int) -> float:
@@ -265,6 +480,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="API processes")
+    parser.add_argument("--large-catalog", action="store_true", help="add 100,000 products and 1,000,000 stock rows")
+    parser.add_argument("--skip-pgbench", action="store_true", help="leave out the pgbench phase")
+    parser.add_argument("--keep-db", action="store_true", help=f"do not drop {DB_NAME} at the end")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -274,6 +492,8 @@ def main() -> None:
     try:
         command.upgrade(alembic_config(url), "head")
         skus, key = asyncio.run(seed())
+        if args.large_catalog:
+            asyncio.run(seed_large_catalog(url))
         port = free_port()
         server = start_server(url, port, args.workers)
         base_url = f"http://127.0.0.1:{port}"
@@ -282,7 +502,8 @@ def main() -> None:
         if os.environ.get("BENCH_PYSPY"):  # e.g. "--rate 200 -o /tmp/api.txt -f raw": profile the API
             subprocess.Popen(  # ends by itself after --duration
                 [
-                    "py-spy",
+                    shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+                    or "py-spy",
                     "record",
                     "--pid",
                     str(server.pid),
@@ -294,17 +515,20 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        asyncio.run(load(base_url, key, price, args.clients, args.seconds, server.pid, url))
+        ops = asyncio.run(load(base_url, key, price, args.clients, args.seconds, server.pid, url))
         server.terminate()
         server.wait(timeout=30)
         server = None
-        tps = pgbench(base, args.clients, int(args.seconds))
-        ops = load.orders_per_second  # type: ignore[attr-defined]
-        print(f"orders/s as a fraction of pgbench -N tps: {ops / tps:.3f}")
+        if not args.skip_pgbench:
+            tps = pgbench(base, args.clients, int(args.seconds))
+            print(f"orders/s as a fraction of pgbench -N tps: {ops / tps:.3f}")
     finally:
         if server is not None:
             server.kill()
-        drop_database(base, DB_NAME)
+        if args.keep_db:
+            print(f"kept {DB_NAME}: {make_url(url).render_as_string(hide_password=True)}")
+        else:
+            drop_database(base, DB_NAME)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ wall time and this process's user/system CPU per order over --orders placements;
 pyinstrument` into the venv first).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \\
-        .venv/bin/python ops/bench/orders_profile.py --orders 200 [--pyinstrument]
+        .venv/bin/python ops/bench/orders_profile.py --orders 200 [--pyinstrument | --cprofile]
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from sqlalchemy import event  # noqa: E402
 
 from tests.support import alembic_config, drop_database, recreate_database  # noqa: E402
 
-DB_NAME = "oms_bench_orders_profile"
+DB_NAME = f"oms_bench_orders_profile_{os.getpid()}"  # several may run at once
 ADDRESS = {"line1": "1 Bench Street", "city": "Munich", "postal_code": "80331", "country": "DE"}
 
 
-async def profile(orders: int, with_pyinstrument: bool) -> None:
+async def profile(orders: int, with_pyinstrument: bool, with_cprofile: bool = False) -> None:
     from app.core.settings import reload_settings
     from app.main import create_app
 
@@ -47,12 +47,13 @@ async def profile(orders: int, with_pyinstrument: bool) -> None:
     statements: list[str] = []
     counts: Counter[str] = Counter()
 
-    def on_statement(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        statements.append(" ".join(statement.split())[:150] + (" [executemany]" if many else ""))
+    def on_query(query: Any) -> None:  # asyncpg's query logger: SQLAlchemy's and driver statements
+        statements.append(" ".join(query.query.split())[:150])
 
-    event.listen(engine.sync_engine, "before_cursor_execute", on_statement)
+    event.listen(
+        engine.sync_engine, "connect", lambda dbapi, record: dbapi.driver_connection.add_query_logger(on_query)
+    )
     event.listen(engine.sync_engine.pool, "checkout", lambda *a: counts.update(["checkout"]))
-    event.listen(engine.sync_engine, "commit", lambda *a: counts.update(["commit"]))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
@@ -76,7 +77,8 @@ async def profile(orders: int, with_pyinstrument: bool) -> None:
         statements.clear()
         counts.clear()
         await place()
-        print(f"one placement: {len(statements)} statements, {dict(counts)} (COMMITs of autocommit reads are free)")
+        await asyncio.sleep(0.01)  # asyncpg calls its query loggers soon after each query
+        print(f"one placement: {len(statements)} round trips, {dict(counts)}")
         for statement in statements:
             print(f"  {statement}")
         profiler: Any = None
@@ -85,11 +87,22 @@ async def profile(orders: int, with_pyinstrument: bool) -> None:
 
             profiler = Profiler(async_mode="enabled")
             profiler.start()
+        if with_cprofile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         wall, cpu = time.perf_counter(), os.times()
         for _ in range(orders):
             await place()
         wall, after = time.perf_counter() - wall, os.times()
-        if profiler is not None:
+        if with_cprofile:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(45)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(80)
+        elif profiler is not None:
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False))
         user, system = (after.user - cpu.user) / orders * 1000, (after.system - cpu.system) / orders * 1000
@@ -105,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--pyinstrument", action="store_true")
+    parser.add_argument("--cprofile", action="store_true", help="cProfile: functions by own and cumulative time")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -112,7 +126,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     try:
         command.upgrade(alembic_config(url), "head")
-        asyncio.run(profile(args.orders, args.pyinstrument))
+        asyncio.run(profile(args.orders, args.pyinstrument, args.cprofile))
     finally:
         drop_database(base, DB_NAME)
 

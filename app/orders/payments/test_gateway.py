@@ -16,10 +16,9 @@ import asyncio
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import autocommit, transaction
+from app.core.db import autocommit, fetchrow, transaction
 from app.orders.payments.models import TestGatewayAuthorization as Auth
 from app.orders.payments.models import TestGatewayOperation as Operation
 from app.orders.payments.provider import Authorization, Declined, GatewayError, GatewayTimeout
@@ -29,12 +28,15 @@ DECLINED_TOKEN = "tok_declined"
 TIMEOUT_TOKEN = "tok_timeout"
 
 
-_new = insert(Auth)
 # A new key inserts; a repeated key returns the first answer (the no-op update is what makes
-# RETURNING yield the existing row). Values go as parameters: the compiled form is cached.
-_AUTHORIZE = _new.on_conflict_do_update(
-    index_elements=[Auth.idempotency_key], set_={"idempotency_key": _new.excluded.idempotency_key}
-).returning(Auth.id, Auth.token, Auth.amount, Auth.currency, Auth.status, Auth.captured, Auth.released)
+# RETURNING yield the existing row). One statement on the driver, committed on its own.
+_AUTHORIZE = f"""
+INSERT INTO {Auth.__tablename__} AS a
+    (id, idempotency_key, token, amount, currency, status, captured, released, refunded)
+VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0)
+ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = excluded.idempotency_key
+RETURNING a.id, a.token, a.amount, a.currency, a.status, a.captured, a.released
+"""
 
 
 class TestGateway:
@@ -51,24 +53,17 @@ class TestGateway:
             await asyncio.sleep(self.timeout_delay)
             raise GatewayTimeout("simulated gateway timeout")
         status = "declined" if token == DECLINED_TOKEN else "authorized"
-        # One statement, committed on its own.
-        values = {
-            "id": "auth_" + secrets.token_hex(12),
-            "idempotency_key": key,
-            "token": token,
-            "amount": amount,
-            "currency": currency,
-            "status": status,
-        }
         async with autocommit(self.sessionmaker) as session:
-            row = (await session.execute(_AUTHORIZE, values)).one()
-        if (row.token, row.amount, row.currency) != (token, amount, currency):
+            row = await fetchrow(
+                session, _AUTHORIZE, "auth_" + secrets.token_hex(12), key, token, amount, currency, status
+            )
+        if (row["token"], row["amount"], row["currency"]) != (token, amount, currency):
             raise GatewayError("idempotency key reused with another card or amount")
-        if row.status == "declined":
+        if row["status"] == "declined":
             raise Declined("do_not_honor")
-        held = row.amount - row.captured - row.released
+        held = row["amount"] - row["captured"] - row["released"]
         return Authorization(
-            id=row.id, amount=row.amount, currency=row.currency, status="authorized" if held > 0 else "voided"
+            id=row["id"], amount=row["amount"], currency=row["currency"], status="authorized" if held > 0 else "voided"
         )
 
     async def capture(self, key: str, authorization_id: str, amount: int) -> None:

@@ -46,19 +46,26 @@ def add_timeline(session: AsyncSession, order_id: uuid.UUID, kind: str, principa
 
 async def record_event(session: AsyncSession, type_: str, order: Order, **payload: Any) -> None:
     await outbox.record(
-        session,
-        type_,
-        aggregate_type="order",
-        aggregate_id=str(order.id),
-        payload={
-            "order_id": str(order.id),
-            "number": order.number,
-            "status": order.status,
-            "channel": order.channel,
-            "customer_id": str(order.customer_id) if order.customer_id else None,
-            **payload,
-        },
+        session, type_, aggregate_type="order", aggregate_id=str(order.id), payload=_event_payload(order, payload)
     )
+
+
+def event_row(type_: str, order: Order, **payload: Any) -> dict[str, Any]:
+    """`record_event` as a row, for `insert_rows`."""
+    return outbox.event_row(
+        type_, aggregate_type="order", aggregate_id=str(order.id), payload=_event_payload(order, payload)
+    )
+
+
+def _event_payload(order: Order, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "order_id": str(order.id),
+        "number": order.number,
+        "status": order.status,
+        "channel": order.channel,
+        "customer_id": str(order.customer_id) if order.customer_id else None,
+        **payload,
+    }
 
 
 def line_out(line: OrderLine) -> OrderLineOut:

@@ -31,11 +31,13 @@ async def quote(
     address: Mapping[str, Any] | None = None,
 ) -> Quote:
     """Price lines in the zone of the pickup/kiosk store or of the delivery address."""
-    zone = await pricing.resolve_zone(
-        session,
-        location_code=store,
-        country=address.get("country") if address else None,
-        postal_code=address.get("postal_code") if address else None,
+    country = address.get("country") if address else None
+    postal_code = address.get("postal_code") if address else None
+    # The quote resolves an address' zone in its own statement: no round trip here.
+    zone = (
+        pricing.ZoneAddress(country, postal_code or "")
+        if store is None and country
+        else await pricing.resolve_zone(session, location_code=store, country=country, postal_code=postal_code)
     )
     return await pricing.quote(
         session,

@@ -27,6 +27,7 @@ from app.core import clock
 from app.core.auth import Principal
 from app.core.db import insert_rows, transaction
 from app.core.idempotency import IdempotencyKeyReused
+from app.core.models import OutboxEvent
 from app.core.settings import get_settings
 from app.fulfillment import service as fulfillment
 from app.orders import repository, rules
@@ -51,7 +52,7 @@ from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
 from app.orders.schemas import OrderCreate, OrderOut, TenderIn
 from app.orders.usecases import hooks, neighbours
 from app.orders.usecases.carts import _customer
-from app.orders.usecases.common import channel_of, order_out, record_event, timeline_row
+from app.orders.usecases.common import channel_of, event_row, order_out, timeline_row
 
 _NUMBER_ATTEMPTS = 8
 _REAUTHORIZE_ATTEMPTS = 5
@@ -337,12 +338,16 @@ async def write_order(session: AsyncSession, principal: Principal, draft: Draft,
         timeline_row(order_id, "placed", principal, to_status="placed", detail={"location": location}),
         timeline_row(order_id, "released", principal, from_status="placed", to_status=status.value),
     ]
-    await insert_rows(session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline})
+    order = Order(**values)
+    events = [
+        event_row("order.placed", order, total=order.total, currency=order.currency, location=location),
+        event_row("order.released", order),
+    ]
+    await insert_rows(
+        session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline, OutboxEvent: events}
+    )
     if draft.cart_id is not None:
         await repository.mark_cart_ordered(session, draft.cart_id, order_id, now)
-    order = Order(**values)
-    await record_event(session, "order.placed", order, total=order.total, currency=order.currency, location=location)
-    await record_event(session, "order.released", order)
     return order_out(order, [OrderLine(**row) for row in line_rows], [OrderTender(**row) for row in tender_rows], [])
 
 

@@ -31,10 +31,19 @@ class QuoteLine(msgspec.Struct, frozen=True):
     quantity: int
 
 
+class ZoneAddress(msgspec.Struct, frozen=True):
+    """A delivery address, as far as its price zone goes."""
+
+    country: str
+    postal_code: str = ""
+
+
 class QuoteInput(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     lines: tuple[QuoteLine, ...]
-    zone: str = DEFAULT_ZONE
+    # A zone, or a delivery address whose zone (as `resolve_zone` finds it) the quote
+    # resolves in its own statement, saving a round trip.
+    zone: str | ZoneAddress = DEFAULT_ZONE
     codes: tuple[str, ...] = ()
     customer_id: uuid.UUID | None = None
     loyalty_tier: str | None = None
@@ -100,21 +109,9 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
     unknown = [sku for sku in skus if sku not in facts]
     if unknown:
         raise UnknownSku(f"not in the catalog: {', '.join(unknown)}", skus=unknown)
-    exists, fee = await repository.zone_fee(session, request.zone, request.currency)
-    if not exists and request.zone != DEFAULT_ZONE:
-        raise UnknownZone(f"no price zone {request.zone!r}", zone=request.zone)
-    prices = {row.sku: row for row in await repository.prices_at(session, skus, request.zone, request.currency, at)}
-    unpriced = [sku for sku in skus if sku not in prices]
-    if unpriced:
-        raise PriceNotFound(
-            f"no {request.currency} price in zone {request.zone} for: {', '.join(unpriced)}",
-            skus=unpriced,
-            currency=request.currency,
-            zone=request.zone,
-        )
     codes = tuple(dict.fromkeys(normalize_code(code) for code in request.codes))
-    promotions = await repository.live_promotions(session, at, codes, request.customer_id)
-    code_rows = await repository.codes_by_name(session, codes)
+    found = await _quote_facts(session, request, skus, codes, at)
+    prices = {row.sku: row for row in found.prices}
     lines = tuple(
         rules.Line(
             sku=line.sku,
@@ -130,14 +127,14 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
             currency=request.currency,
             lines=lines,
             now=at,
-            zone=request.zone,
-            promotions=tuple(rule_of(row.Promotion, row.customer_uses) for row in promotions),
+            zone=found.zone,
+            promotions=tuple(rule_of(row, row.customer_uses) for row in found.promotions),
             codes=codes,
             code_facts={
                 row.code: rules.CodeFacts(
-                    code=row.code, promotion_id=str(row.promotion_id), max_uses=row.max_uses, times_used=row.times_used
+                    code=row.code, promotion_id=row.promotion_id, max_uses=row.max_uses, times_used=row.times_used
                 )
-                for row in code_rows
+                for row in found.codes
             },
             customer=rules.Customer(
                 id=str(request.customer_id) if request.customer_id else None,
@@ -145,7 +142,7 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
                 first_order=request.first_order,
             ),
             channel=request.channel,
-            delivery_fee=fee if request.home_delivery else 0,
+            delivery_fee=found.fee if request.home_delivery else 0,
         )
     )
     return Quote(
@@ -153,11 +150,41 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
         customer_id=request.customer_id,
         result=result,
         compare_at={sku: row.compare_at_amount for sku, row in prices.items() if row.compare_at_amount is not None},
-        promotion_names={str(row.Promotion.id): row.Promotion.name for row in promotions},
+        promotion_names={row.id: row.name for row in found.promotions},
     )
 
 
-def rule_of(promotion: Promotion, customer_uses: int = 0) -> rules.Promotion:
+async def _quote_facts(
+    session: AsyncSession, request: QuoteInput, skus: list[str], codes: tuple[str, ...], at: datetime
+) -> repository.QuoteFacts:
+    """Pricing's side of a quote in one statement: the zone, its fee, the prices (every SKU
+    must have one), the promotions and the codes."""
+    zone = request.zone
+    found = await repository.quote_facts(
+        session,
+        skus=skus,
+        zone=zone if isinstance(zone, str) else None,
+        address=None if isinstance(zone, str) else (zone.country, postal_key(zone.postal_code)),
+        currency=request.currency,
+        at=at,
+        codes=codes,
+        customer_id=request.customer_id,
+    )
+    if not found.zone_exists and found.zone != DEFAULT_ZONE:
+        raise UnknownZone(f"no price zone {found.zone!r}", zone=found.zone)
+    priced = {row.sku for row in found.prices}
+    unpriced = [sku for sku in skus if sku not in priced]
+    if unpriced:
+        raise PriceNotFound(
+            f"no {request.currency} price in zone {found.zone} for: {', '.join(unpriced)}",
+            skus=unpriced,
+            currency=request.currency,
+            zone=found.zone,
+        )
+    return found
+
+
+def rule_of(promotion: Promotion | repository.PromotionRow, customer_uses: int = 0) -> rules.Promotion:
     return rules.Promotion(
         id=str(promotion.id),
         kind=rules.Kind(promotion.kind),

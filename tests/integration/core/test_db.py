@@ -3,6 +3,7 @@ sessions, and many rows of several tables in one statement."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -11,9 +12,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.core import db as database
 from app.core.db import autocommit, create_engine, create_sessionmaker, insert_rows, transaction
 from app.core.models import IdempotencyRecord, OutboxEvent
 from tests.conftest import SETTINGS
@@ -131,8 +133,18 @@ async def test_insert_rows_writes_several_tables_in_one_statement(db: AsyncSessi
             "occurred_at": "2026-11-26T10:00:00Z",
         }
     ]
-    with _statements(db.bind.engine) as seen:  # type: ignore[union-attr]
+    driver = (await (await db.connection()).get_raw_connection()).driver_connection
+    seen: list[str] = []
+
+    def logger(query: Any) -> None:
+        seen.append(query.query)
+
+    driver.add_query_logger(logger)
+    try:
         await insert_rows(db, {IdempotencyRecord: records, OutboxEvent: events})
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not inline
+    finally:
+        driver.remove_query_logger(logger)
     assert len([s for s in seen if "SAVEPOINT" not in s]) == 1
     got = (
         await db.execute(
@@ -148,3 +160,60 @@ async def test_insert_rows_writes_several_tables_in_one_statement(db: AsyncSessi
         {"n": [1, 2], "s": "é"},
         "2026-11-26T10:00:00+00:00",
     )
+
+
+_INSERT_RECORD = (
+    "INSERT INTO idempotency_records (api_key_id, key, method, path, request_hash) VALUES ($1, $2, 'POST', '/v1/x', $3)"
+)
+
+
+async def test_driver_statements_run_inside_the_sessions_transaction(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    key_id = uuid.uuid4()
+    with pytest.raises(RuntimeError):
+        async with transaction(committed) as session:
+            # the driver statement is the transaction's first: it must begin it, not autocommit
+            await database.execute(session, _INSERT_RECORD, key_id, "k1", b"h")
+            assert await database.fetchval(session, "SELECT pg_current_xact_id_if_assigned() IS NOT NULL") is True
+            raise RuntimeError("roll back")
+    async with committed() as session:
+        assert (
+            await database.fetchval(session, "SELECT count(*) FROM idempotency_records WHERE api_key_id = $1", key_id)
+            == 0
+        )
+    async with transaction(committed) as session:
+        await database.executemany(session, _INSERT_RECORD, [(key_id, "k1", b"h"), (key_id, "k2", b"h")])
+        # SQLAlchemy's statements of the same session see the driver's writes
+        keys = await session.scalars(select(IdempotencyRecord.key).where(IdempotencyRecord.api_key_id == key_id))
+        assert sorted(keys) == ["k1", "k2"]
+    async with autocommit(committed) as session:
+        rows = await database.fetch(
+            session, "SELECT key FROM idempotency_records WHERE api_key_id = $1 ORDER BY key", key_id
+        )
+        assert [row["key"] for row in rows] == ["k1", "k2"]
+        assert await database.fetchrow(session, "SELECT 1 WHERE false") is None
+
+
+async def test_driver_errors_are_sqlalchemys_and_take_back_the_whole_transaction(db: AsyncSession) -> None:
+    key_id = uuid.uuid4()
+    await database.execute(db, _INSERT_RECORD, key_id, "k1", b"h")
+    with pytest.raises(IntegrityError) as caught:
+        await database.execute(db, _INSERT_RECORD, key_id, "k1", b"h")
+    assert getattr(caught.value.orig, "sqlstate", None) == "23505"
+    with pytest.raises(DBAPIError):
+        await database.fetchval(db, "SELECT 1 / $1::int", 0)
+
+
+async def test_a_driver_statement_on_a_dead_connection_invalidates_it(small_engine: AsyncEngine) -> None:
+    maker = create_sessionmaker(small_engine)
+    dead = await _backend_pid(maker)
+    killer = create_engine(SETTINGS)
+    async with transaction(create_sessionmaker(killer)) as other:
+        assert await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead}) is True
+    await killer.dispose()
+    with pytest.raises(DBAPIError) as caught:
+        async with transaction(maker) as session:
+            await database.fetchval(session, "SELECT 1")
+    assert caught.value.connection_invalidated
+    assert await _backend_pid(maker) not in (0, dead)  # the pool opened a new connection

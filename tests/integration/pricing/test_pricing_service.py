@@ -22,7 +22,7 @@ from app.pricing.errors import (
 )
 from app.pricing.models import PromotionCode
 from app.pricing.rules import Kind, Reason
-from app.pricing.schemas import DeliveryFeeIn, PriceZoneCreate, PromotionUpdate, ZoneAreaIn
+from app.pricing.schemas import DeliveryFeeIn, PriceZoneCreate, PromotionUpdate, TierIn, ZoneAreaIn
 from tests.factories.pricing import promotion, set_price, shop
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -104,6 +104,36 @@ async def test_zones_resolve_by_address_and_fall_back_to_default_prices(db: Asyn
 
     with pytest.raises(UnknownZone):
         await service.quote(db, ask(("SHIRT", 1), zone="atlantis"))
+
+
+async def test_a_quote_resolves_the_zone_of_an_address_itself(db: AsyncSession) -> None:
+    await priced_shop(db)
+    await service.create_zone(
+        db,
+        PriceZoneCreate(
+            code="north",
+            name="North",
+            delivery_fees=[DeliveryFeeIn(currency="EUR", amount=495)],
+            areas=[ZoneAreaIn(country="DE")],
+        ),
+    )
+    await service.create_zone(
+        db, PriceZoneCreate(code="munich", name="Munich", areas=[ZoneAreaIn(country="DE", postal_prefix="80")])
+    )
+    await set_price(db, "SHIRT", 2700, zone="north")
+
+    def by_address(country: str, postal_code: str) -> service.QuoteInput:
+        return ask(("SHIRT", 1), zone=service.ZoneAddress(country, postal_code), home_delivery=True)
+
+    north = (await service.quote(db, by_address("DE", "10115"))).result
+    assert (north.zone, north.lines[0].unit_price, north.delivery_fee, north.total) == ("north", 2700, 495, 3195)
+    munich = (await service.quote(db, by_address("DE", "80 331"))).result  # the longest prefix wins
+    assert (munich.zone, munich.lines[0].unit_price, munich.delivery_fee) == ("munich", 2500, 0)
+    elsewhere = (await service.quote(db, by_address("FR", "75001"))).result
+    assert (elsewhere.zone, elsewhere.lines[0].unit_price, elsewhere.delivery_fee) == ("default", 2500, 0)
+    with pytest.raises(PriceNotFound) as unpriced:
+        await service.quote(db, ask(("SHIRT", 1), zone=service.ZoneAddress("DE", "10115"), currency="USD"))
+    assert unpriced.value.extra["zone"] == "north"
 
 
 async def test_bad_input_is_a_clear_problem(db: AsyncSession) -> None:
@@ -203,3 +233,25 @@ async def test_an_archived_promotion_stops_applying(db: AsyncSession) -> None:
     await service.archive_promotion(db, promo.id)
     r = (await service.quote(db, ask(("MUG", 1), codes=("BYE",)))).result
     assert (r.total, r.codes[0].reason) == (1200, Reason.CODE_EXPIRED)
+
+
+async def test_every_live_promotion_is_read_however_many(db: AsyncSession) -> None:
+    await priced_shop(db)
+    for i in range(40):
+        await promotion(db, Kind.ORDER_AMOUNT_OFF, amount=10, currency="EUR", name=f"small {i}")
+    tiered = await promotion(
+        db,
+        Kind.SPEND_THRESHOLD,
+        currency="EUR",
+        tiers=[TierIn(threshold=1000, amount=100), TierIn(threshold=2000, amount=300)],
+        ends_at=T0 + timedelta(hours=1),
+        channels=["web"],
+    )
+    await promotion(db, Kind.ORDER_AMOUNT_OFF, amount=999, currency="EUR", ends_at=T0)  # over
+
+    q = await service.quote(db, ask(("SHIRT", 1), channel="web"))
+    assert len(q.promotion_names) == 41 and q.promotion_names[str(tiered.id)] == tiered.name
+    assert q.result.discount_total == 300 + 40 * 10  # 25.00 spent: the 20.00 tier
+    assert (await service.quote(db, ask(("SHIRT", 1), channel="pos"))).result.discount_total == 40 * 10
+    later = await service.quote(db, ask(("SHIRT", 1), channel="web"), now=T0 + timedelta(hours=1))
+    assert later.result.discount_total == 40 * 10
