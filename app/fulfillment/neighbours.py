@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +14,17 @@ from app.inventory import service as inventory
 StockLine = tuple[str, str, int]  # (sku, location, quantity)
 
 
-async def locations(session: AsyncSession) -> list[Any]:
-    """Every location (code, kind, latitude, longitude, ships, pickup, daily_capacity, active)."""
-    return list(await inventory.list_locations(session))
+async def sourcing_locations(
+    session: AsyncSession,
+    skus: Sequence[str],
+    serves: Literal["delivery", "pickup"] | None,
+    pickup_location: str | None,
+) -> list[inventory.LocationStock]:
+    """The locations an order can be sourced from (code, kind, latitude, longitude, ships,
+    pickup, active, daily_capacity) with `available[sku]` of `skus`: for a delivery every
+    location, stock where it ships; for a pickup its store and the warehouses; for None
+    (simulations of both kinds) every location with its stock."""
+    return await inventory.sourcing_locations(session, skus, serves=serves, pickup_location=pickup_location)
 
 
 async def location(session: AsyncSession, code: str) -> Any:

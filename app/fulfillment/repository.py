@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
+from app.core.models import OutboxEvent
 from app.fulfillment.models import (
     Bin,
     CarrierEvent,
@@ -34,6 +35,14 @@ async def current_rules(session: AsyncSession) -> SourcingRuleVersion | None:
     return result
 
 
+async def latest_rules(session: AsyncSession) -> tuple[int, str] | None:
+    """The newest rule version and its rules as JSON text (on the driver: every placement)."""
+    row = await db.fetchrow(
+        session, "SELECT version, CAST(rules AS text) FROM sourcing_rule_versions ORDER BY version DESC LIMIT 1"
+    )
+    return None if row is None else (row[0], row[1])
+
+
 async def rule_version(session: AsyncSession, version: int) -> SourcingRuleVersion | None:
     return await session.get(SourcingRuleVersion, version)
 
@@ -54,28 +63,53 @@ async def add_rule_version(session: AsyncSession, row: SourcingRuleVersion) -> S
 # ---- sourcing decisions --------------------------------------------------------------------
 
 
+# write_sourcing's statement for each shape of its rows (which tables, which columns): built
+# once, so a placement pays neither the string building nor SQLAlchemy's statement work.
+_sourcing_sql: dict[tuple[tuple[str, tuple[str, ...]], ...], str] = {}
+_SOURCING_TABLES: dict[str, tuple[str, dict[str, str] | None]] = {
+    "f": (FulfillmentOrder.__tablename__, {"decision_id": "(SELECT id FROM d)"}),
+    "l": (FulfillmentOrderLine.__tablename__, None),
+    "e": (FulfillmentEvent.__tablename__, None),
+    "o": (OutboxEvent.__tablename__, None),
+}
+
+
+def _sourcing_statement(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """`shape` is ((cte name, columns), ...), the decision ("d") first; the n-th is bound to $n."""
+    parts: list[str] = []
+    for n, (name, columns) in enumerate(shape, start=1):
+        if name == "d":
+            parts.append(db.rows_cte(name, SourcingDecision.__tablename__, columns, returning="id", param=f"${n}"))
+        else:
+            table, extra = _SOURCING_TABLES[name]
+            parts.append(db.rows_cte(name, table, columns, extra=extra, param=f"${n}"))
+    return f"WITH {', '.join(parts)} SELECT id FROM d"
+
+
 async def write_sourcing(
     session: AsyncSession,
     decision: dict[str, Any],
     orders: Sequence[dict[str, Any]],
     lines: Sequence[dict[str, Any]],
     events: Sequence[dict[str, Any]],
+    outbox_events: Sequence[dict[str, Any]] = (),
 ) -> int:
     """A sourcing decision, the fulfillment orders it opens (their `decision_id` is the new
-    decision's), their lines and the timeline rows: one statement. Returns the decision id."""
-    await session.flush()  # timeline rows added before these keep their order
-    parts = [db.rows_cte("d", SourcingDecision.__tablename__, list(decision), returning="id")]
-    params = {"d": db.rows_json([decision])}
-    tables = (
-        ("f", FulfillmentOrder.__tablename__, orders, {"decision_id": "(SELECT id FROM d)"}),
-        ("l", FulfillmentOrderLine.__tablename__, lines, None),
-        ("e", FulfillmentEvent.__tablename__, events, None),
-    )
-    for name, table, rows, extra in tables:
+    decision's), their lines, the timeline rows and outbox events (rows of outbox_events):
+    one statement, on the driver. Returns the decision id."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # timeline rows and events added before these keep their order
+    shape: list[tuple[str, tuple[str, ...]]] = [("d", tuple(decision))]
+    args = [db.rows_json([decision])]
+    for name, rows in (("f", orders), ("l", lines), ("e", events), ("o", outbox_events)):
         if rows:
-            parts.append(db.rows_cte(name, table, list(rows[0]), extra=extra))
-            params[name] = db.rows_json(rows)
-    return int((await session.execute(text(f"WITH {', '.join(parts)} SELECT id FROM d"), params)).scalar_one())
+            shape.append((name, tuple(rows[0])))
+            args.append(db.rows_json(rows))
+    key = tuple(shape)
+    sql = _sourcing_sql.get(key)
+    if sql is None:
+        sql = _sourcing_sql[key] = _sourcing_statement(key)
+    return int(await db.fetchval(session, sql, *args))
 
 
 async def decisions_of(session: AsyncSession, order_id: uuid.UUID) -> list[SourcingDecision]:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import db
 from app.inventory.models import (
     Location,
     Reservation,
@@ -40,12 +41,14 @@ SAFETY = "coalesce(s.safety_stock, l.default_safety_stock)"
 AVAILABLE = f"greatest(s.on_hand - s.reserved - {SAFETY}, 0)"
 
 
-def _outbox_insert(event_type: str, source: str, aggregate_type: str, aggregate_id: str, payload: str) -> str:
+def _outbox_insert(
+    event_type: str, source: str, aggregate_type: str, aggregate_id: str, payload: str, now: str = NOW
+) -> str:
     """INSERT of one outbox event per row of `source` (same columns as app.core.outbox.record)."""
     return (
         "INSERT INTO outbox_events"
         " (event_id, type, schema_version, aggregate_type, aggregate_id, payload, occurred_at) "
-        f"SELECT gen_random_uuid(), '{event_type}', 1, '{aggregate_type}', {aggregate_id}, {payload}, {NOW} "
+        f"SELECT gen_random_uuid(), '{event_type}', 1, '{aggregate_type}', {aggregate_id}, {payload}, {now} "
         f"FROM {source}"
     )
 
@@ -290,6 +293,51 @@ async def apply_changes(
 # ---- reservations ---------------------------------------------------------------------------
 
 
+# The reservation statements run on the driver (app.core.db.fetch…, positional parameters):
+# they are on every order placement, where SQLAlchemy's per-statement work cost more CPU
+# than the statements themselves.
+_RESERVE_ONE = f"""
+WITH p AS (
+    SELECT CAST($1 AS text) AS sku, CAST($2 AS text) AS loc, CAST($3 AS bigint) AS qty,
+           CAST($4 AS text) AS ref, CAST($5 AS timestamptz) AS expires_at
+),
+upd AS (
+    UPDATE stock_levels s SET reserved = s.reserved + p.qty, updated_at = CAST($6 AS timestamptz)
+    FROM p, locations l
+    WHERE s.sku = p.sku AND s.location_code = p.loc AND l.code = s.location_code
+      AND s.on_hand - s.reserved - {SAFETY} >= p.qty
+      AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.reference = p.ref)
+    RETURNING s.sku
+),
+res AS (
+    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
+    SELECT CAST($7 AS uuid), p.ref, 'open', p.expires_at, CAST($8 AS uuid),
+           CAST($6 AS timestamptz), CAST($6 AS timestamptz)
+    FROM upd, p
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING id
+),
+line AS (
+    INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
+    SELECT res.id, p.sku, p.loc, p.qty, 0, 0 FROM res, p
+),
+event AS (
+    {
+    _outbox_insert(
+        "reservation.created",
+        "res, p",
+        "reservation",
+        "CAST(res.id AS text)",
+        "jsonb_build_object('reservation_id', res.id, 'reference', p.ref, 'expires_at', p.expires_at, "
+        "'lines', jsonb_build_array(jsonb_build_object('sku', p.sku, 'location', p.loc, 'quantity', p.qty)))",
+        now="CAST($6 AS timestamptz)",
+    )
+}
+)
+SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS created
+"""
+
+
 async def reserve_one(
     session: AsyncSession,
     *,
@@ -306,59 +354,10 @@ async def reserve_one(
     its event in one statement. Returns (stock was reserved, reservation row was created);
     (True, False) means a concurrent request took the same reference first and the caller
     must give the units back."""
-    sql = f"""
-    WITH p AS (
-        SELECT CAST(:sku AS text) AS sku, CAST(:loc AS text) AS loc, CAST(:qty AS bigint) AS qty,
-               CAST(:ref AS text) AS ref, CAST(:expires_at AS timestamptz) AS expires_at
-    ),
-    upd AS (
-        UPDATE stock_levels s SET reserved = s.reserved + p.qty, updated_at = {NOW}
-        FROM p, locations l
-        WHERE s.sku = p.sku AND s.location_code = p.loc AND l.code = s.location_code
-          AND s.on_hand - s.reserved - {SAFETY} >= p.qty
-          AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.reference = p.ref)
-        RETURNING s.sku
-    ),
-    res AS (
-        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
-        SELECT CAST(:id AS uuid), p.ref, 'open', p.expires_at, {ACTOR}, {NOW}, {NOW} FROM upd, p
-        ON CONFLICT (reference) DO NOTHING
-        RETURNING id
-    ),
-    line AS (
-        INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
-        SELECT res.id, p.sku, p.loc, p.qty, 0, 0 FROM res, p
-    ),
-    event AS (
-        {
-        _outbox_insert(
-            "reservation.created",
-            "res, p",
-            "reservation",
-            "CAST(res.id AS text)",
-            "jsonb_build_object('reservation_id', res.id, 'reference', p.ref, 'expires_at', p.expires_at, "
-            "'lines', jsonb_build_array(jsonb_build_object('sku', p.sku, 'location', p.loc, 'quantity', p.qty)))",
-        )
-    }
+    row = await db.fetchrow(
+        session, _RESERVE_ONE, sku, location_code, quantity, reference, expires_at, now, reservation_id, actor
     )
-    SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS created
-    """
-    row = (
-        await session.execute(
-            text(sql),
-            {
-                "id": reservation_id,
-                "ref": reference,
-                "sku": sku,
-                "loc": location_code,
-                "qty": quantity,
-                "expires_at": expires_at,
-                "actor": actor,
-                "now": now,
-            },
-        )
-    ).one()
-    return bool(row.reserved), bool(row.created)
+    return bool(row["reserved"]), bool(row["created"])
 
 
 class HoldRequest(NamedTuple):
@@ -455,6 +454,58 @@ async def hold_batch(
     return rows, None if available is None else int(available)
 
 
+# Rows in (SKU, location) order, so that concurrent reservations cannot deadlock.
+_LOCK_LINES = f"""
+SELECT s.sku, s.location_code, s.on_hand - s.reserved - {SAFETY} AS available
+FROM stock_levels s
+JOIN unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS x(sku, loc)
+  ON s.sku = x.sku AND s.location_code = x.loc
+JOIN locations l ON l.code = s.location_code
+ORDER BY s.sku, s.location_code
+FOR UPDATE OF s
+"""
+
+_RESERVE_MANY = f"""
+WITH x AS (
+    SELECT * FROM unnest(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS bigint[])) AS x(sku, loc, qty)
+),
+upd AS (
+    UPDATE stock_levels s SET reserved = s.reserved + x.qty, updated_at = CAST($8 AS timestamptz)
+    FROM x, locations l
+    WHERE s.sku = x.sku AND s.location_code = x.loc AND l.code = s.location_code
+      AND s.on_hand - s.reserved - {SAFETY} >= x.qty
+    RETURNING s.sku
+),
+res AS (
+    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
+    SELECT CAST($1 AS uuid), CAST($2 AS text), 'open', CAST($6 AS timestamptz), CAST($7 AS uuid),
+           CAST($8 AS timestamptz), CAST($8 AS timestamptz)
+    WHERE (SELECT count(*) FROM upd) = cardinality(CAST($3 AS text[]))
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING id
+),
+lines AS (
+    INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
+    SELECT res.id, x.sku, x.loc, x.qty, 0, 0 FROM res, x
+),
+event AS (
+    {
+    _outbox_insert(
+        "reservation.created",
+        "res",
+        "reservation",
+        "CAST(id AS text)",
+        "jsonb_build_object('reservation_id', id, 'reference', CAST($2 AS text), 'expires_at', "
+        "CAST($6 AS timestamptz), 'lines', (SELECT jsonb_agg(jsonb_build_object("
+        "'sku', x.sku, 'location', x.loc, 'quantity', x.qty)) FROM x))",
+        now="CAST($8 AS timestamptz)",
+    )
+}
+)
+SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS created
+"""
+
+
 async def reserve_many(
     session: AsyncSession,
     *,
@@ -474,72 +525,13 @@ async def reserve_many(
     reservation row was created) like `reserve_one`; (False, False) when a line is short or
     has no stock row."""
     skus, locs, qtys = [line[0] for line in lines], [line[1] for line in lines], [line[2] for line in lines]
-    lock = f"""
-    SELECT s.sku, s.location_code, s.on_hand - s.reserved - {SAFETY} AS available
-    FROM stock_levels s
-    JOIN unnest(CAST(:skus AS text[]), CAST(:locs AS text[])) AS x(sku, loc)
-      ON s.sku = x.sku AND s.location_code = x.loc
-    JOIN locations l ON l.code = s.location_code
-    ORDER BY s.sku, s.location_code
-    FOR UPDATE OF s
-    """
-    found = {
-        (r.sku, r.location_code): r.available for r in await session.execute(text(lock), {"skus": skus, "locs": locs})
-    }
+    found = {(r[0], r[1]): r[2] for r in await db.fetch(session, _LOCK_LINES, skus, locs)}
     if any(found.get((sku, loc), 0) < qty for sku, loc, qty in lines):
         return False, False
-    sql = f"""
-    WITH x AS (
-        SELECT * FROM unnest(CAST(:skus AS text[]), CAST(:locs AS text[]), CAST(:qtys AS bigint[]))
-            AS x(sku, loc, qty)
-    ),
-    upd AS (
-        UPDATE stock_levels s SET reserved = s.reserved + x.qty, updated_at = {NOW}
-        FROM x, locations l
-        WHERE s.sku = x.sku AND s.location_code = x.loc AND l.code = s.location_code
-          AND s.on_hand - s.reserved - {SAFETY} >= x.qty
-        RETURNING s.sku
-    ),
-    res AS (
-        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
-        SELECT CAST(:id AS uuid), CAST(:ref AS text), 'open', CAST(:expires_at AS timestamptz), {ACTOR}, {NOW}, {NOW}
-        WHERE (SELECT count(*) FROM upd) = cardinality(CAST(:skus AS text[]))
-        ON CONFLICT (reference) DO NOTHING
-        RETURNING id
-    ),
-    lines AS (
-        INSERT INTO reservation_lines (reservation_id, sku, location_code, quantity, released_qty, consumed_qty)
-        SELECT res.id, x.sku, x.loc, x.qty, 0, 0 FROM res, x
-    ),
-    event AS (
-        {
-        _outbox_insert(
-            "reservation.created",
-            "res",
-            "reservation",
-            "CAST(id AS text)",
-            "jsonb_build_object('reservation_id', id, 'reference', CAST(:ref AS text), 'expires_at', "
-            "CAST(:expires_at AS timestamptz), 'lines', (SELECT jsonb_agg(jsonb_build_object("
-            "'sku', x.sku, 'location', x.loc, 'quantity', x.qty)) FROM x))",
-        )
-    }
-    )
-    SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS created
-    """
-    params = {
-        "id": reservation_id,
-        "ref": reference,
-        "skus": skus,
-        "locs": locs,
-        "qtys": qtys,
-        "expires_at": expires_at,
-        "actor": actor,
-        "now": now,
-    }
-    row = (await session.execute(text(sql), params)).one()
-    if row.reserved != len(lines):  # cannot happen under the row locks; never keep a part
+    row = await db.fetchrow(session, _RESERVE_MANY, reservation_id, reference, skus, locs, qtys, expires_at, actor, now)
+    if row["reserved"] != len(lines):  # cannot happen under the row locks; never keep a part
         raise RuntimeError("a multi-line reservation reserved only some of its lines")
-    return True, bool(row.created)
+    return True, bool(row["created"])
 
 
 async def unreserve_row(session: AsyncSession, sku: str, location_code: str, quantity: int) -> None:
@@ -864,6 +856,44 @@ async def available_by_location(
         f"JOIN locations l ON l.code = s.location_code WHERE {where}"
     )
     return list((await session.execute(text(sql), params)).all())
+
+
+# Where an order could be sourced from, with what those locations have of its SKUs: one
+# driver statement per placement. `{locations}` narrows the locations, `{stocked}` the
+# stock rows read (only where the planner could take them).
+_SOURCING_LOCATIONS = f"""
+WITH stock AS (
+    SELECT s.location_code, array_agg(s.sku) AS skus, array_agg({AVAILABLE}) AS available
+    FROM stock_levels s JOIN locations l ON l.code = s.location_code
+    WHERE s.sku = ANY(CAST($1 AS text[])) AND l.active AND {{stocked}}
+    GROUP BY s.location_code
+)
+SELECT l.code, l.kind, l.latitude, l.longitude, l.ships, l.pickup, l.active, l.daily_capacity,
+       stock.skus, stock.available
+FROM locations l LEFT JOIN stock ON stock.location_code = l.code
+WHERE {{locations}}
+ORDER BY l.code
+"""
+_PICKUP = "(l.code = CAST($2 AS text) OR l.kind = 'warehouse')"
+SOURCING_STATEMENTS = {
+    # The explanation of a delivery's plan names every location; only shipping ones serve it.
+    "delivery": _SOURCING_LOCATIONS.format(locations="true", stocked="l.ships"),
+    # A pickup is served by its store, or by warehouses shipping to it.
+    "pickup": _SOURCING_LOCATIONS.format(locations=_PICKUP, stocked=_PICKUP),
+    "any": _SOURCING_LOCATIONS.format(locations="true", stocked="true"),
+}
+
+
+async def sourcing_locations(
+    session: AsyncSession, skus: Sequence[str], serves: str, pickup_location: str | None
+) -> list[Any]:
+    """Rows (code, kind, latitude, longitude, ships, pickup, active, daily_capacity, skus,
+    available) by code; `skus`/`available` are parallel arrays, NULL without stock rows.
+    `serves` is a key of SOURCING_STATEMENTS."""
+    sql = SOURCING_STATEMENTS[serves]
+    if serves == "pickup":
+        return await db.fetch(session, sql, list(skus), pickup_location)
+    return await db.fetch(session, sql, list(skus))
 
 
 # ---- integrity -------------------------------------------------------------------------------------

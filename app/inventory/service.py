@@ -45,7 +45,10 @@ Availability
 - `availability(session, *, skus, channel=None, lat=None, lon=None, radius_km=None, pickup_only=False)
   -> AvailabilityOut` (storefronts/kiosks; two indexed queries per request whatever the SKU count)
 - `available_by_location(session, skus, location_codes=None) -> dict[(sku, location), int]`
-  (the sourcing planner; rows without stock are absent)
+  (rows without stock are absent)
+- `sourcing_locations(session, skus, *, serves=None, pickup_location=None) -> list[LocationStock]`
+  (the sourcing planner, one statement: the locations that can serve an order, by code, each
+  with what it has available of `skus`; see the function)
 
 Transfers
 - `create_transfer(session, *, from_location, to_location, lines: Sequence[(sku, qty)], note=None, actor=None)
@@ -68,8 +71,9 @@ import uuid
 import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from msgspec import UNSET, structs
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -953,6 +957,51 @@ async def available_by_location(
 ) -> dict[tuple[str, str], int]:
     rows = await repository.available_by_location(session, list(dict.fromkeys(skus)), location_codes)
     return {(r.sku, r.location_code): int(r.available) for r in rows}
+
+
+class LocationStock(msgspec.Struct, frozen=True, kw_only=True):
+    """A location as the sourcing planner sees it, with `available[sku]` (net of reservations
+    and safety stock; absent = none, and always absent at an inactive location)."""
+
+    code: str
+    kind: str
+    latitude: float
+    longitude: float
+    ships: bool
+    pickup: bool
+    active: bool
+    daily_capacity: int
+    available: dict[str, int]
+
+
+async def sourcing_locations(
+    session: AsyncSession,
+    skus: Sequence[str],
+    *,
+    serves: Literal["delivery", "pickup"] | None = None,
+    pickup_location: str | None = None,
+) -> list[LocationStock]:
+    """The locations an order could be sourced from, by code, with their stock of `skus`:
+    for a delivery every location (each is explained in the plan) but stock only where it
+    ships; for a pickup the store `pickup_location` (if it exists) and the warehouses; with
+    `serves=None` every location and its stock."""
+    if serves == "pickup" and pickup_location is None:
+        raise ValueError("a pickup is served from its pickup_location")
+    rows = await repository.sourcing_locations(session, list(dict.fromkeys(skus)), serves or "any", pickup_location)
+    return [
+        LocationStock(
+            code=r[0],
+            kind=r[1],
+            latitude=r[2],
+            longitude=r[3],
+            ships=r[4],
+            pickup=r[5],
+            active=r[6],
+            daily_capacity=r[7],
+            available=dict(zip(r[8], r[9], strict=True)) if r[8] is not None else {},
+        )
+        for r in rows
+    ]
 
 
 # ---- transfers -----------------------------------------------------------------------------------------

@@ -18,13 +18,26 @@ from app.fulfillment.errors import FulfillmentInvalidTransition, FulfillmentOrde
 from app.fulfillment.models import FulfillmentEvent, FulfillmentOrder, FulfillmentOrderLine, Parcel
 from app.fulfillment.schemas import FulfillmentLineOut, FulfillmentOrderOut, ParcelOut
 
+# Rules by their JSON text: validating them is the same work for every order under one
+# version. Keyed by the text, not the version number, because a number can come back with
+# other rules (a rolled-back or emptied table).
+_parsed_rules: dict[str, rules.SourcingRules] = {}
+PARSED_RULES_KEPT = 16
+
 
 async def rules_in_force(session: AsyncSession) -> tuple[int | None, rules.SourcingRules]:
     """The newest rule version, or the documented defaults when none was ever saved."""
-    row = await repository.current_rules(session)
+    row = await repository.latest_rules(session)
     if row is None:
         return None, rules.SourcingRules()
-    return row.version, msgspec.convert(row.rules, rules.SourcingRules)
+    version, text = row
+    parsed = _parsed_rules.get(text)
+    if parsed is None:
+        parsed = msgspec.convert(msgspec.json.decode(text), rules.SourcingRules)
+        if len(_parsed_rules) >= PARSED_RULES_KEPT:
+            _parsed_rules.clear()
+        _parsed_rules[text] = parsed
+    return version, parsed
 
 
 def transition(fo: FulfillmentOrder, action: str) -> str:

@@ -83,11 +83,16 @@ async def todays_load(session: AsyncSession) -> dict[str, int]:
     return load
 
 
-async def candidates(session: AsyncSession, skus: Sequence[str]) -> list[rules.Candidate]:
-    """Every location with its capabilities, today's load and the SKUs' availability: three
-    queries whatever the number of locations (the load one at most once a second)."""
-    locations = await neighbours.locations(session)
-    stock = await neighbours.available(session, skus, None)
+async def candidates(
+    session: AsyncSession,
+    skus: Sequence[str],
+    serves: Literal["delivery", "pickup"] | None = None,
+    pickup_location: str | None = None,
+) -> list[rules.Candidate]:
+    """The locations that can serve an order of `serves` (None: of either kind) with their
+    capabilities, today's load and the SKUs' availability: one query whatever the number of
+    locations, plus the load one at most once a second."""
+    locations = await neighbours.sourcing_locations(session, skus, serves, pickup_location)
     today = await todays_load(session)
     return [
         rules.Candidate(
@@ -100,7 +105,7 @@ async def candidates(session: AsyncSession, skus: Sequence[str]) -> list[rules.C
             active=loc.active,
             daily_capacity=loc.daily_capacity,
             assigned_today=today.get(loc.code, 0),
-            stock={sku: rules.StockAt(available=qty) for sku, qty in stock.get(loc.code, {}).items()},
+            stock={sku: rules.StockAt(available=qty) for sku, qty in loc.available.items()},
         )
         for loc in locations
     ]
@@ -172,7 +177,7 @@ async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor
     version, current = await rules_in_force(session)
     skus = sorted({sku for _, sku, _ in order.lines})
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus)
+        pool = await candidates(session, skus, order.fulfilment, order.pickup_location)
         plan = make_plan(order, pool, current)
         if not plan.complete:
             if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
@@ -245,8 +250,8 @@ async def write_decision(
     existing: int | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Write the explained decision and the fulfillment orders of its assignments (their
-    lines holding `order.reservation_ref`), with their timeline rows, in one statement; then
-    the `fulfillment.created` events. `existing`: how many fulfillment orders the order has
+    lines holding `order.reservation_ref`), with their timeline rows and `fulfillment.created`
+    events, in one statement. `existing`: how many fulfillment orders the order has
     already (counted when None). Returns the decision id and the new fulfillment orders."""
     now = clock.now()
     decision = {
@@ -275,23 +280,28 @@ async def write_decision(
         events.append(
             _event_row(order.order_id, fo["id"], "created", actor, to_status=fo["status"], location=fo["location_code"])
         )
-    decision_id = await repository.write_sourcing(session, decision, fos, lines, events)
-    for fo in fos:
-        await outbox.record(
-            session,
-            "fulfillment.created",
-            aggregate_type="fulfillment_order",
-            aggregate_id=str(fo["id"]),
-            payload={
-                "fulfillment_order_id": str(fo["id"]),
-                "number": fo["number"],
-                "order_id": str(order.order_id),
-                "location": fo["location_code"],
-                "type": fo["type"],
-                "status": fo["status"],
-            },
-        )
+    created = [_created_event(order, fo) for fo in fos]
+    decision_id = await repository.write_sourcing(session, decision, fos, lines, events, created)
+    if created:
+        # Written by the statement, not outbox.record: the relay still needs its nudge.
+        session.info["outbox_dirty"] = True
     return decision_id, fos
+
+
+def _created_event(order: OrderToSource, fo: dict[str, Any]) -> dict[str, Any]:
+    return outbox.event_row(
+        "fulfillment.created",
+        aggregate_type="fulfillment_order",
+        aggregate_id=str(fo["id"]),
+        payload={
+            "fulfillment_order_id": str(fo["id"]),
+            "number": fo["number"],
+            "order_id": str(order.order_id),
+            "location": fo["location_code"],
+            "type": fo["type"],
+            "status": fo["status"],
+        },
+    )
 
 
 def _fulfillment_orders(
@@ -393,7 +403,7 @@ async def resource_lines(
         return None
     skus = sorted({sku for _, sku, _ in lines})
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus)
+        pool = await candidates(session, skus, order.fulfilment)
         plan = make_plan(order, pool, current, excluded)
         served = [a for a in plan.assignments]
         if served:

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Role
+from app.core.models import OutboxEvent
 from app.fulfillment import service
 from app.orders.models import OrderTender
 from tests.api.fulfillment.conftest import (
@@ -188,6 +190,33 @@ async def test_kiosk_order_for_a_size_the_store_lacks_ships_home_from_a_warehous
     ][0]
     store = next(c for c in decision["candidates"] if c["location_code"] == "STORE-TEST")
     assert (store["outcome"], store["reasons"][0]["code"]) == ("skipped", "out_of_stock")
+    await assert_clean(db)
+
+
+async def test_split_order_writes_its_fulfillment_events_in_the_order_transaction(api: Api, db: AsyncSession) -> None:
+    shop = await retailer(db, 2)
+    a, b = shop.skus
+    await location(db, "WH-TEST", "warehouse", *LYON, {a: 5})
+    await location(db, "WH-NORTH", "warehouse", *ORLY, {b: 5})
+    await db.commit()
+    order = await place(api, "storefront", order_body({a: 1, b: 2}))
+    fos = {fo["location_code"]: fo for fo in await fos_of(api, order["id"])}
+    assert sorted(fos) == ["WH-NORTH", "WH-TEST"]
+    created = await events(db, "fulfillment.created")
+    assert sorted(created, key=lambda e: str(e["location"])) == [
+        {
+            "fulfillment_order_id": fos[code]["id"],
+            "number": fos[code]["number"],
+            "order_id": order["id"],
+            "location": code,
+            "type": "delivery",
+            "status": "created",
+        }
+        for code in ("WH-NORTH", "WH-TEST")
+    ]
+    rows = await db.scalars(select(OutboxEvent.type).order_by(OutboxEvent.id))
+    kinds = [t for t in rows if t in ("reservation.created", "fulfillment.created", "order.placed")]
+    assert kinds == ["reservation.created", "fulfillment.created", "fulfillment.created", "order.placed"]
     await assert_clean(db)
 
 

@@ -177,3 +177,37 @@ async def test_on_hand_at_reads_the_past(db: AsyncSession, world: tuple[list[str
     assert (await service.on_hand_at(db, sku=a, location_code="WH-1", at=t0 - timedelta(seconds=1))).on_hand == 0
     assert (await service.on_hand_at(db, sku=a, location_code="WH-1", at=t0 + timedelta(minutes=30))).on_hand == 10
     assert (await service.on_hand_at(db, sku=a, location_code="WH-1", at=clock.now())).on_hand == 6
+
+
+async def test_sourcing_locations_read_only_the_stock_that_could_serve(db: AsyncSession) -> None:
+    a, b, c = await make_variants(db, 3)
+    await make_locations(
+        db,
+        LocationFactory(code="SRC-WH", kind="warehouse"),
+        LocationFactory(code="SRC-ST", latitude=45.75, longitude=4.85),  # pickup, does not ship
+        LocationFactory(code="SRC-SHIP", ships=True, default_safety_stock=1),
+        LocationFactory(code="SRC-OFF", kind="warehouse", active=False),
+    )
+    for sku, loc, qty in [(a, "SRC-WH", 5), (b, "SRC-WH", 1), (a, "SRC-ST", 3), (a, "SRC-SHIP", 2), (a, "SRC-OFF", 4)]:
+        await receive(db, sku, loc, qty)
+    await receive(db, c, "SRC-WH", 9)  # not asked for
+    await service.reserve(db, reference="order:src", lines=[(b, "SRC-WH", 1)])
+
+    def seen(found: list[service.LocationStock]) -> dict[str, dict[str, int]]:
+        return {loc.code: loc.available for loc in found if loc.code.startswith("SRC-")}
+
+    delivery = await service.sourcing_locations(db, [a, b], serves="delivery")
+    # Every location (the plan explains each), stock only where it is active and ships.
+    assert seen(delivery) == {"SRC-OFF": {}, "SRC-SHIP": {a: 1}, "SRC-ST": {}, "SRC-WH": {a: 5, b: 0}}
+    assert [loc.code for loc in delivery] == sorted(loc.code for loc in delivery)
+    store = next(loc for loc in delivery if loc.code == "SRC-ST")
+    assert (store.kind, store.ships, store.pickup, store.active, store.latitude) == ("store", False, True, True, 45.75)
+    assert next(loc for loc in delivery if loc.code == "SRC-OFF").active is False
+
+    pickup = await service.sourcing_locations(db, [a, b], serves="pickup", pickup_location="SRC-ST")
+    assert {loc.code for loc in pickup} >= {"SRC-ST", "SRC-WH", "SRC-OFF"}
+    assert all(loc.kind == "warehouse" or loc.code == "SRC-ST" for loc in pickup)
+    assert seen(pickup) == {"SRC-OFF": {}, "SRC-ST": {a: 3}, "SRC-WH": {a: 5, b: 0}}
+
+    anywhere = await service.sourcing_locations(db, [a])
+    assert seen(anywhere) == {"SRC-OFF": {}, "SRC-SHIP": {a: 1}, "SRC-ST": {a: 3}, "SRC-WH": {a: 5}}
