@@ -53,6 +53,13 @@ async def profile(orders: int, with_pyinstrument: bool, with_cprofile: bool = Fa
     event.listen(
         engine.sync_engine, "connect", lambda dbapi, record: dbapi.driver_connection.add_query_logger(on_query)
     )
+    # SQLAlchemy's statements go through asyncpg's prepared-statement API, which the query
+    # logger does not see: list them from SQLAlchemy's own event.
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.split())[:150]),
+    )
     event.listen(engine.sync_engine.pool, "checkout", lambda *a: counts.update(["checkout"]))
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {key}"}

@@ -217,3 +217,21 @@ async def test_a_driver_statement_on_a_dead_connection_invalidates_it(small_engi
             await database.fetchval(session, "SELECT 1")
     assert caught.value.connection_invalidated
     assert await _backend_pid(maker) not in (0, dead)  # the pool opened a new connection
+
+
+async def test_a_session_used_for_two_transactions_runs_each_on_its_own_connection(
+    small_engine: AsyncEngine, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    maker = create_sessionmaker(small_engine)
+    key_id = uuid.uuid4()
+    async with maker() as session:
+        async with session.begin():
+            await database.execute(session, _INSERT_RECORD, key_id, "k1", b"h")
+        # the first transaction's connection went back to the pool; the next one begins anew
+        async with session.begin():
+            assert await database.fetchval(session, "SELECT pg_current_xact_id_if_assigned()") is None
+            await database.execute(session, _INSERT_RECORD, key_id, "k2", b"h")
+            await session.rollback()
+    async with committed() as session:
+        keys = await database.fetch(session, "SELECT key FROM idempotency_records WHERE api_key_id = $1", key_id)
+    assert [row["key"] for row in keys] == ["k1"]
