@@ -71,10 +71,13 @@ async def delivered_order(session: AsyncSession, event: dict[str, Any]) -> Deliv
 
 def wire_fulfillment() -> None:
     """Fulfilment plugs into cancellations: it gives up the cancelled
-    units of its open fulfillment orders and releases the reservations holding them."""
+    units of its open fulfillment orders and releases the reservations holding them, and
+    tells whether anything of an order is still on its way (an order whose last open units
+    are cancelled after the rest was delivered is completed then)."""
     from app.fulfillment import service as fulfillment_service
 
     orders_service.on_cancel(fulfillment_service.cancel_order_lines)
+    orders_service.register_handover_check(fulfillment_service.order_handed_over)
 
 
 def wire_pricing() -> None:

@@ -28,7 +28,7 @@ from app.catalog.schemas import (
 from app.core.auth import ALL_ROLES, STAFF_ROLES, Channel, Principal, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 WRITERS = roles(STAFF_ROLES)
 READERS = roles(ALL_ROLES)
@@ -58,7 +58,7 @@ async def list_categories(
     db_session: AsyncSession,
     under: Annotated[str | None, Parameter(max_length=40, description="code of a subtree's root")] = None,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> Page[CategoryOut]:
     return await service.list_categories(db_session, under=under, limit=limit, cursor=cursor)
 
@@ -92,7 +92,7 @@ async def list_products(
         Channel | None, Parameter(description="only products sold in this channel (a channel key: always its own)")
     ] = None,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> Page[ProductOut]:
     sold_in = principal.channel or channel
     return await service.list_products(

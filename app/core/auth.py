@@ -13,12 +13,13 @@ import time
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.params import Parameter
 from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,14 @@ ROLES_WITH_LOCATION = frozenset({Role.KIOSK, Role.POS, Role.LOGISTICS})
 ALL_ROLES = frozenset(Role)
 CHANNEL_ROLES = frozenset({Role.STOREFRONT, Role.KIOSK, Role.CONTACT_CENTER, Role.POS})
 STAFF_ROLES = frozenset({Role.ADMIN, Role.MERCHANDISER})
+
+
+# A storefront key acts for one shopper only with that shopper's token (the customers
+# service checks it); routes of every domain that read a customer's data take this header.
+CustomerToken = Annotated[
+    str | None,
+    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
+]
 
 
 class Principal(Struct, frozen=True):

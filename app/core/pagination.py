@@ -15,6 +15,7 @@ T = TypeVar("T")
 # Litestar validates query parameters from `Parameter`, not from msgspec.Meta (which it ignores there).
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 DEFAULT_LIMIT = 50
+Cursor = Annotated[str | None, Parameter(max_length=500)]
 
 
 class Page(msgspec.Struct, Generic[T]):

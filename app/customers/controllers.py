@@ -52,10 +52,11 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import CHANNEL_ROLES, Principal, Role, roles
+from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page
+from app.core.routes import action
 from app.customers import service
 from app.customers.schemas import (
     CustomerCreate,
@@ -73,11 +74,6 @@ STOREFRONTS = roles(Role.STOREFRONT)
 
 # A token is a secret: no cache (browser, proxy) may keep the response.
 NO_STORE = CacheControlHeader(no_store=True)
-
-CustomerToken = Annotated[
-    str | None,
-    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
-]
 
 
 @post(
@@ -144,12 +140,11 @@ async def update_customer(
     return await service.update_customer(db_session, customer_id, data)
 
 
-@post(
+@action(
     "/customers/{customer_id:uuid}/merge",
     opt=MERGERS,
-    status_code=200,
+    errors=(400, 404, 409, 422),
     summary="Merge another record of the same person into this one",
-    responses=problem_responses(400, 404, 409, 422),
 )
 async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data: MergeBody) -> CustomerOut:
     return await service.merge_customers(db_session, customer_id, data.absorb)

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal, Role, roles
 from app.core.errors import InvalidInput, problem_response, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.routes import action
 from app.core.schema import Body, Code
 from app.fulfillment import rules, service
 from app.fulfillment.schemas import (
@@ -47,7 +48,6 @@ CARRIERS = roles(Role.ADMIN, Role.INTEGRATION)
 
 StatusParam = Annotated[str | None, Parameter(max_length=20)]
 CodeParam = Annotated[str | None, Parameter(max_length=40)]
-Cursor = Annotated[str | None, Parameter(max_length=500)]
 
 
 class PickListCreate(Body):
@@ -98,69 +98,45 @@ async def order_fulfilment(db_session: AsyncSession, order_id: uuid.UUID) -> Ord
     return await service.order_fulfilment(db_session, order_id)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/accept",
-    opt=WORKERS,
-    status_code=200,
-    summary="The store takes the ship-from-store order",
-    responses=problem_responses(404, 409),
-)
+def _transition(
+    verb: str, summary: str, *, errors: tuple[int, ...] = (404, 409), opt: dict[str, Any] = WORKERS
+) -> post:
+    """A fulfillment order's transition; the service refuses another location's key (404)."""
+    return action(f"/fulfillment-orders/{{fo_id:uuid}}/{verb}", opt=opt, errors=errors, summary=summary)
+
+
+@_transition("accept", "The store takes the ship-from-store order")
 async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     return await service.accept(db_session, principal, fo_id)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/reject",
-    opt=WORKERS,
-    status_code=200,
-    summary="The store refuses it: stock corrected by reason, re-sourced elsewhere",
-    responses=problem_responses(400, 404, 409),
-)
+@_transition("reject", "The store refuses it: stock corrected by reason, re-sourced elsewhere", errors=(400, 404, 409))
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
     return await service.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/pack",
-    opt=WORKERS,
-    status_code=200,
-    summary="Packed into parcels (carrier + tracking number)",
-    responses=problem_responses(400, 404, 409),
-)
+@_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
 async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: PackBody) -> FulfillmentOrderOut:
     return await service.pack(db_session, principal, fo_id, data)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/ship",
-    opt=WORKERS,
-    status_code=200,
-    summary="Shipped: reservation consumed (sale), card captured for the shipped lines",
-    responses=problem_responses(404, 409),
-)
+@_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     return await service.ship(db_session, principal, fo_id)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/ready",
-    opt=WORKERS,
-    status_code=200,
-    summary="Ready for pickup: a pickup code is sent to the customer",
-    responses=problem_responses(404, 409),
-)
+@_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
 async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     return await service.ready(db_session, principal, fo_id)
 
 
-@post(
-    "/fulfillment-orders/{fo_id:uuid}/collect",
+@_transition(
+    "collect",
+    "Handed over at the counter against the pickup code, or the order number with the customer's card or phone",
+    errors=(400, 404, 409, 422, 423),
     opt=COUNTER,
-    status_code=200,
-    summary="Handed over at the counter against the pickup code, or the order number with the customer's card or phone",
-    responses=problem_responses(400, 404, 409, 422, 423),
 )
 async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
@@ -173,12 +149,11 @@ async def collect(
         return problem_response(request, status=p.status, code=p.code, title=p.title, detail=p.detail, extra=p.extra)
 
 
-@post(
+@action(
     "/carrier-events",
     opt=CARRIERS,
-    status_code=200,
+    errors=(400, 404),
     summary="Carrier tracking webhook (delivered completes the parcel)",
-    responses=problem_responses(400, 404),
 )
 async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> CarrierEventOut:
     return await service.carrier_event(db_session, data)
@@ -217,12 +192,11 @@ async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_l
     return service.print_view(await service.get_pick_list(db_session, principal, pick_list_id))
 
 
-@post(
+@action(
     "/pick-lists/{pick_list_id:uuid}/confirm",
     opt=WORKERS,
-    status_code=200,
+    errors=(400, 404, 409, 422),
     summary="Units found per SKU; short picks are re-sourced and counted",
-    responses=problem_responses(400, 404, 409, 422),
 )
 async def confirm_pick_list(
     db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, data: ConfirmBody

@@ -11,6 +11,14 @@ class NotSourceable(Conflict):
     code, title = "insufficient_stock", "No location (or set of locations) can serve the order"
 
 
+class StockMoved(Problem):
+    """The stock a placement planned was taken by another order before its commit. Placement
+    runs its transaction again (a fresh plan); should it ever reach a client, it is a
+    retryable 503."""
+
+    status, code, title = 503, "contention", "The stock moved while the order was placed; retry"
+
+
 class PickupNotOffered(InvalidInput):
     code, title = "pickup_not_offered", "This store does not offer pickup"
 

@@ -140,6 +140,14 @@ def _merged(lines: Sequence[StockLine]) -> list[StockLine]:
 # either way would be circular.
 
 
+async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
+    """Lock the orders' rows (by id): the first lock of any step that goes on to tell orders
+    (see `usecases.common.load_after_order`)."""
+    from app.orders import service as orders
+
+    await orders.lock_orders(session, order_ids)
+
+
 async def order_lines_left(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int]) -> None:
     """Units that left the building (shipped or collected): orders records the card capture
     and its progress. Fulfilment has already consumed the stock (it knows where it is held)."""

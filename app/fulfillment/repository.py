@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import Row, case, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -357,3 +357,58 @@ async def claim_carrier_event(session: AsyncSession, row: dict[str, Any]) -> boo
     """False when this carrier event was seen before (at-least-once webhooks)."""
     stmt = insert(CarrierEvent).values(**row).on_conflict_do_nothing().returning(CarrierEvent.event_id)
     return (await session.execute(stmt)).first() is not None
+
+
+# ---- what reached the customers of several orders (returns' look-up) ----------------------
+
+
+async def handed_over_lines(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """(order_id, line_id, picked_quantity, at) of every line with picked units of a delivered
+    `delivery` fulfillment order or a collected `pickup` one of `order_ids`, in one statement.
+    `at`: the last parcel's delivery (a delivery), the last `collected` step (a pickup); the
+    fulfillment order's last change when that is missing."""
+    if not order_ids:
+        return []
+    delivered_at = (
+        select(func.max(Parcel.delivered_at))
+        .where(Parcel.fulfillment_order_id == FulfillmentOrder.id)
+        .scalar_subquery()
+    )
+    collected_at = (
+        select(FulfillmentEvent.at)
+        .where(
+            FulfillmentEvent.fulfillment_order_id == FulfillmentOrder.id,
+            FulfillmentEvent.to_status == "collected",
+        )
+        .order_by(FulfillmentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    delivered = (FulfillmentOrder.type == "delivery") & (FulfillmentOrder.status == "delivered")
+    collected = (FulfillmentOrder.type == "pickup") & (FulfillmentOrder.status == "collected")
+    at = func.coalesce(case((delivered, delivered_at), else_=collected_at), FulfillmentOrder.updated_at)
+    query = (
+        select(
+            FulfillmentOrder.order_id,
+            FulfillmentOrderLine.line_id,
+            FulfillmentOrderLine.picked_quantity,
+            at.label("at"),
+        )
+        .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
+        .where(
+            FulfillmentOrder.order_id.in_(list(order_ids)),
+            delivered | collected,
+            FulfillmentOrderLine.picked_quantity > 0,
+        )
+        .order_by(FulfillmentOrder.order_id, FulfillmentOrder.created_at, FulfillmentOrder.number)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def order_ids_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The orders these fulfillment orders serve, without locking anything (a fulfillment
+    order never changes order): what a pick list's confirmation locks first."""
+    if not fo_ids:
+        return []
+    query = select(FulfillmentOrder.order_id).where(FulfillmentOrder.id.in_(list(fo_ids))).distinct()
+    return list((await session.scalars(query)).all())

@@ -9,7 +9,8 @@ Sourcing
   writes the fulfillment orders and the explained decision. `Sourced.line_locations` says
   where each order line's units are. Raises NotSourceable (409 `insufficient_stock`, extra
   `lines=[{sku, requested, available}]`, `available_at={sku: {location: units}}`), PickupNotOffered,
-  UnknownLocation (422).
+  UnknownLocation (422). With `reserve_last=True` the reserve is the transaction's last step
+  and raises `StockMoved` there if the stock went meanwhile: the caller runs it again.
 - `order_fulfilment(session, order_id) -> OrderFulfilmentOut`: fulfillment orders,
   decisions with every candidate's reason, and the fulfilment timeline (contact center).
 - `current_version`, `get_version`, `list_versions`, `save_rules`, `simulate` (rule versions).
@@ -41,6 +42,7 @@ Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 
 from __future__ import annotations
 
+from app.fulfillment.errors import StockMoved
 from app.fulfillment.usecases.cancelling import cancel_order_lines
 from app.fulfillment.usecases.lifecycle import (
     CodeRefused,
@@ -73,6 +75,7 @@ __all__ = [
     "CodeRefused",
     "OrderToSource",
     "Sourced",
+    "StockMoved",
     "accept",
     "cancel_order_lines",
     "carrier_event",
@@ -98,3 +101,14 @@ __all__ = [
     "ship",
     "simulate",
 ]
+
+
+# Public as well (appended to the list above):
+# - `delivered_lines(session, order_ids) -> {order_id: [HandedOver(line_id, quantity, at)]}`:
+#   what reached the customer of each order (delivered `delivery`, collected `pickup`
+#   fulfillment orders), for many orders in one statement (returns' customer look-up).
+# - `order_handed_over(session, order_id) -> bool`: every fulfillment order of the order is
+#   finished; orders' handover check (wired in app/wiring.py).
+from app.fulfillment.usecases.lifecycle import HandedOver, delivered_lines, order_handed_over
+
+__all__ += ["HandedOver", "delivered_lines", "order_handed_over"]

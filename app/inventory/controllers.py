@@ -22,7 +22,8 @@ from app.core.auth import ALL_ROLES, Principal, Role, roles
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.core.idempotency import idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.routes import action
 from app.core.settings import get_settings
 from app.inventory import service
 from app.inventory.schemas import (
@@ -39,6 +40,7 @@ from app.inventory.schemas import (
     ReservationCreate,
     ReservationOut,
     SafetyStockUpdate,
+    SettleLine,
     StockLevelOut,
     SyncBatch,
     SyncOut,
@@ -58,7 +60,6 @@ HOLDERS = roles(Role.ADMIN, Role.INTEGRATION, Role.STOREFRONT, Role.KIOSK, Role.
 
 CodeParam = Annotated[str | None, Parameter(max_length=40)]
 SkuParam = Annotated[str | None, Parameter(max_length=64)]
-Cursor = Annotated[str | None, Parameter(max_length=500)]
 
 
 def _own_location(principal: Principal, requested: str | None) -> str | None:
@@ -264,11 +265,6 @@ async def sync_stock(db_session: AsyncSession, principal: Principal, data: SyncB
 # ---- transfers -------------------------------------------------------------------------------------------
 
 
-def _require_either(principal: Principal, t: TransferOut) -> None:
-    if principal.location_code not in (None, t.from_location, t.to_location):
-        principal.require_location(t.from_location)
-
-
 @post(
     "/transfers",
     opt=MOVERS,
@@ -315,48 +311,27 @@ async def list_transfers(
 
 @get("/transfers/{transfer_id:uuid}", opt=MOVERS, summary="A transfer", responses=problem_responses(403, 404))
 async def get_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
-    t = await service.get_transfer(db_session, transfer_id)
-    _require_either(principal, t)
-    return t
+    return await service.get_transfer(db_session, transfer_id, principal=principal)
 
 
-@post(
-    "/transfers/{transfer_id:uuid}/dispatch",
-    opt=MOVERS,
-    status_code=200,
-    summary="Dispatch: stock leaves the source (transfer_out) and is in transit to the destination",
-    responses=problem_responses(403, 404, 409),
-)
+def _transfer_action(verb: str, summary: str) -> post:
+    """A transfer's transition; the service checks the key's location on the transfer it loads."""
+    return action(f"/transfers/{{transfer_id:uuid}}/{verb}", opt=MOVERS, errors=(403, 404, 409), summary=summary)
+
+
+@_transfer_action("dispatch", "Dispatch: stock leaves the source (transfer_out) and is in transit to the destination")
 async def dispatch_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
-    t = await service.get_transfer(db_session, transfer_id)
-    principal.require_location(t.from_location)
-    return await service.dispatch_transfer(db_session, transfer_id, actor=principal.key_id)
+    return await service.dispatch_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
-@post(
-    "/transfers/{transfer_id:uuid}/receive",
-    opt=MOVERS,
-    status_code=200,
-    summary="Receive: the stock arrives at the destination (transfer_in)",
-    responses=problem_responses(403, 404, 409),
-)
+@_transfer_action("receive", "Receive: the stock arrives at the destination (transfer_in)")
 async def receive_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
-    t = await service.get_transfer(db_session, transfer_id)
-    principal.require_location(t.to_location)
-    return await service.receive_transfer(db_session, transfer_id, actor=principal.key_id)
+    return await service.receive_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
-@post(
-    "/transfers/{transfer_id:uuid}/cancel",
-    opt=MOVERS,
-    status_code=200,
-    summary="Cancel a transfer not yet dispatched",
-    responses=problem_responses(403, 404, 409),
-)
+@_transfer_action("cancel", "Cancel a transfer not yet dispatched")
 async def cancel_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
-    t = await service.get_transfer(db_session, transfer_id)
-    _require_either(principal, t)
-    return await service.cancel_transfer(db_session, transfer_id)
+    return await service.cancel_transfer(db_session, transfer_id, principal=principal)
 
 
 # ---- reservations ----------------------------------------------------------------------------------------
@@ -414,38 +389,42 @@ async def _reservation_for(db_session: AsyncSession, principal: Principal, reser
     return res
 
 
+async def _settle_lines(
+    db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, lines: list[SettleLine] | None
+) -> list[tuple[str, str, int]] | None:
+    """What to release or consume (None: all still held), once the key may act on every line."""
+    await _reservation_for(db_session, principal, reservation_id)
+    return None if lines is None else [(x.sku, x.location, x.quantity) for x in lines]
+
+
 @get("/reservations/{reservation_id:uuid}", opt=HOLDERS, summary="A reservation", responses=problem_responses(403, 404))
 async def get_reservation(db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID) -> ReservationOut:
     return await _reservation_for(db_session, principal, reservation_id)
 
 
-@post(
+@action(
     "/reservations/{reservation_id:uuid}/release",
     opt=HOLDERS,
-    status_code=200,
+    errors=(400, 403, 404, 409),
     summary="Release all or part of a reservation",
-    responses=problem_responses(400, 403, 404, 409),
 )
 async def release_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ReleaseBody
 ) -> ReservationOut:
-    await _reservation_for(db_session, principal, reservation_id)
-    lines = None if data.lines is None else [(x.sku, x.location, x.quantity) for x in data.lines]
+    lines = await _settle_lines(db_session, principal, reservation_id, data.lines)
     return await service.release(db_session, reservation_id=reservation_id, lines=lines, actor=principal.key_id)
 
 
-@post(
+@action(
     "/reservations/{reservation_id:uuid}/consume",
     opt=HOLDERS,
-    status_code=200,
+    errors=(400, 403, 404, 409),
     summary="Consume (shipment or pickup): on_hand and reserved go down, one sale ledger row per line",
-    responses=problem_responses(400, 403, 404, 409),
 )
 async def consume_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ConsumeBody
 ) -> ReservationOut:
-    await _reservation_for(db_session, principal, reservation_id)
-    lines = None if data.lines is None else [(x.sku, x.location, x.quantity) for x in data.lines]
+    lines = await _settle_lines(db_session, principal, reservation_id, data.lines)
     return await service.consume(
         db_session,
         reservation_id=reservation_id,

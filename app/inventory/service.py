@@ -53,11 +53,14 @@ Availability
 Transfers
 - `create_transfer(session, *, from_location, to_location, lines: Sequence[(sku, qty)], note=None, actor=None)
   -> TransferOut`
-- `dispatch_transfer(session, transfer_id, *, actor=None) -> TransferOut` (transfer_out at the source;
-  in_transit at the destination; reserved units never leave)
-- `receive_transfer(session, transfer_id, *, actor=None) -> TransferOut` (transfer_in)
-- `cancel_transfer(session, transfer_id) -> TransferOut` (drafts only)
-- `get_transfer(session, transfer_id) -> TransferOut`
+- `dispatch_transfer(session, transfer_id, *, actor=None, principal=None) -> TransferOut` (transfer_out at
+  the source; in_transit at the destination; reserved units never leave)
+- `receive_transfer(session, transfer_id, *, actor=None, principal=None) -> TransferOut` (transfer_in)
+- `cancel_transfer(session, transfer_id, *, principal=None) -> TransferOut` (drafts only)
+- `get_transfer(session, transfer_id, *, principal=None) -> TransferOut`
+  With `principal`, a key bound to a location acts only at the transfer's end the action
+  happens at (dispatch: the source, receive: the destination, cancel and get: either end);
+  another location's key gets the 403 of `principal.require_location`.
 - `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
 
 Integrity
@@ -80,6 +83,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog import service as catalog
 from app.core import clock, outbox
+from app.core.auth import Principal
 from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.pagination import Page, decode_cursor, page_of
@@ -1051,19 +1055,36 @@ async def create_transfer(
     return _transfer_out(t, tl)
 
 
-async def _locked_transfer(session: AsyncSession, transfer_id: uuid.UUID, expected: str) -> Transfer:
+TransferEnd = Literal["from", "to", "either"]
+
+
+def _require_end(principal: Principal | None, t: Transfer, at: TransferEnd) -> None:
+    if principal is None or principal.location_code is None:
+        return
+    ends = {"from": [t.from_location], "to": [t.to_location], "either": [t.from_location, t.to_location]}[at]
+    if principal.location_code not in ends:
+        principal.require_location(ends[0])  # its 403, as every location-bound action answers
+
+
+async def _locked_transfer(
+    session: AsyncSession, transfer_id: uuid.UUID, expected: str, principal: Principal | None, at: TransferEnd
+) -> Transfer:
     t = await repository.transfer(session, transfer_id, lock=True)
     if t is None:
         raise TransferNotFound("no such transfer")
+    _require_end(principal, t, at)
     if t.status != expected:
         raise InvalidTransferTransition(f"the transfer is {t.status}, not {expected}", current_status=t.status)
     return t
 
 
-async def get_transfer(session: AsyncSession, transfer_id: uuid.UUID) -> TransferOut:
+async def get_transfer(
+    session: AsyncSession, transfer_id: uuid.UUID, *, principal: Principal | None = None
+) -> TransferOut:
     t = await repository.transfer(session, transfer_id)
     if t is None:
         raise TransferNotFound("no such transfer")
+    _require_end(principal, t, "either")
     return _transfer_out(t, await repository.transfer_lines(session, [t.id]))
 
 
@@ -1087,9 +1108,9 @@ async def list_transfers(
 
 
 async def dispatch_transfer(
-    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None
+    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None, principal: Principal | None = None
 ) -> TransferOut:
-    t = await _locked_transfer(session, transfer_id, "draft")
+    t = await _locked_transfer(session, transfer_id, "draft", principal, "from")
     lines = await repository.transfer_lines(session, [t.id])
     ref = f"transfer:{t.id}"
     changes = [
@@ -1132,9 +1153,9 @@ async def dispatch_transfer(
 
 
 async def receive_transfer(
-    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None
+    session: AsyncSession, transfer_id: uuid.UUID, *, actor: uuid.UUID | None = None, principal: Principal | None = None
 ) -> TransferOut:
-    t = await _locked_transfer(session, transfer_id, "dispatched")
+    t = await _locked_transfer(session, transfer_id, "dispatched", principal, "to")
     lines = await repository.transfer_lines(session, [t.id])
     ref = f"transfer:{t.id}"
     changes = [
@@ -1162,8 +1183,10 @@ async def receive_transfer(
     return out
 
 
-async def cancel_transfer(session: AsyncSession, transfer_id: uuid.UUID) -> TransferOut:
-    t = await _locked_transfer(session, transfer_id, "draft")
+async def cancel_transfer(
+    session: AsyncSession, transfer_id: uuid.UUID, *, principal: Principal | None = None
+) -> TransferOut:
+    t = await _locked_transfer(session, transfer_id, "draft", principal, "either")
     t.status = "cancelled"
     await session.flush()
     return _transfer_out(t, await repository.transfer_lines(session, [t.id]))

@@ -15,10 +15,10 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import CHANNEL_ROLES, Principal, Role, roles
+from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.loyalty import service
 from app.loyalty.schemas import AdjustmentCreate, AdjustmentOut, CardOut, LedgerEntryOut
 
@@ -26,10 +26,6 @@ READERS = roles(Role.ADMIN, CHANNEL_ROLES)
 ADJUSTERS = roles(Role.ADMIN)
 
 CardPath = Annotated[str, Parameter(min_length=1, max_length=40, description="the 13-digit card number")]
-CustomerToken = Annotated[
-    str | None,
-    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
-]
 
 
 @get(
@@ -56,7 +52,7 @@ async def get_ledger(
     number: CardPath,
     customer_token: CustomerToken = None,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Parameter(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> Page[LedgerEntryOut]:
     return await service.ledger(
         db_session, number, limit=limit, cursor=cursor, principal=principal, customer_token=customer_token

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
@@ -12,11 +13,12 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.auth import CHANNEL_ROLES, Channel, Principal, Role, roles
-from app.core.db import autocommit, transaction
+from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role, roles
+from app.core.db import autocommit
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.routes import action
 from app.core.schema import Code
 from app.orders import service
 from app.orders.schemas import (
@@ -43,11 +45,6 @@ SHOPPERS = roles(Role.ADMIN, CHANNEL_ROLES)
 CHANNELS = roles(CHANNEL_ROLES)
 HOLDERS = roles(Role.ADMIN, Role.CONTACT_CENTER, Role.INTEGRATION)
 
-CustomerToken = Annotated[
-    str | None,
-    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
-]
-
 # ---- carts --------------------------------------------------------------------------------
 
 
@@ -73,13 +70,7 @@ async def get_cart(
     return await service.get_cart(db_session, principal, cart_id, customer_token)
 
 
-@post(
-    "/carts/{cart_id:uuid}/lines",
-    opt=CHANNELS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
-    tags=["carts"],
-)
+@action("/carts/{cart_id:uuid}/lines", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
 async def add_cart_line(
     cart_id: uuid.UUID,
     data: LineIn,
@@ -109,13 +100,7 @@ async def set_cart_line(
     return await service.set_line(db_session, principal, cart_id, sku, data.quantity, customer_token)
 
 
-@post(
-    "/carts/{cart_id:uuid}/codes",
-    opt=CHANNELS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
-    tags=["carts"],
-)
+@action("/carts/{cart_id:uuid}/codes", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
 async def add_cart_code(
     cart_id: uuid.UUID,
     data: CodeIn,
@@ -144,13 +129,7 @@ async def remove_cart_code(
     return await service.remove_code(db_session, principal, cart_id, code, customer_token)
 
 
-@post(
-    "/carts/{cart_id:uuid}/assign",
-    opt=CHANNELS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
-    tags=["carts"],
-)
+@action("/carts/{cart_id:uuid}/assign", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
 async def assign_cart(
     cart_id: uuid.UUID,
     data: CartAssign,
@@ -193,8 +172,8 @@ async def place_order(
     Instead: validation and pricing read without a transaction (each read stands alone, so
     no BEGIN/COMMIT round trips); the cards are authorized with no transaction open (keyed
     by `order:<key id>:<Idempotency-Key>`, so a retry never authorizes twice); then one
-    write transaction reserves stock and writes the order. If it fails, the authorizations
-    are voided."""
+    write transaction writes the order and reserves its stock as its last step (run again
+    if that stock went meanwhile). If it fails, the authorizations are voided."""
     key = request.headers.get(HEADER)
     if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
         raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
@@ -206,11 +185,13 @@ async def place_order(
         draft = await service.prepare_order(session, principal, data, customer_token)
     payment_key = f"order:{principal.key_id}:{key if key is not None else uuid.uuid4()}"
     auths = await service.authorize_cards(maker, draft, payment_key)
+
+    async def write(session: AsyncSession, reserve_last: bool) -> Response[OrderOut]:
+        create = partial(service.write_order, session, principal, draft, auths, reserve_last=reserve_last)
+        return await idempotent(session, request, principal, create)
+
     try:
-        async with transaction(maker) as session:
-            return await idempotent(
-                session, request, principal, lambda: service.write_order(session, principal, draft, auths)
-            )
+        return await service.in_order_transaction(maker, write)
     except BaseException:
         await service.void_cards(maker, auths)
         raise
@@ -274,13 +255,7 @@ async def get_order_by_number(
     return await service.order_by_number(db_session, principal, number, customer_token)
 
 
-@post(
-    "/orders/{order_id:uuid}/cancel",
-    opt=SHOPPERS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
-    tags=["orders"],
-)
+@action("/orders/{order_id:uuid}/cancel", opt=SHOPPERS, errors=(400, 403, 404, 409, 422), tags=["orders"])
 async def cancel_order(
     order_id: uuid.UUID,
     data: CancelBody,
@@ -303,13 +278,7 @@ async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, 
     return await service.add_hold(db_session, principal, order_id, data.type.value, data.reason)
 
 
-@post(
-    "/orders/{order_id:uuid}/holds/{hold_id:uuid}/lift",
-    opt=HOLDERS,
-    status_code=200,
-    responses=problem_responses(400, 404, 409),
-    tags=["orders"],
-)
+@action("/orders/{order_id:uuid}/holds/{hold_id:uuid}/lift", opt=HOLDERS, errors=(400, 404, 409), tags=["orders"])
 async def lift_hold(
     order_id: uuid.UUID, hold_id: uuid.UUID, data: HoldLift, principal: Principal, db_session: AsyncSession
 ) -> OrderOut:

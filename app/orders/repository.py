@@ -141,6 +141,15 @@ async def order(session: AsyncSession, order_id: uuid.UUID, *, lock: bool = Fals
     return (await session.scalars(stmt)).one_or_none()
 
 
+async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
+    """Lock the rows in id order (PostgreSQL locks them as the ORDER BY hands them over), so
+    two callers locking overlapping sets never wait for each other in a circle."""
+    if order_ids:
+        await session.execute(
+            select(Order.id).where(Order.id.in_(sorted(set(order_ids)))).order_by(Order.id).with_for_update()
+        )
+
+
 async def order_id_by_number(session: AsyncSession, number: str) -> uuid.UUID | None:
     return await session.scalar(select(Order.id).where(Order.number == number))
 
@@ -154,6 +163,31 @@ async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> Sequence[Or
             .execution_options(populate_existing=True)
         )
     ).all()
+
+
+async def orders_by_id(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Order]:
+    """Several orders in one statement (not locked)."""
+    if not order_ids:
+        return {}
+    stmt = select(Order).where(Order.id.in_(list(order_ids))).execution_options(populate_existing=True)
+    return {order.id: order for order in (await session.scalars(stmt)).all()}
+
+
+async def lines_of_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OrderLine]]:
+    """Every line of several orders in one statement, by line number; an order id of no order
+    maps to no lines."""
+    out: dict[uuid.UUID, list[OrderLine]] = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return out
+    stmt = (
+        select(OrderLine)
+        .where(OrderLine.order_id.in_(list(order_ids)))
+        .order_by(OrderLine.order_id, OrderLine.line_no)
+        .execution_options(populate_existing=True)
+    )
+    for line in (await session.scalars(stmt)).all():
+        out.setdefault(line.order_id, []).append(line)
+    return out
 
 
 async def tenders(session: AsyncSession, order_id: uuid.UUID) -> Sequence[OrderTender]:

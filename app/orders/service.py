@@ -12,7 +12,9 @@ Carts
 Placement (see `usecases/placement.py` for why it is three steps)
 - `prepare_order(session, principal, data: OrderCreate, token) -> Draft`
 - `authorize_cards(sessionmaker, draft, payment_key) -> Authorizations` (no transaction)
-- `write_order(session, principal, draft, auths) -> OrderOut`
+- `write_order(session, principal, draft, auths, *, reserve_last) -> OrderOut`
+- `in_order_transaction(maker, write)`: runs `write(session, reserve_last)` in the order's
+  transaction, again when the stock planned with the reserve last moved before the commit
 - `void_cards(sessionmaker, auths) -> None`
 - `register_points_tender(redeem, restore)`: the loyalty domain makes points payable;
   `redeem(session, card, amount, currency, order_id, *, channel)` gets the order's channel,
@@ -29,6 +31,11 @@ Orders
   or line quantities not yet fulfilled; the `on_cancel` hooks (fulfilment) give the units up
   where they are held (else orders releases `order:<id>` itself); releases card holds
   (settle job), restores points, gives promotion uses back when nothing is left.
+- `lock_orders(session, order_ids)`: lock the order rows (by id) — the first lock of any
+  writer of an order; fulfilment takes it before its fulfillment orders' rows.
+- `register_handover_check(check)`: `async check(session, order_id) -> bool` (fulfilment:
+  nothing of the order is on its way any more); an order a cancellation leaves `fulfilled`
+  is `completed` at once when it says so (see `usecases/hooks.py`).
 - `on_cancel(callback) -> unregister`: `async callback(session, order_id, {line_no: units})
   -> Collection[int]` (the lines whose stock it released), inside the cancel transaction
   (see `usecases/hooks.py`).
@@ -64,7 +71,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
-from app.orders.usecases.hooks import on_cancel, register_points_tender
+from app.orders.usecases.hooks import on_cancel, register_handover_check, register_points_tender
 from app.orders.usecases.lifecycle import (
     add_hold,
     cancel,
@@ -73,6 +80,7 @@ from app.orders.usecases.lifecycle import (
     get_order,
     lift_hold,
     list_orders,
+    lock_orders,
     mark_lines_collected,
     mark_lines_shipped,
     on_customer_merge,
@@ -88,6 +96,7 @@ from app.orders.usecases.placement import (
     Authorizations,
     Draft,
     authorize_cards,
+    in_order_transaction,
     prepare_order,
     void_cards,
     write_order,
@@ -109,8 +118,10 @@ __all__ = [
     "expire_carts",
     "get_cart",
     "get_order",
+    "in_order_transaction",
     "lift_hold",
     "list_orders",
+    "lock_orders",
     "mark_lines_collected",
     "mark_lines_shipped",
     "on_cancel",
@@ -121,6 +132,7 @@ __all__ = [
     "prepare_order",
     "record_delivery",
     "record_fulfilment_progress",
+    "register_handover_check",
     "register_points_tender",
     "remove_code",
     "set_line",

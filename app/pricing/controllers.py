@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
-from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
 from app.pricing.rules import Kind
@@ -50,7 +50,6 @@ from app.pricing.schemas import (
 
 WRITERS = roles(STAFF_ROLES)
 EVERYONE = roles(ALL_ROLES)
-Cursor = Annotated[str | None, Parameter(max_length=500)]
 
 
 # ---- shaping -----------------------------------------------------------------------------

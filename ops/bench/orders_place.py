@@ -29,6 +29,9 @@ small-catalog orders/s). Prints the seeding time and the row counts:
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python ops/bench/orders_place.py --clients 32 --seconds 30 --workers 2 --large-catalog
 
+--order-from-catalog (with --large-catalog): each order takes 3 random SKUs of the 100,000
+instead of the 50 hot ones — index look-ups over cold rows, and no hot stock rows to queue on.
+
 --skip-pgbench leaves out the pgbench phase (quick runs); --keep-db keeps `oms_bench_orders`
 for inspection (e.g. `DATABASE_URL=<printed url> .venv/bin/oms check`); drop it yourself after.
 """
@@ -185,6 +188,16 @@ LARGE_CATALOG_SQL: tuple[tuple[str, tuple[object, ...]], ...] = (
 COUNTS_SQL = """SELECT (SELECT count(*) FROM products) AS products, (SELECT count(*) FROM variants) AS variants,
        (SELECT count(*) FROM prices) AS prices, (SELECT count(*) FROM locations) AS locations,
        (SELECT count(*) FROM stock_levels) AS stock_levels, (SELECT count(*) FROM stock_movements) AS ledger"""
+
+
+async def catalog_prices(url: str) -> dict[str, int]:
+    """The large catalog's prices (sku -> amount), for orders that roam the whole catalog."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT sku, amount FROM prices WHERE sku LIKE 'BIG-%'")
+    finally:
+        await conn.close()
+    return {row["sku"]: row["amount"] for row in rows}
 
 
 async def seed_large_catalog(url: str) -> None:
@@ -481,6 +494,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="API processes")
     parser.add_argument("--large-catalog", action="store_true", help="add 100,000 products and 1,000,000 stock rows")
+    parser.add_argument(
+        "--order-from-catalog",
+        action="store_true",
+        help="with --large-catalog: each order takes 3 random SKUs of the 100,000 (cold rows, no hot spot)",
+    )
     parser.add_argument("--skip-pgbench", action="store_true", help="leave out the pgbench phase")
     parser.add_argument("--keep-db", action="store_true", help=f"do not drop {DB_NAME} at the end")
     args = parser.parse_args()
@@ -498,6 +516,8 @@ def main() -> None:
         server = start_server(url, port, args.workers)
         base_url = f"http://127.0.0.1:{port}"
         price = asyncio.run(prices(base_url, key, skus))
+        if args.order_from_catalog:
+            price = asyncio.run(catalog_prices(url))
         print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         if os.environ.get("BENCH_PYSPY"):  # e.g. "--rate 200 -o /tmp/api.txt -f raw": profile the API
             subprocess.Popen(  # ends by itself after --duration

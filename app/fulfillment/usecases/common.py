@@ -54,6 +54,25 @@ async def load(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = True) ->
     return fo
 
 
+async def load_after_order(session: AsyncSession, fo_id: uuid.UUID) -> FulfillmentOrder:
+    """The fulfillment order, locked after its order's row.
+
+    The one lock order of every writer that changes an order and its fulfillment orders:
+    1. the order row (several orders: by id — `neighbours.lock_orders`);
+    2. its fulfillment orders (several: as `repository.fulfillment_orders_of` reads them);
+    3. the stock rows (inventory: by SKU, location).
+    An order's cancellation (orders.cancel, then `cancel_order_lines`) takes them in this
+    order, so every step that then tells the order something (ship, collect, a delivery, an
+    expiry, a rejection) must too: locking the fulfillment order first, a ship and a cancel
+    of the same order would each hold the row the other waits for — a deadlock, answered 503.
+    Steps that never touch the order (accept, pack, ready) lock the fulfillment order only."""
+    peek = await repository.fulfillment_order(session, fo_id)
+    if peek is None:
+        raise FulfillmentOrderNotFound(f"no fulfillment order {fo_id}")
+    await neighbours.lock_orders(session, [peek.order_id])  # a fulfillment order never changes order
+    return await load(session, fo_id)
+
+
 def require_location(principal: Principal, fo: FulfillmentOrder) -> None:
     """Location-bound keys (logistics, POS) see and act on their own location's work only.
     An unknown id and another location's id answer the same 404: nothing leaks."""

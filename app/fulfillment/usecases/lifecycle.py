@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,7 @@ from app.fulfillment.usecases.common import (
     fo_out,
     fo_view,
     load,
+    load_after_order,
     move,
     record,
     require_location,
@@ -103,6 +106,35 @@ async def order_fulfilment(session: AsyncSession, order_id: uuid.UUID) -> OrderF
     )
 
 
+@dataclass(frozen=True)
+class HandedOver:
+    """Units of one order line that one fulfillment order delivered to the door or handed over
+    at a store, and when (the last parcel's delivery, or the collection)."""
+
+    line_id: str
+    quantity: int
+    at: datetime
+
+
+async def delivered_lines(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[HandedOver]]:
+    """What reached the customer of each of `order_ids`, in one statement whatever their number
+    (returns' customer look-up scans many orders): the picked units of delivered `delivery`
+    and collected `pickup` fulfillment orders. Ship-to-store legs are not deliveries: their
+    pickup is. An order with nothing handed over is absent."""
+    out: dict[uuid.UUID, list[HandedOver]] = {}
+    for row in await repository.handed_over_lines(session, order_ids):
+        out.setdefault(row.order_id, []).append(HandedOver(row.line_id, int(row.picked_quantity), row.at))
+    return out
+
+
+async def order_handed_over(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """Every fulfillment order of the order is finished (delivered, collected, cancelled,
+    rejected, expired): nothing is on its way any more. False for an order fulfilment never
+    sourced (it knows nothing of it)."""
+    fos = await repository.fulfillment_orders_of(session, order_id)
+    return bool(fos) and all(fo.status in rules.TERMINAL for fo in fos)
+
+
 # ---- ship-from-store: accept / reject ------------------------------------------------------------
 
 
@@ -121,7 +153,7 @@ async def reject(
     SKU's available quantity there is counted down to 0; damaged: the units are written off;
     no staff / timeout: none); the location is excluded for this order and the lines are
     re-sourced by the same rules (or cancelled and refunded after K rejections)."""
-    fo = await load(session, fo_id)
+    fo = await load_after_order(session, fo_id)
     if principal is not None:
         require_location(principal, fo)
     actor = principal.key_id if principal else None
@@ -165,7 +197,7 @@ async def reject_overdue(session: AsyncSession, limit: int = 100) -> int:
     """Stores that did not accept in time count as rejecting (the `fulfillment.store_timeouts` job)."""
     ids = await repository.overdue_store_responses(session, clock.now(), limit)
     for fo_id in ids:
-        fo = await load(session, fo_id)
+        fo = await load_after_order(session, fo_id)
         if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
             await reject(session, None, fo_id, "timeout")
     return len(ids)
@@ -205,7 +237,7 @@ async def pack(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, bo
 async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     """The parcels leave: the reservation is consumed (a `sale` in the ledger) and the card is
     captured for the shipped lines. A ship-to-store parcel becomes a dispatched transfer."""
-    fo = await load(session, fo_id)
+    fo = await load_after_order(session, fo_id)
     require_location(principal, fo)
     transition(fo, "ship")
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
@@ -251,7 +283,7 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
         raise UnknownParcel(f"no parcel {body.carrier} {body.tracking_number}")
     if not fresh:
         return CarrierEventOut(duplicate=True, fulfillment_order_id=parcel.fulfillment_order_id, status=None)
-    fo = await load(session, parcel.fulfillment_order_id)
+    fo = await load_after_order(session, parcel.fulfillment_order_id)
     if body.status == "delivered" and parcel.delivered_at is None:
         parcel.delivered_at = body.occurred_at or now
         await session.flush()
@@ -280,11 +312,7 @@ async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> 
 
 
 async def _complete_if_done(session: AsyncSession, order_id: uuid.UUID) -> None:
-    fos = await repository.fulfillment_orders_of(session, order_id)
-    if (
-        all(fo.status in rules.TERMINAL for fo in fos)
-        and await neighbours.order_status(session, order_id) == "fulfilled"
-    ):
+    if await order_handed_over(session, order_id) and await neighbours.order_status(session, order_id) == "fulfilled":
         await neighbours.complete_order(session, order_id)
 
 
@@ -361,7 +389,7 @@ async def collect(
     completed). A wrong answer is counted and refused; after the rules' max attempts the
     pickup locks. Raises CodeRefused *after* counting: the controller must commit and answer
     with its problem."""
-    fo = await load(session, fo_id)
+    fo = await load_after_order(session, fo_id)
     require_location(principal, fo)
     _, current = await rules_in_force(session)
     used = fo.status == "collected"
@@ -434,7 +462,7 @@ async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
     `fulfillment.expire_pickups` job)."""
     ids = await repository.expired_pickups(session, clock.now(), limit)
     for fo_id in ids:
-        fo = await load(session, fo_id)
+        fo = await load_after_order(session, fo_id)
         if fo.status != "ready_for_pickup" or fo.expires_at is None or fo.expires_at > clock.now():
             continue
         lines = (await repository.lines_of(session, [fo.id]))[fo.id]

@@ -171,6 +171,9 @@ async def confirm(
     if wrong or len(given) != len(found):
         raise ConfirmationMismatch("confirm each SKU of the walk exactly once, at most its quantity", skus=wrong)
     fo_ids = [uuid.UUID(i) for i in pl.fulfillment_order_ids]
+    # Orders' rows before their fulfillment orders (the lock order of common.load_after_order):
+    # a short pick may cancel units of an order that its customer is cancelling right now.
+    await neighbours.lock_orders(session, await repository.order_ids_of(session, fo_ids))
     fos = {fo_id: await _locked_fo(session, fo_id) for fo_id in fo_ids}
     lines = await repository.lines_of(session, fo_ids)
     line_of = {(fo_id, ln.line_id): ln for fo_id, ls in lines.items() for ln in ls}

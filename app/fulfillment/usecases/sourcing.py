@@ -8,14 +8,21 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, outbox
+from app.core import clock, db, outbox
 from app.fulfillment import neighbours, repository, rules
-from app.fulfillment.errors import NotSourceable, PickupNotOffered, RuleVersionNotFound, UnknownLocation
+from app.fulfillment.errors import (
+    NotSourceable,
+    PickupNotOffered,
+    RuleVersionNotFound,
+    StockMoved,
+    UnknownLocation,
+)
 from app.fulfillment.models import FulfillmentOrder, SourcingDecision, SourcingRuleVersion
 from app.fulfillment.schemas import (
     CandidateOut,
@@ -167,11 +174,18 @@ def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
 # ---- placement ---------------------------------------------------------------------------------
 
 
-async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None) -> Sourced:
+async def plan_and_reserve(
+    session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None, reserve_last: bool = False
+) -> Sourced:
     """Choose the locations of a new order, reserve its units under `order.reservation_ref`
     and write its fulfillment orders — all in the caller's transaction. When a concurrent
     order takes the stock between plan and reserve, plan again (bounded); never oversell.
-    Raises NotSourceable (409 `insufficient_stock`, with what is available where)."""
+    Raises NotSourceable (409 `insufficient_stock`, with what is available where).
+
+    `reserve_last`: reserve as the transaction's last step (`db.last_before_commit`), so the
+    stock rows every order of a best seller wants stay locked for the reserve and the commit
+    only; if the stock moved meanwhile, that step raises StockMoved and the caller runs its
+    transaction again (the last attempt should reserve at once, to get a definite answer)."""
     if order.fulfilment == "pickup" and order.pickup_location is None:
         raise PickupNotOffered("a pickup order needs a pickup_location", field="pickup_location")
     version, current = await rules_in_force(session)
@@ -183,12 +197,16 @@ async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor
             if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
-        try:
-            # No savepoint needed: inventory's reserve is all or nothing (a refusal gives back
-            # what it took before raising), and a savepoint costs two round trips.
-            await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
-        except InsufficientStock:
-            continue  # the stock moved under us: look again
+        units = _reserved_by_plan(plan)
+        if reserve_last:
+            db.last_before_commit(session, partial(_reserve_planned, session, order.reservation_ref, units, actor))
+        else:
+            try:
+                # No savepoint needed: inventory's reserve is all or nothing (a refusal gives
+                # back what it took before raising), and a savepoint costs two round trips.
+                await neighbours.reserve(session, order.reservation_ref, units, actor)
+            except InsufficientStock:
+                continue  # the stock moved under us: look again
         # A new order has no fulfillment orders yet: number them from 1 without counting.
         decision_id, fos = await write_decision(
             session, order, plan, current, version, trigger="placement", attempts=attempt, actor=actor, existing=0
@@ -201,6 +219,15 @@ async def plan_and_reserve(session: AsyncSession, order: OrderToSource, *, actor
             fulfillment_order_ids=[fo["id"] for fo in fos],
         )
     raise NotSourceable("the stock kept moving while the order was placed; retry", summary="contention")
+
+
+async def _reserve_planned(
+    session: AsyncSession, reference: str, units: list[tuple[str, str, int]], actor: uuid.UUID | None
+) -> None:
+    try:
+        await neighbours.reserve(session, reference, units, actor)
+    except InsufficientStock:
+        raise StockMoved("the planned stock was taken before the order committed") from None
 
 
 def _line_locations(plan: rules.Plan) -> dict[str, list[tuple[str, int]]]:

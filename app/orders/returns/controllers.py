@@ -9,10 +9,11 @@ from litestar import Request, Response, get, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import CHANNEL_ROLES, Principal, Role, roles
+from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.routes import action
 from app.core.schema import Code
 from app.orders.returns import service
 from app.orders.returns.rules import Action
@@ -35,11 +36,6 @@ REFUNDERS = roles(Role.ADMIN, Role.POS, Role.CONTACT_CENTER)
 DECIDERS = roles(Role.ADMIN, Role.POS, Role.CONTACT_CENTER)
 TILLS = roles(Role.ADMIN, Role.POS)
 POLICY_WRITERS = roles(Role.ADMIN, Role.MERCHANDISER)
-
-CustomerToken = Annotated[
-    str | None,
-    Parameter(header="X-Customer-Token", max_length=200, description="storefront keys: the customer's token"),
-]
 
 
 @post("/returns", opt=SHOPPERS, responses=problem_responses(400, 403, 404, 409, 422), tags=["returns"])
@@ -69,13 +65,7 @@ async def get_return(
     return await service.get_return(db_session, principal, return_id, customer_token)
 
 
-@post(
-    "/returns/{return_id:uuid}/receive",
-    opt=RECEIVERS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
-    tags=["returns"],
-)
+@action("/returns/{return_id:uuid}/receive", opt=RECEIVERS, errors=(400, 403, 404, 409, 422), tags=["returns"])
 async def receive_return(
     return_id: uuid.UUID, data: ReceiveBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:
@@ -84,25 +74,13 @@ async def receive_return(
     return await service.receive(db_session, principal, return_id, data)
 
 
-@post(
-    "/returns/{return_id:uuid}/refund",
-    opt=REFUNDERS,
-    status_code=200,
-    responses=problem_responses(403, 404, 409),
-    tags=["returns"],
-)
+@action("/returns/{return_id:uuid}/refund", opt=REFUNDERS, errors=(403, 404, 409), tags=["returns"])
 async def refund_return(return_id: uuid.UUID, principal: Principal, db_session: AsyncSession) -> ReturnOut:
     """Refund exactly what was paid for the received units to the original tenders."""
     return await service.refund(db_session, principal, return_id)
 
 
-@post(
-    "/returns/{return_id:uuid}/close",
-    opt=DECIDERS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409),
-    tags=["returns"],
-)
+@action("/returns/{return_id:uuid}/close", opt=DECIDERS, errors=(400, 403, 404, 409), tags=["returns"])
 async def close_return(
     return_id: uuid.UUID, data: CloseBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:
@@ -110,13 +88,7 @@ async def close_return(
     return await service.close(db_session, principal, return_id, Action.CLOSE, data.reason)
 
 
-@post(
-    "/returns/{return_id:uuid}/reject",
-    opt=DECIDERS,
-    status_code=200,
-    responses=problem_responses(400, 403, 404, 409),
-    tags=["returns"],
-)
+@action("/returns/{return_id:uuid}/reject", opt=DECIDERS, errors=(400, 403, 404, 409), tags=["returns"])
 async def reject_return(
     return_id: uuid.UUID, data: CloseBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:

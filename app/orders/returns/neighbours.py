@@ -33,29 +33,23 @@ class Delivered:
     last_at: datetime | None
 
 
-async def delivered_lines(session: AsyncSession, order_id: uuid.UUID) -> dict[int, Delivered]:
-    """Per order line: units delivered to the door (a `delivery` fulfillment order whose
-    parcels all arrived) or collected at a store (a `pickup` one). The return window starts
-    at the last of these. Ship-to-store legs are not deliveries: their pickup is."""
-    view = await fulfillment.order_fulfilment(session, order_id)
-    collected_at = {
-        e.fulfillment_order_id: e.at for e in view.events if e.to_status == "collected" and e.fulfillment_order_id
-    }
-    out: dict[int, Delivered] = {}
-    for fo in view.fulfillment_orders:
-        if fo.type == "delivery" and fo.status == "delivered":
-            at = max((p.delivered_at for p in fo.parcels if p.delivered_at is not None), default=fo.updated_at)
-        elif fo.type == "pickup" and fo.status == "collected":
-            at = collected_at.get(fo.id, fo.updated_at)
-        else:
-            continue
-        for line in fo.lines:
-            if not line.picked_quantity or not line.line_id.isdigit():
+async def delivered_lines(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[int, Delivered]]:
+    """Per order, per order line: units delivered to the door (a `delivery` fulfillment order
+    whose parcels all arrived) or collected at a store (a `pickup` one). The return window
+    starts at the last of these. Ship-to-store legs are not deliveries: their pickup is. One
+    call to fulfilment for all the orders (a customer's look-up scans up to 20)."""
+    out: dict[uuid.UUID, dict[int, Delivered]] = {order_id: {} for order_id in order_ids}
+    for order_id, handed in (await fulfillment.delivered_lines(session, order_ids)).items():
+        lines = out.setdefault(order_id, {})
+        for line in handed:
+            if not line.line_id.isdigit():
                 continue
             no = int(line.line_id)
-            before = out.get(no, Delivered(0, None))
-            last = max(at, before.last_at) if before.last_at else at
-            out[no] = Delivered(before.quantity + line.picked_quantity, last)
+            before = lines.get(no, Delivered(0, None))
+            last = max(line.at, before.last_at) if before.last_at else line.at
+            lines[no] = Delivered(before.quantity + line.quantity, last)
     return out
 
 

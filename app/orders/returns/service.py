@@ -38,8 +38,8 @@ also on the order's timeline (`return_<step>`), where the contact center reads i
 
 Loyalty: the reversal uses `return:<return id>` / `return.refunded` and the order line ids
 `<order id>:<line no>` — the ids the delivered/collected earning must use for its lines.
-Delivered quantities and times come from fulfilment's `order_fulfilment` (delivery FOs
-whose parcels all arrived, pickup FOs collected).
+Delivered quantities and times come from fulfilment's `delivered_lines` (delivery FOs
+whose parcels all arrived, pickup FOs collected), one call for all the orders a look-up scans.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@
   reservations) and returns the line numbers whose stock it released — orders releases the
   stock of the other lines itself. Raising (e.g. 409: the units were picked) aborts the
   cancellation. It is not called when fulfilment itself cancels lines (`move_stock=False`).
+- `register_handover_check(check)`: `async check(session, order_id) -> bool`, True when every
+  unit the order still owes reached the customer (fulfilment: each of its fulfillment orders
+  is delivered, collected or given up). A cancellation of an order's last open units leaves
+  it `fulfilled`; with nothing on its way any more it is `completed` there and then, as the
+  last delivery or collection would have completed it.
 - `register_points_tender(redeem, restore)`: loyalty points as a tender. `redeem(session,
   card, amount, currency, order_id, *, channel)` and `restore(session, reference, amount, *,
   channel)`; the channel is the order's (redeem) or the one giving the points back.
@@ -39,6 +44,22 @@ async def cancelling(session: AsyncSession, order_id: uuid.UUID, lines: Mapping[
     for hook in list(_cancel_hooks):
         handled.update(await hook(session, order_id, dict(lines)))
     return handled
+
+
+# ---- whether everything reached the customer ----------------------------------------------
+
+HandoverCheck = Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]
+_handover: dict[str, HandoverCheck] = {}
+
+
+def register_handover_check(check: HandoverCheck) -> None:
+    _handover["check"] = check
+
+
+async def handed_over(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """False when nobody registered a check: then nobody can tell."""
+    check = _handover.get("check")
+    return check is not None and await check(session, order_id)
 
 
 # ---- the points tender ------------------------------------------------------------------

@@ -190,6 +190,18 @@ async def _locked(session: AsyncSession, order_id: uuid.UUID) -> Order:
     return order
 
 
+async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
+    """Lock these orders' rows, by id, without loading them.
+
+    The order row is the first lock of every writer of an order: a cancellation, a hold,
+    fulfilment progress, a return. Fulfilment takes it before its fulfillment orders' rows
+    when a step of theirs goes on to change the order (ship, collect, a delivery, an expiry, a
+    rejection, a pick list's confirmation), as a cancellation does before asking fulfilment to
+    give units up — one global order (order rows by id, then fulfillment orders, then stock
+    rows), so a cancel and a ship of the same order wait for each other instead of deadlocking."""
+    await repository.lock_orders(session, order_ids)
+
+
 def _move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
     before = order.status
     try:
@@ -333,6 +345,10 @@ async def cancel(
         lines=[{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())],
         amount=value,
     )
+    if nothing_left and order.status == rules.Status.FULFILLED and await hooks.handed_over(session, order.id):
+        # The other units were delivered or collected already: no delivery is left to complete it.
+        _move(order, rules.Action.COMPLETE, principal, session)
+        await record_event(session, "order.completed", order)
     return await _out(session, order)
 
 

@@ -16,9 +16,9 @@ same request committed the order).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -54,6 +54,7 @@ from app.orders.usecases import hooks, neighbours
 from app.orders.usecases.carts import _customer
 from app.orders.usecases.common import channel_of, event_row, order_out, timeline_row
 
+T = TypeVar("T")
 _NUMBER_ATTEMPTS = 8
 _REAUTHORIZE_ATTEMPTS = 5
 
@@ -234,6 +235,26 @@ async def authorize_cards(maker: async_sessionmaker[AsyncSession], draft: Draft,
     return result
 
 
+_ORDER_TRANSACTION_ATTEMPTS = 3
+
+
+async def in_order_transaction(
+    maker: async_sessionmaker[AsyncSession], write: Callable[[AsyncSession, bool], Awaitable[T]]
+) -> T:
+    """Run `write(session, reserve_last)` in the order's transaction. With the reserve last,
+    a commit that finds the planned stock gone (StockMoved) runs it again with a fresh plan;
+    the last attempt reserves at once (re-planning inside), which answers definitely: the
+    order, or 409 `insufficient_stock`."""
+    for attempt in range(1, _ORDER_TRANSACTION_ATTEMPTS + 1):
+        try:
+            async with transaction(maker) as session:
+                return await write(session, attempt < _ORDER_TRANSACTION_ATTEMPTS)
+        except fulfillment.StockMoved:
+            if attempt == _ORDER_TRANSACTION_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizations) -> None:
     """Release the authorizations of an order that was not written. A twin request with the
     same key may have committed the order meanwhile: then the money stays held."""
@@ -247,7 +268,13 @@ async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizati
 
 
 async def _source(
-    session: AsyncSession, principal: Principal, draft: Draft, order_id: uuid.UUID, number: str, reference: str
+    session: AsyncSession,
+    principal: Principal,
+    draft: Draft,
+    order_id: uuid.UUID,
+    number: str,
+    reference: str,
+    reserve_last: bool,
 ) -> fulfillment.Sourced:
     """Fulfilment's sourcing rules choose the locations, reserve under `reference` and write
     the fulfillment orders; raises its 409 `insufficient_stock` with what is where."""
@@ -265,11 +292,17 @@ async def _source(
             longitude=address.get("longitude"),
         ),
         actor=principal.key_id,
+        reserve_last=reserve_last,
     )
 
 
-async def write_order(session: AsyncSession, principal: Principal, draft: Draft, auths: Authorizations) -> OrderOut:
-    """The order transaction: reserve, redeem, write. Raises (and writes nothing) on failure."""
+async def write_order(
+    session: AsyncSession, principal: Principal, draft: Draft, auths: Authorizations, *, reserve_last: bool = False
+) -> OrderOut:
+    """The order transaction: reserve, redeem, write. Raises (and writes nothing) on failure.
+    `reserve_last`: the stock is reserved as the transaction's last step, so that the rows
+    of a best seller stay locked only for that and the commit; the commit then raises
+    `StockMoved` when the planned stock went meanwhile, and the caller runs it again."""
     now = clock.now()
     order_id = uuid.uuid4()
     if draft.cart_id is not None:
@@ -316,7 +349,7 @@ async def write_order(session: AsyncSession, principal: Principal, draft: Draft,
     else:
         raise RuntimeError("could not draw a free order number")
     # Sourcing (fulfilment's rules) reserves and writes the fulfillment orders, in this transaction.
-    sourced = await _source(session, principal, draft, order_id, values["number"], reference)
+    sourced = await _source(session, principal, draft, order_id, values["number"], reference, reserve_last)
     location = sourced.summary
     line_rows = [
         {

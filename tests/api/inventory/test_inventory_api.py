@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core import clock
+from app.core.auth import Role, create_key
 from app.inventory import service
 from app.inventory.models import Reservation, StockMovement
 from tests.conftest import TEST_STORE, TEST_WAREHOUSE, Api
@@ -264,6 +266,44 @@ async def test_transfer_dispatch_and_receive(api: Api, skus: list[str]) -> None:
         400,
         "validation_error",
     )
+
+
+async def test_transfer_actions_refuse_another_locations_key(
+    api: Api, skus: list[str], db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """A logistics key at neither end may not see or act on a transfer; each action reads the
+    transfer once (the location check is made on the row the action locks)."""
+    body = {"from_location": "ST-FAR", "to_location": TEST_STORE, "lines": [{"sku": skus[0], "quantity": 1}]}
+    r = await api.as_("integration").post("/v1/transfers", json=body)
+    assert r.status_code == 201, r.text
+    url = f"/v1/transfers/{r.json()['id']}"
+    _, far_key = await create_key(db, role=Role.LOGISTICS, name="far", location_code="ST-FAR")
+    await db.commit()
+    far, foreign = api.with_key(far_key), api.as_("logistics")  # the latter is bound to TEST_WAREHOUSE
+    for response in [
+        await foreign.get(url),
+        await foreign.post(f"{url}/dispatch"),
+        await foreign.post(f"{url}/cancel"),
+    ]:
+        refused = _problem(response, 403, "forbidden")
+        assert refused["detail"] == "this key acts for another location"
+    _problem(await foreign.post(f"/v1/transfers/{uuid.uuid4()}/dispatch"), 404, "transfer_not_found")
+    assert (await far.get(url)).json()["status"] == "draft"
+
+    reads: list[str] = []
+
+    def _seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith("SELECT") and "FROM transfers" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _seen)
+    try:
+        assert (await far.post(f"{url}/dispatch")).json()["status"] == "dispatched"
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", _seen)
+    assert len(reads) == 1, reads
+    _problem(await far.post(f"{url}/receive"), 403, "forbidden")  # the destination receives
+    assert (await api.as_("pos").get("/v1/stock", params={"sku": skus[0]})).json()["items"][0]["in_transit"] == 1
 
 
 # ---- reservations --------------------------------------------------------------------------------------

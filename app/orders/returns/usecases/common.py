@@ -61,9 +61,17 @@ class OrderView:
 
 
 async def unit_values(session: AsyncSession, lines: Sequence[OrderLine]) -> dict[int, list[int]]:
+    return (await _unit_values_by_order(session, lines)).get(lines[0].order_id, {}) if lines else {}
+
+
+async def _unit_values_by_order(
+    session: AsyncSession, lines: Sequence[OrderLine]
+) -> dict[uuid.UUID, dict[int, list[int]]]:
+    """What each unit was paid, cheapest first, for the lines of any number of orders (the
+    promotions looked up once for all of them)."""
     promotion_ids = [d["promotion_id"] for ln in lines for d in (ln.pricing or {}).get("discounts", [])]
     rewards = await neighbours.reward_bp(session, promotion_ids)
-    out: dict[int, list[int]] = {}
+    out: dict[uuid.UUID, dict[int, list[int]]] = {}
     for line in lines:
         discounts = [
             rules.LineDiscount(int(d["amount"]), rewards.get(str(d["promotion_id"])))
@@ -72,34 +80,59 @@ async def unit_values(session: AsyncSession, lines: Sequence[OrderLine]) -> dict
         values = rules.unit_values(line.unit_price, line.quantity, discounts)
         if sum(values) != line.line_total:  # a snapshot that does not add up: spread the net evenly
             values = sorted(rules.allocate(line.line_total, [1] * line.quantity))
-        out[line.line_no] = values
+        out.setdefault(line.order_id, {})[line.line_no] = values
     return out
 
 
 async def order_view(session: AsyncSession, order: Order) -> OrderView:
-    lines = {ln.line_no: ln for ln in await orders_repository.order_lines(session, order.id)}
-    delivered = await neighbours.delivered_lines(session, order.id)
-    products = await neighbours.product_facts(session, {ln.sku for ln in lines.values()})
+    return (await order_views(session, [order]))[0]
+
+
+async def order_views(session: AsyncSession, orders: Sequence[Order]) -> list[OrderView]:
+    """The views of `orders`, in their order, with a fixed number of statements whatever their
+    number (a customer's look-up scans up to CUSTOMER_ORDERS_SCANNED orders)."""
+    ids = [order.id for order in orders]
+    lines_of = await orders_repository.lines_of_orders(session, ids)
+    all_lines = [ln for order_id in ids for ln in lines_of.get(order_id, [])]
+    delivered = await neighbours.delivered_lines(session, ids)
+    products = await neighbours.product_facts(session, {ln.sku for ln in all_lines})
     codes = sorted({code for p in products.values() for code in p.category_path})
     policies = await repository.policies_for(session, codes)
-    totals = {no: row for (_, no), row in (await repository.line_totals(session, [order.id])).items()}
-    facts: dict[int, rules.LineFacts] = {}
-    for no, line in lines.items():
-        product = products.get(line.sku)
-        got = delivered.get(no, neighbours.Delivered(0, None))
-        total = totals.get(no)
-        facts[no] = rules.LineFacts(
-            line_no=no,
-            quantity=line.quantity,
-            cancelled=line.cancelled_quantity,
-            delivered=min(got.quantity, line.quantity - line.cancelled_quantity),
-            returned=total.returned_quantity if total else 0,
-            delivered_at=got.last_at,
-            returnable_product=product.returnable if product else True,
-            window_days=rules.window_days(product.category_path if product else (), policies),
-        )
-    values = await unit_values(session, list(lines.values()))
-    return OrderView(order, lines, facts, values, totals, products)
+    totals = await repository.line_totals(session, ids)
+    values = await _unit_values_by_order(session, all_lines)
+    views: list[OrderView] = []
+    for order in orders:
+        lines = {ln.line_no: ln for ln in lines_of.get(order.id, [])}
+        order_totals = {no: totals[(order.id, no)] for no in lines if (order.id, no) in totals}
+        facts = {
+            no: _line_facts(line, delivered.get(order.id, {}), order_totals, products, policies)
+            for no, line in lines.items()
+        }
+        views.append(OrderView(order, lines, facts, values.get(order.id, {}), order_totals, products))
+    return views
+
+
+def _line_facts(
+    line: OrderLine,
+    delivered: dict[int, neighbours.Delivered],
+    totals: dict[int, Any],
+    products: dict[str, neighbours.ProductFacts],
+    policies: dict[str, int],
+) -> rules.LineFacts:
+    no = line.line_no
+    product = products.get(line.sku)
+    got = delivered.get(no, neighbours.Delivered(0, None))
+    total = totals.get(no)
+    return rules.LineFacts(
+        line_no=no,
+        quantity=line.quantity,
+        cancelled=line.cancelled_quantity,
+        delivered=min(got.quantity, line.quantity - line.cancelled_quantity),
+        returned=total.returned_quantity if total else 0,
+        delivered_at=got.last_at,
+        returnable_product=product.returnable if product else True,
+        window_days=rules.window_days(product.category_path if product else (), policies),
+    )
 
 
 def refund_state(view: OrderView, no: int) -> rules.LineRefundState:

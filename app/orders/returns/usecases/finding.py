@@ -21,6 +21,7 @@ from app.orders.returns.usecases.common import (
     OrderView,
     find_order,
     order_view,
+    order_views,
     refund_state,
 )
 
@@ -95,11 +96,10 @@ async def customer_returnable_lines(
         after=None,
         limit=CUSTOMER_ORDERS_SCANNED,
     )
+    ids = [row.id for row in list(rows)[:CUSTOMER_ORDERS_SCANNED]]
+    found = await orders_repository.orders_by_id(session, ids)
+    orders = [found[i] for i in ids if i in found and found[i].status != "cancelled"]
     lines: list[ReturnableLineOut] = []
-    for row in list(rows)[:CUSTOMER_ORDERS_SCANNED]:
-        order = await orders_repository.order(session, row.id)
-        if order is None or order.status == "cancelled":
-            continue
-        view = await order_view(session, order)
+    for view in await order_views(session, orders):
         lines.extend(returnable_line(view, no) for no in sorted(view.lines) if view.facts[no].open_quantity > 0)
     return CustomerReturnableOut(customer_id=survivor, lines=lines)
