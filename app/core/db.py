@@ -59,6 +59,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
+                # Every statement here is an indexed look-up or write whose best plan does not
+                # depend on the values: plan a prepared statement once per connection. With
+                # PostgreSQL's default (`auto`) the placement's statements were planned anew at
+                # every execution, and planning against the statistics of a 1M-row stock table
+                # cost more than running them (ops/bench/RESULTS.md, orders, large catalog).
+                "plan_cache_mode": settings.db_plan_cache_mode,
                 "lock_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "oms",
                 "timezone": "UTC",

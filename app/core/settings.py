@@ -33,6 +33,7 @@ class Settings:
     db_max_overflow: int = 5
     db_pool_timeout: float = 2.0
     db_statement_timeout_ms: int = 10_000
+    db_plan_cache_mode: str = "force_generic_plan"
     retry_after_seconds: int = 2
     currency: str = "EUR"
     cart_ttl_minutes: int = 60 * 24 * 7
@@ -71,6 +72,7 @@ def load_settings() -> Settings:
         db_max_overflow=_int("OMS_DB_MAX_OVERFLOW", 5),
         db_pool_timeout=float(_str("OMS_DB_POOL_TIMEOUT", "2.0") or "2.0"),
         db_statement_timeout_ms=_int("OMS_DB_STATEMENT_TIMEOUT_MS", 10_000),
+        db_plan_cache_mode=_str("OMS_DB_PLAN_CACHE_MODE", "force_generic_plan") or "force_generic_plan",
         retry_after_seconds=_int("OMS_RETRY_AFTER_SECONDS", 2),
         currency=(_str("OMS_CURRENCY", "EUR") or "EUR").upper(),
         cart_ttl_minutes=_int("OMS_CART_TTL_MINUTES", 60 * 24 * 7),

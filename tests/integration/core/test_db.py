@@ -235,3 +235,11 @@ async def test_a_session_used_for_two_transactions_runs_each_on_its_own_connecti
     async with committed() as session:
         keys = await database.fetch(session, "SELECT key FROM idempotency_records WHERE api_key_id = $1", key_id)
     assert [row["key"] for row in keys] == ["k1"]
+
+
+async def test_prepared_statements_are_planned_once_per_connection(small_engine: AsyncEngine) -> None:
+    # PostgreSQL's default re-plans hot statements at each execution against the statistics
+    # (costly with a big catalog); the app's connections plan them once.
+    async with autocommit(create_sessionmaker(small_engine)) as session:
+        assert await database.fetchval(session, "SHOW plan_cache_mode") == SETTINGS.db_plan_cache_mode
+    assert SETTINGS.db_plan_cache_mode == "force_generic_plan"
