@@ -382,24 +382,15 @@ async def create_reservation(
     )
 
 
-async def _reservation_for(db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID) -> ReservationOut:
-    res = await service.get_reservation(db_session, reservation_id=reservation_id)
-    for line in res.lines:
-        principal.require_location(line.location)
-    return res
-
-
-async def _settle_lines(
-    db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, lines: list[SettleLine] | None
-) -> list[tuple[str, str, int]] | None:
-    """What to release or consume (None: all still held), once the key may act on every line."""
-    await _reservation_for(db_session, principal, reservation_id)
+def _settle_lines(lines: list[SettleLine] | None) -> list[tuple[str, str, int]] | None:
+    """What to release or consume (None: all still held). The service checks that the key
+    may act at every location of the reservation, on the reservation it locks."""
     return None if lines is None else [(x.sku, x.location, x.quantity) for x in lines]
 
 
 @get("/reservations/{reservation_id:uuid}", opt=HOLDERS, summary="A reservation", responses=problem_responses(403, 404))
 async def get_reservation(db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID) -> ReservationOut:
-    return await _reservation_for(db_session, principal, reservation_id)
+    return await service.get_reservation(db_session, reservation_id=reservation_id, principal=principal)
 
 
 @action(
@@ -411,8 +402,10 @@ async def get_reservation(db_session: AsyncSession, principal: Principal, reserv
 async def release_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ReleaseBody
 ) -> ReservationOut:
-    lines = await _settle_lines(db_session, principal, reservation_id, data.lines)
-    return await service.release(db_session, reservation_id=reservation_id, lines=lines, actor=principal.key_id)
+    lines = _settle_lines(data.lines)
+    return await service.release(
+        db_session, reservation_id=reservation_id, lines=lines, actor=principal.key_id, principal=principal
+    )
 
 
 @action(
@@ -424,13 +417,13 @@ async def release_reservation(
 async def consume_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ConsumeBody
 ) -> ReservationOut:
-    lines = await _settle_lines(db_session, principal, reservation_id, data.lines)
     return await service.consume(
         db_session,
         reservation_id=reservation_id,
-        lines=lines,
+        lines=_settle_lines(data.lines),
         actor=principal.key_id,
         ledger_reference=data.ledger_reference,
+        principal=principal,
     )
 
 

@@ -739,12 +739,25 @@ async def hold(
 
 
 async def get_reservation(
-    session: AsyncSession, *, reservation_id: uuid.UUID | None = None, reference: str | None = None
+    session: AsyncSession,
+    *,
+    reservation_id: uuid.UUID | None = None,
+    reference: str | None = None,
+    principal: Principal | None = None,
 ) -> ReservationOut:
+    """`principal`: a location-bound key sees only reservations wholly at its location (403)."""
     res = await repository.reservation_by(session, reservation_id=reservation_id, reference=reference)
     if res is None:
         raise ReservationNotFound("no such reservation")
-    return _reservation_out(res, await repository.reservation_lines(session, [res.id]))
+    rows = await repository.reservation_lines(session, [res.id])
+    _require_every_location(principal, rows)
+    return _reservation_out(res, rows)
+
+
+def _require_every_location(principal: Principal | None, rows: Sequence[Any]) -> None:
+    if principal is not None:
+        for row in rows:
+            principal.require_location(row.location_code)
 
 
 def _open_lines(rows: Sequence[Any]) -> list[OpenLine]:
@@ -760,13 +773,16 @@ async def _settle(
     consume: bool,
     actor: uuid.UUID | None,
     ledger_reference: str | None,
+    principal: Principal | None,
 ) -> ReservationOut:
     # Lock the reservation first, then read its lines in a new statement (a fresh snapshot):
     # a concurrent release/consume/expiry of the same reservation has committed by then.
     res = await repository.lock_reservation(session, reference=reference, reservation_id=reservation_id)
     if res is None:
         raise ReservationNotFound("no such reservation")
-    open_lines = _open_lines(await repository.reservation_lines(session, [res.id]))
+    held = await repository.reservation_lines(session, [res.id])
+    _require_every_location(principal, held)
+    open_lines = _open_lines(held)
     requested = None
     if lines is not None:
         requested = _as_lines(lines)
@@ -832,6 +848,7 @@ async def release(
     lines: Sequence[Line | tuple[str, str, int]] | None = None,
     actor: uuid.UUID | None = None,
     reservation_id: uuid.UUID | None = None,
+    principal: Principal | None = None,
 ) -> ReservationOut:
     return await _settle(
         session,
@@ -841,6 +858,7 @@ async def release(
         consume=False,
         actor=actor,
         ledger_reference=None,
+        principal=principal,
     )
 
 
@@ -852,6 +870,7 @@ async def consume(
     actor: uuid.UUID | None = None,
     ledger_reference: str | None = None,
     reservation_id: uuid.UUID | None = None,
+    principal: Principal | None = None,
 ) -> ReservationOut:
     return await _settle(
         session,
@@ -861,6 +880,7 @@ async def consume(
         consume=True,
         actor=actor,
         ledger_reference=ledger_reference,
+        principal=principal,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core import clock
-from app.core.auth import Role, create_key
+from app.core.auth import Channel, Role, create_key
 from app.inventory import service
 from app.inventory.models import Reservation, StockMovement
 from tests.conftest import TEST_STORE, TEST_WAREHOUSE, Api
@@ -435,3 +435,28 @@ async def test_availability_total_nearest_first_and_channel(api: Api, skus: list
         400,
         "validation_error",
     )
+
+
+async def test_reservation_actions_refuse_another_locations_key(api: Api, skus: list[str], db: AsyncSession) -> None:
+    """A store's key may not read, release or consume a hold of another location; the check
+    is made on the reservation the action locks, and refuses before anything moves."""
+    r = await api.as_("kiosk").post(
+        "/v1/reservations",
+        json={"reference": "hold:far", "lines": [{"sku": skus[0], "location": TEST_STORE, "quantity": 1}]},
+    )
+    assert r.status_code == 201, r.text
+    url = f"/v1/reservations/{r.json()['id']}"
+    _, far_key = await create_key(db, role=Role.POS, name="far pos", channel=Channel.POS, location_code="ST-FAR")
+    await db.commit()
+    far = api.with_key(far_key)
+    for response in [
+        await far.get(url),
+        await far.post(f"{url}/release", json={}),
+        await far.post(f"{url}/consume", json={"ledger_reference": "pickup:far"}),
+    ]:
+        refused = _problem(response, 403, "forbidden")
+        assert refused["detail"] == "this key acts for another location"
+    _problem(await far.post(f"/v1/reservations/{uuid.uuid4()}/release", json={}), 404, "reservation_not_found")
+    held = (await api.as_("kiosk").get(url)).json()
+    assert held["status"] == "open" and held["lines"][0]["open"] == 1
+    assert await service.check_integrity(db) == []
