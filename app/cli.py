@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -88,14 +89,18 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool, with_wor
 def worker(processes: int, threads: int) -> None:
     """Run Dramatiq workers and the periodic scheduler (outbox relay, expiries). If a worker
     process dies (killed, out of memory), Dramatiq stops the others; they are started again,
-    and the dead one's unacknowledged messages are redelivered after its heartbeat times out."""
+    and the dead one's unacknowledged messages are redelivered after its heartbeat times out.
+    Should Dramatiq hang while stopping (a worker blocked on a Redis that is down), the whole
+    group is killed and started again after `WORKERS_MISSING_GRACE` seconds."""
     ensure_services()
 
     def start() -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "dramatiq", "app.worker", "--processes", str(processes)]
-        return subprocess.Popen([*command, "--threads", str(threads)], env=os.environ.copy())
+        # Its own process group, so that a hung Dramatiq can be killed with its workers.
+        return subprocess.Popen([*command, "--threads", str(threads)], env=os.environ.copy(), start_new_session=True)
 
     proc = start()
+    missing_since: float | None = None
     from app.worker import PERIODIC
 
     stop = False
@@ -107,10 +112,11 @@ def worker(processes: int, threads: int) -> None:
         proc.send_signal(signum)
 
     def should_stop() -> bool:
-        nonlocal proc, restart_at
+        nonlocal proc, restart_at, missing_since
         if stop:
             return True
         if proc.poll() is None:
+            missing_since = _watch_workers(proc, processes, missing_since)
             return False
         if proc.returncode == 2:  # Dramatiq's RET_IMPORT: the code is broken, a restart cannot help
             return True
@@ -127,6 +133,46 @@ def worker(processes: int, threads: int) -> None:
     proc.wait()
     if not stop:
         sys.exit(proc.returncode)
+
+
+WORKERS_MISSING_GRACE = 15.0
+
+
+def _watch_workers(proc: subprocess.Popen[bytes], expected: int, missing_since: float | None) -> float | None:
+    """Kill Dramatiq's process group when fewer than `expected` worker processes have been
+    alive for longer than the grace period (seen when a worker died and another blocked in its
+    shutdown on an unreachable Redis: Dramatiq waited for it forever, and nothing relayed the
+    outbox). Returns since when workers are missing (None: all there, or not Linux)."""
+    alive = _alive_children(proc.pid)
+    if alive is None or alive >= expected:
+        return None
+    now = time.monotonic()
+    if missing_since is None:
+        return now
+    if now - missing_since > WORKERS_MISSING_GRACE:
+        click.echo(
+            f"worker: {alive} of {expected} dramatiq workers alive for {WORKERS_MISSING_GRACE:.0f} s; killing", err=True
+        )
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return None
+    return missing_since
+
+
+def _alive_children(pid: int) -> int | None:
+    """Child processes of `pid` that are not zombies (Linux /proc; None elsewhere)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    alive = 0
+    for child in children:
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        alive += state not in ("Z", "X")
+    return alive
 
 
 def run_scheduler(periodic: list[tuple[str, float]], should_stop: Callable[[], bool]) -> None:
