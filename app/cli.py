@@ -124,7 +124,7 @@ def worker(processes: int, threads: int) -> None:
             click.echo(f"worker: dramatiq exited with code {proc.returncode}; restarting", err=True)
             restart_at = time.monotonic() + 1.0
         elif time.monotonic() >= restart_at:
-            proc, restart_at = start(), None
+            proc, restart_at, missing_since = start(), None, None
         return False
 
     signal.signal(signal.SIGTERM, on_signal)
