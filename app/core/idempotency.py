@@ -56,7 +56,8 @@ async def idempotent(
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     inserted = await db.fetchval(session, _CLAIM, principal.key_id, key, request.method, request.url.path, fingerprint)
     if inserted is None:
-        return await _replay(session, principal, key, fingerprint)
+        # A statement of its own sees what the first request committed while this one waited.
+        return _replay(await db.fetchrow(session, _RECORD, principal.key_id, key), fingerprint)
     result = await create()
     await db.execute(session, _ANSWER, principal.key_id, key, status_code, msgspec.json.encode(result))
     return Response(content=result, status_code=status_code)
@@ -70,9 +71,8 @@ _ANSWER = f"UPDATE {_TABLE} SET status_code = $3, response_body = $4 WHERE api_k
 _RECORD = f"SELECT status_code, response_body, request_hash FROM {_TABLE} WHERE api_key_id = $1 AND key = $2"
 
 
-async def _replay(session: AsyncSession, principal: Principal, key: str, fingerprint: bytes) -> Response[Any]:
-    # A statement of its own sees what the first request committed while this one waited.
-    record = await db.fetchrow(session, _RECORD, principal.key_id, key)
+def _replay(record: Any, fingerprint: bytes) -> Response[Any]:
+    """The stored answer of `record` (a row of `_RECORD`, or None)."""
     if record is None or record["status_code"] is None or record["response_body"] is None:
         raise Problem(
             "the first request with this key is still running; retry",
@@ -99,10 +99,7 @@ async def replay_if_done(
     key = request.headers.get(HEADER)
     if key is None or not key.strip() or len(key) > MAX_KEY_LENGTH:
         return None
-    status = await db.fetchval(
-        session, f"SELECT status_code FROM {_TABLE} WHERE api_key_id = $1 AND key = $2", principal.key_id, key
-    )
-    if status is None:
+    record = await db.fetchrow(session, _RECORD, principal.key_id, key)
+    if record is None or record["status_code"] is None:
         return None
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-    return await _replay(session, principal, key, fingerprint)
+    return _replay(record, request_fingerprint(request.method, request.url.path, await request.body()))

@@ -70,7 +70,6 @@ async def record(
         occurred_at=clock.now(),
     )
     session.add(event)
-    session.info["outbox_dirty"] = True
     return event.event_id
 
 

@@ -110,7 +110,6 @@ class HoldCombiner:
                 lost = sum(p.line.quantity for p, row in zip(batch, rows, strict=True) if row.won and not row.created)
                 if lost:  # another process inserted one of these references first: give the units back
                     await repository.unreserve_row(session, sku, location, lost)
-                session.info["outbox_dirty"] = True
         except Exception as exc:
             for p in batch:
                 if not p.future.done():

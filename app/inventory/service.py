@@ -134,11 +134,6 @@ __all__ = ["Line"]
 COUNT_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _events_written(session: AsyncSession) -> None:
-    # Events inserted by the repository's statements (not outbox.record) still nudge the relay.
-    session.info["outbox_dirty"] = True
-
-
 # ---- locations ---------------------------------------------------------------------------------
 
 
@@ -522,7 +517,6 @@ async def sync_counts(
         reference=f"batch:{batch_id}",
         actor=actor,
     )
-    _events_written(session)
     result = SyncOut(
         batch_id=batch_id,
         location=location_code,
@@ -661,7 +655,6 @@ async def reserve(
         if await repository.reservation_by(session, reference=reference) is not None:
             return await _existing(session, reference, wanted)
         raise await _insufficient(session, wanted)
-    _events_written(session)
     return _fresh_out(reservation_id, reference, wanted, expires_at, now)
 
 
@@ -706,7 +699,6 @@ async def _reserve_one(
         now=now,
     )
     if reserved and created:
-        _events_written(session)
         return _fresh_out(reservation_id, reference, [line], expires_at, now)
     if reserved:  # a concurrent request took the reference between our check and insert
         await _give_back(session, [line])
@@ -836,7 +828,6 @@ async def _settle(
             }
         },
     )
-    _events_written(session)
     res.status = status
     return _reservation_out(res, after)
 
@@ -917,7 +908,6 @@ async def expire_reservations(session: AsyncSession, *, limit: int = 500) -> int
             "lines": [{"sku": o.sku, "location": o.location, "quantity": o.open} for o in lines if o.open > 0],
         }
     await repository.set_reservation_status(session, statuses, event="reservation.released", now=now, payloads=payloads)
-    _events_written(session)
     return len(ids)
 
 
@@ -1164,7 +1154,6 @@ async def dispatch_transfer(
         )
     t.status, t.dispatched_at = "dispatched", now
     await session.flush()
-    _events_written(session)
     out = _transfer_out(t, lines)
     await outbox.record(
         session, "transfer.dispatched", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out)
@@ -1195,7 +1184,6 @@ async def receive_transfer(
         raise RuntimeError("in_transit fell below a dispatched transfer; run `oms check`")
     t.status, t.received_at = "received", now
     await session.flush()
-    _events_written(session)
     out = _transfer_out(t, lines)
     await outbox.record(
         session, "transfer.received", aggregate_type="transfer", aggregate_id=str(t.id), payload=structs.asdict(out)

@@ -309,9 +309,6 @@ async def write_decision(
         )
     created = [_created_event(order, fo) for fo in fos]
     decision_id = await repository.write_sourcing(session, decision, fos, lines, events, created)
-    if created:
-        # Written by the statement, not outbox.record: the relay still needs its nudge.
-        session.info["outbox_dirty"] = True
     return decision_id, fos
 
 

@@ -5,10 +5,12 @@ Three steps, so that no row lock is ever held across a gateway call:
    `app.core.db.autocommit`, no BEGIN/COMMIT): validate, price with the engine, check tenders.
 2. `authorize_cards` (no transaction): authorize each card tender at its gateway, keyed by
    the order's payment key, so a retried request never authorizes twice.
-3. `write_order` (one transaction): redeem promotions and points, write the order, let
-   fulfilment's sourcing rules reserve the stock and write the fulfillment orders
-   (`fulfillment.plan_and_reserve`), write the lines (with the engine's exact per-line
-   result), tenders, timeline and outbox events.
+3. `write_order` (one transaction, run by `in_order_transaction`): redeem promotions and
+   points, write the order, let fulfilment's sourcing rules plan the locations and write the
+   fulfillment orders (`fulfillment.plan_and_reserve`), write the lines (with the engine's
+   exact per-line result), tenders, timeline and outbox events — and reserve the planned
+   stock as the transaction's last step; if that stock went meanwhile, the transaction runs
+   again with a fresh plan.
 If step 3 fails, `void_cards` releases the authorizations (unless a concurrent twin of the
 same request committed the order).
 """

@@ -4,6 +4,7 @@ clean): priced SKUs, warehouses and stores at real coordinates around Paris, sto
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from sqlalchemy import select
@@ -93,3 +94,25 @@ async def assert_clean(session: AsyncSession) -> None:
 async def events(session: AsyncSession, type_: str) -> list[dict[str, object]]:
     rows = await session.scalars(select(OutboxEvent).where(OutboxEvent.type == type_).order_by(OutboxEvent.id))
     return [e.payload for e in rows]
+
+
+async def fos_by_location(api: Any, order_id: str) -> dict[str, dict[str, Any]]:
+    """The order's fulfillment orders by location code (as the admin key lists them)."""
+    r = await api.as_("admin").get("/v1/fulfillment-orders", params={"order_id": order_id})
+    assert r.status_code == 200, r.text
+    return {fo["location_code"]: fo for fo in r.json()["items"]}
+
+
+async def pick_and_pack(api: Any, fo_id: str, tracking: str) -> None:
+    """The logistics key's walk at its warehouse: next pick list, all found, one parcel packed."""
+    logistics = api.as_("logistics")
+    pick_list = await logistics.post("/v1/pick-lists", json={})
+    assert pick_list.status_code == 201, pick_list.text
+    found = [{"sku": ln["sku"], "found": ln["quantity"]} for ln in pick_list.json()["lines"]]
+    confirmed = await logistics.post(f"/v1/pick-lists/{pick_list.json()['id']}/confirm", json={"lines": found})
+    assert confirmed.status_code == 200, confirmed.text
+    packed = await logistics.post(
+        f"/v1/fulfillment-orders/{fo_id}/pack",
+        json={"parcels": [{"carrier": "colissimo", "tracking_number": tracking}]},
+    )
+    assert packed.status_code == 200, packed.text

@@ -7,7 +7,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.fulfillment.conftest import assert_clean, events, location, order_body, retailer, stock
+from tests.api.fulfillment.conftest import (
+    assert_clean,
+    events,
+    fos_by_location,
+    location,
+    order_body,
+    pick_and_pack,
+    retailer,
+    stock,
+)
 from tests.conftest import Api
 
 LYON = (45.7640, 4.8357)
@@ -24,29 +33,13 @@ async def split_order(api: Api, db: AsyncSession) -> tuple[dict[str, Any], dict[
     r = await api.as_("storefront").post("/v1/orders", json=order_body({a: 1, b: 1}))
     assert r.status_code == 201, r.text
     order = r.json()
-    return order, await fos_of(api, order["id"]), shop.skus
-
-
-async def fos_of(api: Api, order_id: str) -> dict[str, dict[str, Any]]:
-    r = await api.as_("admin").get("/v1/fulfillment-orders", params={"order_id": order_id})
-    assert r.status_code == 200, r.text
-    return {fo["location_code"]: fo for fo in r.json()["items"]}
+    return order, await fos_by_location(api, order["id"]), shop.skus
 
 
 async def ship(api: Api, fo: dict[str, Any], tracking: str) -> None:
     """WH-TEST's walk (the logistics key's location), packed and shipped."""
-    logistics = api.as_("logistics")
-    pick_list = await logistics.post("/v1/pick-lists", json={})
-    assert pick_list.status_code == 201, pick_list.text
-    found = [{"sku": ln["sku"], "found": ln["quantity"]} for ln in pick_list.json()["lines"]]
-    confirmed = await logistics.post(f"/v1/pick-lists/{pick_list.json()['id']}/confirm", json={"lines": found})
-    assert confirmed.status_code == 200, confirmed.text
-    packed = await logistics.post(
-        f"/v1/fulfillment-orders/{fo['id']}/pack",
-        json={"parcels": [{"carrier": "colissimo", "tracking_number": tracking}]},
-    )
-    assert packed.status_code == 200, packed.text
-    shipped = await logistics.post(f"/v1/fulfillment-orders/{fo['id']}/ship")
+    await pick_and_pack(api, fo["id"], tracking)
+    shipped = await api.as_("logistics").post(f"/v1/fulfillment-orders/{fo['id']}/ship")
     assert shipped.status_code == 200, shipped.text
 
 
@@ -80,7 +73,7 @@ async def test_last_open_units_cancelled_after_the_rest_was_delivered_completes_
     cancelled = await cancel(api, order["id"])
     assert cancelled["status"] == "completed"
     assert [(ln["fulfilled_quantity"], ln["cancelled_quantity"]) for ln in cancelled["lines"]] == [(1, 0), (0, 1)]
-    assert {code: fo["status"] for code, fo in (await fos_of(api, order["id"])).items()} == {
+    assert {code: fo["status"] for code, fo in (await fos_by_location(api, order["id"])).items()} == {
         "WH-TEST": "delivered",
         "WH-TWO": "cancelled",
     }
@@ -105,7 +98,7 @@ async def test_units_cancelled_first_and_the_rest_delivered_later_completes_the_
     order, fos, (_, b) = await split_order(api, db)
     partly = await cancel(api, order["id"], [{"line_no": 2, "quantity": 1}])
     assert partly["status"] == "released_to_fulfilment"
-    assert (await fos_of(api, order["id"]))["WH-TWO"]["status"] == "cancelled"
+    assert (await fos_by_location(api, order["id"]))["WH-TWO"]["status"] == "cancelled"
     await ship(api, fos["WH-TEST"], "CP-LATER-1")
     assert await status(api, order["id"]) == "fulfilled"
     await deliver(api, "CP-LATER-1")
@@ -125,7 +118,7 @@ async def test_some_units_of_a_parcel_cancelled_first_and_the_rest_delivered_com
     assert r.status_code == 201, r.text
     order = r.json()
     assert (await cancel(api, order["id"], [{"line_no": 1, "quantity": 2}]))["status"] == "released_to_fulfilment"
-    fo = (await fos_of(api, order["id"]))["WH-TEST"]
+    fo = (await fos_by_location(api, order["id"]))["WH-TEST"]
     assert [ln["quantity"] for ln in fo["lines"]] == [1]
     await ship(api, fo, "CP-PART-1")
     await deliver(api, "CP-PART-1")

@@ -9,7 +9,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.api.fulfillment.conftest import assert_clean, location, order_body, retailer, stock
+from tests.api.fulfillment.conftest import (
+    assert_clean,
+    fos_by_location,
+    location,
+    order_body,
+    pick_and_pack,
+    retailer,
+    stock,
+)
 from tests.conftest import Api
 
 LYON = (45.7640, 4.8357)
@@ -22,19 +30,8 @@ async def packed_split_order(api: Api, a: str, b: str, round_no: int) -> tuple[d
     placed = await api.as_("storefront").post("/v1/orders", json=order_body({a: 1, b: 1}))
     assert placed.status_code == 201, placed.text
     order = placed.json()
-    listed = await api.as_("admin").get("/v1/fulfillment-orders", params={"order_id": order["id"]})
-    fos = {fo["location_code"]: fo for fo in listed.json()["items"]}
-    logistics = api.as_("logistics")
-    pick_list = await logistics.post("/v1/pick-lists", json={})
-    assert pick_list.status_code == 201, pick_list.text
-    found = [{"sku": ln["sku"], "found": ln["quantity"]} for ln in pick_list.json()["lines"]]
-    confirmed = await logistics.post(f"/v1/pick-lists/{pick_list.json()['id']}/confirm", json={"lines": found})
-    assert confirmed.status_code == 200, confirmed.text
-    packed = await logistics.post(
-        f"/v1/fulfillment-orders/{fos['WH-TEST']['id']}/pack",
-        json={"parcels": [{"carrier": "colissimo", "tracking_number": f"RACE{round_no:04d}"}]},
-    )
-    assert packed.status_code == 200, packed.text
+    fos = await fos_by_location(api, order["id"])
+    await pick_and_pack(api, fos["WH-TEST"]["id"], f"RACE{round_no:04d}")
     return order, fos["WH-TEST"]["id"], fos["WH-TWO"]["id"]
 
 
