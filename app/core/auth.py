@@ -209,7 +209,8 @@ async def roles_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
         raise PermissionDeniedException(detail="route declares no roles")
     principal = connection.user
     if not isinstance(principal, Principal) or principal.role not in roles:
-        raise PermissionDeniedException(detail="this key's role may not do this")
+        allowed = ", ".join(sorted(roles))
+        raise PermissionDeniedException(detail=f"this key's role may not do this; roles allowed: {allowed}")
 
 
 def roles(*allowed: Role | Iterable[Role]) -> dict[str, Any]:

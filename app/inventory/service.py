@@ -87,6 +87,7 @@ from app.core.auth import Principal
 from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.pagination import Keyset, Page
+from app.core.settings import get_settings
 from app.inventory import holds, repository, rules
 from app.inventory.errors import (
     BatchTooLarge,
@@ -413,10 +414,22 @@ async def _apply_counts(
     changes: list[Change] = []
     rejected: list[RejectedLine] = []
     unchanged = 0
+    horizon = now - timedelta(days=get_settings().stock_count_horizon_days)
     for sku, counted, counted_at in lines:
         if counted_at > now + COUNT_CLOCK_SKEW:
             rejected.append(
                 RejectedLine(sku=sku, reason="counted_in_future", detail=f"counted_at {counted_at} is ahead of now")
+            )
+            continue
+        if counted_at < horizon:
+            # Applied as of its time, a count older than the ledger it is compared with would
+            # count every later movement twice: refused rather than rewriting history.
+            rejected.append(
+                RejectedLine(
+                    sku=sku,
+                    reason="counted_too_long_ago",
+                    detail=f"counted_at {counted_at.isoformat()} is older than the horizon ({horizon.isoformat()})",
+                )
             )
             continue
         on_hand_now, moved = basis.get(sku, (0, 0))
