@@ -91,11 +91,15 @@ async def test_json_endpoints_refuse_other_media_types(api: Api, db: AsyncSessio
     import msgspec
 
     headers = {"content-type": content_type} if content_type else {}
-    response = await api.as_("merchandiser").post("/v1/products", content=msgspec.json.encode(_product()), headers=headers)
+    response = await api.as_("merchandiser").post(
+        "/v1/products", content=msgspec.json.encode(_product()), headers=headers
+    )
     _problem(response, 415, "unsupported_media_type")
     assert await _products(db) == 0
     ok = await api.as_("merchandiser").post(
-        "/v1/products", content=msgspec.json.encode(_product()), headers={"content-type": "application/json; charset=utf-8"}
+        "/v1/products",
+        content=msgspec.json.encode(_product()),
+        headers={"content-type": "application/json; charset=utf-8"},
     )
     assert ok.status_code == 201, ok.text
 
@@ -127,7 +131,9 @@ async def test_a_cursor_is_bound_to_its_list(api: Api, db: AsyncSession) -> None
     ledger = await api.as_("logistics").get("/v1/stock/ledger", params={"sku": shop.skus[0], "limit": 1})
     cursor = ledger.json()["next_cursor"]
     assert cursor
-    following = await api.as_("logistics").get("/v1/stock/ledger", params={"sku": shop.skus[0], "limit": 1, "cursor": cursor})
+    following = await api.as_("logistics").get(
+        "/v1/stock/ledger", params={"sku": shop.skus[0], "limit": 1, "cursor": cursor}
+    )
     assert following.status_code == 200 and following.json()["items"] != ledger.json()["items"]
     for label, url, params in [
         ("logistics", "/v1/transfers", {}),
@@ -225,7 +231,11 @@ async def _movements(db: AsyncSession) -> int:
     ],
 )
 async def test_stock_counts_outside_the_horizon_are_refused(
-    api: Api, db: AsyncSession, settings, counted_at: str | None, code: str  # type: ignore[no-untyped-def]
+    api: Api,
+    db: AsyncSession,
+    settings,
+    counted_at: str | None,
+    code: str,  # type: ignore[no-untyped-def]
 ) -> None:
     shop = await make_shop(db)
     sku = shop.skus[0]
