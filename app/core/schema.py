@@ -21,6 +21,10 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Quantity = Annotated[int, msgspec.Meta(gt=0, le=1_000_000)]
+# Units of one line of a cart, quote, order or return: bounded with app.core.money.MAX_UNIT_PRICE
+# so that no total can leave JavaScript's safe integers.
+MAX_SALE_QUANTITY = 10_000
+SaleQuantity = Annotated[int, msgspec.Meta(gt=0, le=MAX_SALE_QUANTITY)]
 
 
 # ---- reading msgspec's errors back against the schema ---------------------------------------
