@@ -32,6 +32,7 @@ MAX_JSON_DEPTH = 32
 _NUL = "\x00"
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`$")
 
 
 class UnsupportedMediaType(Problem):
@@ -105,6 +106,8 @@ def _decode_strictly(request: Request[Any, Any, Any], annotation: Any, body: byt
         decoder.decode(body)
     except msgspec.ValidationError as exc:
         message, path = error_path(str(exc))
+        if named := _NAMED_FIELD.match(message):  # "Object missing required field `reason`"
+            path = f"{path}.{named.group(1)}".lstrip(".")
         allowed = allowed_values(annotation, path) if message.startswith("Invalid enum value") else None
         if allowed is not None:
             raise invalid(

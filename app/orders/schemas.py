@@ -114,7 +114,8 @@ class OrderCreate(Body):
     """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
 
     fulfilment: Fulfilment
-    tenders: Annotated[list[TenderIn], Meta(min_length=1, max_length=10)]
+    # They must sum to the order's total: an order whose total is 0 (a 100 % promotion) has none.
+    tenders: Annotated[list[TenderIn], Meta(max_length=10)] = msgspec.field(default_factory=list)
     cart_id: uuid.UUID | None = None
     lines: Annotated[list[LineIn], Meta(max_length=MAX_LINES)] | None = None
     codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
+import msgspec
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -255,3 +256,77 @@ async def test_stock_counts_outside_the_horizon_are_refused(
     assert ok.status_code == 201, ok.text
     assert await _on_hand(db, sku, TEST_STORE) == before + 1
     assert isinstance(datetime.fromisoformat(counted_at), datetime)
+
+
+# ---- money -----------------------------------------------------------------------------------
+
+
+def test_the_input_bounds_keep_every_total_a_javascript_safe_integer() -> None:
+    from app.core.money import MAX_UNIT_PRICE, SAFE_INTEGER
+    from app.core.schema import MAX_SALE_QUANTITY
+    from app.pricing.schemas import QuoteRequest
+
+    max_lines = msgspec.inspect.type_info(QuoteRequest)
+    lines = next(f for f in max_lines.fields if f.name == "lines").type  # type: ignore[attr-defined]
+    assert lines.max_length * MAX_SALE_QUANTITY * MAX_UNIT_PRICE + MAX_UNIT_PRICE <= SAFE_INTEGER
+
+
+async def test_prices_and_quantities_beyond_the_bounds_are_refused(api: Api, db: AsyncSession) -> None:
+    shop = await make_shop(db)
+    price = {"sku": shop.skus[0], "currency": "EUR", "amount": 10**9 + 1}
+    response = await api.as_("merchandiser").post("/v1/prices", json=price, headers={"Idempotency-Key": "big-price"})
+    assert _fields(_problem(response, 400, "validation_error")) == ["amount"]
+    order = {**delivery_order(shop.skus[:1], 1000), "lines": [{"sku": shop.skus[0], "quantity": 10_001}]}
+    response = await api.as_("contact_center").post("/v1/orders", json=order, headers={"Idempotency-Key": "big-qty"})
+    assert _fields(_problem(response, 400, "validation_error")) == ["lines[0].quantity"]
+    schema = (await api.as_("admin").get("/schema/openapi.json")).json()
+    price_create = schema["components"]["schemas"]["PriceCreate"]["properties"]["amount"]
+    assert price_create["maximum"] == 10**9
+
+
+async def test_the_largest_allowed_line_prices_exactly(api: Api, db: AsyncSession) -> None:
+    shop = await make_shop(db)
+    biggest = {"sku": shop.skus[0], "currency": "EUR", "amount": 10**9}
+    assert (await api.as_("merchandiser").post("/v1/prices", json=biggest)).status_code == 201
+    quote = await api.as_("storefront").post(
+        "/v1/pricing/quote", json={"lines": [{"sku": shop.skus[0], "quantity": 10_000}], "currency": "EUR"}
+    )
+    assert quote.status_code == 200, quote.text
+    assert quote.json()["total"] == 10**13
+
+
+# ---- zero totals -----------------------------------------------------------------------------
+
+
+async def test_an_order_whose_total_is_zero_needs_no_tender(api: Api, db: AsyncSession) -> None:
+    from app.pricing import service as pricing
+    from app.pricing.rules import Kind
+    from app.pricing.schemas import CodesCreate, PromotionCreate
+
+    shop = await make_shop(db)
+    free = await pricing.create_promotion(
+        db,
+        PromotionCreate(
+            kind=Kind.ORDER_PERCENT_OFF,
+            name="All free",
+            starts_at=clock.now() - timedelta(minutes=1),
+            percent_bp=10_000,
+            requires_code=True,
+        ),
+    )
+    await pricing.add_codes(db, free.id, CodesCreate(code="FREE100"))
+    await db.flush()
+    body = {**delivery_order(shop.skus[:1], 0), "codes": ["FREE100"]}
+    del body["tenders"]
+    placed = await api.as_("contact_center").post("/v1/orders", json=body, headers={"Idempotency-Key": "free-1"})
+    assert placed.status_code == 201, placed.text
+    assert (placed.json()["total"], placed.json()["tenders"]) == (0, [])
+    unpaid = {**delivery_order(shop.skus[:1], 0), "tenders": []}
+    refused = await api.as_("contact_center").post("/v1/orders", json=unpaid, headers={"Idempotency-Key": "free-2"})
+    _problem(refused, 422, "tenders_do_not_match_total")
+    cancel = f"/v1/orders/{placed.json()['id']}/cancel"
+    unnamed = await api.as_("contact_center").post(cancel, json={})
+    assert _fields(_problem(unnamed, 400, "validation_error")) == ["reason"]
+    cancelled = await api.as_("contact_center").post(cancel, json={"reason": "changed mind"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
