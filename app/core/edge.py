@@ -26,7 +26,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import BodyKwarg
 
 from app.core.errors import Problem
-from app.core.schema import allowed_values, error_path
+from app.core.schema import NAME_PATTERN, allowed_values, error_path
 
 MAX_JSON_DEPTH = 32
 _NUL = "\x00"
@@ -108,6 +108,8 @@ def _decode_strictly(request: Request[Any, Any, Any], annotation: Any, body: byt
         message, path = error_path(str(exc))
         if named := _NAMED_FIELD.match(message):  # "Object missing required field `reason`"
             path = f"{path}.{named.group(1)}".lstrip(".")
+        if repr(NAME_PATTERN) in message:
+            message = "must have a visible character and no control characters"
         allowed = allowed_values(annotation, path) if message.startswith("Invalid enum value") else None
         if allowed is not None:
             raise invalid(

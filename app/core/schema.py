@@ -18,7 +18,14 @@ class Out(msgspec.Struct, kw_only=True):
 
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A name people read: at least one visible character, no control characters (tab, newline, NUL...).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=200, pattern=NAME_PATTERN, description="a visible name, no control characters"
+    ),
+]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 Quantity = Annotated[int, msgspec.Meta(gt=0, le=1_000_000)]
 # Units of one line of a cart, quote, order or return: bounded with app.core.money.MAX_UNIT_PRICE

@@ -243,11 +243,21 @@ def _check(promotion: Promotion) -> None:
         raise InvalidPromotion("; ".join(problems), problems=problems)
 
 
+async def _check_target_skus(session: AsyncSession, promotion: Promotion) -> None:
+    """A promotion naming a SKU the catalog does not know would silently never apply."""
+    skus = promotion.target_skus or []
+    known = await catalog.variant_facts(session, skus) if skus else {}
+    unknown = [sku for sku in skus if sku not in known]
+    if unknown:
+        raise UnknownSku(f"not in the catalog: {', '.join(unknown[:20])}", field="target.skus", skus=unknown[:100])
+
+
 async def create_promotion(session: AsyncSession, body: PromotionCreate) -> Promotion:
     now = clock.now()
     promotion = Promotion(id=uuid.uuid4(), kind=body.kind.value, created_at=now, updated_at=now, **_DEFAULTS)
     _apply_fields(promotion, body)
     _check(promotion)
+    await _check_target_skus(session, promotion)
     await repository.add_promotion(session, promotion)
     return promotion
 
@@ -259,6 +269,7 @@ async def update_promotion(session: AsyncSession, promotion_id: uuid.UUID, body:
     old_limit, old_per_customer = promotion.usage_limit, promotion.usage_limit_per_customer
     _apply_fields(promotion, body)
     _check(promotion)
+    await _check_target_skus(session, promotion)
     if promotion.usage_limit is None:
         promotion.times_used = 0
     elif old_limit is None:  # a new limit counts the uses made while there was none

@@ -330,3 +330,53 @@ async def test_an_order_whose_total_is_zero_needs_no_tender(api: Api, db: AsyncS
     cancelled = await api.as_("contact_center").post(cancel, json={"reason": "changed mind"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
+
+
+# ---- names, bins, promotion targets ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["   ", "Ada\nLovelace", "Ada\x07", "\t"])
+async def test_a_customer_name_of_blanks_or_control_characters_is_refused(api: Api, db: AsyncSession, name: str) -> None:
+    from app.customers.models import Customer
+
+    response = await api.as_("contact_center").post(
+        "/v1/customers", json={"name": name, "email": "ada@example.com"}, headers={"Idempotency-Key": "name-1"}
+    )
+    body = _problem(response, 400, "validation_error")
+    assert _fields(body) == ["name"] and "visible" in body["errors"][0]["message"]
+    assert int(await db.scalar(select(func.count()).select_from(Customer)) or 0) == 0
+
+
+async def test_bins_naming_unknown_skus_are_refused(api: Api, db: AsyncSession) -> None:
+    shop = await make_shop(db)
+    bins = {"bins": [{"sku": shop.skus[0], "bin": "A-01"}, {"sku": "NO-SUCH-SKU", "bin": "A-02"}]}
+    response = await api.as_("logistics").put(f"/v1/bins/{shop.warehouse}", json=bins)
+    body = _problem(response, 422, "unknown_sku")
+    assert body["extra"] == {"field": "bins", "skus": ["NO-SUCH-SKU"]}
+    known = await api.as_("logistics").put(f"/v1/bins/{shop.warehouse}", json={"bins": bins["bins"][:1]})
+    assert known.status_code == 200, known.text
+
+
+async def test_promotions_naming_unknown_skus_are_refused(api: Api, db: AsyncSession) -> None:
+    from app.pricing.models import Promotion
+
+    shop = await make_shop(db)
+    before = int(await db.scalar(select(func.count()).select_from(Promotion)) or 0)
+    promotion = {
+        "kind": "percent_off_items",
+        "name": "Tees off",
+        "percent_bp": 1000,
+        "starts_at": clock.now().isoformat(),
+        "target": {"skus": [shop.skus[0], "NO-SUCH-SKU"]},
+    }
+    response = await api.as_("merchandiser").post("/v1/promotions", json=promotion, headers={"Idempotency-Key": "p-1"})
+    body = _problem(response, 422, "unknown_sku")
+    assert body["extra"] == {"field": "target.skus", "skus": ["NO-SUCH-SKU"]}
+    assert int(await db.scalar(select(func.count()).select_from(Promotion)) or 0) == before
+    ok = {**promotion, "target": {"skus": [shop.skus[0]]}}
+    created = await api.as_("merchandiser").post("/v1/promotions", json=ok, headers={"Idempotency-Key": "p-2"})
+    assert created.status_code == 201, created.text
+    patched = await api.as_("merchandiser").patch(
+        f"/v1/promotions/{created.json()['id']}", json={"target": {"skus": ["NO-SUCH-SKU"]}}
+    )
+    _problem(patched, 422, "unknown_sku")
