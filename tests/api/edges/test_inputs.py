@@ -336,7 +336,9 @@ async def test_an_order_whose_total_is_zero_needs_no_tender(api: Api, db: AsyncS
 
 
 @pytest.mark.parametrize("name", ["   ", "Ada\nLovelace", "Ada\x07", "\t"])
-async def test_a_customer_name_of_blanks_or_control_characters_is_refused(api: Api, db: AsyncSession, name: str) -> None:
+async def test_a_customer_name_of_blanks_or_control_characters_is_refused(
+    api: Api, db: AsyncSession, name: str
+) -> None:
     from app.customers.models import Customer
 
     response = await api.as_("contact_center").post(
