@@ -382,3 +382,33 @@ async def test_promotions_naming_unknown_skus_are_refused(api: Api, db: AsyncSes
         f"/v1/promotions/{created.json()['id']}", json={"target": {"skus": ["NO-SUCH-SKU"]}}
     )
     _problem(patched, 422, "unknown_sku")
+
+
+async def test_a_free_order_ships_and_captures_nothing(api: Api, db: AsyncSession) -> None:
+    from app.orders.payments.models import TestGatewayAuthorization
+    from app.pricing import service as pricing
+    from app.pricing.rules import Kind
+    from app.pricing.schemas import PromotionCreate
+    from tests.api.fulfillment.conftest import location, order_body, pick_and_pack, retailer
+
+    shop = await retailer(db, 1)
+    await location(db, "WH-TEST", "warehouse", 45.76, 4.83, {shop.skus[0]: 2})
+    await pricing.create_promotion(
+        db,
+        PromotionCreate(
+            kind=Kind.ORDER_PERCENT_OFF, name="Gift", starts_at=clock.now() - timedelta(minutes=1), percent_bp=10_000
+        ),
+    )
+    await db.commit()
+    body = {**order_body({shop.skus[0]: 1}), "tenders": []}
+    placed = await api.as_("storefront").post("/v1/orders", json=body, headers={"Idempotency-Key": "gift-1"})
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["total"] == 0
+    fos = (await api.as_("admin").get("/v1/fulfillment-orders", params={"order_id": placed.json()["id"]})).json()
+    fo = fos["items"][0]
+    await pick_and_pack(api, fo["id"], "GIFT-1")
+    shipped = await api.as_("logistics").post(f"/v1/fulfillment-orders/{fo['id']}/ship")
+    assert shipped.status_code == 200, shipped.text
+    order = (await api.as_("admin").get(f"/v1/orders/{placed.json()['id']}")).json()
+    assert order["status"] in ("shipped", "completed", "fulfilled"), order["status"]
+    assert int(await db.scalar(select(func.count()).select_from(TestGatewayAuthorization)) or 0) == 0
