@@ -6,8 +6,11 @@ is refused as 400 `invalid_cursor` before it reaches a query, and the values it 
 back with the list's own types (datetime, UUID, int, str). Every list declares its keyset once:
 
     PRICE_HISTORY = Keyset("prices", datetime, uuid.UUID)
-    after = PRICE_HISTORY.after(cursor)            # None, or (valid_from, id)
-    return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id])
+    after = PRICE_HISTORY.after(cursor, scope=sku)            # None, or (valid_from, id)
+    return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id], scope=sku)
+
+A list of one thing (an order's timeline, a promotion's codes, a SKU's prices) passes that
+thing as `scope`, so its cursors are valid for that one only.
 
 Cursors stay valid as long as `OMS_SECRET_KEY` does: rotating it invalidates cursors held by
 clients (they start again from the first page).
@@ -63,21 +66,24 @@ class Keyset:
         self.name = name
         self._decoder = msgspec.json.Decoder(tuple[tuple(types)] if types else tuple[()])  # type: ignore[misc]
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(derive("cursor", self.name), payload, sha256).digest()[:_MAC_BYTES]
+    def _mac(self, payload: bytes, scope: object) -> bytes:
+        signed = payload + b"\x00" + str(scope).encode()
+        return hmac.new(derive("cursor", self.name), signed, sha256).digest()[:_MAC_BYTES]
 
-    def encode(self, values: Sequence[Any]) -> str:
+    def encode(self, values: Sequence[Any], scope: object = "") -> str:
+        """`scope` names which instance of the list (the order of a timeline, the promotion of
+        its codes): a cursor is then valid for that one only."""
         payload = msgspec.json.encode(list(values))
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        return f"{_b64(payload)}.{_b64(self._mac(payload, scope))}"
 
-    def after(self, cursor: str | None) -> tuple[Any, ...] | None:
+    def after(self, cursor: str | None, scope: object = "") -> tuple[Any, ...] | None:
         """The sort key of the row after which the page starts, or None for the first page."""
         if not cursor:
             return None
         try:
             encoded, _, mac = cursor.partition(".")
             payload = _unb64(encoded)
-            genuine = hmac.compare_digest(_unb64(mac), self._mac(payload))
+            genuine = hmac.compare_digest(_unb64(mac), self._mac(payload, scope))
         except ValueError:
             genuine = False
         if not genuine:
@@ -89,9 +95,9 @@ class Keyset:
             raise InvalidCursor("the cursor is from an older version of this list; start again") from None
         return values
 
-    def page(self, rows: list[T], limit: int, key: Callable[[T], Sequence[Any]]) -> Page[T]:
+    def page(self, rows: list[T], limit: int, key: Callable[[T], Sequence[Any]], scope: object = "") -> Page[T]:
         """Build a page from `limit + 1` fetched rows; `key(row)` gives the row's sort key."""
         if len(rows) > limit:
             rows = rows[:limit]
-            return Page(items=rows, next_cursor=self.encode(key(rows[-1])))
+            return Page(items=rows, next_cursor=self.encode(key(rows[-1]), scope))
         return Page(items=rows, next_cursor=None)

@@ -220,7 +220,7 @@ async def list_deliveries(
 ) -> DeliveryPage:
     if await repository.get_subscription(session, subscription_id) is None:
         raise UnknownSubscription()
-    position = DELIVERIES.after(cursor)
+    position = DELIVERIES.after(cursor, scope=subscription_id)
     rows = await repository.deliveries_page(
         session, subscription_id, status, position[0] if position else None, limit + 1
     )
@@ -228,7 +228,7 @@ async def list_deliveries(
     rows = rows[:limit]
     return DeliveryPage(
         items=[delivery_out(d) for d in rows],
-        next_cursor=DELIVERIES.encode([rows[-1].id]) if more and rows else None,
+        next_cursor=DELIVERIES.encode([rows[-1].id], scope=subscription_id) if more and rows else None,
     )
 
 

@@ -384,11 +384,11 @@ async def ledger(
     """Newest first."""
     if sku is None and location_code is None:
         raise InvalidInput("name a sku, a location or both", code="ledger_filter_required")
-    after = STOCK_LEDGER.after(cursor)
+    after = STOCK_LEDGER.after(cursor, scope=(sku, location_code))
     rows = await repository.ledger_page(
         session, sku=sku, location_code=location_code, before_id=after[0] if after else None, limit=limit + 1
     )
-    return STOCK_LEDGER.page([_entry_out(m) for m in rows], limit, lambda e: [e.id])
+    return STOCK_LEDGER.page([_entry_out(m) for m in rows], limit, lambda e: [e.id], scope=(sku, location_code))
 
 
 async def on_hand_at(session: AsyncSession, *, sku: str, location_code: str, at: datetime) -> OnHandAtOut:

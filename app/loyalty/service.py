@@ -794,10 +794,10 @@ def _card_out(
 async def _ledger_page(
     session: AsyncSession, account_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[LedgerEntryOut]:
-    after = POINTS_LEDGER.after(cursor)
+    after = POINTS_LEDGER.after(cursor, scope=account_id)
     before_id = after[0] if after else None
     rows = await repository.ledger_page(session, account_id, before_id=before_id, limit=limit)
-    return POINTS_LEDGER.page([_entry_out(row) for row in rows], limit, lambda entry: [entry.id])
+    return POINTS_LEDGER.page([_entry_out(row) for row in rows], limit, lambda entry: [entry.id], scope=account_id)
 
 
 async def ledger(

@@ -144,7 +144,7 @@ async def timeline(
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     await check_access(session, principal, order, token)
-    after = TIMELINE.after(cursor)
+    after = TIMELINE.after(cursor, scope=order_id)
     rows = await repository.timeline(session, order_id, after[0] if after else None, limit)
     items = [
         TimelineEntryOut(
@@ -159,7 +159,7 @@ async def timeline(
         )
         for r in rows
     ]
-    return TIMELINE.page(items, limit, lambda e: [e.id])
+    return TIMELINE.page(items, limit, lambda e: [e.id], scope=order_id)
 
 
 async def customer_presents(

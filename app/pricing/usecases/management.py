@@ -173,10 +173,10 @@ async def price_history(
     cursor: str | None,
     limit: int,
 ) -> Page[Price]:
-    after = PRICE_HISTORY.after(cursor)
+    after = PRICE_HISTORY.after(cursor, scope=(sku, zone, currency))
     key = (after[0], str(after[1])) if after else None
     rows = await repository.price_history(session, sku, zone, currency, key, limit)
-    return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id])
+    return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id], scope=(sku, zone, currency))
 
 
 async def withdraw_price(session: AsyncSession, price_id: uuid.UUID) -> None:
@@ -344,6 +344,6 @@ async def list_codes(
     session: AsyncSession, promotion_id: uuid.UUID, *, cursor: str | None, limit: int
 ) -> Page[PromotionCode]:
     await get_promotion(session, promotion_id)
-    after = PROMOTION_CODES.after(cursor)
+    after = PROMOTION_CODES.after(cursor, scope=promotion_id)
     rows = await repository.code_page(session, promotion_id, after[0] if after else None, limit)
-    return PROMOTION_CODES.page(rows, limit, lambda c: [c.code])
+    return PROMOTION_CODES.page(rows, limit, lambda c: [c.code], scope=promotion_id)

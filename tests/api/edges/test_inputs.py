@@ -136,6 +136,8 @@ async def test_a_cursor_is_bound_to_its_list(api: Api, db: AsyncSession) -> None
         "/v1/stock/ledger", params={"sku": shop.skus[0], "limit": 1, "cursor": cursor}
     )
     assert following.status_code == 200 and following.json()["items"] != ledger.json()["items"]
+    other_sku = await api.as_("logistics").get("/v1/stock/ledger", params={"sku": shop.skus[1], "cursor": cursor})
+    _problem(other_sku, 400, "invalid_cursor")  # bound to the SKU's ledger it came from
     for label, url, params in [
         ("logistics", "/v1/transfers", {}),
         ("logistics", "/v1/fulfillment-orders", {}),

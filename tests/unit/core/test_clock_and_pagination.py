@@ -74,3 +74,11 @@ def test_page_sets_next_cursor_only_when_more_rows() -> None:
     assert page.items == [1, 2]
     assert SEEN.after(page.next_cursor) == (2,)
     assert SEEN.page([1, 2], 2, key=lambda r: [r]).next_cursor is None
+
+
+def test_a_scoped_cursor_is_valid_for_its_scope_only() -> None:
+    cursor = SEEN.encode([5], scope=("SKU-1", None))
+    assert SEEN.after(cursor, scope=("SKU-1", None)) == (5,)
+    for other in (("SKU-2", None), ("SKU-1", "WH"), ""):
+        with pytest.raises(InvalidCursor):
+            SEEN.after(cursor, scope=other)
