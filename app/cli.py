@@ -247,6 +247,66 @@ def keys_create(role: str, channel: str | None, location: str | None, name: str 
         raise click.ClickException(str(exc)) from exc
 
 
+@keys.command("list")
+@click.option("--all", "show_all", is_flag=True, help="include revoked keys")
+def keys_list(show_all: bool) -> None:
+    """List API keys (never their plaintext: only its first characters are kept)."""
+    settings = ensure_services()
+    migrate_to_head()
+    from app.core.auth import list_keys
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.models import ApiKey
+
+    async def go() -> list[ApiKey]:
+        engine = create_engine(settings)
+        found: list[ApiKey] = []
+        cursor: str | None = None
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                while True:
+                    page = await list_keys(session, limit=200, cursor=cursor)
+                    found += page.items
+                    if page.next_cursor is None:
+                        return found
+                    cursor = page.next_cursor
+        finally:
+            await engine.dispose()
+
+    def when(at: Any) -> str:
+        return at.strftime("%Y-%m-%d %H:%M") if at else "-"
+
+    click.echo("id\tname\trole\tchannel\tlocation\tprefix\tcreated\tlast used\trevoked")
+    for k in run_async(go):
+        if k.revoked_at is None or show_all:
+            fields = [k.id, k.name, k.role, k.channel or "-", k.location_code or "-", k.prefix]
+            click.echo("\t".join(map(str, [*fields, when(k.created_at), when(k.last_used_at), when(k.revoked_at)])))
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def keys_revoke(key_id: Any) -> None:
+    """Revoke an API key: every API process refuses it within OMS_KEY_CACHE_SECONDS."""
+    settings = ensure_services()
+    migrate_to_head()
+    from app.core.auth import revoke_key
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.errors import Problem
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                key = await revoke_key(session, key_id)
+                return f"revoked {key.id} ({key.name}, {key.role})"
+        finally:
+            await engine.dispose()
+
+    try:
+        click.echo(run_async(go))
+    except Problem as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group()
 def catalog() -> None:
     """Catalog tools."""

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.controllers import ROUTES as CATALOG_ROUTES
 from app.core import health
+from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
@@ -35,6 +36,7 @@ from app.wiring import wire_domains
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
 
 V1_ROUTES: list[Any] = [
+    *API_KEYS_ROUTES,
     *CATALOG_ROUTES,
     *CUSTOMERS_ROUTES,
     *FULFILLMENT_ROUTES,
