@@ -45,6 +45,9 @@ class Settings:
     queue_namespace: str = "dramatiq"
     # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
     key_cache_seconds: float = 5.0
+    # /metrics needs an admin or integration key; with a port, it is also served without a
+    # key there (bind it where only the monitoring network reaches it).
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +86,7 @@ def load_settings() -> Settings:
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
+        metrics_port=_int("OMS_METRICS_PORT", 0) or None,
     )
 
 
