@@ -174,10 +174,10 @@ class KeyCache:
     most once per LAST_USED_EVERY.
     """
 
-    def __init__(self, ttl: float, max_entries: int = 10_000, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float, max_entries: int = 10_000, now: Callable[[], float] | None = None) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self.now = now  # tests move it
+        self.now = now or (lambda: time.monotonic())  # tests move it
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         self._touched: dict[uuid.UUID, float] = {}
 
