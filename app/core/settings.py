@@ -38,6 +38,8 @@ class Settings:
     currency: str = "EUR"
     cart_ttl_minutes: int = 60 * 24 * 7
     hold_ttl_minutes: int = 30
+    # The longest a hold made by a channel key (storefront, kiosk, contact center, POS) may last.
+    hold_max_minutes: int = 240
     outbox_stream: str = "oms:events"
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
@@ -47,6 +49,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # How far back a stock count may be dated (applied as of its time, so an old one rewrites history).
     stock_count_horizon_days: int = 7
+    # /metrics needs an admin or integration key; with a port, it is also served without a
+    # key there (bind it where only the monitoring network reaches it).
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -81,11 +86,13 @@ def load_settings() -> Settings:
         currency=(_str("OMS_CURRENCY", "EUR") or "EUR").upper(),
         cart_ttl_minutes=_int("OMS_CART_TTL_MINUTES", 60 * 24 * 7),
         hold_ttl_minutes=_int("OMS_HOLD_TTL_MINUTES", 30),
+        hold_max_minutes=_int("OMS_HOLD_MAX_MINUTES", 240),
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
         max_body_bytes=_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
         stock_count_horizon_days=_int("OMS_STOCK_COUNT_HORIZON_DAYS", 7),
+        metrics_port=_int("OMS_METRICS_PORT", 0) or None,
     )
 
 
