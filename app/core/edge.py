@@ -58,12 +58,15 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     annotation = _json_body_of(request)
     if annotation is None:
         return
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    is_json = media_type == RequestEncodingType.JSON.value or media_type.endswith("+json")
+    if media_type and not is_json:  # refused before the body is read
+        raise UnsupportedMediaType("this endpoint takes a body of type application/json")
     body = await request.body()
     if not body:
         return
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != RequestEncodingType.JSON.value and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(f"this endpoint takes application/json, not {media_type or 'an untyped body'}")
+    if not is_json:
+        raise UnsupportedMediaType("this endpoint takes a body of type application/json; the body sent has no type")
     _check_depth(body)
     _decode_strictly(request, annotation, body)
     if b"\\u0000" in body:
