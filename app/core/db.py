@@ -12,16 +12,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import BigInteger, DateTime, MetaData, event, exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from asyncpg import exceptions as pg_errors  # type: ignore[import-untyped]
+from sqlalchemy import BigInteger, Connection, DateTime, MetaData, event, exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core.settings import Settings
 
 log = logging.getLogger("oms.db")
+
+# session.info key: the session runs without a transaction (`autocommit()`).
+AUTOCOMMIT = "autocommit"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -172,52 +176,114 @@ async def insert_rows(session: AsyncSession, rows: Mapping[Any, Sequence[Mapping
 # results arrive decoded. Errors surface as SQLAlchemy's, so the edge maps them as before.
 
 
-async def _connections(session: AsyncSession) -> tuple[Any, Any]:
-    """(SQLAlchemy's connection, its asyncpg adapter) of the session's transaction — looked up
-    once per transaction: through SQLAlchemy it costs a third of a driver statement's CPU."""
-    transaction = session.sync_session.get_transaction()
-    cached = session.info.get("driver")
-    if transaction is not None and cached is not None and cached[0] is transaction:
-        return cached[1], cached[2]
+# Everything below uses public APIs only: the asyncpg connection comes from
+# `AsyncConnection.get_raw_connection().driver_connection`; a transaction's first statement
+# goes through the DBAPI cursor of the same connection (PEP 249, as SQLAlchemy's own
+# statements do) so that SQLAlchemy's asyncpg adapter begins the transaction it will commit;
+# asyncpg's errors become the DBAPI's exception classes (`dialect.loaded_dbapi`) and then
+# SQLAlchemy's (`exc.DBAPIError.instance`), by the same mapping as SQLAlchemy's asyncpg adapter.
+
+_DBAPI_ERROR_OF: dict[type[BaseException], str] = {
+    pg_errors.UniqueViolationError: "UniqueViolationError",
+    pg_errors.ForeignKeyViolationError: "ForeignKeyViolationError",
+    pg_errors.NotNullViolationError: "NotNullViolationError",
+    pg_errors.CheckViolationError: "CheckViolationError",
+    pg_errors.ExclusionViolationError: "ExclusionViolationError",
+    pg_errors.RestrictViolationError: "RestrictViolationError",
+    pg_errors.IntegrityConstraintViolationError: "IntegrityError",
+    pg_errors.InvalidCachedStatementError: "InvalidCachedStatementError",
+    pg_errors.SyntaxOrAccessError: "ProgrammingError",
+    pg_errors.InternalServerError: "InternalServerError",
+    pg_errors.PostgresError: "Error",
+    pg_errors.InterfaceError: "InterfaceError",
+    pg_errors.InternalClientError: "InternalClientError",
+}
+
+
+class _Driver(NamedTuple):
+    transaction: Any  # the session's SessionTransaction these belong to
+    connection: AsyncConnection
+    dbapi: Any  # the DBAPI connection (SQLAlchemy's adapter of asyncpg's)
+    asyncpg: Any  # asyncpg.Connection
+
+
+async def _driver(session: AsyncSession) -> _Driver:
+    """The session's connection and its asyncpg connection — looked up once per transaction:
+    through SQLAlchemy it costs a third of a driver statement's CPU."""
+    cached: _Driver | None = session.info.get("driver")
+    if cached is not None and cached.transaction is session.sync_session.get_transaction():
+        return cached
     connection = await session.connection()
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    session.info["driver"] = (session.sync_session.get_transaction(), connection, adapted)
-    return connection, adapted
+    raw = await connection.get_raw_connection()
+    found = _Driver(session.sync_session.get_transaction(), connection, raw.dbapi_connection, raw.driver_connection)
+    session.info["driver"] = found
+    return found
 
 
 async def _run(session: AsyncSession, method: str, sql: str, args: Sequence[Any]) -> Any:
-    connection, adapted = await _connections(session)
+    driver = await _driver(session)
+    if not driver.asyncpg.is_in_transaction() and not session.info.get(AUTOCOMMIT):
+        # SQLAlchemy begins lazily, at its first statement: this one is the transaction's first.
+        return await _run_on_dbapi_cursor(driver, method, sql, args)
     try:
-        # SQLAlchemy begins lazily, at its first statement; begin now so that what runs on
-        # the driver is inside the session's transaction (a no-op on an autocommit connection).
-        if adapted._transaction is None:
-            await adapted._start_transaction()
-        return await getattr(adapted.driver_connection, method)(sql, *args)
+        return await getattr(driver.asyncpg, method)(sql, *args)
     except Exception as error:
-        raise await _as_sqlalchemy_error(connection, adapted, error, sql, args) from error
+        raise await _as_sqlalchemy_error(driver, error, sql, args) from error
 
 
-async def _as_sqlalchemy_error(
-    connection: Any, adapted: Any, error: Exception, sql: str, args: Sequence[Any]
-) -> Exception:
+async def _run_on_dbapi_cursor(driver: _Driver, method: str, sql: str, args: Sequence[Any]) -> Any:
+    def run(sync_connection: Connection) -> Any:
+        cursor = sync_connection.connection.cursor()
+        try:
+            if method == "executemany":
+                cursor.executemany(sql, args[0])
+                return None
+            cursor.execute(sql, tuple(args))
+            rows = cursor.fetchall() if cursor.description is not None else []
+        finally:
+            cursor.close()
+        if method == "fetch":
+            return list(rows)
+        if method == "fetchrow":
+            return rows[0] if rows else None
+        if method == "fetchval":
+            return rows[0][0] if rows else None
+        return None
+
+    try:
+        return await driver.connection.run_sync(run)
+    except Exception as error:
+        raise await _as_sqlalchemy_error(driver, error, sql, args) from error
+
+
+async def _as_sqlalchemy_error(driver: _Driver, error: Exception, sql: str, args: Sequence[Any]) -> Exception:
     """The error as SQLAlchemy would have raised it (IntegrityError, OperationalError…); a
     broken connection is invalidated so that the pool does not hand it out again."""
-    try:
-        adapted._handle_exception(error)  # raises the DBAPI-level error for asyncpg's
-    except Exception as dbapi_error:
-        dialect = connection.dialect
-        disconnect = isinstance(dbapi_error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
-            dbapi_error, adapted, None
-        )
-        if disconnect and not connection.invalidated:
-            await connection.invalidate(dbapi_error)
-        if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
-            return dbapi_error
-        wrapped: Exception = exc.DBAPIError.instance(
-            sql, list(args), dbapi_error, dialect.loaded_dbapi.Error, connection_invalidated=disconnect
-        )
-        return wrapped
-    return error
+    connection = driver.connection
+    dialect = connection.dialect
+    dbapi = dialect.loaded_dbapi
+    dbapi_error: Any = error if isinstance(error, dbapi.Error) else _as_dbapi_error(dbapi, error)
+    if dbapi_error is None:
+        return error
+    disconnect = bool(dialect.is_disconnect(dbapi_error, driver.dbapi, None))
+    if disconnect and not connection.invalidated:
+        await connection.invalidate(dbapi_error)
+    wrapped: Exception = exc.DBAPIError.instance(
+        sql, list(args), dbapi_error, dbapi.Error, connection_invalidated=disconnect
+    )
+    return wrapped
+
+
+def _as_dbapi_error(dbapi: Any, error: Exception) -> Exception | None:
+    """asyncpg's error as the DBAPI's exception (its cause kept), None when it is no database
+    error (a timeout, an OS error: raised as they are)."""
+    for kind in type(error).__mro__:
+        name = _DBAPI_ERROR_OF.get(kind)
+        if name is not None:
+            translated: Exception = getattr(dbapi, name)(error.args[0] if error.args else str(error), error)
+            translated.__cause__ = error
+            return translated
+    return None
 
 
 async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[Any]:
@@ -236,10 +302,9 @@ async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
     return await _run(session, "fetchval", sql, args)
 
 
-async def execute(session: AsyncSession, sql: str, *args: Any) -> str:
-    """Run one statement; its status tag ("INSERT 0 1")."""
-    status: str = await _run(session, "execute", sql, args)
-    return status
+async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
+    """Run one statement."""
+    await _run(session, "execute", sql, args)
 
 
 async def executemany(session: AsyncSession, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -285,6 +350,7 @@ async def autocommit(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
     async with maker() as session:
         if isinstance(session.bind, AsyncEngine):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            session.info[AUTOCOMMIT] = True
         yield session
         # Costs nothing in autocommit; a session bound to a connection (tests) commits here.
         await session.commit()

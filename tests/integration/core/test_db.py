@@ -205,6 +205,30 @@ async def test_driver_errors_are_sqlalchemys_and_take_back_the_whole_transaction
         await database.fetchval(db, "SELECT 1 / $1::int", 0)
 
 
+async def test_a_transactions_first_driver_statement_fails_as_sqlalchemys_error_too(
+    committed: async_sessionmaker[AsyncSession],
+) -> None:
+    """The first statement of a transaction runs on the DBAPI cursor (it begins the
+    transaction), the next ones straight on asyncpg: both fail as SQLAlchemy's errors."""
+    key_id = uuid.uuid4()
+    async with transaction(committed) as session:
+        await database.execute(session, _INSERT_RECORD, key_id, "k1", b"h")
+    with pytest.raises(IntegrityError) as first:
+        async with transaction(committed) as session:
+            await database.execute(session, _INSERT_RECORD, key_id, "k1", b"h")
+    assert getattr(first.value.orig, "sqlstate", None) == "23505"
+    assert type(first.value.orig.__cause__).__name__ == "UniqueViolationError"  # asyncpg's, for constraint names
+    with pytest.raises(IntegrityError) as later:
+        async with transaction(committed) as session:
+            await database.execute(session, _INSERT_RECORD, key_id, "k2", b"h")
+            await database.execute(session, _INSERT_RECORD, key_id, "k1", b"h")
+    assert type(later.value.orig).__name__ == type(first.value.orig).__name__ == "UniqueViolationError"
+    assert type(later.value.orig.__cause__).__name__ == "UniqueViolationError"
+    async with committed() as session:
+        keys = await database.fetch(session, "SELECT key FROM idempotency_records WHERE api_key_id = $1", key_id)
+    assert [row["key"] for row in keys] == ["k1"]  # k2 went with its transaction
+
+
 async def test_a_driver_statement_on_a_dead_connection_invalidates_it(small_engine: AsyncEngine) -> None:
     maker = create_sessionmaker(small_engine)
     dead = await _backend_pid(maker)
