@@ -672,12 +672,15 @@ async def _record_import_events(session: AsyncSession, products: list[Any], vari
     missing = [pid for pid in touched if pid not in codes]
     if missing:
         codes.update(await repository.product_codes_by_id(session, missing))
-    for pid in sorted(touched, key=str):
-        await outbox.record(
-            session,
+    events = [
+        outbox.event_row(
             "catalog.product_created" if pid in created else "catalog.product_updated",
             aggregate_type="product",
             aggregate_id=str(pid),
             payload={"product_id": str(pid), "code": codes[pid], "skus": sorted(skus.get(pid, []))},
         )
+        for pid in sorted(touched, key=str)
+    ]
+    if events:
+        await outbox.write(session, events)
     return len(created), len(touched) - len(created)

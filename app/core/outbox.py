@@ -1,7 +1,9 @@
 """Transactional outbox: events are rows written in the transaction of the change.
 
-`record()` adds an event; the relay (`outbox.relay` actor, run after each commit and
-every second by `oms worker`) publishes unpublished events, oldest first, to the Redis
+`event_row()` builds an event, `write()` writes events (`record()` = both, for one event);
+a one-statement use case puts `event_row`s among its other rows (`db.insert_rows`), and a
+statement that computes its events in SQL uses `insert_select`. The relay (`outbox.relay`
+actor, run after each commit and every second by `oms worker`) publishes unpublished events, oldest first, to the Redis
 stream `oms:events`, to the handlers registered in its transaction and to the registered
 consumer actors, then marks them published.
 Delivery is at least once: a crash between publishing and marking repeats the
@@ -20,7 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock
+from app.core import clock, db
 from app.core.models import OutboxEvent
 
 log = logging.getLogger("oms.outbox")
@@ -51,33 +53,16 @@ def subscribe_in_transaction(handler: Callable[[AsyncSession, Sequence[OutboxEve
         _in_transaction.append(handler)
 
 
-async def record(
-    session: AsyncSession,
-    type: str,
-    *,
-    aggregate_type: str,
-    aggregate_id: str,
-    payload: dict[str, Any],
-    schema_version: int = 1,
-) -> uuid.UUID:
-    event = OutboxEvent(
-        event_id=uuid.uuid4(),
-        type=type,
-        schema_version=schema_version,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        payload=msgspec.to_builtins(payload),
-        occurred_at=clock.now(),
-    )
-    session.add(event)
-    return event.event_id
+# The columns an event is written with (the rest are the table's defaults: id, txid).
+COLUMNS = ("event_id", "type", "schema_version", "aggregate_type", "aggregate_id", "payload", "occurred_at")
 
 
 def event_row(
     type: str, *, aggregate_type: str, aggregate_id: str, payload: dict[str, Any], schema_version: int = 1
 ) -> dict[str, Any]:
-    """An event as a row of `outbox_events`, for a use case that writes its rows in one
-    statement (`app.core.db.insert_rows(session, {OutboxEvent: [...], ...})`)."""
+    """An event as a row of `outbox_events` (its COLUMNS): the one place an event is built.
+    Write it with `write`, or with the other rows of a one-statement use case
+    (`app.core.db.insert_rows(session, {OutboxEvent: [...], ...})`, `db.rows_cte`)."""
     return {
         "event_id": uuid.uuid4(),
         "type": type,
@@ -87,6 +72,40 @@ def event_row(
         "payload": msgspec.to_builtins(payload),
         "occurred_at": clock.now(),
     }
+
+
+async def write(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write events (rows of `event_row`) in the session's transaction, in one statement, in
+    their order: the one path an event reaches the table, for ORM use cases and driver ones."""
+    await db.insert_rows(session, {OutboxEvent: rows})
+
+
+async def record(
+    session: AsyncSession,
+    type: str,
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload: dict[str, Any],
+    schema_version: int = 1,
+) -> uuid.UUID:
+    """Write one event now, in the transaction of the change."""
+    row = event_row(
+        type, aggregate_type=aggregate_type, aggregate_id=aggregate_id, payload=payload, schema_version=schema_version
+    )
+    await write(session, [row])
+    event_id: uuid.UUID = row["event_id"]
+    return event_id
+
+
+def insert_select(
+    source: str, *, type: str, aggregate_type: str, aggregate_id: str, payload: str, occurred_at: str
+) -> str:
+    """`write` for events a statement computes itself, one per row of `source` (SQL: a stock
+    level after its update, a reservation's new id): the same COLUMNS as `event_row`, as SQL
+    expressions over `source`. For a use case that knows its events only inside one statement."""
+    values = ("gen_random_uuid()", f"'{type}'", "1", f"'{aggregate_type}'", aggregate_id, payload, occurred_at)
+    return f"INSERT INTO {OutboxEvent.__tablename__} ({', '.join(COLUMNS)}) SELECT {', '.join(values)} FROM {source}"
 
 
 def envelope(event: OutboxEvent) -> dict[str, Any]:

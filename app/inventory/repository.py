@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import db
+from app.core import db, outbox
 from app.inventory.models import (
     Location,
     Reservation,
@@ -44,12 +44,14 @@ AVAILABLE = f"greatest(s.on_hand - s.reserved - {SAFETY}, 0)"
 def _outbox_insert(
     event_type: str, source: str, aggregate_type: str, aggregate_id: str, payload: str, now: str = NOW
 ) -> str:
-    """INSERT of one outbox event per row of `source` (same columns as app.core.outbox.record)."""
-    return (
-        "INSERT INTO outbox_events"
-        " (event_id, type, schema_version, aggregate_type, aggregate_id, payload, occurred_at) "
-        f"SELECT gen_random_uuid(), '{event_type}', 1, '{aggregate_type}', {aggregate_id}, {payload}, {now} "
-        f"FROM {source}"
+    """One outbox event per row of `source` (app.core.outbox.insert_select)."""
+    return outbox.insert_select(
+        source,
+        type=event_type,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        occurred_at=now,
     )
 
 

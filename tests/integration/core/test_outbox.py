@@ -12,7 +12,7 @@ import uuid
 import msgspec
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import outbox
@@ -94,3 +94,39 @@ async def test_oms_worker_relays_committed_events(committed: async_sessionmaker[
         except subprocess.TimeoutExpired:
             proc.kill()
         await redis.delete(stream)
+
+
+async def test_events_are_written_in_their_order_by_the_one_writer(db: AsyncSession) -> None:
+    """`record` and `write` (ORM use cases and one-statement ones) and `insert_select`
+    (events a statement computes) write the same row: one event each, in call order."""
+    first = await outbox.record(db, "test.one", aggregate_type="thing", aggregate_id="a", payload={"n": 1})
+    batch = [
+        outbox.event_row(
+            "test.two", aggregate_type="thing", aggregate_id="b", payload={"n": 2, "at": uuid.UUID(int=7)}
+        ),
+        outbox.event_row("test.three", aggregate_type="thing", aggregate_id="c", payload={"n": 3}, schema_version=2),
+    ]
+    await outbox.write(db, batch)
+    await db.execute(
+        text(
+            outbox.insert_select(
+                "(VALUES ('d', 4)) AS v(id, n)",
+                type="test.four",
+                aggregate_type="thing",
+                aggregate_id="v.id",
+                payload="jsonb_build_object('n', v.n)",
+                occurred_at="now()",
+            )
+        )
+    )
+    events = (
+        await db.scalars(select(OutboxEvent).where(OutboxEvent.type.like("test.%")).order_by(OutboxEvent.id))
+    ).all()
+    assert [(e.type, e.aggregate_id, e.payload, e.schema_version) for e in events] == [
+        ("test.one", "a", {"n": 1}, 1),
+        ("test.two", "b", {"n": 2, "at": str(uuid.UUID(int=7))}, 1),
+        ("test.three", "c", {"n": 3}, 2),
+        ("test.four", "d", {"n": 4}, 1),
+    ]
+    assert events[0].event_id == first and events[1].event_id == batch[0]["event_id"]
+    assert all(e.txid > 0 and e.published_at is None for e in events)
