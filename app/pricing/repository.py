@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
+from app.pricing import rules
 from app.pricing.models import (
     DEFAULT_ZONE,
     CustomerUse,
@@ -237,37 +238,23 @@ class PriceRow(msgspec.Struct, frozen=True, array_like=True):
     compare_at_amount: int | None
 
 
-class PromotionRow(msgspec.Struct, frozen=True):
-    """A `promotions` row as the quote reads it, with the quoted customer's uses."""
+# A `promotions` row `{m}` as a JSON object in the shape of rules.Promotion (which ignores
+# the columns it does not read): its target columns as one object.
+PROMOTION_JSON = (
+    "(to_jsonb({m}) || jsonb_build_object('target', jsonb_build_object("
+    "'skus', {m}.target_skus, 'products', {m}.target_products, 'categories', {m}.target_categories)))"
+)
 
-    id: str
-    name: str
-    kind: str
-    starts_at: datetime
-    ends_at: datetime | None
-    priority: int
-    combinable: bool
-    requires_code: bool
-    currency: str | None
-    percent_bp: int
-    amount: int
-    fixed_price: int
-    buy_quantity: int
-    get_quantity: int
-    reward_percent_bp: int
-    tiers: list[tuple[int, int]]
-    target_skus: list[str]
-    target_products: list[str]
-    target_categories: list[str]
-    min_subtotal: int
-    min_quantity: int
-    loyalty_tiers: list[str]
-    first_order_only: bool
-    channels: list[str]
-    usage_limit: int | None
-    times_used: int
-    usage_limit_per_customer: int | None
-    customer_uses: int
+
+def as_rule(promotion: Promotion) -> rules.Promotion:
+    """A promotion being created or changed, as the quote will decode its row (PROMOTION_JSON)."""
+    row = {column.key: getattr(promotion, column.key) for column in Promotion.__table__.columns}
+    row["target"] = {
+        "skus": promotion.target_skus,
+        "products": promotion.target_products,
+        "categories": promotion.target_categories,
+    }
+    return msgspec.convert(msgspec.to_builtins(row), rules.Promotion)
 
 
 class CodeRow(msgspec.Struct, frozen=True, array_like=True):
@@ -282,7 +269,7 @@ class QuoteFacts(msgspec.Struct, frozen=True):
     zone_exists: bool
     fee: int  # home delivery in the currency; 0 when the zone sets none
     prices: list[PriceRow]
-    promotions: list[PromotionRow]
+    promotions: list[rules.Promotion]
     codes: list[CodeRow]
 
 
@@ -310,7 +297,7 @@ WITH zone AS (
 ), code AS (
     SELECT c.code, c.promotion_id, c.max_uses, c.times_used FROM promotion_codes c WHERE c.code = ANY($7::text[])
 ), promotion AS (
-    SELECT to_jsonb(m) || jsonb_build_object('customer_uses', coalesce(u.times_used, 0)) AS row
+    SELECT {PROMOTION_JSON.format(m="m")} || jsonb_build_object('customer_uses', coalesce(u.times_used, 0)) AS row
     FROM promotions m
     LEFT JOIN promotion_customer_uses u ON u.promotion_id = m.id AND u.customer_id = $8::uuid
     WHERE m.archived_at IS NULL

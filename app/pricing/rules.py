@@ -91,14 +91,19 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     categories: frozenset[str] = frozenset()
 
 
-class Tier(msgspec.Struct, frozen=True):
+class Tier(msgspec.Struct, frozen=True, array_like=True):  # stored as [threshold, amount]
     threshold: int  # spend at least this (minor units) ...
     amount: int  # ... and get this much off
 
 
 class Promotion(msgspec.Struct, frozen=True, kw_only=True):
+    """A promotion's shape, declared once: the quote decodes its `promotions` row straight
+    into it (app.pricing.repository), a promotion being created or changed is checked as one
+    (`repository.as_rule`), and the engine reads it."""
+
     id: str
     kind: Kind
+    name: str = ""
     starts_at: datetime
     ends_at: datetime | None = None  # half-open window: starts_at <= t < ends_at
     priority: int = 0

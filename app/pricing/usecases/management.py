@@ -40,7 +40,7 @@ from app.pricing.schemas import (
     PromotionUpdate,
     ZoneAreaIn,
 )
-from app.pricing.usecases.quoting import check_currency, normalize_code, postal_key, rule_of
+from app.pricing.usecases.quoting import check_currency, normalize_code, postal_key
 
 PRICE_ZONES = Keyset("price_zones", str)
 PRICE_HISTORY = Keyset("prices", datetime, uuid.UUID)
@@ -238,7 +238,7 @@ def _apply_fields(promotion: Promotion, body: PromotionFields) -> None:
 def _check(promotion: Promotion) -> None:
     if promotion.currency is not None:
         check_currency(promotion.currency)
-    problems = rules.promotion_problems(rule_of(promotion))
+    problems = rules.promotion_problems(repository.as_rule(promotion))
     if problems:
         raise InvalidPromotion("; ".join(problems), problems=problems)
 

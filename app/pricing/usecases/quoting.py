@@ -21,7 +21,7 @@ from app.pricing.errors import (
     UnsupportedCurrency,
     UsageLimitReached,
 )
-from app.pricing.models import DEFAULT_ZONE, Promotion
+from app.pricing.models import DEFAULT_ZONE
 
 # ---- public types ------------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
             lines=lines,
             now=at,
             zone=found.zone,
-            promotions=tuple(rule_of(row, row.customer_uses) for row in found.promotions),
+            promotions=tuple(found.promotions),
             codes=codes,
             code_facts={
                 row.code: rules.CodeFacts(
@@ -182,40 +182,6 @@ async def _quote_facts(
             zone=found.zone,
         )
     return found
-
-
-def rule_of(promotion: Promotion | repository.PromotionRow, customer_uses: int = 0) -> rules.Promotion:
-    return rules.Promotion(
-        id=str(promotion.id),
-        kind=rules.Kind(promotion.kind),
-        starts_at=promotion.starts_at,
-        ends_at=promotion.ends_at,
-        priority=promotion.priority,
-        combinable=promotion.combinable,
-        requires_code=promotion.requires_code,
-        currency=promotion.currency,
-        percent_bp=promotion.percent_bp,
-        amount=promotion.amount,
-        fixed_price=promotion.fixed_price,
-        buy_quantity=promotion.buy_quantity,
-        get_quantity=promotion.get_quantity,
-        reward_percent_bp=promotion.reward_percent_bp,
-        tiers=tuple(rules.Tier(threshold, amount) for threshold, amount in promotion.tiers),
-        target=rules.Target(
-            skus=frozenset(promotion.target_skus),
-            products=frozenset(str(p) for p in promotion.target_products),
-            categories=frozenset(promotion.target_categories),
-        ),
-        min_subtotal=promotion.min_subtotal,
-        min_quantity=promotion.min_quantity,
-        loyalty_tiers=frozenset(promotion.loyalty_tiers),
-        first_order_only=promotion.first_order_only,
-        channels=frozenset(promotion.channels),
-        usage_limit=promotion.usage_limit,
-        times_used=promotion.times_used,
-        usage_limit_per_customer=promotion.usage_limit_per_customer,
-        customer_uses=customer_uses,
-    )
 
 
 # ---- redemptions -------------------------------------------------------------------------

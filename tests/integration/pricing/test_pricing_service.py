@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.models import OutboxEvent
-from app.pricing import service
+from app.pricing import repository, service
 from app.pricing.errors import (
     PriceInPast,
     PriceNotFound,
@@ -21,7 +21,7 @@ from app.pricing.errors import (
     UsageLimitReached,
 )
 from app.pricing.models import PromotionCode
-from app.pricing.rules import Kind, Reason
+from app.pricing.rules import Kind, Reason, Tier
 from app.pricing.schemas import DeliveryFeeIn, PriceZoneCreate, PromotionUpdate, TierIn, ZoneAreaIn
 from tests.factories.pricing import promotion, set_price, shop
 
@@ -255,3 +255,27 @@ async def test_every_live_promotion_is_read_however_many(db: AsyncSession) -> No
     assert (await service.quote(db, ask(("SHIRT", 1), channel="pos"))).result.discount_total == 40 * 10
     later = await service.quote(db, ask(("SHIRT", 1), channel="web"), now=T0 + timedelta(hours=1))
     assert later.result.discount_total == 40 * 10
+
+
+async def test_a_promotion_is_one_shape_whether_being_saved_or_read_by_a_quote(db: AsyncSession) -> None:
+    """The quote decodes the `promotions` row straight into rules.Promotion, and a promotion
+    being created is checked as the same struct: both readings agree, field for field."""
+    products = await priced_shop(db)
+    created = await promotion(
+        db,
+        Kind.SPEND_THRESHOLD,
+        name="Spend more",
+        currency="EUR",
+        tiers=[TierIn(threshold=3000, amount=300), TierIn(threshold=6000, amount=900)],
+        target={"skus": ["SHIRT"], "products": [products["MUG"]], "categories": ["apparel"]},
+        channels=["web"],
+        usage_limit=5,
+        ends_at=T0 + timedelta(days=2),
+    )
+    found = await repository.quote_facts(
+        db, skus=["SHIRT"], zone=None, address=None, currency="EUR", at=T0, codes=[], customer_id=None
+    )
+    read = {p.id: p for p in found.promotions}[str(created.id)]
+    assert read == repository.as_rule(created)
+    assert read.name == "Spend more" and read.tiers == (Tier(3000, 300), Tier(6000, 900))
+    assert read.target.products == frozenset({str(products["MUG"])}) and read.channels == frozenset({"web"})
