@@ -18,7 +18,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
-from sqlalchemy import text
+from sqlalchemy import select
 
 from app.core.auth import Role, roles, roles_guard
 from app.core.errors import ProblemDocument, problem_response, problem_responses
@@ -61,7 +61,7 @@ async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readi
     database = redis = "ok"
     try:
         async with state.sessionmaker() as session:
-            await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=2)
+            await asyncio.wait_for(session.execute(select(1)), timeout=2)
     except Exception:
         database = "unreachable"
     try:

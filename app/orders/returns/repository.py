@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,7 +184,7 @@ async def returns_with_pending_refunds(session: AsyncSession, limit: int) -> lis
         select(ReturnRefund.return_id)
         .where(ReturnRefund.status == "pending")
         .group_by(ReturnRefund.return_id)
-        .order_by(text("min(return_refunds.created_at)"))
+        .order_by(func.min(ReturnRefund.created_at))
         .limit(limit)
     )
     return [row.return_id for row in rows]
