@@ -174,14 +174,14 @@ async def insert_rows(session: AsyncSession, rows: Mapping[Any, Sequence[Mapping
 # asyncpg prepares a statement once per connection). Repositories still own every statement;
 # parameters are positional ($1, $2 …); jsonb parameters are JSON text (`rows_json`) and jsonb
 # results arrive decoded. Errors surface as SQLAlchemy's, so the edge maps them as before.
-
-
-# Everything below uses public APIs only: the asyncpg connection comes from
-# `AsyncConnection.get_raw_connection().driver_connection`; a transaction's first statement
-# goes through the DBAPI cursor of the same connection (PEP 249, as SQLAlchemy's own
-# statements do) so that SQLAlchemy's asyncpg adapter begins the transaction it will commit;
-# asyncpg's errors become the DBAPI's exception classes (`dialect.loaded_dbapi`) and then
-# SQLAlchemy's (`exc.DBAPIError.instance`), by the same mapping as SQLAlchemy's asyncpg adapter.
+#
+# This is the only module that touches the driver, and through public APIs only: the asyncpg
+# connection is `AsyncConnection.get_raw_connection().driver_connection`. SQLAlchemy's asyncpg
+# adapter begins a transaction lazily, at its first statement, and commits only one it began:
+# so a transaction's first driver statement goes through the connection's DBAPI cursor (PEP
+# 249, as SQLAlchemy's own statements do), the next ones straight to asyncpg. asyncpg's errors
+# become the DBAPI module's exception classes (`dialect.loaded_dbapi`), by the same mapping as
+# the adapter's, then SQLAlchemy's (`exc.DBAPIError.instance`).
 
 _DBAPI_ERROR_OF: dict[type[BaseException], str] = {
     pg_errors.UniqueViolationError: "UniqueViolationError",
