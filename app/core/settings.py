@@ -31,6 +31,8 @@ class Settings:
     currency: str = "EUR"
     cart_ttl_minutes: int = 60 * 24 * 7
     hold_ttl_minutes: int = 30
+    # The longest a hold made by a channel key (storefront, kiosk, contact center, POS) may last.
+    hold_max_minutes: int = 240
     outbox_stream: str = "oms:events"
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
@@ -53,6 +55,9 @@ class Settings:
     loyalty_expiry_months: int = 24
     # The retailer's rule: refund delivery when every unit of the order came back.
     returns_refund_delivery: bool = False
+    # /metrics needs an admin or integration key; with a port, it is also served without a
+    # key there (bind it where only the monitoring network reaches it).
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,6 +85,7 @@ VARIABLES: dict[str, str] = {
     "currency": "OMS_CURRENCY",
     "cart_ttl_minutes": "OMS_CART_TTL_MINUTES",
     "hold_ttl_minutes": "OMS_HOLD_TTL_MINUTES",
+    "hold_max_minutes": "OMS_HOLD_MAX_MINUTES",
     "outbox_stream": "OMS_OUTBOX_STREAM",
     "queue_namespace": "OMS_QUEUE_NAMESPACE",
     "broker_heartbeat_timeout_ms": "OMS_BROKER_HEARTBEAT_TIMEOUT_MS",
@@ -93,6 +99,7 @@ VARIABLES: dict[str, str] = {
     "loyalty_pending_days": "OMS_LOYALTY_PENDING_DAYS",
     "loyalty_expiry_months": "OMS_LOYALTY_EXPIRY_MONTHS",
     "returns_refund_delivery": "OMS_RETURNS_REFUND_DELIVERY",
+    "metrics_port": "OMS_METRICS_PORT",
 }
 
 
@@ -120,6 +127,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         value = raw(name)
         return int(value) if value is not None else int(getattr(default, name))
 
+    def optional_number(name: str) -> int | None:
+        value = raw(name)
+        return (int(value) or None) if value is not None else None  # "0" = off, as unset
+
     def seconds(name: str) -> float:
         value = raw(name)
         return float(value) if value is not None else float(getattr(default, name))
@@ -144,6 +155,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         currency=text("currency").upper(),
         cart_ttl_minutes=number("cart_ttl_minutes"),
         hold_ttl_minutes=number("hold_ttl_minutes"),
+        hold_max_minutes=number("hold_max_minutes"),
         outbox_stream=text("outbox_stream"),
         queue_namespace=text("queue_namespace"),
         broker_heartbeat_timeout_ms=number("broker_heartbeat_timeout_ms"),
@@ -157,6 +169,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         loyalty_pending_days=number("loyalty_pending_days"),
         loyalty_expiry_months=number("loyalty_expiry_months"),
         returns_refund_delivery=flag("returns_refund_delivery"),
+        metrics_port=optional_number("metrics_port"),
     )
 
 

@@ -68,3 +68,9 @@ def test_bad_loyalty_tiers_stop_the_app_at_start() -> None:
 
     with pytest.raises(InvalidTiers):
         create_app(dataclasses.replace(get_settings(), loyalty_tiers="gold:100:3"), log=False)
+
+
+def test_metrics_port_zero_or_unset_means_no_keyless_listener() -> None:
+    assert load_settings({}).metrics_port is None
+    assert load_settings({"OMS_METRICS_PORT": "0"}).metrics_port is None
+    assert load_settings({"OMS_METRICS_PORT": "9100"}).metrics_port == 9100
