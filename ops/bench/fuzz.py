@@ -1,0 +1,475 @@
+"""Fuzz the live API with schemathesis: every operation, every role's key, stateful sequences.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
+        .venv/bin/python ops/bench/fuzz.py --examples 40 --denied-examples 3
+
+What it does:
+1. (re)creates a scratch database `oms_fuzz` on DATABASE_URL's server, runs `oms demo` into it
+   (the demo retailer: catalog, locations, stock, prices, promotions, one key per role);
+2. starts `oms serve` on a free port against it (its own outbox stream and queue namespace);
+3. seeds, through the API, a customer, orders (delivery and pickup), a pick list picked, packed,
+   shipped and delivered, a return, a cart, a hold, a reservation, a transfer, a webhook: the
+   ids of real things, so that generated requests reach the code behind the 404s;
+4. adds OpenAPI links to the live schema (a create's `id` → every operation on `/…/{id}`),
+   so schemathesis' stateful phase runs create → read → act sequences;
+5. runs schemathesis once per role key: the operations the role may call with --examples cases
+   each and every phase (examples, coverage, fuzzing, stateful); the operations it may not call
+   with --denied-examples cases each (they must answer 401/403, never 5xx);
+6. prints per-operation figures (cases, 2xx, 4xx, 5xx) as a markdown table and a summary.
+
+`fuzz_hooks.py` (loaded by schemathesis via SCHEMATHESIS_HOOKS) records every response and,
+for half the generated cases, swaps path parameters, query values and body fields that name
+an SKU, a location, an order, ... for a seeded real one. Exit status 1 when a response was
+≥ 500 or schemathesis reported a failure (its checks: not_a_server_error and
+response_schema_conformance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DB_NAME = "oms_fuzz"
+ADDRESS = {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
+ROLE_LABELS = {  # role → the demo key it runs with (app/demo.py's labels)
+    "admin": "admin",
+    "merchandiser": "merchandiser",
+    "storefront": "storefront (web)",
+    "kiosk": "kiosk",
+    "contact_center": "contact_center",
+    "pos": "pos",
+    "logistics": "logistics",
+    "integration": "integration",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def recreate_database(base_url: str) -> str:
+    admin = make_url(base_url)
+    sql = f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE); CREATE DATABASE {DB_NAME}"
+    for statement in sql.split("; "):
+        subprocess.run(
+            ["psql", admin.set(drivername="postgresql").render_as_string(hide_password=False), "-qc", statement],
+            check=True,
+        )
+    return admin.set(database=DB_NAME).render_as_string(hide_password=False)
+
+
+class Api:
+    def __init__(self, base: str, keys: dict[str, str]) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.keys = keys
+
+    def call(self, label: str, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        sent = {"Authorization": f"Bearer {self.keys[label]}", **headers}
+        if method == "POST":
+            sent.setdefault("Idempotency-Key", uuid.uuid4().hex)
+        r = self.http.request(method, path, json=body, headers=sent)
+        if r.status_code >= 300:
+            raise RuntimeError(f"seed {method} {path} as {label}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+
+def seed(api: Api) -> dict[str, list[Any]]:
+    """Real things for the fuzzer to find, made through the API as a retailer's clients would."""
+    ids: dict[str, list[Any]] = defaultdict(list)
+    products = api.call("admin", "GET", "/v1/products?limit=100")["items"]
+    ids["product_id"] = [p["id"] for p in products]
+    for product_id in ids["product_id"][:12]:
+        for variant in api.call("admin", "GET", f"/v1/products/{product_id}")["variants"]:
+            ids["sku"].append(variant["sku"])
+            ids["barcode"].append(variant["barcode"])
+    locations = api.call("admin", "GET", "/v1/locations?limit=100")["items"]
+    ids["location_code"] = [loc["code"] for loc in locations]
+    steps = [
+        _customer,
+        _orders,
+        _fulfil_and_return,
+        _cart,
+        _hold,
+        _reservation,
+        _transfer,
+        _webhook,
+        _listed,
+    ]
+    for step in steps:
+        try:
+            step(api, ids)
+        except Exception as exc:  # a failed seed step narrows the fuzz; it is reported, not fatal
+            print(f"seed step {step.__name__} failed: {exc}", file=sys.stderr)
+    return {name: list(dict.fromkeys(values)) for name, values in ids.items() if values}
+
+
+def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
+    customer = api.call(
+        "contact_center",
+        "POST",
+        "/v1/customers",
+        {"name": "Fuzz Shopper", "email": "fuzz.shopper@example.com", "phone": "+4930123456"},
+    )
+    ids["customer_id"].append(customer["id"])
+    ids["email"].append("fuzz.shopper@example.com")
+    if customer.get("card_number"):
+        ids["number"].append(customer["card_number"])
+
+
+def _order(api: Api, ids: dict[str, list[Any]], label: str, sku: str, fulfilment: dict[str, Any]) -> dict[str, Any]:
+    price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
+    body = {
+        "lines": [{"sku": sku, "quantity": 1}],
+        **fulfilment,
+        "tenders": [{"kind": "card", "amount": price, "card_token": "tok_visa"}],
+    }
+    if ids.get("customer_id"):
+        body["customer_id"] = ids["customer_id"][0]
+    order = api.call(label, "POST", "/v1/orders", body)
+    ids["order_id"].append(order["id"])
+    ids["order_number"].append(order["number"])
+    return dict(order)
+
+
+def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
+    skus = ids["sku"]
+    for sku in skus[:3]:
+        _order(api, ids, "contact_center", sku, {"fulfilment": "delivery", "delivery_address": ADDRESS})
+    _order(api, ids, "pos", skus[4], {"fulfilment": "pickup", "pickup_location": "STORE-BERLIN"})
+    for order_id in ids["order_id"]:
+        for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]:
+            ids["fo_id"].append(fo["id"])
+
+
+def _fulfil_and_return(api: Api, ids: dict[str, list[Any]]) -> None:
+    for _ in range(3):
+        pick = api.call("logistics", "POST", "/v1/pick-lists", {})
+        ids["pick_list_id"].append(pick["id"])
+        found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
+        api.call("logistics", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
+        for fo_id in pick["fulfillment_order_ids"]:
+            tracking = f"FZ{uuid.UUID(fo_id).hex[:12].upper()}"
+            parcels = {"parcels": [{"carrier": "fuzzpost", "tracking_number": tracking}]}
+            packed = api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/pack", parcels)
+            api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
+            event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
+            api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
+            ids["tracking_number"].append(tracking)
+            order = api.call("admin", "GET", f"/v1/orders/{packed['order_id']}")
+            line = order["lines"][0]
+            ret = api.call(
+                "pos",
+                "POST",
+                "/v1/returns",
+                {
+                    "order_id": order["id"],
+                    "mode": "immediate",
+                    "reason": "does not fit",
+                    "lines": [{"line_no": line["line_no"], "quantity": 1, "disposition": "restock"}],
+                },
+            )
+            ids["return_id"].append(ret["id"])
+            return
+
+
+def _cart(api: Api, ids: dict[str, list[Any]]) -> None:
+    cart = api.call("pos", "POST", "/v1/carts", {"lines": [{"sku": ids["sku"][0], "quantity": 1}]})
+    ids["cart_id"].append(cart["id"])
+
+
+def _hold(api: Api, ids: dict[str, list[Any]]) -> None:
+    order_id = ids["order_id"][0]
+    hold = api.call("admin", "POST", f"/v1/orders/{order_id}/holds", {"type": "fraud_review", "reason": "fuzz seed"})
+    ids["hold_id"].append(hold["id"])
+
+
+def _reservation(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {"reference": "fuzz:seed", "lines": [{"sku": ids["sku"][1], "location": "STORE-BERLIN", "quantity": 1}]}
+    reservation = api.call("pos", "POST", "/v1/reservations", body)
+    ids["reservation_id"].append(reservation["id"])
+
+
+def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {
+        "from_location": "WH-NORTH",
+        "to_location": "STORE-BERLIN",
+        "lines": [{"sku": ids["sku"][2], "quantity": 1}],
+    }
+    transfer = api.call("admin", "POST", "/v1/transfers", body)
+    ids["transfer_id"].append(transfer["id"])
+
+
+def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {"url": "https://hooks.example.com/oms", "event_types": ["*"]}
+    webhook = api.call("integration", "POST", "/v1/webhooks", body)
+    ids["webhook_id"].append(webhook["id"])
+
+
+def _listed(api: Api, ids: dict[str, list[Any]]) -> None:
+    """Ids the demo made, read back from the lists."""
+    for path, name, field in [
+        ("/v1/promotions", "promotion_id", "id"),
+        ("/v1/prices", "price_id", "id"),
+        ("/v1/price-zones", "zone_code", "code"),
+        ("/v1/categories", "category_code", "code"),
+        ("/v1/return-policies", "category_code", "category_code"),
+        ("/v1/sourcing/rules/versions", "version", "version"),
+        ("/v1/webhooks/{webhook_id}/deliveries", "delivery_id", "id"),
+    ]:
+        if "{webhook_id}" in path:
+            if not ids.get("webhook_id"):
+                continue
+            path = path.replace("{webhook_id}", ids["webhook_id"][0])
+        with contextlib.suppress(Exception):
+            for item in api.call("admin", "GET", path)["items"]:
+                ids[name].append(item[field])
+
+
+# -- the schema
+
+
+def add_links(schema: dict[str, Any]) -> int:
+    """OpenAPI links from each create (POST answering 201 with an `id`) to every operation on
+    that resource's `/{param}` paths, and from each action on a resource to the others: the
+    stateful phase follows them (create → read → act)."""
+    paths: dict[str, dict[str, Any]] = schema["paths"]
+    added = 0
+    for path, item in paths.items():
+        create = item.get("post")
+        if not create or "201" not in create.get("responses", {}):
+            continue
+        for target, target_item in paths.items():
+            match = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/.*)?", target)
+            if not match:
+                continue
+            param = match.group(1)
+            for method, operation in target_item.items():
+                if method not in {"get", "post", "put", "patch", "delete"}:
+                    continue
+                links = create["responses"]["201"].setdefault("links", {})
+                name = f"{method.upper()} {target}"
+                links[name] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {f"path.{param}": "$response.body#/id"},
+                }
+                added += 1
+    return added
+
+
+def split_by_role(schema: dict[str, Any], access: dict[str, dict[str, set[str]]], role: str) -> tuple[dict, dict]:
+    """The schema with only the operations `role` may call, and the one with the others."""
+    allowed: dict[str, Any] = {}
+    denied: dict[str, Any] = {}
+    for path, item in schema["paths"].items():
+        methods = access.get(path, {}).get(role, set())
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            if path in access and method.upper() not in methods:
+                denied.setdefault(path, {})[method] = operation
+            elif path in access:
+                allowed.setdefault(path, {})[method] = operation
+    return {**schema, "paths": allowed}, {**schema, "paths": _without_links(denied)}
+
+
+def _without_links(paths: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(paths))
+    for item in out.values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                response.pop("links", None)
+    return out
+
+
+# -- the run
+
+
+def schemathesis(
+    schema_file: Path, base: str, key: str, examples: int, phases: str, work: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(BIN / "schemathesis"),
+            "run",
+            str(schema_file),
+            "--url",
+            base,
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "--max-examples",
+            str(examples),
+            "--workers",
+            "1",
+            "--no-color",
+            "--phases",
+            phases,
+            "--suppress-health-check",
+            "all",
+            "--request-timeout",
+            "15",
+            "--seed",
+            "12",
+            "-H",
+            f"Authorization: Bearer {key}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=work,
+        env=env,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=40, help="cases per operation a role may call")
+    parser.add_argument("--denied-examples", type=int, default=3, help="cases per operation a role may not call")
+    parser.add_argument("--roles", default=",".join(ROLE_LABELS), help="comma-separated roles to run")
+    parser.add_argument("--no-stateful", action="store_true", help="leave out the stateful phase")
+    parser.add_argument("--results", type=Path, help="also write the per-operation table to this file")
+    args = parser.parse_args()
+    base_url = os.environ["DATABASE_URL"]
+    work = Path(tempfile.mkdtemp(prefix="oms-fuzz-"))
+    url = recreate_database(base_url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "OMS_DATA_DIR": str(work),
+        "OMS_LOG_LEVEL": "ERROR",
+        "OMS_OUTBOX_STREAM": "oms:fuzz:events",
+        "OMS_QUEUE_NAMESPACE": "oms-fuzz",
+    }
+    subprocess.run([str(BIN / "oms"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    keys = json.loads((work / "demo-keys.json").read_text())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(BIN / "oms"), "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE)
+    started = time.monotonic()
+    try:
+        _wait_ready(base)
+        ids = seed(Api(base, keys))
+        print("seeded:", {name: len(values) for name, values in ids.items()})
+        schema = httpx.get(f"{base}/schema/openapi.json").json()
+        print("links added:", add_links(schema))
+        from ops.security_table import access_by_path
+
+        access, _public = access_by_path()
+        stats = work / "stats.tsv"
+        hook_env = {
+            **env,
+            "PYTHONPATH": str(Path(__file__).parent),
+            "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+            "OMS_FUZZ_SEEDS": json.dumps(ids),
+            "OMS_FUZZ_STATS": str(stats),
+            "OMS_FUZZ_DETAILS": str(work / "refusals.tsv"),
+        }
+        failures: list[str] = []
+        phases = "examples,coverage,fuzzing" + ("" if args.no_stateful else ",stateful")
+        for role in args.roles.split(","):
+            allowed, denied = split_by_role(schema, access, role)
+            for kind, part, examples, run_phases in [
+                ("allowed", allowed, args.examples, phases),
+                ("denied", denied, args.denied_examples, "examples,fuzzing"),
+            ]:
+                if not part["paths"] or examples == 0:
+                    continue
+                schema_file = work / f"{role}-{kind}.json"
+                schema_file.write_text(json.dumps(part))
+                t0 = time.monotonic()
+                result = schemathesis(
+                    schema_file,
+                    base,
+                    keys[ROLE_LABELS[role]],
+                    examples,
+                    run_phases,
+                    work,
+                    {**hook_env, "OMS_FUZZ_ROLE": role, "OMS_FUZZ_KIND": kind},
+                )
+                (work / f"{role}-{kind}.out").write_text(result.stdout + result.stderr)
+                print(f"{role:<15} {kind:<8} exit {result.returncode}  {time.monotonic() - t0:6.1f} s", flush=True)
+                if result.returncode != 0:
+                    failures.append(f"{role} {kind}: see {work / f'{role}-{kind}.out'}")
+        table, summary = report(stats, schema)
+        print(table)
+        print(summary)
+        print(f"wall time {time.monotonic() - started:.0f} s; outputs in {work}")
+        if args.results:
+            args.results.write_text(summary + "\n\n" + table)
+        for failure in failures:
+            print("FAILED", failure)
+        return 1 if failures or "5xx 0 " not in summary else 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError("oms serve did not become ready")
+
+
+def report(stats: Path, schema: dict[str, Any]) -> tuple[str, str]:
+    """Per operation: cases, 2xx, 4xx, 5xx, and the roles whose keys got a 2xx."""
+    cases: Counter[str] = Counter()
+    by_class: dict[str, Counter[str]] = defaultdict(Counter)
+    ok_roles: dict[str, set[str]] = defaultdict(set)
+    stateful = 0
+    lines = stats.read_text().splitlines() if stats.exists() else []
+    for line in lines:
+        role, _kind, phase, operation, status = line.split("\t")
+        cases[operation] += 1
+        by_class[operation][status[0] + "xx"] += 1
+        if status.startswith("2"):
+            ok_roles[operation].add(role)
+        stateful += phase == "stateful"
+    operations = [
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    rows = ["| operation | cases | 2xx | 4xx | 5xx | roles with a 2xx |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for op in sorted(operations, key=lambda o: (o.split(" ", 1)[1], o)):
+        c = by_class[op]
+        roles = ", ".join(sorted(ok_roles[op]))
+        rows.append(f"| `{op}` | {cases[op]} | {c['2xx']} | {c['4xx']} | {c['5xx']} | {roles} |")
+    reached = sum(1 for op in operations if by_class[op]["2xx"])
+    total = sum(cases.values())
+    fives = sum(c["5xx"] for c in by_class.values())
+    summary = (
+        f"requests {total}, of which stateful {stateful}; operations {len(operations)}, "
+        f"with a 2xx {reached}; 5xx {fives} "
+    )
+    return "\n".join(rows), summary
+
+
+if __name__ == "__main__":
+    sys.exit(main())
