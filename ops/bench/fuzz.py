@@ -46,6 +46,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
 BIN = Path(sys.executable).parent
 DB_NAME = "oms_fuzz"
 ADDRESS = {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
@@ -107,7 +108,6 @@ def seed(api: Api) -> dict[str, list[Any]]:
     steps = [
         _customer,
         _orders,
-        _fulfil_and_return,
         _cart,
         _hold,
         _reservation,
@@ -136,60 +136,86 @@ def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
         ids["number"].append(customer["card_number"])
 
 
-def _order(api: Api, ids: dict[str, list[Any]], label: str, sku: str, fulfilment: dict[str, Any]) -> dict[str, Any]:
-    price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
-    body = {
-        "lines": [{"sku": sku, "quantity": 1}],
-        **fulfilment,
-        "tenders": [{"kind": "card", "amount": price, "card_token": "tok_visa"}],
-    }
-    if ids.get("customer_id"):
-        body["customer_id"] = ids["customer_id"][0]
-    order = api.call(label, "POST", "/v1/orders", body)
-    ids["order_id"].append(order["id"])
-    ids["order_number"].append(order["number"])
-    return dict(order)
+def _order(api: Api, ids: dict[str, list[Any]], label: str, fulfilment: dict[str, Any], quantity: int = 1) -> str:
+    """Place an order of one SKU the fulfilling location has (the first that places)."""
+    for sku in ids["sku"]:
+        price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
+        body = {
+            "lines": [{"sku": sku, "quantity": quantity}],
+            **fulfilment,
+            "tenders": [{"kind": "card", "amount": price * quantity, "card_token": "tok_visa"}],
+            "customer_id": ids["customer_id"][0],
+        }
+        with contextlib.suppress(RuntimeError):
+            order = api.call(label, "POST", "/v1/orders", body)
+            ids["order_id"].append(order["id"])
+            ids["order_number"].append(order["number"])
+            for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order['id']}")["fulfillment_orders"]:
+                ids["fo_id"].append(fo["id"])
+            return str(order["id"])
+    raise RuntimeError("no SKU could be ordered")
+
+
+def _fos(api: Api, order_id: str) -> list[str]:
+    return [
+        fo["id"] for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]
+    ]
 
 
 def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
-    skus = ids["sku"]
-    for sku in skus[:3]:
-        _order(api, ids, "contact_center", sku, {"fulfilment": "delivery", "delivery_address": ADDRESS})
-    _order(api, ids, "pos", skus[4], {"fulfilment": "pickup", "pickup_location": "STORE-BERLIN"})
-    for order_id in ids["order_id"]:
-        for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]:
-            ids["fo_id"].append(fo["id"])
+    """Orders in the states the actions need: one delivered (returns, exchanges), one open at the
+    warehouse (pick lists), one to cancel, one held, store pickups to accept, reject and make ready."""
+    delivery = {"fulfilment": "delivery", "delivery_address": ADDRESS}
+    pickup = {"fulfilment": "pickup", "pickup_location": "STORE-BERLIN"}
+    delivered = _order(api, ids, "contact_center", delivery, quantity=6)
+    _deliver(api, ids)
+    _returns(api, ids, delivered)
+    ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery))
+    ids["held_order_id"].append(_order(api, ids, "contact_center", delivery))
+    _order(api, ids, "contact_center", delivery)  # stays open: a pick list to confirm
+    pick = api.call("logistics", "POST", "/v1/pick-lists", {})
+    ids["confirm_pick_list_id"].append(pick["id"])
+    ids["pick_list_id"].append(pick["id"])
+    _order(api, ids, "contact_center", delivery)  # stays open: a pick list to make
+    for pool in ("accept_fo_id", "reject_fo_id", "ready_fo_id", "collect_fo_id"):
+        ids[pool].extend(_fos(api, _order(api, ids, "pos", pickup)))
+    for fo_id in ids["collect_fo_id"]:
+        with contextlib.suppress(RuntimeError):
+            api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/accept")
+        api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
 
 
-def _fulfil_and_return(api: Api, ids: dict[str, list[Any]]) -> None:
-    for _ in range(3):
-        pick = api.call("logistics", "POST", "/v1/pick-lists", {})
-        ids["pick_list_id"].append(pick["id"])
-        found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
-        api.call("logistics", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
-        for fo_id in pick["fulfillment_order_ids"]:
-            tracking = f"FZ{uuid.UUID(fo_id).hex[:12].upper()}"
-            parcels = {"parcels": [{"carrier": "fuzzpost", "tracking_number": tracking}]}
-            packed = api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/pack", parcels)
-            api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
-            event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
-            api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
-            ids["tracking_number"].append(tracking)
-            order = api.call("admin", "GET", f"/v1/orders/{packed['order_id']}")
-            line = order["lines"][0]
-            ret = api.call(
-                "pos",
-                "POST",
-                "/v1/returns",
-                {
-                    "order_id": order["id"],
-                    "mode": "immediate",
-                    "reason": "does not fit",
-                    "lines": [{"line_no": line["line_no"], "quantity": 1, "disposition": "restock"}],
-                },
-            )
-            ids["return_id"].append(ret["id"])
-            return
+def _deliver(api: Api, ids: dict[str, list[Any]]) -> None:
+    pick = api.call("logistics", "POST", "/v1/pick-lists", {})
+    ids["pick_list_id"].append(pick["id"])
+    found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
+    api.call("logistics", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
+    for fo_id in pick["fulfillment_order_ids"]:
+        tracking = f"FZ{uuid.UUID(fo_id).hex[:12].upper()}"
+        parcels = {"parcels": [{"carrier": "fuzzpost", "tracking_number": tracking}]}
+        api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/pack", parcels)
+        api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
+        event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
+        api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
+        ids["tracking_number"].append(tracking)
+
+
+def _returns(api: Api, ids: dict[str, list[Any]], order_id: str) -> None:
+    """One immediate return, and returns by post waiting for each action on them."""
+    line_no = api.call("admin", "GET", f"/v1/orders/{order_id}")["lines"][0]["line_no"]
+    ids["delivered_order_id"].append(order_id)
+    ids["line_no"].append(line_no)
+    body = {"order_id": order_id, "reason": "does not fit"}
+    immediate = {"line_no": line_no, "quantity": 1, "disposition": "restock"}
+    ret = api.call("pos", "POST", "/v1/returns", {**body, "mode": "immediate", "lines": [immediate]})
+    ids["return_id"].append(ret["id"])
+    for pool in ("receive_return_id", "close_return_id", "reject_return_id", "refund_return_id"):
+        by_post = {**body, "mode": "authorization", "lines": [{"line_no": line_no, "quantity": 1}]}
+        ret = api.call("contact_center", "POST", "/v1/returns", by_post)
+        ids[pool].append(ret["id"])
+        ids["return_id"].append(ret["id"])
+    received = {"lines": [{"line_no": line_no, "quantity": 1, "disposition": "restock"}]}
+    api.call("pos", "POST", f"/v1/returns/{ids['refund_return_id'][0]}/receive", received)
 
 
 def _cart(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -198,15 +224,18 @@ def _cart(api: Api, ids: dict[str, list[Any]]) -> None:
 
 
 def _hold(api: Api, ids: dict[str, list[Any]]) -> None:
-    order_id = ids["order_id"][0]
+    order_id = ids["held_order_id"][0]
     hold = api.call("admin", "POST", f"/v1/orders/{order_id}/holds", {"type": "fraud_review", "reason": "fuzz seed"})
     ids["hold_id"].append(hold["id"])
 
 
 def _reservation(api: Api, ids: dict[str, list[Any]]) -> None:
-    body = {"reference": "fuzz:seed", "lines": [{"sku": ids["sku"][1], "location": "STORE-BERLIN", "quantity": 1}]}
-    reservation = api.call("pos", "POST", "/v1/reservations", body)
-    ids["reservation_id"].append(reservation["id"])
+    for n, sku in enumerate(ids["sku"]):  # the first SKU the store has in stock
+        line = {"sku": sku, "location": "STORE-BERLIN", "quantity": 1}
+        with contextlib.suppress(RuntimeError):
+            reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
+            ids["reservation_id"].append(reservation["id"])
+            return
 
 
 def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -215,8 +244,10 @@ def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
         "to_location": "STORE-BERLIN",
         "lines": [{"sku": ids["sku"][2], "quantity": 1}],
     }
-    transfer = api.call("admin", "POST", "/v1/transfers", body)
-    ids["transfer_id"].append(transfer["id"])
+    for pool in ("receive_transfer_id", "transfer_id"):
+        transfer = api.call("admin", "POST", "/v1/transfers", body)
+        ids[pool].append(transfer["id"])
+    api.call("admin", "POST", f"/v1/transfers/{ids['receive_transfer_id'][0]}/dispatch")
 
 
 def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -248,6 +279,154 @@ def _listed(api: Api, ids: dict[str, list[Any]]) -> None:
 # -- the schema
 
 
+def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
+    """One valid body per operation that takes one, naming seeded things: schemathesis' examples
+    phase sends it as is, so each operation is reached at least once with data that passes."""
+    sku, sku2 = ids["sku"][0], ids["sku"][1]
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    first = lambda name, default="": (ids.get(name) or [default])[0]  # noqa: E731
+    return {
+        "POST /v1/categories": {"code": "fuzz-cat", "name": "Fuzz category"},
+        "POST /v1/products": {"code": "FUZZ-1", "name": "Fuzz product", "variants": [{"sku": "FUZZ-1-M"}]},
+        "PATCH /v1/products/{product_id}": {"description": "fuzzed"},
+        "POST /v1/customers": {"name": "Another Shopper", "email": "another@example.com"},
+        "PATCH /v1/customers/{customer_id}": {"marketing_consent": True},
+        "POST /v1/customers/{customer_id}/merge": {"absorb": first("customer_id")},
+        "POST /v1/customer-sessions": {"email": first("email", "fuzz.shopper@example.com")},
+        "POST /v1/fulfillment-orders/{fo_id}/reject": {"reason": "no_staff"},
+        "POST /v1/fulfillment-orders/{fo_id}/pack": {
+            "parcels": [{"carrier": "fuzzpost", "tracking_number": "FZPACK0001"}]
+        },
+        "POST /v1/fulfillment-orders/{fo_id}/collect": {"order_number": first("order_number")},
+        "POST /v1/carrier-events": {
+            "carrier": "fuzzpost",
+            "event_id": "fuzz-evt-1",
+            "tracking_number": first("tracking_number", "FZ0"),
+            "status": "in_transit",
+        },
+        "POST /v1/pick-lists": {"location_code": "WH-NORTH"},
+        "POST /v1/pick-lists/{pick_list_id}/confirm": {"lines": [{"sku": sku, "found": 1}]},
+        "PUT /v1/bins/{location_code}": {"bins": [{"sku": sku, "bin": "A-01-01"}]},
+        "POST /v1/webhooks": {"url": "https://hooks.example.com/fuzz", "event_types": ["*"]},
+        "POST /v1/locations": {
+            "code": "STORE-FUZZ",
+            "name": "Fuzz store",
+            "kind": "store",
+            "latitude": 52.5,
+            "longitude": 13.4,
+            "time_zone": "Europe/Berlin",
+        },
+        "PATCH /v1/locations/{code}": {"name": "Renamed by the fuzzer"},
+        "POST /v1/stock/adjustments": {"sku": sku, "location": "WH-NORTH", "delta": 5, "reason": "receipt"},
+        "POST /v1/stock/counts": {"location": "WH-NORTH", "lines": [{"sku": sku, "on_hand": 50}], "counted_at": now},
+        "PATCH /v1/stock/{location}/{sku}": {"safety_stock": 1},
+        "POST /v1/stock/sync": {
+            "batch_id": "fuzz-sync-1",
+            "location": "STORE-BERLIN",
+            "lines": [{"sku": sku, "on_hand": 7, "counted_at": now}],
+        },
+        "POST /v1/transfers": {
+            "from_location": "WH-NORTH",
+            "to_location": "STORE-BERLIN",
+            "lines": [{"sku": sku, "quantity": 1}],
+        },
+        "POST /v1/reservations": {
+            "reference": "fuzz:example",
+            "lines": [{"sku": sku, "location": "WH-NORTH", "quantity": 1}],
+        },
+        "POST /v1/reservations/{reservation_id}/release": {},
+        "POST /v1/reservations/{reservation_id}/consume": {"ledger_reference": "till-1"},
+        "POST /v1/loyalty/cards/{number}/adjustments": {"points": 10, "reason": "goodwill"},
+        "POST /v1/carts": {"lines": [{"sku": sku, "quantity": 1}]},
+        "POST /v1/carts/{cart_id}/lines": {"sku": sku2, "quantity": 1},
+        "PUT /v1/carts/{cart_id}/lines/{sku}": {"quantity": 2},
+        "POST /v1/carts/{cart_id}/codes": {"code": "WELCOME10"},
+        "POST /v1/carts/{cart_id}/assign": {"customer_id": first("customer_id")},
+        "POST /v1/orders/{order_id}/cancel": {"reason": "changed my mind"},
+        "POST /v1/orders/{order_id}/holds": {"type": "address_check", "reason": "check the street"},
+        "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"note": "checked"},
+        "POST /v1/returns": {
+            "order_id": first("delivered_order_id"),
+            "mode": "authorization",
+            "reason": "too small",
+            "lines": [{"line_no": first("line_no", 1), "quantity": 1}],
+        },
+        "POST /v1/returns/{return_id}/receive": {
+            "lines": [{"line_no": first("line_no", 1), "quantity": 1, "disposition": "restock"}],
+            "location_code": "STORE-BERLIN",
+        },
+        "POST /v1/exchanges": {
+            "order_id": first("delivered_order_id"),
+            "line_no": first("line_no", 1),
+            "quantity": 1,
+            "new_sku": sku2,
+            "reason": "another size",
+            "location_code": "STORE-BERLIN",
+            "paid_by": "cash",
+        },
+        "POST /v1/returns/{return_id}/close": {"reason": "done"},
+        "POST /v1/returns/{return_id}/reject": {"reason": "worn"},
+        "PUT /v1/return-policies/{category_code}": {"days": 60},
+        "POST /v1/price-zones": {"code": "ZONE-FUZZ", "name": "Fuzz zone", "areas": [{"country": "AT"}]},
+        "PATCH /v1/price-zones/{code}": {"name": "Fuzz zone renamed"},
+        "POST /v1/prices": {"sku": sku, "currency": "EUR", "amount": 2599, "valid_from": later},
+        "POST /v1/promotions": {
+            "kind": "order_percent_off",
+            "name": "Fuzz 5 %",
+            "starts_at": now,
+            "percent_bp": 500,
+        },
+        "PATCH /v1/promotions/{promotion_id}": {"priority": 5},
+        "POST /v1/promotions/{promotion_id}/codes": {"generate": 3, "prefix": "FZ"},
+        "POST /v1/pricing/quote": {"currency": "EUR", "lines": [{"sku": sku, "quantity": 2}]},
+    }
+
+
+# Actions whose example must name a thing in the state they need (fuzz.py seeds one per action).
+PATH_EXAMPLES = {
+    "POST /v1/orders/{order_id}/cancel": {"order_id": "cancel_order_id"},
+    "POST /v1/orders/{order_id}/holds": {"order_id": "held_order_id"},
+    "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"order_id": "held_order_id"},
+    "POST /v1/pick-lists/{pick_list_id}/confirm": {"pick_list_id": "confirm_pick_list_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/accept": {"fo_id": "accept_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/reject": {"fo_id": "reject_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/ready": {"fo_id": "ready_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/collect": {"fo_id": "collect_fo_id"},
+    "POST /v1/returns/{return_id}/receive": {"return_id": "receive_return_id"},
+    "POST /v1/returns/{return_id}/close": {"return_id": "close_return_id"},
+    "POST /v1/returns/{return_id}/reject": {"return_id": "reject_return_id"},
+    "POST /v1/returns/{return_id}/refund": {"return_id": "refund_return_id"},
+    "POST /v1/transfers/{transfer_id}/receive": {"transfer_id": "receive_transfer_id"},
+    "GET /v1/orders/{order_id}/returnable": {"order_id": "delivered_order_id"},
+}
+
+
+def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
+    """Seeded values as the examples of path parameters, and a valid body per operation."""
+    from fuzz_hooks import pool
+
+    bodies = request_examples(ids)
+    added = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            pinned = PATH_EXAMPLES.get(f"{method.upper()} {path}", {})
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                seeded = ids.get(pinned[name]) if name in pinned else pool(name, path, ids)
+                if seeded and parameter["in"] in {"path", "query"}:
+                    parameter["example"] = seeded[0]
+                    added += 1
+            body = bodies.get(f"{method.upper()} {path}")
+            content = operation.get("requestBody", {}).get("content", {})
+            if body is not None and "application/json" in content:
+                content["application/json"]["example"] = body
+                added += 1
+    return added
+
+
 def add_links(schema: dict[str, Any]) -> int:
     """OpenAPI links from each create (POST answering 201 with an `id`) to every operation on
     that resource's `/{param}` paths, and from each action on a resource to the others: the
@@ -268,9 +447,10 @@ def add_links(schema: dict[str, Any]) -> int:
                     continue
                 links = create["responses"]["201"].setdefault("links", {})
                 name = f"{method.upper()} {target}"
+                field = "id" if param.endswith("_id") else param  # `/locations/{code}` ← the `code`
                 links[name] = {
                     "operationId": operation["operationId"],
-                    "parameters": {f"path.{param}": "$response.body#/id"},
+                    "parameters": {f"path.{param}": f"$response.body#/{field}"},
                 }
                 added += 1
     return added
@@ -289,15 +469,21 @@ def split_by_role(schema: dict[str, Any], access: dict[str, dict[str, set[str]]]
                 denied.setdefault(path, {})[method] = operation
             elif path in access:
                 allowed.setdefault(path, {})[method] = operation
-    return {**schema, "paths": allowed}, {**schema, "paths": _without_links(denied)}
+    return {**schema, "paths": _links_within(allowed)}, {**schema, "paths": _links_within(denied)}
 
 
-def _without_links(paths: dict[str, Any]) -> dict[str, Any]:
+def _links_within(paths: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose links point only at operations it holds."""
     out = json.loads(json.dumps(paths))
+    held = {operation["operationId"] for item in out.values() for operation in item.values()}
     for item in out.values():
         for operation in item.values():
             for response in operation.get("responses", {}).values():
-                response.pop("links", None)
+                links = response.get("links", {})
+                for name in [n for n, link in links.items() if link["operationId"] not in held]:
+                    del links[name]
+                if "links" in response and not links:
+                    del response["links"]
     return out
 
 
@@ -371,6 +557,7 @@ def main() -> int:
         print("seeded:", {name: len(values) for name, values in ids.items()})
         schema = httpx.get(f"{base}/schema/openapi.json").json()
         print("links added:", add_links(schema))
+        print("examples added:", add_examples(schema, ids))
         from ops.security_table import access_by_path
 
         access, _public = access_by_path()

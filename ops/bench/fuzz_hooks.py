@@ -58,14 +58,19 @@ NAMES = {
 }
 
 
-def _pool(name: str, path: str) -> list[Any] | None:
+def _pool(name: str, path: str, seeds: dict[str, list[Any]] | None = None) -> list[Any] | None:
+    """The seeded values a parameter or field called `name` of the operation on `path` takes."""
+    seeds = SEEDS if seeds is None else seeds
     if name == "code":
         key = "location_code" if path.startswith("/v1/locations") else "zone_code"
-        return SEEDS.get(key) if not path.startswith("/v1/carts") else None
+        return seeds.get(key) if not path.startswith("/v1/carts") else None
     if name == "number":
-        return SEEDS.get("order_number" if path.startswith("/v1/orders") else "number")
+        return seeds.get("order_number" if path.startswith("/v1/orders") else "number")
     pool = NAMES.get(name)
-    return SEEDS.get(pool) if pool else None
+    return seeds.get(pool) if pool else None
+
+
+pool = _pool
 
 
 def _positive(ctx: Any) -> bool:
