@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -50,15 +51,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 BIN = Path(sys.executable).parent
 DB_NAME = "oms_fuzz"
 ADDRESS = {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
-ROLE_LABELS = {  # role → the demo key it runs with (app/demo.py's labels)
-    "admin": "admin",
-    "merchandiser": "merchandiser",
+# role → the demo key it runs with (app/demo.py's labels). The selling roles go first: the staff
+# runs then change locations, zones and prices under them (which may refuse later orders).
+ROLE_LABELS = {
     "storefront": "storefront (web)",
     "kiosk": "kiosk",
     "contact_center": "contact_center",
     "pos": "pos",
     "logistics": "logistics",
     "integration": "integration",
+    "merchandiser": "merchandiser",
+    "admin": "admin",
 }
 
 
@@ -113,6 +116,8 @@ def seed(api: Api) -> dict[str, list[Any]]:
         _reservation,
         _transfer,
         _webhook,
+        _location,
+        _prices,
         _listed,
     ]
     for step in steps:
@@ -131,14 +136,21 @@ def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
         {"name": "Fuzz Shopper", "email": "fuzz.shopper@example.com", "phone": "+4930123456"},
     )
     ids["customer_id"].append(customer["id"])
+    session = api.call("storefront (web)", "POST", "/v1/customer-sessions", {"email": "fuzz.shopper@example.com"})
+    ids["customer_token"].append(session["token"])
     ids["email"].append("fuzz.shopper@example.com")
     if customer.get("card_number"):
         ids["number"].append(customer["card_number"])
 
 
-def _order(api: Api, ids: dict[str, list[Any]], label: str, fulfilment: dict[str, Any], quantity: int = 1) -> str:
-    """Place an order of one SKU the fulfilling location has (the first that places)."""
-    for sku in ids["sku"]:
+def _order(
+    api: Api, ids: dict[str, list[Any]], label: str, fulfilment: dict[str, Any], quantity: int = 1, pooled: bool = True
+) -> str:
+    """Place an order of one SKU the fulfilling location has (the first that places). An order
+    kept for one action (`pooled=False`) stays out of the pools every other case draws from,
+    so that a random cancel does not take it first."""
+    store = fulfilment.get("pickup_location")
+    for sku in ids["store_sku"] if store else ids["sku"]:
         price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
         body = {
             "lines": [{"sku": sku, "quantity": quantity}],
@@ -148,10 +160,10 @@ def _order(api: Api, ids: dict[str, list[Any]], label: str, fulfilment: dict[str
         }
         with contextlib.suppress(RuntimeError):
             order = api.call(label, "POST", "/v1/orders", body)
-            ids["order_id"].append(order["id"])
-            ids["order_number"].append(order["number"])
-            for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order['id']}")["fulfillment_orders"]:
-                ids["fo_id"].append(fo["id"])
+            if pooled:
+                ids["order_id"].append(order["id"])
+                ids["order_number"].append(order["number"])
+                ids["fo_id"].extend(_fos(api, order["id"]))
             return str(order["id"])
     raise RuntimeError("no SKU could be ordered")
 
@@ -167,37 +179,69 @@ def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     warehouse (pick lists), one to cancel, one held, store pickups to accept, reject and make ready."""
     delivery = {"fulfilment": "delivery", "delivery_address": ADDRESS}
     pickup = {"fulfilment": "pickup", "pickup_location": "STORE-BERLIN"}
+    stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
+    ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
     delivered = _order(api, ids, "contact_center", delivery, quantity=6)
     _deliver(api, ids)
     _returns(api, ids, delivered)
-    ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery))
-    ids["held_order_id"].append(_order(api, ids, "contact_center", delivery))
+    _order(api, ids, "contact_center", delivery)  # picked and packed: a parcel to ship
+    ids["ship_fo_id"].extend(_deliver(api, ids, until="packed"))
+    ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
+    ids["held_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
     _order(api, ids, "contact_center", delivery)  # stays open: a pick list to confirm
     pick = api.call("logistics", "POST", "/v1/pick-lists", {})
     ids["confirm_pick_list_id"].append(pick["id"])
     ids["pick_list_id"].append(pick["id"])
     _order(api, ids, "contact_center", delivery)  # stays open: a pick list to make
-    for pool in ("accept_fo_id", "reject_fo_id", "ready_fo_id", "collect_fo_id"):
-        ids[pool].extend(_fos(api, _order(api, ids, "pos", pickup)))
+    _order(api, ids, "contact_center", delivery)  # picked: a parcel to pack
+    ids["pack_fo_id"].extend(_deliver(api, ids, until="picked"))
+    # Store pickups: two picked at the store (one to make ready, one made ready to collect),
+    # then two left as created (to accept, to reject).
+    ready, collect = _order(api, ids, "pos", pickup, pooled=False), _order(api, ids, "pos", pickup, pooled=False)
+    pick = api.call("pos", "POST", "/v1/pick-lists", {})
+    found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
+    api.call("pos", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
+    ids["ready_fo_id"].extend(_fos(api, ready))
+    ids["collect_fo_id"].extend(_fos(api, collect))
     for fo_id in ids["collect_fo_id"]:
-        with contextlib.suppress(RuntimeError):
-            api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/accept")
         api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
+    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect}")["number"])
+    ids["pickup_code"].extend(_pickup_codes(api, ids["collect_fo_id"]))
+    for pool in ("accept_fo_id", "reject_fo_id"):
+        ids[pool].extend(_fos(api, _order(api, ids, "pos", pickup, pooled=False)))
 
 
-def _deliver(api: Api, ids: dict[str, list[Any]]) -> None:
+def _pickup_codes(api: Api, fo_ids: list[str]) -> list[str]:
+    """The codes the customer notification would carry (`fulfillment.pickup_ready` events)."""
+    codes, cursor = [], None
+    for _ in range(50):
+        page = api.call("integration", "GET", "/v1/events?limit=500" + (f"&after={cursor}" if cursor else ""))
+        for event in page["items"]:
+            if event["type"] == "fulfillment.pickup_ready" and event["aggregate_id"] in fo_ids:
+                codes += [str(v) for k, v in event["payload"].items() if "code" in k and "location" not in k]
+        cursor = page.get("next_cursor")
+        if not page["items"] or not cursor:
+            break
+    return codes
+
+
+def _deliver(api: Api, ids: dict[str, list[Any]], until: str = "delivered") -> list[str]:
+    """Pick what is open at the warehouse, then pack, ship and deliver it, up to `until`."""
     pick = api.call("logistics", "POST", "/v1/pick-lists", {})
     ids["pick_list_id"].append(pick["id"])
     found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
     api.call("logistics", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
-    for fo_id in pick["fulfillment_order_ids"]:
+    for fo_id in pick["fulfillment_order_ids"] if until != "picked" else []:
         tracking = f"FZ{uuid.UUID(fo_id).hex[:12].upper()}"
         parcels = {"parcels": [{"carrier": "fuzzpost", "tracking_number": tracking}]}
         api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/pack", parcels)
+        if until == "packed":
+            continue
         api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
         event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
         api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
         ids["tracking_number"].append(tracking)
+    return list(pick["fulfillment_order_ids"])
 
 
 def _returns(api: Api, ids: dict[str, list[Any]], order_id: str) -> None:
@@ -213,7 +257,6 @@ def _returns(api: Api, ids: dict[str, list[Any]], order_id: str) -> None:
         by_post = {**body, "mode": "authorization", "lines": [{"line_no": line_no, "quantity": 1}]}
         ret = api.call("contact_center", "POST", "/v1/returns", by_post)
         ids[pool].append(ret["id"])
-        ids["return_id"].append(ret["id"])
     received = {"lines": [{"line_no": line_no, "quantity": 1, "disposition": "restock"}]}
     api.call("pos", "POST", f"/v1/returns/{ids['refund_return_id'][0]}/receive", received)
 
@@ -244,10 +287,39 @@ def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
         "to_location": "STORE-BERLIN",
         "lines": [{"sku": ids["sku"][2], "quantity": 1}],
     }
-    for pool in ("receive_transfer_id", "transfer_id"):
+    for pool in ("receive_transfer_id", "cancel_transfer_id", "transfer_id"):
         transfer = api.call("admin", "POST", "/v1/transfers", body)
         ids[pool].append(transfer["id"])
     api.call("admin", "POST", f"/v1/transfers/{ids['receive_transfer_id'][0]}/dispatch")
+
+
+def _deliveries(api: Api, ids: dict[str, list[Any]], env: dict[str, str]) -> None:
+    """Run `oms worker` until the webhook has a delivery (failed: its address does not resolve
+    here), so that replay has one to act on; then stop it, so it does not compete for the CPU."""
+    worker = subprocess.Popen([str(BIN / "oms"), "worker", "--processes", "1"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ids.get("delivery_id"):
+            time.sleep(2)
+            path = f"/v1/webhooks/{ids['webhook_id'][0]}/deliveries"
+            ids["delivery_id"] = [d["id"] for d in api.call("integration", "GET", path)["items"]]
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _location(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {"code": "STORE-GONE", "name": "To delete", "kind": "store", "latitude": 50.1, "longitude": 8.7}
+    location = api.call("admin", "POST", "/v1/locations", {**body, "time_zone": "Europe/Berlin"})
+    ids["delete_location_code"].append(location["code"])
+
+
+def _prices(api: Api, ids: dict[str, list[Any]]) -> None:
+    sku = ids["sku"][0]
+    ids["order_sku_price"].append(api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"])
 
 
 def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -298,7 +370,11 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "POST /v1/fulfillment-orders/{fo_id}/pack": {
             "parcels": [{"carrier": "fuzzpost", "tracking_number": "FZPACK0001"}]
         },
-        "POST /v1/fulfillment-orders/{fo_id}/collect": {"order_number": first("order_number")},
+        "POST /v1/fulfillment-orders/{fo_id}/collect": (
+            {"code": first("pickup_code")}
+            if ids.get("pickup_code")
+            else {"order_number": first("collect_order_number"), "phone": "+4930123456"}
+        ),
         "POST /v1/carrier-events": {
             "carrier": "fuzzpost",
             "event_id": "fuzz-evt-1",
@@ -346,6 +422,12 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "POST /v1/orders/{order_id}/cancel": {"reason": "changed my mind"},
         "POST /v1/orders/{order_id}/holds": {"type": "address_check", "reason": "check the street"},
         "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"note": "checked"},
+        "POST /v1/orders": {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "fulfilment": "delivery",
+            "delivery_address": ADDRESS,
+            "tenders": [{"kind": "card", "amount": first("order_sku_price", 1), "card_token": "tok_visa"}],
+        },
         "POST /v1/returns": {
             "order_id": first("delivered_order_id"),
             "mode": "authorization",
@@ -398,6 +480,10 @@ PATH_EXAMPLES = {
     "POST /v1/returns/{return_id}/reject": {"return_id": "reject_return_id"},
     "POST /v1/returns/{return_id}/refund": {"return_id": "refund_return_id"},
     "POST /v1/transfers/{transfer_id}/receive": {"transfer_id": "receive_transfer_id"},
+    "POST /v1/transfers/{transfer_id}/cancel": {"transfer_id": "cancel_transfer_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/ship": {"fo_id": "ship_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/pack": {"fo_id": "pack_fo_id"},
+    "DELETE /v1/locations/{code}": {"code": "delete_location_code"},
     "GET /v1/orders/{order_id}/returnable": {"order_id": "delivered_order_id"},
 }
 
@@ -416,7 +502,7 @@ def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
             for parameter in operation.get("parameters", []):
                 name = parameter["name"]
                 seeded = ids.get(pinned[name]) if name in pinned else pool(name, path, ids)
-                if seeded and parameter["in"] in {"path", "query"}:
+                if seeded and parameter["in"] in {"path", "query", "header"}:
                     parameter["example"] = seeded[0]
                     added += 1
             body = bodies.get(f"{method.upper()} {path}")
@@ -553,7 +639,10 @@ def main() -> int:
     started = time.monotonic()
     try:
         _wait_ready(base)
-        ids = seed(Api(base, keys))
+        api = Api(base, keys)
+        ids = seed(api)
+        if ids.get("webhook_id"):
+            _deliveries(api, ids, env)
         print("seeded:", {name: len(values) for name, values in ids.items()})
         schema = httpx.get(f"{base}/schema/openapi.json").json()
         print("links added:", add_links(schema))

@@ -55,6 +55,7 @@ NAMES = {
     "email": "email",
     "tracking_number": "tracking_number",
     "card_number": "number",
+    "X-Customer-Token": "customer_token",
 }
 
 
@@ -112,6 +113,7 @@ def map_case(ctx: Any, case: Any) -> Any:
     path = case.operation.path
     case.path_parameters = _swap(case.path_parameters, path)
     case.query = _swap(case.query, path)
+    case.headers = _swap(case.headers, path)
     if isinstance(case.body, dict | list):
         case.body = _swap_deep(case.body, path)
     return case
