@@ -215,7 +215,7 @@ def _pickup_codes(api: Api, fo_ids: list[str]) -> list[str]:
     """The codes the customer notification would carry (`fulfillment.pickup_ready` events)."""
     codes, cursor = [], None
     for _ in range(50):
-        page = api.call("integration", "GET", "/v1/events?limit=500" + (f"&after={cursor}" if cursor else ""))
+        page = api.call("integration", "GET", "/v1/events?limit=200" + (f"&after={cursor}" if cursor else ""))
         for event in page["items"]:
             if event["type"] == "fulfillment.pickup_ready" and event["aggregate_id"] in fo_ids:
                 codes += [str(v) for k, v in event["payload"].items() if "code" in k and "location" not in k]
