@@ -166,6 +166,7 @@ _HTTP_CODES = {
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("unprocessable", "Request cannot be processed"),
+    428: ("precondition_required", "Precondition required"),
     429: ("too_many_requests", "Too many requests"),
     503: ("unavailable", "Service temporarily unavailable"),
 }
