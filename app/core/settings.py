@@ -43,6 +43,8 @@ class Settings:
     queue_namespace: str = "dramatiq"
     # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
     key_cache_seconds: float = 5.0
+    # Webhooks may target loopback/private/link-local addresses (development and tests only).
+    webhooks_allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,6 +82,7 @@ def load_settings() -> Settings:
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
+        webhooks_allow_private=(_str("OMS_WEBHOOKS_ALLOW_PRIVATE", "false") or "false").lower() in ("1", "true", "yes"),
     )
 
 
