@@ -116,6 +116,9 @@ EVENT_TYPES: tuple[str, ...] = tuple(
             "fulfillment.pickup_locked",
             "fulfillment.pickup_ready",
             "fulfillment.reduced",
+            "fulfillment.order_lines_shipped",
+            "fulfillment.order_lines_collected",
+            "fulfillment.order_lines_cancelled",
             *(f"fulfillment.{status}" for status in _FULFILLMENT_STATUSES),
         }
     )
