@@ -24,8 +24,10 @@ from msgspec import Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, declare_codes
 from app.core.models import ApiKey
+
+declare_codes("invalid_key_binding")  # InvalidInput refined for key bindings
 
 
 class Role(StrEnum):

@@ -246,7 +246,7 @@ async def redeem(
             raise UsageLimitReached("the promotion's last use was just taken", promotion_id=str(pid))
     for code in sorted(code for code, max_uses in code_limits.items() if max_uses is not None):
         if not await repository.take_code_use(session, code):
-            raise UsageLimitReached(f"code {code} has no use left", code=code)
+            raise UsageLimitReached(f"code {code} has no use left", promotion_code=code)
     for pid, _, _ in todo:
         per_customer = limits[pid].usage_limit_per_customer
         if per_customer is None:
