@@ -88,9 +88,7 @@ async def resolve(host: str, port: int) -> list[str]:
         pass
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=_RESOLVE_TIMEOUT
-        )
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=_RESOLVE_TIMEOUT)
     except (OSError, TimeoutError, UnicodeError):
         return []
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
