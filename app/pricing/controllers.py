@@ -405,8 +405,6 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
             zone=zone,
             codes=tuple(data.codes),
             customer_id=customer.id if customer else None,
-            loyalty_tier=customer.loyalty_tier if customer else None,
-            first_order=customer.first_order if customer else False,
             channel=principal.channel.value if principal.channel else None,
             home_delivery=isinstance(choice, DeliveryChoice),
         ),

@@ -76,6 +76,11 @@ async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.
     return await _out(session, order)
 
 
+async def has_orders(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    """Whether the customer placed an order before (pricing's `first_order` fact)."""
+    return await repository.has_orders(session, customer_id)
+
+
 async def order_by_number(session: AsyncSession, principal: Principal, number: str, token: str | None) -> OrderOut:
     """One 404 whether the number is unknown or the order is not the caller's (another store's,
     another customer's): a number tells nothing about an order the caller may not see."""

@@ -46,7 +46,6 @@ QUOTE = {
     "currency": "EUR",
     "lines": [{"sku": "SHIRT", "quantity": 2}, {"sku": "SOCKS", "quantity": 1}, {"sku": "MUG", "quantity": 1}],
     "codes": ["five", "NOPE", "save 10%"],
-    "customer": {"loyalty_tier": "gold", "first_order": True},
     "fulfillment": {"method": "delivery", "country": "DE", "postal_code": "10115"},
 }
 
