@@ -18,6 +18,7 @@ def action(
     summary: str | None = None,
     tags: list[str] | None = None,
     before_request: Any = None,
+    description: str | None = None,
 ) -> post:
     """`@action(path, opt=roles(...), errors=(404, 409))`: a POST that acts on something that
     exists (a state transition, a change): it answers 200 with that thing, never 201, and
@@ -27,6 +28,7 @@ def action(
         opt=opt,
         status_code=200,
         summary=summary,
+        description=description,
         tags=tags,
         responses=problem_responses(*errors),
         before_request=before_request,
