@@ -47,6 +47,10 @@ class Settings:
     key_cache_seconds: float = 5.0
     # Webhooks may target loopback/private/link-local addresses (development and tests only).
     webhooks_allow_private: bool = False
+    # Largest request body accepted (413 beyond it, before the body is read).
+    max_body_bytes: int = 1024 * 1024
+    # How far back a stock count may be dated (applied as of its time, so an old one rewrites history).
+    stock_count_horizon_days: int = 7
     # /metrics needs an admin or integration key; with a port, it is also served without a
     # key there (bind it where only the monitoring network reaches it).
     metrics_port: int | None = None
@@ -89,6 +93,8 @@ def load_settings() -> Settings:
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
         webhooks_allow_private=(_str("OMS_WEBHOOKS_ALLOW_PRIVATE", "false") or "false").lower() in ("1", "true", "yes"),
+        max_body_bytes=_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
+        stock_count_horizon_days=_int("OMS_STOCK_COUNT_HORIZON_DAYS", 7),
         metrics_port=_int("OMS_METRICS_PORT", 0) or None,
     )
 
