@@ -113,4 +113,5 @@ declare_codes(
     # a count line's rejection reason, answered as the problem's code
     "counted_in_future",
     "count_conflicts_with_later_movements",
+    "counted_too_long_ago",
 )
