@@ -11,12 +11,9 @@ from datetime import date, datetime
 
 from app.core.schema import Out
 
-CHANNELS = ("web", "app", "kiosk", "contact_center", "pos")
-METHODS = ("delivery", "ship_from_store", "bopis", "ship_to_store")
-
 
 class ChannelFigures(Out):
-    channel: str  # one of CHANNELS, or "all" for the totals
+    channel: str  # one of rules.CHANNELS, or "all" for the totals
     orders: int
     cancelled_orders: int
     revenue: int
@@ -27,7 +24,7 @@ class ChannelFigures(Out):
 
 
 class FulfilmentMethodFigures(Out):
-    method: str  # one of METHODS
+    method: str  # one of rules.METHODS
     orders: int
     lines: int
     units: int
