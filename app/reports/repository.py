@@ -48,7 +48,10 @@ async def lines(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[u
     rows = await session.execute(
         text(
             "SELECT l.order_id, l.line_no, l.sku, l.quantity, l.line_total, l.location_code, "
-            "coalesce(loc.kind, 'warehouse') AS location_kind "
+            "coalesce(loc.kind, 'warehouse') AS location_kind, "
+            "(SELECT f.location_code FROM fulfillment_orders f JOIN fulfillment_order_lines fl "
+            " ON fl.fulfillment_order_id = f.id AND fl.line_id = l.line_no::text "
+            " WHERE f.order_id = l.order_id AND f.type = 'ship_to_store' ORDER BY f.created_at LIMIT 1) AS sent_from "
             "FROM order_lines l LEFT JOIN locations loc ON loc.code = l.location_code "
             "WHERE l.order_id = ANY(CAST(:ids AS uuid[]))"
         ).bindparams(_IDS),

@@ -128,6 +128,8 @@ class LineRow:
     line_total: int
     location_code: str
     location_kind: str
+    # A pickup line the store did not have: the warehouse it is sent from (ship-to-store).
+    sent_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,13 @@ def utc_day(at: datetime) -> date:
 def line_method(order: OrderRow, line: LineRow) -> str:
     """How a line reaches the customer, as sourced at placement."""
     if order.fulfilment == "pickup":
-        return "bopis" if line.location_code == order.pickup_location_code else "ship_to_store"
+        return "bopis" if served_from(line) == order.pickup_location_code else "ship_to_store"
     return "ship_from_store" if line.location_kind == "store" else "delivery"
+
+
+def served_from(line: LineRow) -> str:
+    """Where the line's units come from: a ship-to-store line's warehouse, else its location."""
+    return line.sent_from or line.location_code
 
 
 def home_location(order: OrderRow, lines: Sequence[LineRow]) -> str:
@@ -250,7 +257,7 @@ def _sale(out: Contribution, order: OrderRow, lines: Sequence[LineRow], key: Dai
             counters[f"{m}_{k}"] = counters.get(f"{m}_{k}", 0) + v
     out.add(key, **counters)
     if order.channel == "kiosk" and order.store_code:
-        lacked = [ln for ln in lines if ln.location_code != order.store_code]
+        lacked = [ln for ln in lines if served_from(ln) != order.store_code]
         if lacked:
             ea_units = sum(ln.quantity for ln in lacked)
             ea_revenue = sum(ln.line_total for ln in lacked)

@@ -43,9 +43,10 @@ of integer minor units in it.
 - **average order value**: revenue / orders, half-up to the minor unit.
 - **units per order**: ordered units (sum of `order_lines.quantity`) / orders, 2 decimals.
 - **fulfilment mix**: each order line of those orders has one method, as sourced at
-  placement (`order_lines.location_code`): a pickup order's line sourced at the pickup
-  store is **bopis**, sourced elsewhere **ship_to_store** (sent to the store to be
-  collected); a delivery order's line sourced at a store is **ship_from_store**, at a
+  placement: a pickup order's line is **ship_to_store** when a ship-to-store fulfillment
+  order carries it (the store lacked it: a warehouse sends it to the store to be
+  collected), else **bopis**; a delivery order's line sourced at a store
+  (`order_lines.location_code`, location kind `store`) is **ship_from_store**, at a
   warehouse **delivery**. Per method: orders having at least one such line (an order with
   two methods counts in both), lines, units, revenue (sum of `line_total`, what was paid for
   the lines after discounts) and its share of all lines' revenue. Later re-sourcing (a store
@@ -57,7 +58,8 @@ of integer minor units in it.
   `returns.refund_total`, 0 until refunded). Off-diagonal cells are the cross-channel
   returns (bought online, returned at a till).
 - **pickup no-show rate**: pickup fulfillment orders that reached an outcome in the
-  period (`closed_at`), whatever the day the order was placed: `no_shows` expired uncollected, `collected` handed over;
+  period (`closed_at`), whatever the day the order was placed: `no_shows` expired
+  uncollected, `collected` handed over;
   rate = no_shows / (collected + no_shows).
 - **ship-from-store rejection rate**: delivery fulfillment orders at a store (kind
   `store`) created in the period (`created_at`); rate = rejected (`reject_reason` set,
@@ -79,10 +81,11 @@ of integer minor units in it.
   `points_issued`: points earned (ledger rows of kind `earn`, `occurred_at` in the period);
   `points_redeemed`: points spent as a tender (kind `redeem`), as a positive number.
   Restorations, reversals, expiries and adjustments are not counted in either.
-- **kiosk endless aisle**: a kiosk order line is an *endless-aisle line* when it was not
-  sourced from the kiosk's own store (`order_lines.location_code <> orders.store_code`):
-  the store could not give that SKU (that size) from its available stock, so it is shipped
-  home or sent to the store from elsewhere. An *endless-aisle order* is a not-cancelled
+- **kiosk endless aisle**: a kiosk order line is an *endless-aisle line* when its units do
+  not come from the kiosk's own store (`orders.store_code`): the line was sourced at
+  another location (`order_lines.location_code`, shipped home from there), or a
+  ship-to-store fulfillment order sends it to the store from a warehouse — the store could
+  not give that SKU (that size) from its available stock at placement. An *endless-aisle order* is a not-cancelled
   kiosk order with at least one such line; its share is of not-cancelled kiosk orders;
   lines, units and revenue (`line_total`) are those of the endless-aisle lines; the SKUs
   the store lacked most are in `endless_aisle_skus` (top 20 by units).
