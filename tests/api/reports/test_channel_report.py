@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -364,3 +364,29 @@ async def test_only_admin_and_integration_keys_read_the_figures(api: Api) -> Non
 async def test_an_unknown_or_foreign_event_refreshes_nothing(db: AsyncSession) -> None:
     assert await reports.refresh_for_event(db, str(uuid.uuid4())) == 0
     assert await reports.refresh_for_event(db, "not-an-id") == 0
+
+
+async def test_a_rebuild_from_scratch_gives_the_same_figures(api: Api, db: AsyncSession) -> None:
+    """`oms reports rebuild`'s loop (after installing on existing orders) = the consumer's result."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+    before = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    await db.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
+    await db.commit()
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["totals"]["orders"] == 0
+    after: uuid.UUID | None = None
+    while True:
+        after = await reports.rebuild(db, after, limit=3)
+        if after is None:
+            break
+    await db.commit()
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json() == before
+    assert await _consume_events(db) == 0  # the rebuilt contributions are the consumer's
+
+
+def test_the_worker_refreshes_the_summary_on_order_fulfilment_and_return_events() -> None:
+    from app.core.outbox import consumers_of
+    from app.reports.jobs import refresh_order
+
+    for event_type in ("order.placed", "order.cancelled", "fulfillment.shipped", "return.refunded"):
+        assert refresh_order.send in consumers_of(event_type)
