@@ -13,12 +13,13 @@ are bound to it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.models import OutboxEvent
@@ -390,3 +391,27 @@ def test_the_worker_refreshes_the_summary_on_order_fulfilment_and_return_events(
 
     for event_type in ("order.placed", "order.cancelled", "fulfillment.shipped", "return.refunded"):
         assert refresh_order.send in consumers_of(event_type)
+
+
+async def test_concurrent_refreshes_of_one_order_count_it_once(
+    committed_api: Api, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    """Events are delivered at least once and workers run in parallel: four refreshes of the
+    same order at once (separate connections) still count it once."""
+    clock.freeze(T0)
+    async with committed() as session:
+        await _shop(session)
+    order = await _place(committed_api, "app", _body({"SHIRT-S": 1}, _card(2500), address=PARIS))
+
+    async def refresh() -> int:
+        async with committed() as session:
+            changed = await reports.refresh_orders(session, [uuid.UUID(order["id"])])
+            await session.commit()
+            return changed
+
+    assert sorted(await asyncio.gather(*(refresh() for _ in range(4)))) == [0, 0, 0, 1]
+    report = (await committed_api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    assert (report["totals"]["orders"], report["totals"]["revenue"]) == (1, 2500)
+    assert report["fulfilment_mix"][1] == {
+        "method": "ship_from_store", "orders": 1, "lines": 1, "units": 1, "revenue": 2500, "revenue_share": 1.0
+    }  # fmt: skip
