@@ -428,7 +428,8 @@ def reports_rebuild(batch: int) -> None:
         from app.reports.service import rebuild
 
         engine = create_engine(settings)
-        maker, after, done = create_sessionmaker(engine), None, 0
+        maker, done = create_sessionmaker(engine), 0
+        after: tuple[Any, Any] | None = None
         try:
             while True:
                 async with transaction(maker) as session:

@@ -107,13 +107,21 @@ async def returns(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict
     return out
 
 
-async def order_ids_after(session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
-    """Every order, in id order (a rebuild walks them in batches)."""
-    rows = await session.execute(
-        text("SELECT id FROM orders WHERE id > CAST(:after AS uuid) ORDER BY id LIMIT :limit"),
-        {"after": str(after or uuid.UUID(int=0)), "limit": limit},
-    )
-    return list(rows.scalars())
+async def orders_after(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[tuple[datetime, uuid.UUID]]:
+    """Every order in (placed_at, id) order (ix_orders_placed): a rebuild walks them in batches
+    of neighbouring days, so each batch adds to few summary rows."""
+    if after is None:
+        statement = text("SELECT placed_at, id FROM orders ORDER BY placed_at, id LIMIT :limit")
+        params: dict[str, Any] = {"limit": limit}
+    else:
+        statement = text(
+            "SELECT placed_at, id FROM orders WHERE (placed_at, id) > (:at, CAST(:id AS uuid)) "
+            "ORDER BY placed_at, id LIMIT :limit"
+        )
+        params = {"at": after[0], "id": str(after[1]), "limit": limit}
+    return [(r.placed_at, r.id) for r in await session.execute(statement, params)]
 
 
 async def event(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent | None:

@@ -244,12 +244,15 @@ async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     return await refresh_orders(session, [order_id]) if order_id else 0
 
 
-async def rebuild(session: AsyncSession, after: uuid.UUID | None, limit: int = 2000) -> uuid.UUID | None:
-    """Refresh the next `limit` orders after `after` (id order); returns the last id, None at
-    the end. Run from the start after installing, in one transaction per batch."""
-    ids = await repository.order_ids_after(session, after, limit)
-    await refresh_orders(session, ids)
-    return ids[-1] if ids else None
+async def rebuild(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 2000
+) -> tuple[datetime, uuid.UUID] | None:
+    """Refresh the next `limit` orders after the cursor `after` (placement order); returns the
+    new cursor, None at the end. Run from the start (None) after installing, in one
+    transaction per batch."""
+    batch = await repository.orders_after(session, after, limit)
+    await refresh_orders(session, [order_id for _, order_id in batch])
+    return batch[-1] if batch else None
 
 
 def _order_of(event: OutboxEvent) -> uuid.UUID | None:
@@ -276,14 +279,12 @@ def _accumulate(into: Contribution, delta: Contribution) -> None:
 
 
 def _daily_rows(delta: Contribution) -> list[dict[str, Any]]:
-    rows = []
-    for (day, channel, location), counters in sorted(delta.daily.items()):
-        if any(counters.values()):
-            rows.append(
-                {"day": day.isoformat(), "channel": channel, "location": location}
-                | {c: counters.get(c, 0) for c in COUNTERS}
-            )
-    return rows
+    zero = dict.fromkeys(COUNTERS, 0)
+    return [
+        {**zero, **counters, "day": day.isoformat(), "channel": channel, "location": location}
+        for (day, channel, location), counters in sorted(delta.daily.items())
+        if any(counters.values())
+    ]
 
 
 # ---------------------------------------------------------------- shaping the answer

@@ -43,6 +43,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -203,13 +204,18 @@ def seed(url: str, orders: int) -> None:
 
 
 async def rebuild(batch: int) -> None:
+    from sqlalchemy import text
+
     from app.core.db import create_engine, create_sessionmaker, transaction
     from app.core.settings import reload_settings
     from app.reports import service
 
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
-    started, after, done = time.perf_counter(), None, 0
+    async with transaction(maker) as session:
+        await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
+    started, done = time.perf_counter(), 0
+    after: tuple[Any, Any] | None = None
     while True:
         async with transaction(maker) as session:
             after = await service.rebuild(session, after, batch)
@@ -270,6 +276,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=5000, help="orders per summary rebuild transaction")
     parser.add_argument("--no-seed", action="store_true", help="reuse the database of the previous run")
+    parser.add_argument("--rebuild", action="store_true", help="with --no-seed: rebuild the summary anyway")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     if args.no_seed:
@@ -283,7 +290,7 @@ def main() -> None:
         seed(url, args.orders)
         print(f"seeded {args.orders} orders in {time.perf_counter() - started:.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
-    if not args.no_seed:
+    if not args.no_seed or args.rebuild:
         asyncio.run(rebuild(args.batch))
     print(f"load average: {os.getloadavg()}", flush=True)
     asyncio.run(time_report(args.repeat))

@@ -375,7 +375,7 @@ async def test_a_rebuild_from_scratch_gives_the_same_figures(api: Api, db: Async
     await db.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
     await db.commit()
     assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["totals"]["orders"] == 0
-    after: uuid.UUID | None = None
+    after: tuple[datetime, uuid.UUID] | None = None
     while True:
         after = await reports.rebuild(db, after, limit=3)
         if after is None:
