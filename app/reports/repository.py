@@ -207,20 +207,20 @@ async def _located(
     return list((await session.execute(statement, params)).mappings())
 
 
-async def counters_by_channel(
+async def counters(
     session: AsyncSession, first: date, end: date, locations: Sequence[str] | None
-) -> list[Any]:
-    sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
-    sql = f"SELECT channel, {sums} FROM report_daily WHERE day >= :first AND day < :end {{at}} GROUP BY channel"
-    return await _located(session, sql, {"first": first, "end": end}, locations)
-
-
-async def daily_orders(session: AsyncSession, first: date, end: date, locations: Sequence[str] | None) -> list[Any]:
+) -> tuple[list[Any], list[Any]]:
+    """One scan of the summary: every counter per channel, and orders and revenue per day and
+    channel (the line charts): (per channel rows, per day rows)."""
+    sums = ", ".join(f"CASE WHEN GROUPING(day) = 1 THEN sum({c})::bigint END AS {c}" for c in COUNTERS)
     sql = (
-        "SELECT day, channel, sum(orders)::bigint AS orders, sum(revenue)::bigint AS revenue FROM report_daily "
-        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel HAVING sum(orders) > 0 ORDER BY day, channel"
+        f"SELECT GROUPING(day) AS per_channel, day, channel, {sums}, "
+        "sum(orders)::bigint AS day_orders, sum(revenue)::bigint AS day_revenue "
+        "FROM report_daily WHERE day >= :first AND day < :end {at} "
+        "GROUP BY GROUPING SETS ((channel), (day, channel)) ORDER BY day, channel"
     )
-    return await _located(session, sql, {"first": first, "end": end}, locations)
+    rows = await _located(session, sql, {"first": first, "end": end}, locations)
+    return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"] and r["day_orders"]]
 
 
 async def endless_aisle_skus(

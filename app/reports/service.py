@@ -135,7 +135,7 @@ async def channel_report(
     rules.validate_period(start, end)
     locs = sorted(set(locations)) if locations else None
     first, after = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    rows = await repository.counters_by_channel(session, first, after, locs)
+    rows, days = await repository.counters(session, first, after, locs)
     per_channel = {c: dict.fromkeys(COUNTERS, 0) for c in CHANNELS}
     for row in rows:
         sums = per_channel.setdefault(row["channel"], dict.fromkeys(COUNTERS, 0))
@@ -186,8 +186,10 @@ async def channel_report(
             for r in await repository.endless_aisle_skus(session, first, after, locs, TOP_SKUS)
         ],
         daily=[
-            DailyChannelFigures(day=r["day"], channel=r["channel"], orders=int(r["orders"]), revenue=int(r["revenue"]))
-            for r in await repository.daily_orders(session, first, after, locs)
+            DailyChannelFigures(
+                day=r["day"], channel=r["channel"], orders=int(r["day_orders"]), revenue=int(r["day_revenue"])
+            )
+            for r in days
         ],
     )
 
