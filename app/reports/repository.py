@@ -210,17 +210,21 @@ async def _located(
 async def counters(
     session: AsyncSession, first: date, end: date, locations: Sequence[str] | None
 ) -> tuple[list[Any], list[Any]]:
-    """One scan of the summary: every counter per channel, and orders and revenue per day and
-    channel (the line charts): (per channel rows, per day rows)."""
-    sums = ", ".join(f"CASE WHEN GROUPING(day) = 1 THEN sum({c})::bigint END AS {c}" for c in COUNTERS)
+    """One scan of the summary, aggregated once per (day, channel); then every counter per
+    channel, and orders and revenue per day and channel (the line charts)."""
+    per_day = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+    per_channel = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+    nothing = ", ".join(f"NULL::bigint AS {c}" for c in COUNTERS)
     sql = (
-        f"SELECT GROUPING(day) AS per_channel, day, channel, {sums}, "
-        "sum(orders)::bigint AS day_orders, sum(revenue)::bigint AS day_revenue "
-        "FROM report_daily WHERE day >= :first AND day < :end {at} "
-        "GROUP BY GROUPING SETS ((channel), (day, channel)) ORDER BY day, channel"
+        f"WITH d AS MATERIALIZED (SELECT day, channel, {per_day} FROM report_daily "
+        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel) "
+        f"SELECT true AS per_channel, NULL::date AS day, channel, {per_channel}, "
+        "NULL::bigint AS day_orders, NULL::bigint AS day_revenue FROM d GROUP BY channel "
+        f"UNION ALL SELECT false, day, channel, {nothing}, orders::bigint, revenue::bigint FROM d WHERE orders > 0 "
+        "ORDER BY day NULLS FIRST, channel"
     )
     rows = await _located(session, sql, {"first": first, "end": end}, locations)
-    return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"] and r["day_orders"]]
+    return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"]]
 
 
 async def endless_aisle_skus(
