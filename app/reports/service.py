@@ -11,8 +11,9 @@ How it stays fast: a year of a million orders is not summed at request time. The
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
 counter below; an order's contribution is recomputed from the orders, fulfilment and
 returns tables (read-only) whenever an event about the order is published (placed,
-cancelled, each fulfilment step, each return step) and the difference with its previous
-contribution is added — idempotent, so at-least-once delivery is harmless. The report
+cancelled, each fulfilment step, each return step: the consumer hears every event and
+ignores those about no order, so no new event type is missed) and the difference with its
+previous contribution is added — idempotent, so at-least-once delivery is harmless. The report
 then sums a few thousand rows. Figures are as fresh as the event relay (seconds).
 Points are read from the loyalty ledger itself (an index-only scan).
 

@@ -344,6 +344,8 @@ async def test_bad_periods_and_tables_are_400_problems(api: Api) -> None:
         assert r.status_code == 400, (params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert (r.json()["code"], r.json()["extra"]["field"]) == ("invalid_period", field)
+    r = await admin.get("/v1/reports/channels", params={**MARCH, "location": [f"S{i}" for i in range(51)]})
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_locations")
     r = await admin.get("/v1/reports/channels.csv", params={**MARCH, "table": "secrets"})
     assert (r.status_code, r.json()["code"]) == (400, "unknown_report_table")
     # 400 days is the limit: allowed.
