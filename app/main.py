@@ -21,6 +21,7 @@ from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
+from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
 from app.core.settings import Settings, get_settings
@@ -28,6 +29,7 @@ from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
 from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
 from app.inventory.controllers import ROUTES as INVENTORY_ROUTES
+from app.loyalty import rules as loyalty_rules
 from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
@@ -63,6 +65,7 @@ def create_app(
     log: bool = True,
 ) -> Litestar:
     settings = settings or get_settings()
+    loyalty_rules.parse_tiers(settings.loyalty_tiers)  # a bad OMS_LOYALTY_TIERS stops the start, not a sale
     if log:
         configure_logging(settings.log_level)
     engine = None
@@ -121,7 +124,8 @@ def create_app(
             security=[{"apiKey": []}],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        request_max_body_size=20 * 1024 * 1024,
+        request_max_body_size=settings.max_body_bytes,
+        before_request=check_request,
         debug=False,
         logging_config=None,  # our JSON logging (configure_logging), not Litestar's default
     )
