@@ -30,7 +30,6 @@ from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
-from app.wiring import wire_domains
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
 
@@ -45,9 +44,6 @@ V1_ROUTES: list[Any] = [
     *RETURNS_ROUTES,
     *PRICING_ROUTES,
 ]
-
-
-wire_domains()
 
 
 def create_app(

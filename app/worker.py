@@ -9,10 +9,6 @@ from app.inventory import jobs as _inventory_jobs
 from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 from app.orders.returns import jobs as _returns_jobs
-from app.wiring import wire_domains
-
-# Jobs run use cases that call hooks (a pickup expiry cancels an order: points come back).
-wire_domains()
 
 PERIODIC: list[tuple[str, float]] = [
     *_core_jobs.PERIODIC,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
@@ -14,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role, roles
-from app.core.db import autocommit
 from app.core.errors import InvalidInput, problem_responses
-from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
+from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
+from app.flows import cancel_order as cancel_order_flow
+from app.flows import place_order as place_order_flow
 from app.orders import service
 from app.orders.schemas import (
     CancelBody,
@@ -169,32 +169,10 @@ async def place_order(
 
     This handler does not take the request transaction (`db_session`): that one would be
     open, holding a connection and possibly row locks, while the card gateway is called.
-    Instead: validation and pricing read without a transaction (each read stands alone, so
-    no BEGIN/COMMIT round trips); the cards are authorized with no transaction open (keyed
-    by `order:<key id>:<Idempotency-Key>`, so a retry never authorizes twice); then one
-    write transaction writes the order and reserves its stock as its last step (run again
-    if that stock went meanwhile). If it fails, the authorizations are voided."""
-    key = request.headers.get(HEADER)
-    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
-        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
-    maker = state.sessionmaker
-    async with autocommit(maker) as session:
-        replay = await replay_if_done(session, request, principal)
-        if replay is not None:
-            return replay
-        draft = await service.prepare_order(session, principal, data, customer_token)
-    payment_key = f"order:{principal.key_id}:{key if key is not None else uuid.uuid4()}"
-    auths = await service.authorize_cards(maker, draft, payment_key)
-
-    async def write(session: AsyncSession, reserve_last: bool) -> Response[OrderOut]:
-        create = partial(service.write_order, session, principal, draft, auths, reserve_last=reserve_last)
-        return await idempotent(session, request, principal, create)
-
-    try:
-        return await service.in_order_transaction(maker, write)
-    except BaseException:
-        await service.void_cards(maker, auths)
-        raise
+    The place-order flow (app/flows/place_order.py) reads without a transaction, authorizes
+    the cards with none open, then writes the order in one transaction that reserves its
+    stock last — and voids the cards if that fails."""
+    return await place_order_flow.place_order(state.sessionmaker, request, principal, data, customer_token)
 
 
 def _utc(value: datetime | None, name: str) -> datetime | None:
@@ -264,7 +242,9 @@ async def cancel_order(
     customer_token: CustomerToken = None,
 ) -> OrderOut:
     """Cancel the whole order, or some line quantities not yet fulfilled."""
-    return await service.cancel(db_session, principal, order_id, data.reason, data.lines, customer_token)
+    return await cancel_order_flow.cancel_order(
+        db_session, principal, order_id, data.reason, data.lines, customer_token
+    )
 
 
 @post(

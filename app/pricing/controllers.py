@@ -19,6 +19,7 @@ from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.flows.price_zone import price_zone
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
 from app.pricing.rules import Kind
@@ -361,11 +362,8 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
     if data.zone is None and isinstance(choice, DeliveryChoice):
         zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
     else:
-        zone = await service.resolve_zone(
-            db_session,
-            zone=data.zone,
-            location_code=choice.location_code if isinstance(choice, PickupChoice) else None,
-        )
+        store = choice.location_code if isinstance(choice, PickupChoice) else None
+        zone = await price_zone(db_session, zone=data.zone, store=store)
     customer = data.customer
     result = await service.quote(
         db_session,

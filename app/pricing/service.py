@@ -21,12 +21,11 @@ Public functions (other domains call only these):
   caller rolls back and re-quotes. Idempotent per order.
 - `give_back(session, *, order_id: UUID) -> int`
   On cancellation: returns the order's uses to their promotions and codes (idempotent).
-- `resolve_zone(session, *, zone=None, country=None, postal_code=None, location_code=None) -> str`
-  The price zone of an explicit zone, a pickup store, or a delivery address; else `default`.
+- `resolve_zone(session, *, zone=None, country=None, postal_code=None) -> str`
+  The price zone of an explicit zone (a store's: the caller reads it from inventory), or a
+  delivery address; else `default`.
   To quote for a delivery address, prefer `QuoteInput(zone=ZoneAddress(country,
   postal_code))`: the quote resolves it without a round trip of its own.
-- `use_store_zones(lookup)`: wiring (app/main.py) hands in how to read a store's zone
-  (`locations.zone`, owned by inventory) — pricing does not import inventory.
 
 Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone: str | ZoneAddress = "default",
 codes=(), customer_id=None, loyalty_tier=None, first_order=False, channel=None,
@@ -45,6 +44,7 @@ HTTP-facing use cases: `create_zone`, `update_zone`, `get_zone`, `list_zones`, `
 from __future__ import annotations
 
 from app.pricing import rules
+from app.pricing.models import DEFAULT_ZONE
 from app.pricing.usecases.management import (
     add_codes,
     archive_promotion,
@@ -66,21 +66,19 @@ from app.pricing.usecases.quoting import (
     Quote,
     QuoteInput,
     QuoteLine,
-    StoreZoneLookup,
     ZoneAddress,
     give_back,
     normalize_code,
     quote,
     redeem,
     resolve_zone,
-    use_store_zones,
 )
 
 __all__ = [
+    "DEFAULT_ZONE",
     "Quote",
     "QuoteInput",
     "QuoteLine",
-    "StoreZoneLookup",
     "ZoneAddress",
     "add_codes",
     "archive_promotion",
@@ -101,7 +99,6 @@ __all__ = [
     "set_price",
     "update_promotion",
     "update_zone",
-    "use_store_zones",
     "withdraw_price",
     "zone_details",
 ]

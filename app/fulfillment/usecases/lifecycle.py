@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock, outbox
 from app.core.auth import Principal
 from app.core.pagination import Page, decode_cursor, page_of
-from app.fulfillment import neighbours, repository, rules
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import PickupLocked, TrackingNumberTaken, UnknownParcel, WrongPickupCode
 from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Parcel
 from app.fulfillment.schemas import (
@@ -26,11 +26,12 @@ from app.fulfillment.schemas import (
     OrderFulfilmentOut,
     PackBody,
 )
+from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import (
+    OrderNews,
     fo_out,
     fo_view,
     load,
-    load_after_order,
     move,
     record,
     require_location,
@@ -147,13 +148,20 @@ async def accept(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) 
 
 
 async def reject(
-    session: AsyncSession, principal: Principal | None, fo_id: uuid.UUID, reason: str, note: str | None = None
+    session: AsyncSession,
+    principal: Principal | None,
+    fo_id: uuid.UUID,
+    reason: str,
+    note: str | None = None,
+    *,
+    news: OrderNews,
 ) -> FulfillmentOrderOut:
     """The location will not ship it. The reason drives the stock correction (not found: the
     SKU's available quantity there is counted down to 0; damaged: the units are written off;
     no staff / timeout: none); the location is excluded for this order and the lines are
-    re-sourced by the same rules (or cancelled and refunded after K rejections)."""
-    fo = await load_after_order(session, fo_id)
+    re-sourced by the same rules (or cancelled and refunded after K rejections: in `news`).
+    The caller holds the order's row lock."""
+    fo = await load(session, fo_id)
     if principal is not None:
         require_location(principal, fo)
     actor = principal.key_id if principal else None
@@ -164,12 +172,12 @@ async def reject(
     units = {ln.sku: ln.quantity for ln in lines}
     ref = f"fulfillment:{fo.number}:rejected"
     if correction == "count_zero":
-        found = await neighbours.available(session, sorted(units), [fo.location_code])
-        await neighbours.count_missing(
+        found = await stock.available(session, sorted(units), [fo.location_code])
+        await stock.count_missing(
             session, fo.location_code, dict(found.get(fo.location_code, {})), reference=ref, actor=actor
         )
     elif correction == "damage":
-        await neighbours.write_off(session, fo.location_code, units, reference=ref, actor=actor)
+        await stock.write_off(session, fo.location_code, units, reference=ref, actor=actor)
     fo.reject_reason = reason
     fo.respond_by = None
     await move(session, fo, "reject", actor, reason=reason, note=note)
@@ -180,6 +188,7 @@ async def reject(
         [(ln.line_id, ln.sku, ln.quantity) for ln in lines],
         trigger="timeout" if reason == "timeout" else "rejection",
         actor=actor,
+        news=news,
     )
     return await fo_view(session, fo)
 
@@ -188,19 +197,22 @@ async def _release(
     session: AsyncSession, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], actor: uuid.UUID | None
 ) -> None:
     for ref, held in stock_lines(fo, lines).items():
-        await neighbours.release(session, ref, held, actor)
+        await stock.release(session, ref, held, actor)
     for ln in lines:
         ln.holds = []
 
 
-async def reject_overdue(session: AsyncSession, limit: int = 100) -> int:
-    """Stores that did not accept in time count as rejecting (the `fulfillment.store_timeouts` job)."""
-    ids = await repository.overdue_store_responses(session, clock.now(), limit)
-    for fo_id in ids:
-        fo = await load_after_order(session, fo_id)
-        if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
-            await reject(session, None, fo_id, "timeout")
-    return len(ids)
+async def overdue_store_responses(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
+    """Ship-from-store orders whose store did not accept in time (up to `limit`)."""
+    return list(await repository.overdue_store_responses(session, clock.now(), limit))
+
+
+async def reject_if_overdue(session: AsyncSession, fo_id: uuid.UUID, *, news: OrderNews) -> None:
+    """A store that did not accept in time counts as rejecting (re-checked under the lock;
+    the caller holds the order's row lock)."""
+    fo = await load(session, fo_id)
+    if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
+        await reject(session, None, fo_id, "timeout", news=news)
 
 
 # ---- pack, ship, deliver -----------------------------------------------------------------------------
@@ -234,10 +246,13 @@ async def pack(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, bo
     return await fo_view(session, fo)
 
 
-async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
-    """The parcels leave: the reservation is consumed (a `sale` in the ledger) and the card is
-    captured for the shipped lines. A ship-to-store parcel becomes a dispatched transfer."""
-    fo = await load_after_order(session, fo_id)
+async def ship(
+    session: AsyncSession, principal: Principal, fo_id: uuid.UUID, *, news: OrderNews
+) -> FulfillmentOrderOut:
+    """The parcels leave: the reservation is consumed (a `sale` in the ledger); the shipped
+    lines go into `news` (the order captures the card for them). A ship-to-store parcel
+    becomes a dispatched transfer. The caller holds the order's row lock."""
+    fo = await load(session, fo_id)
     require_location(principal, fo)
     transition(fo, "ship")
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
@@ -245,7 +260,7 @@ async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) ->
     if fo.type == "ship_to_store":
         await _release(session, fo, lines, principal.key_id)
         assert fo.deliver_to is not None
-        fo.transfer_id = await neighbours.ship_to_store(
+        fo.transfer_id = await stock.ship_to_store(
             session,
             from_location=fo.location_code,
             to_location=fo.deliver_to,
@@ -255,18 +270,29 @@ async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) ->
         )
     else:
         for ref, held in stock_lines(fo, lines).items():
-            await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
+            await stock.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
         for ln in lines:
             ln.holds = []
-        await tell_orders(session, fo.order_id, "shipped", list(shipped.items()), actor=principal.key_id)
+        await tell_orders(session, news, fo.order_id, "shipped", list(shipped.items()), actor=principal.key_id)
     await move(session, fo, "ship", principal.key_id)
     return await fo_view(session, fo)
 
 
-async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> CarrierEventOut:
+async def order_of_parcel(session: AsyncSession, carrier: str, tracking_number: str) -> uuid.UUID | None:
+    """The order whose parcel this is (None: no such parcel)."""
+    parcel = await repository.parcel_by_tracking(session, carrier, tracking_number)
+    if parcel is None:
+        return None
+    fo = await repository.fulfillment_order(session, parcel.fulfillment_order_id)
+    return fo.order_id if fo is not None else None
+
+
+async def carrier_event(session: AsyncSession, body: CarrierEventBody, *, news: OrderNews) -> CarrierEventOut:
     """A carrier's tracking update (at least once: a repeated event id changes nothing).
-    `delivered` on the last parcel completes the fulfillment order; a ship-to-store parcel
-    delivered at the store is received there and reserved for the pickup it feeds."""
+    `delivered` on the last parcel completes the fulfillment order (and puts every unit of
+    the order delivered so far into `news`); a ship-to-store parcel delivered at the store is
+    received there and reserved for the pickup it feeds. The caller holds the order's row
+    lock (`order_of_parcel`)."""
     now = clock.now()
     fresh = await repository.claim_carrier_event(
         session,
@@ -283,7 +309,7 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
         raise UnknownParcel(f"no parcel {body.carrier} {body.tracking_number}")
     if not fresh:
         return CarrierEventOut(duplicate=True, fulfillment_order_id=parcel.fulfillment_order_id, status=None)
-    fo = await load_after_order(session, parcel.fulfillment_order_id)
+    fo = await load(session, parcel.fulfillment_order_id)
     if body.status == "delivered" and parcel.delivered_at is None:
         parcel.delivered_at = body.occurred_at or now
         await session.flush()
@@ -293,14 +319,13 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
             if fo.type == "ship_to_store":
                 await _arrived_at_store(session, fo)
             else:
-                await _tell_orders_delivered(session, fo.order_id)
-                await _complete_if_done(session, fo.order_id)
+                await _delivered_so_far(session, news, fo.order_id)
     else:
         record(session, fo, fo.order_id, f"carrier_{body.status}", None, tracking=body.tracking_number)
     return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
 
 
-async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> None:
+async def _delivered_so_far(session: AsyncSession, news: OrderNews, order_id: uuid.UUID) -> None:
     """Cash/card on delivery is taken at the door: orders learns every unit delivered so far."""
     fos = await repository.fulfillment_orders_of(session, order_id)
     handed_over = [fo.id for fo in fos if fo.type == "delivery" and fo.status == "delivered"]
@@ -308,19 +333,14 @@ async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> 
     for lines in (await repository.lines_of(session, handed_over)).values():
         for ln in lines:
             delivered[ln.line_id] = delivered.get(ln.line_id, 0) + ln.picked_quantity
-    await neighbours.order_delivered(session, order_id, delivered)
-
-
-async def _complete_if_done(session: AsyncSession, order_id: uuid.UUID) -> None:
-    if await order_handed_over(session, order_id) and await neighbours.order_status(session, order_id) == "fulfilled":
-        await neighbours.complete_order(session, order_id)
+    news.add(order_id, "delivered", {int(k): v for k, v in delivered.items()})
 
 
 async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) -> None:
     """The ship-to-store parcel is at the store: receive the transfer, reserve the units for
     the pickup, and open the pickup for picking once everything it waits for is there."""
     if inbound.transfer_id is not None:
-        await neighbours.receive_transfer(session, inbound.transfer_id, None)
+        await stock.receive_transfer(session, inbound.transfer_id, None)
     if inbound.feeds_id is None:
         return
     pickup = await load(session, inbound.feeds_id)
@@ -328,7 +348,7 @@ async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) ->
     pickup_lines = {ln.line_id: ln for ln in (await repository.lines_of(session, [pickup.id]))[pickup.id]}
     ref = f"fulfillment:{pickup.number}:arrived:{inbound.number}"
     arrived = [(ln.sku, pickup.location_code, ln.picked_quantity) for ln in inbound_lines if ln.picked_quantity]
-    await neighbours.reserve(session, ref, arrived, None)
+    await stock.reserve(session, ref, arrived, None)
     for ln in inbound_lines:
         target = pickup_lines.get(ln.line_id)
         if target is not None and ln.picked_quantity:
@@ -382,14 +402,22 @@ class CodeRefused(Exception):
 
 
 async def collect(
-    session: AsyncSession, principal: Principal, fo_id: uuid.UUID, body: CollectBody
+    session: AsyncSession,
+    principal: Principal,
+    fo_id: uuid.UUID,
+    body: CollectBody,
+    *,
+    customer_presents: bool,
+    news: OrderNews,
 ) -> FulfillmentOrderOut:
     """At the counter: the right code — or the order number with the customer's loyalty
     card or phone — hands the goods over (reservation consumed, payment captured, order
-    completed). A wrong answer is counted and refused; after the rules' max attempts the
-    pickup locks. Raises CodeRefused *after* counting: the controller must commit and answer
-    with its problem."""
-    fo = await load_after_order(session, fo_id)
+    completed: in `news`). `customer_presents`: the order number and card or phone shown
+    are the order's customer's (orders tells; the flow asks). A wrong answer is counted and
+    refused; after the rules' max attempts the pickup locks. Raises CodeRefused *after*
+    counting: the controller must commit and answer with its problem. The caller holds the
+    order's row lock."""
+    fo = await load(session, fo_id)
     require_location(principal, fo)
     _, current = await rules_in_force(session)
     used = fo.status == "collected"
@@ -404,9 +432,7 @@ async def collect(
         )
     else:
         assert body.order_number is not None  # CollectBody: code, or order number + card/phone
-        matches = fo.code_hash is not None and await neighbours.customer_presents(
-            session, fo.order_id, body.order_number, card_number=body.card_number, phone=body.phone
-        )
+        matches = fo.code_hash is not None and customer_presents
         verdict = rules.check_pickup_identity(
             matches, attempts=fo.code_attempts, max_attempts=current.pickup_max_attempts, used=used
         )
@@ -440,41 +466,43 @@ async def collect(
         raise CodeRefused(WrongPickupCode(what, attempts_left=left))
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
     for ref, held in stock_lines(fo, lines).items():
-        await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
+        await stock.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
     for ln in lines:
         ln.holds = []
     fo.code_hash = None  # single use
     await move(session, fo, "collect", principal.key_id, verified_by="code" if body.code is not None else "identity")
     await tell_orders(
         session,
+        news,
         fo.order_id,
         "collected",
         [(ln.line_id, ln.picked_quantity) for ln in lines],
         actor=principal.key_id,
     )
-    await _complete_if_done(session, fo.order_id)
     return await fo_view(session, fo)
 
 
-async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
-    """Ready pickups not collected in time: cancelled, the goods back in the store's
-    available stock, the payment voided, `fulfillment.expired` emitted (the
-    `fulfillment.expire_pickups` job)."""
-    ids = await repository.expired_pickups(session, clock.now(), limit)
-    for fo_id in ids:
-        fo = await load_after_order(session, fo_id)
-        if fo.status != "ready_for_pickup" or fo.expires_at is None or fo.expires_at > clock.now():
-            continue
+async def expired_pickups(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
+    """Ready pickups not collected in time (up to `limit`)."""
+    return list(await repository.expired_pickups(session, clock.now(), limit))
+
+
+async def expire_pickup(session: AsyncSession, fo_id: uuid.UUID, *, news: OrderNews) -> None:
+    """A ready pickup not collected in time: cancelled, the goods back in the store's
+    available stock, `fulfillment.expired` emitted, its lines cancelled in `news` (the order
+    voids the payment). Re-checked under the lock; the caller holds the order's row lock."""
+    fo = await load(session, fo_id)
+    if fo.status == "ready_for_pickup" and fo.expires_at is not None and fo.expires_at <= clock.now():
         lines = (await repository.lines_of(session, [fo.id]))[fo.id]
         await _release(session, fo, lines, None)
         fo.code_hash = None
         await move(session, fo, "expire", None)
         await tell_orders(
             session,
+            news,
             fo.order_id,
             "cancelled",
             [(ln.line_id, ln.quantity - ln.short_quantity) for ln in lines],
             actor=None,
             reason="pickup not collected in time",
         )
-    return len(ids)

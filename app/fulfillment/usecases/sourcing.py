@@ -8,14 +8,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, db, outbox
-from app.fulfillment import neighbours, repository, rules
+from app.core import clock, outbox
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import (
     NotSourceable,
     PickupNotOffered,
@@ -32,7 +31,8 @@ from app.fulfillment.schemas import (
     RuleVersionOut,
     SimulationOut,
 )
-from app.fulfillment.usecases.common import record, rules_in_force, start_of_day, tell_orders
+from app.fulfillment.usecases import stock
+from app.fulfillment.usecases.common import OrderNews, record, rules_in_force, start_of_day, tell_orders
 from app.inventory.errors import InsufficientStock, LocationNotFound
 
 # A concurrent order may take the stock between plan and reserve: plan again, a few times.
@@ -63,6 +63,10 @@ class Sourced(msgspec.Struct, frozen=True, kw_only=True):
     # line_id -> [(location, units)]: where each order line's units are reserved or come from.
     line_locations: dict[str, list[tuple[str, int]]]
     fulfillment_order_ids: list[uuid.UUID]
+    # What the plan reserves under `reservation_ref`: (sku, location, units). Already
+    # reserved, unless `plan_and_reserve` was asked not to (`reserve_planned` then does).
+    reservation_ref: str = ""
+    units: list[tuple[str, str, int]] = []
 
 
 # ---- candidates ------------------------------------------------------------------------------
@@ -99,7 +103,7 @@ async def candidates(
     """The locations that can serve an order of `serves` (None: of either kind) with their
     capabilities, today's load and the SKUs' availability: one query whatever the number of
     locations, plus the load one at most once a second."""
-    locations = await neighbours.sourcing_locations(session, skus, serves, pickup_location)
+    locations = await stock.sourcing_locations(session, skus, serves, pickup_location)
     today = await todays_load(session)
     return [
         rules.Candidate(
@@ -175,17 +179,18 @@ def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
 
 
 async def plan_and_reserve(
-    session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None, reserve_last: bool = False
+    session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None, reserve: bool = True
 ) -> Sourced:
     """Choose the locations of a new order, reserve its units under `order.reservation_ref`
     and write its fulfillment orders — all in the caller's transaction. When a concurrent
     order takes the stock between plan and reserve, plan again (bounded); never oversell.
     Raises NotSourceable (409 `insufficient_stock`, with what is available where).
 
-    `reserve_last`: reserve as the transaction's last step (`db.last_before_commit`), so the
-    stock rows every order of a best seller wants stay locked for the reserve and the commit
-    only; if the stock moved meanwhile, that step raises StockMoved and the caller runs its
-    transaction again (the last attempt should reserve at once, to get a definite answer)."""
+    `reserve=False`: plan and write only; the caller reserves with `reserve_planned` as its
+    transaction's last step, so the stock rows every order of a best seller wants stay
+    locked for the reserve and the commit only. If the stock moved meanwhile that raises
+    StockMoved and the caller runs its transaction again (its last attempt should reserve
+    here, at once, to get a definite answer)."""
     if order.fulfilment == "pickup" and order.pickup_location is None:
         raise PickupNotOffered("a pickup order needs a pickup_location", field="pickup_location")
     version, current = await rules_in_force(session)
@@ -198,13 +203,11 @@ async def plan_and_reserve(
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
         units = _reserved_by_plan(plan)
-        if reserve_last:
-            db.last_before_commit(session, partial(_reserve_planned, session, order.reservation_ref, units, actor))
-        else:
+        if reserve:
             try:
                 # No savepoint needed: inventory's reserve is all or nothing (a refusal gives
                 # back what it took before raising), and a savepoint costs two round trips.
-                await neighbours.reserve(session, order.reservation_ref, units, actor)
+                await stock.reserve(session, order.reservation_ref, units, actor)
             except InsufficientStock:
                 continue  # the stock moved under us: look again
         # A new order has no fulfillment orders yet: number them from 1 without counting.
@@ -217,15 +220,23 @@ async def plan_and_reserve(
             summary=plan.summary,
             line_locations=_line_locations(plan),
             fulfillment_order_ids=[fo["id"] for fo in fos],
+            reservation_ref=order.reservation_ref,
+            units=units,
         )
     raise NotSourceable("the stock kept moving while the order was placed; retry", summary="contention")
+
+
+async def reserve_planned(session: AsyncSession, sourced: Sourced, actor: uuid.UUID | None) -> None:
+    """Reserve what `plan_and_reserve(reserve=False)` planned (inventory locks the stock rows
+    in (SKU, location) order); StockMoved when it is no longer there."""
+    await _reserve_planned(session, sourced.reservation_ref, sourced.units, actor)
 
 
 async def _reserve_planned(
     session: AsyncSession, reference: str, units: list[tuple[str, str, int]], actor: uuid.UUID | None
 ) -> None:
     try:
-        await neighbours.reserve(session, reference, units, actor)
+        await stock.reserve(session, reference, units, actor)
     except InsufficientStock:
         raise StockMoved("the planned stock was taken before the order committed") from None
 
@@ -397,10 +408,12 @@ async def resource_lines(
     *,
     trigger: str,
     actor: uuid.UUID | None,
+    news: OrderNews,
 ) -> rules.Plan | None:
     """Serve `lines` (line_id, sku, units) of `failed`'s order from other locations by the
     same rules, excluding every location that failed this order; after the rules' max
-    rejections, or when nothing can serve them, they are cancelled and refunded.
+    rejections, or when nothing can serve them, they are cancelled (in `news`: the order
+    cancels and refunds them).
     Pickups are not re-sourced: their lines are cancelled (the customer chose that store)."""
     if not lines:
         return None
@@ -420,10 +433,10 @@ async def resource_lines(
         promised_at=failed.promised_at,
     )
     if failed.type != "delivery":
-        await _cancel(session, failed, lines, "pickup lines are not re-sourced", actor)
+        await _cancel(session, news, failed, lines, "pickup lines are not re-sourced", actor)
         return None
     if rejections >= current.max_rejections:
-        await _cancel(session, failed, lines, f"rejected {rejections} times", actor)
+        await _cancel(session, news, failed, lines, f"rejected {rejections} times", actor)
         return None
     skus = sorted({sku for _, sku, _ in lines})
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -433,7 +446,7 @@ async def resource_lines(
         if served:
             try:
                 async with session.begin_nested():
-                    await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
+                    await stock.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
             except InsufficientStock:
                 continue
         _, fos = await write_decision(
@@ -451,14 +464,15 @@ async def resource_lines(
             )
         if plan.unserved:
             unserved = [(ln.line_id, ln.sku, ln.quantity) for ln in plan.unserved]
-            await _cancel(session, failed, unserved, plan.summary, actor)
+            await _cancel(session, news, failed, unserved, plan.summary, actor)
         return plan
-    await _cancel(session, failed, lines, "the stock kept moving", actor)
+    await _cancel(session, news, failed, lines, "the stock kept moving", actor)
     return None
 
 
 async def _cancel(
     session: AsyncSession,
+    news: OrderNews,
     failed: FulfillmentOrder,
     lines: Sequence[tuple[str, str, int]],
     why: str,
@@ -473,7 +487,9 @@ async def _cancel(
         reason=why,
         lines=[{"line_id": i, "sku": s, "quantity": q} for i, s, q in lines],
     )
-    await tell_orders(session, failed.order_id, "cancelled", [(i, q) for i, _, q in lines], actor=actor, reason=why)
+    await tell_orders(
+        session, news, failed.order_id, "cancelled", [(i, q) for i, _, q in lines], actor=actor, reason=why
+    )
 
 
 # ---- rule versions and simulation ---------------------------------------------------------------
@@ -592,7 +608,7 @@ def decision_out(d: SourcingDecision) -> DecisionOut:
 
 async def location_exists(session: AsyncSession, code: str) -> bool:
     try:
-        await neighbours.location(session, code)
+        await stock.location(session, code)
     except LocationNotFound:
         return False
     return True

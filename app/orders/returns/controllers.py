@@ -15,6 +15,7 @@ from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
+from app.flows import exchange, return_and_refund
 from app.orders.returns import service
 from app.orders.returns.rules import Action
 from app.orders.returns.schemas import (
@@ -54,7 +55,10 @@ async def create_return(
     `location_does_not_accept_returns`; a unit another return took meanwhile 409
     `already_returned`. Accepts `Idempotency-Key`."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_return(db_session, principal, data, customer_token)
+        db_session,
+        request,
+        principal,
+        lambda: return_and_refund.create_return(db_session, principal, data, customer_token),
     )
 
 
@@ -77,7 +81,7 @@ async def receive_return(
 @action("/returns/{return_id:uuid}/refund", opt=REFUNDERS, errors=(403, 404, 409), tags=["returns"])
 async def refund_return(return_id: uuid.UUID, principal: Principal, db_session: AsyncSession) -> ReturnOut:
     """Refund exactly what was paid for the received units to the original tenders."""
-    return await service.refund(db_session, principal, return_id)
+    return await return_and_refund.refund(db_session, principal, return_id)
 
 
 @action("/returns/{return_id:uuid}/close", opt=DECIDERS, errors=(400, 403, 404, 409), tags=["returns"])
@@ -103,7 +107,7 @@ async def create_exchange(
     """Return units and take another variant at once at the caller's store. Accepts
     `Idempotency-Key`."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_exchange(db_session, principal, data)
+        db_session, request, principal, lambda: exchange.create_exchange(db_session, principal, data)
     )
 
 
@@ -117,7 +121,7 @@ async def order_returnable(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnableOut:
     """Per line: delivered, returned, what may still come back and what it would refund."""
-    return await service.returnable(db_session, principal, order_id, customer_token)
+    return await return_and_refund.returnable(db_session, principal, order_id, customer_token)
 
 
 @get(
@@ -131,7 +135,7 @@ async def customer_returnable_lines(
 ) -> CustomerReturnableOut:
     """The delivered, not yet returned lines of the customer's recent orders (find the
     customer by card or phone with `GET /v1/customers`)."""
-    return await service.customer_returnable_lines(db_session, principal, customer_id, customer_token)
+    return await return_and_refund.customer_returnable_lines(db_session, principal, customer_id, customer_token)
 
 
 @put(

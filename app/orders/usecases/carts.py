@@ -15,13 +15,13 @@ from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.money import is_supported
 from app.core.settings import get_settings
+from app.customers import service as customers
 from app.customers.errors import CustomerNotFound
 from app.orders import repository, rules
 from app.orders.errors import CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
 from app.orders.models import Cart
 from app.orders.schemas import MAX_CODES, MAX_LINES, CartCreate, CartOut, CodeOut, Discount, PricedLine
-from app.orders.usecases import neighbours
-from app.orders.usecases.common import channel_of
+from app.orders.usecases.common import channel_of, quote, release_stock
 
 MAX_QUANTITY = 1_000_000
 
@@ -34,10 +34,10 @@ def _expiry() -> tuple[datetime, datetime]:
 async def _customer(
     session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
 ) -> uuid.UUID:
-    survivor = await neighbours.survivor_of(session, customer_id)
+    survivor = await customers.resolve_customer_id(session, customer_id)
     if survivor is None:
         raise CustomerNotFound(f"no customer {customer_id}")
-    await neighbours.authorize_customer(session, principal, survivor, token)
+    await customers.authorize_customer_access(session, principal, survivor, token)
     return survivor
 
 
@@ -47,7 +47,7 @@ async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> Ca
     priced_lines: list[PricedLine] = []
     codes = [CodeOut(code=c, applied=False, reason="cart_empty") for c in cart.codes]
     if lines:
-        result: Any = await neighbours.quote(
+        result: Any = await quote(
             session,
             currency=cart.currency,
             lines=lines,
@@ -146,7 +146,7 @@ async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.
     if cart is None:
         raise CartNotFound(f"no cart {cart_id}")
     if cart.customer_id is not None:
-        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+        await customers.authorize_customer_access(session, principal, cart.customer_id, token)
     if cart.status != "open":
         raise CartNotOpen(
             f"the cart is {cart.status}", cart_status=cart.status, merged_into=str(cart.merged_into_id or "")
@@ -163,7 +163,7 @@ async def get_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UU
     if cart is None:
         raise CartNotFound(f"no cart {cart_id}")
     if cart.customer_id is not None:
-        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+        await customers.authorize_customer_access(session, principal, cart.customer_id, token)
     return await priced(session, cart, await repository.cart_lines(session, cart.id))
 
 
@@ -255,7 +255,7 @@ async def merge_into(session: AsyncSession, absorbed: Cart, target: Cart) -> dic
     absorbed.status, absorbed.merged_into_id, absorbed.updated_at = "merged", target.id, now
     await session.flush()
     # Holds of the absorbed cart (a kiosk hold) are not carried over: the survivor re-holds.
-    await neighbours.release(session, f"cart:{absorbed.id}")
+    await release_stock(session, f"cart:{absorbed.id}")
     return merged
 
 
@@ -264,7 +264,7 @@ async def expire_carts(session: AsyncSession, limit: int = 200) -> int:
     carts = await repository.expired_carts(session, clock.now(), limit)
     for cart in carts:
         cart.status, cart.updated_at = "expired", clock.now()
-        await neighbours.release(session, f"cart:{cart.id}")
+        await release_stock(session, f"cart:{cart.id}")
         await outbox.record(
             session,
             "cart.expired",

@@ -4,20 +4,23 @@ and settling card captures/releases with the gateway outside any row lock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal, Role
-from app.core.db import transaction
+from app.core.broker import enqueue_after_commit
 from app.core.errors import InvalidInput
 from app.core.money import Money
 from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
-from app.orders import repository, rules
+from app.customers import service as customers
+from app.customers.schemas import HistoryEntry
+from app.orders import jobs, repository, rules
 from app.orders.errors import (
     HoldAlreadyLifted,
     HoldNotFound,
@@ -26,10 +29,18 @@ from app.orders.errors import (
     OrderNotFound,
 )
 from app.orders.models import Order, OrderHold, OrderLine, OrderTender
-from app.orders.payments import registry
 from app.orders.schemas import CancelLine, HoldOut, OrderOut, OrderSummary, TimelineEntryOut
-from app.orders.usecases import hooks, neighbours
-from app.orders.usecases.common import add_timeline, channel_of, hold_out, order_out, record_event
+from app.orders.usecases.carts import move_customer_carts
+from app.orders.usecases.common import (
+    add_timeline,
+    channel_of,
+    customer_with,
+    hold_out,
+    order_out,
+    record_event,
+    release_stock,
+)
+from app.pricing import service as pricing
 
 # ---- reading ------------------------------------------------------------------------------
 
@@ -61,7 +72,7 @@ async def check_access(session: AsyncSession, principal: Principal, order: Order
         raise OrderNotFound(f"no order {order.id} at this store")
     if principal.role == Role.STOREFRONT:
         if order.customer_id is not None:
-            await neighbours.authorize_customer(session, principal, order.customer_id, token)
+            await customers.authorize_customer_access(session, principal, order.customer_id, token)
             return
         if order.api_key_id == principal.key_id:
             return
@@ -99,10 +110,10 @@ async def list_orders(
 ) -> Page[OrderSummary]:
     customer_ids: list[uuid.UUID] | None = None
     if customer_id is not None:
-        survivor = await neighbours.survivor_of(session, customer_id)
+        survivor = await customers.resolve_customer_id(session, customer_id)
         if survivor is None:
             return Page(items=[])
-        await neighbours.authorize_customer(session, principal, survivor, token)
+        await customers.authorize_customer_access(session, principal, survivor, token)
         # Orders placed before a merge were moved to the survivor by the merge hook.
         customer_ids = [survivor]
     elif principal.role == Role.STOREFRONT:
@@ -176,8 +187,8 @@ async def customer_presents(
     order = await repository.order(session, order_id)
     if order is None or order.customer_id is None or rules.normalize_order_number(order_number) != order.number:
         return False
-    shown = await neighbours.customer_with(session, card=card_number, phone=phone)
-    return shown is not None and shown == await neighbours.survivor_of(session, order.customer_id)
+    shown = await customer_with(session, card=card_number, phone=phone)
+    return shown is not None and shown == await customers.resolve_customer_id(session, order.customer_id)
 
 
 # ---- state changes ------------------------------------------------------------------------
@@ -202,17 +213,22 @@ async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> 
     await repository.lock_orders(session, order_ids)
 
 
-def _move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
-    before = order.status
+def _next(order: Order, action: rules.Action) -> rules.Status:
+    """The status `action` leads to; 409 `invalid_transition` when it is not allowed."""
     try:
-        after = rules.next_status(rules.Status(before), action)
+        return rules.next_status(rules.Status(order.status), action)
     except rules.TransitionRefused as exc:
         raise OrderInvalidTransition(
             str(exc),
-            from_status=before,
+            from_status=order.status,
             action=action.value,
-            allowed=[a.value for a in rules.allowed_actions(rules.Status(before))],
+            allowed=[a.value for a in rules.allowed_actions(rules.Status(order.status))],
         ) from None
+
+
+def _move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
+    before = order.status
+    after = _next(order, action)
     order.status, order.updated_at = after.value, clock.now()
     if after.value != before or action == rules.Action.HOLD:
         add_timeline(
@@ -276,21 +292,47 @@ async def lift_hold(
     return await _out(session, order)
 
 
-async def cancel(
+@dataclass
+class Cancellation:
+    """A cancellation checked and not yet written (`start_cancel`); the order's row is locked."""
+
+    order: Order
+    lines: dict[int, OrderLine]
+    wanted: dict[int, int]
+    reason: str
+    principal: Principal | None
+    nothing_left: bool
+    fulfilled_any: bool
+
+    @property
+    def whole_order(self) -> bool:
+        return self.nothing_left and not self.fulfilled_any
+
+
+@dataclass
+class Cancelled:
+    """What a cancellation wrote, and what the flow finishes with other domains: the points
+    tenders to give back (reference, amount) in `channel`'s name, and whether the order may
+    be completed now (`may_complete`: everything left was fulfilled; complete it if
+    fulfilment has handed every unit over)."""
+
+    order: OrderOut
+    channel: str | None
+    points_back: list[tuple[str, int]] = field(default_factory=list)
+    may_complete: bool = False
+
+
+async def start_cancel(
     session: AsyncSession,
     principal: Principal | None,
     order_id: uuid.UUID,
     reason: str,
     lines: Sequence[CancelLine] | None = None,
     token: str | None = None,
-    move_stock: bool = True,
-) -> OrderOut:
-    """Cancel the whole order (`lines` None) or some quantities of lines not yet fulfilled:
-    the `on_cancel` hooks give the units up (fulfilment: its open fulfillment orders and the
-    reservations holding them; 409 when they were picked already), card holds released (by
-    the settle job), points restored, and — when nothing is left — promotion redemptions
-    given back. `principal` None: a system caller. `move_stock=False`: fulfilment cancels
-    units itself and has already released them (no hook runs)."""
+) -> Cancellation:
+    """Lock the order's row (the first lock of every writer of an order), check the caller's
+    access and what may be cancelled: the whole order (`lines` None) or some quantities of
+    lines not yet fulfilled. Writes nothing. `principal` None: a system caller."""
     order = await _locked(session, order_id)
     if principal is not None:
         await check_access(session, principal, order, token)
@@ -305,34 +347,43 @@ async def cancel(
     nothing_left = all(q == 0 for q in remaining.values())
     fulfilled_any = any(line.fulfilled_quantity for line in order_lines.values())
     if nothing_left and not fulfilled_any:
-        _move(order, rules.Action.CANCEL, principal, session, reason=reason)
-        order.cancelled_at, order.cancel_reason = clock.now(), reason
+        _next(order, rules.Action.CANCEL)
     elif order.status not in _PARTIAL_CANCEL_STATES:
         raise OrderInvalidTransition(f"an order that is {order.status} cannot cancel lines", from_status=order.status)
-    # Fulfilment knows where each unit is held (split lines, re-sourced units): it gives
-    # them up and releases their reservations; orders releases only what nobody sourced.
-    sourced = await hooks.cancelling(session, order.id, wanted) if move_stock else set(wanted)
+    return Cancellation(order, order_lines, wanted, reason, principal, nothing_left, fulfilled_any)
+
+
+async def cancel(session: AsyncSession, c: Cancellation, stock_released: Collection[int]) -> Cancelled:
+    """Write a cancellation: the lines' cancelled units, their stock (orders releases the
+    lines in `stock_released` no further: fulfilment gave those up where it held them), the
+    card holds released (by the settle job), the promotion uses given back when nothing is
+    left, the timeline and `order.cancelled`."""
+    order, principal, wanted = c.order, c.principal, c.wanted
+    if c.whole_order:
+        _move(order, rules.Action.CANCEL, principal, session, reason=c.reason)
+        order.cancelled_at, order.cancel_reason = clock.now(), c.reason
     value = 0
     released: list[tuple[str, str, int]] = []
     for no, qty in sorted(wanted.items()):
-        line = order_lines[no]
+        line = c.lines[no]
         value += rules.cancelled_value(line.line_total, line.quantity, line.cancelled_quantity, qty)
         line.cancelled_quantity += qty
-        if no not in sourced:
+        if no not in stock_released:
             released.append((line.sku, line.location_code, qty))
     if released:
-        await neighbours.release(session, order.reservation_ref, released)
-    await _release_tenders(session, order, value, channel_of(principal) if principal else order.channel)
-    if nothing_left and not fulfilled_any:
-        await neighbours.give_back(session, order_id=order.id)
-    elif nothing_left:
-        _progress_status(order, list(order_lines.values()), principal, session)
+        await release_stock(session, order.reservation_ref, released)
+    channel = channel_of(principal) if principal else order.channel
+    points_back = await _release_tenders(session, order, value)
+    if c.whole_order:
+        await pricing.give_back(session, order_id=order.id)
+    elif c.nothing_left:
+        _progress_status(order, list(c.lines.values()), principal, session)
     add_timeline(
         session,
         order.id,
         "lines_cancelled",
         principal,
-        detail={"reason": reason, "lines": [{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())]},
+        detail={"reason": c.reason, "lines": [{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())]},
     )
     order.updated_at = clock.now()
     await session.flush()
@@ -340,16 +391,13 @@ async def cancel(
         session,
         "order.cancelled",
         order,
-        reason=reason,
-        whole_order=nothing_left and not fulfilled_any,
+        reason=c.reason,
+        whole_order=c.whole_order,
         lines=[{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())],
         amount=value,
     )
-    if nothing_left and order.status == rules.Status.FULFILLED and await hooks.handed_over(session, order.id):
-        # The other units were delivered or collected already: no delivery is left to complete it.
-        _move(order, rules.Action.COMPLETE, principal, session)
-        await record_event(session, "order.completed", order)
-    return await _out(session, order)
+    may_complete = c.nothing_left and order.status == rules.Status.FULFILLED
+    return Cancelled(await _out(session, order), channel, points_back, may_complete)
 
 
 _PARTIAL_CANCEL_STATES = frozenset({"placed", "on_hold", "released_to_fulfilment", "partially_fulfilled"})
@@ -370,26 +418,26 @@ def _cancel_quantities(order_lines: Mapping[int, OrderLine], lines: Sequence[Can
     return wanted
 
 
-async def _release_tenders(session: AsyncSession, order: Order, value: int, channel: str | None) -> None:
+async def _release_tenders(session: AsyncSession, order: Order, value: int) -> list[tuple[str, int]]:
+    """Release `value` over the tenders; the points tenders to give back (reference, amount)."""
     tenders = {t.id: t for t in await repository.tenders(session, order.id)}
     balances = [
         rules.TenderBalance(id=t.id, kind=rules.TenderKind(t.kind), open_amount=_open_amount(t))
         for t in tenders.values()
     ]
+    points_back: list[tuple[str, int]] = []
     for tender_id, amount in rules.allocate_release(balances, value):
         tender = tenders[tender_id]  # type: ignore[index]
         if tender.kind in ("cash", "loyalty_points"):
             # Taken already: cash goes back at the till, points to the card.
             tender.refunded += amount
-            if tender.kind == "loyalty_points" and tender.reference:
-                await hooks.restore_points(session, tender.reference, amount, channel)
+            if tender.kind == "loyalty_points" and tender.reference and amount > 0:
+                points_back.append((tender.reference, amount))
         else:
             tender.released += amount
     if any(t.kind == "card" for t in tenders.values()):
-        from app.core.broker import enqueue_after_commit
-        from app.orders.jobs import settle_payments
-
-        enqueue_after_commit(session, settle_payments, str(order.id))
+        enqueue_after_commit(session, jobs.settle_payments, str(order.id))
+    return points_back
 
 
 def _open_amount(tender: OrderTender) -> int:
@@ -415,16 +463,13 @@ async def record_fulfilment_progress(
     *,
     event: str,
     actor: Principal | None = None,
-    move_stock: bool = True,
 ) -> OrderOut:
-    """Fulfilment reports units that left (shipped or collected): `fulfilled` maps line_no to
-    the units that left now. Consumes their reservation (unless `move_stock=False`: the
-    fulfilment domain consumed them where they are held), records the card capture intent
-    (the settle job captures at the gateway), and moves the order to partially_fulfilled or
-    fulfilled."""
+    """Units that left (shipped or collected; fulfilment consumed their stock where it held
+    it): `fulfilled` maps line_no to the units that left now. Records the card capture intent
+    (the settle job captures at the gateway) and moves the order to partially_fulfilled or
+    fulfilled. The caller holds the order's row lock (the fulfillment progress flow)."""
     order = await _locked(session, order_id)
     lines = {line.line_no: line for line in await repository.order_lines(session, order.id)}
-    consumed: list[tuple[str, str, int]] = []
     value = 0
     for no, qty in sorted(fulfilled.items()):
         line = lines.get(no)
@@ -436,10 +481,7 @@ async def record_fulfilment_progress(
             line.line_total, line.quantity, line.fulfilled_quantity + qty
         ) - rules.value_of_units(line.line_total, line.quantity, line.fulfilled_quantity)
         line.fulfilled_quantity += qty
-        consumed.append((line.sku, line.location_code, qty))
     _progress_status(order, list(lines.values()), actor, session)
-    if move_stock:
-        await neighbours.consume(session, order.reservation_ref, consumed)
     await _capture_intent(session, order, value)
     add_timeline(
         session,
@@ -467,10 +509,7 @@ async def _capture_intent(session: AsyncSession, order: Order, value: int) -> No
             if take > 0:
                 tender.captured += take
                 remaining -= take
-    from app.core.broker import enqueue_after_commit
-    from app.orders.jobs import settle_payments
-
-    enqueue_after_commit(session, settle_payments, str(order.id))
+    enqueue_after_commit(session, jobs.settle_payments, str(order.id))
 
 
 async def record_delivery(
@@ -523,18 +562,6 @@ def _stands_for(tender: OrderTender) -> int:
     return tender.amount - tender.released
 
 
-async def mark_lines_shipped(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    return await record_fulfilment_progress(session, order_id, lines, event="lines_shipped", actor=actor)
-
-
-async def mark_lines_collected(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    return await record_fulfilment_progress(session, order_id, lines, event="lines_collected", actor=actor)
-
-
 async def complete(session: AsyncSession, order_id: uuid.UUID, actor: Principal | None = None) -> OrderOut:
     order = await _locked(session, order_id)
     _move(order, rules.Action.COMPLETE, actor, session)
@@ -542,47 +569,23 @@ async def complete(session: AsyncSession, order_id: uuid.UUID, actor: Principal 
     return await _out(session, order)
 
 
-# ---- the gateway, after commit -----------------------------------------------------------
+async def is_fulfilled(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """Every unit left or was cancelled, and the order is not completed yet."""
+    order = await repository.order(session, order_id)
+    return order is not None and order.status == rules.Status.FULFILLED
 
 
-async def settle_payments(maker: async_sessionmaker[AsyncSession], order_id: uuid.UUID) -> int:
-    """Catch the gateway up with the card tenders' captured/released amounts. Each call is
-    keyed by the cumulative amount, so repeats and concurrent runs move no money twice.
-    No transaction is open during a gateway call. Returns how many calls were made."""
-    async with transaction(maker) as session:
-        cards = [
-            (t.id, t.provider, t.authorization_id, t.captured, t.gateway_captured, t.released, t.gateway_released)
-            for t in await repository.tenders(session, order_id)
-            if t.kind == "card" and t.authorization_id
-        ]
-    calls = 0
-    for tender_id, provider, auth_id, captured, g_captured, released, g_released in cards:
-        gateway = registry.provider(provider or registry.DEFAULT_PROVIDER, maker)
-        assert auth_id is not None
-        if captured > g_captured:
-            await gateway.capture(f"capture:{tender_id}:{captured}", auth_id, captured - g_captured)
-            calls += 1
-        if released > g_released:
-            await gateway.void(f"release:{tender_id}:{released}", auth_id, released - g_released)
-            calls += 1
-        async with transaction(maker) as session:
-            await repository.gateway_caught_up(session, tender_id, captured, released)
-    return calls
+# ---- a customer's record -------------------------------------------------------------------
 
 
-# ---- customers' registries ---------------------------------------------------------------
-
-
-async def on_customer_merge(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
-    from app.orders.usecases.carts import move_customer_carts
-
+async def move_to_survivor(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
+    """Customer merge: the absorbed customer's orders and carts become the survivor's."""
     await repository.move_orders(session, survivor_id, absorbed_id)
     await move_customer_carts(session, survivor_id, absorbed_id)
 
 
-async def order_history(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[Any]:
-    from app.customers.service import HistoryEntry
-
+async def order_history(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[HistoryEntry]:
+    """The customer's newest orders as contact-center history entries."""
     rows = await repository.list_orders(
         session,
         customer_ids=[customer_id],

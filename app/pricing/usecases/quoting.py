@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -60,14 +59,6 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     promotion_names: dict[str, str]
 
 
-StoreZoneLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
-_store_zone: list[StoreZoneLookup] = []
-
-
-def use_store_zones(lookup: StoreZoneLookup) -> None:
-    _store_zone[:] = [lookup]
-
-
 def normalize_code(code: str) -> str:
     return code.strip().upper()
 
@@ -90,12 +81,11 @@ async def resolve_zone(
     zone: str | None = None,
     country: str | None = None,
     postal_code: str | None = None,
-    location_code: str | None = None,
 ) -> str:
+    """The explicit zone (e.g. a store's, as inventory records it), else the address's,
+    else the default."""
     if zone is not None:
         return zone
-    if location_code is not None and _store_zone:
-        return await _store_zone[0](session, location_code) or DEFAULT_ZONE
     if country is not None:
         return await repository.zone_for_address(session, country, postal_key(postal_code or "")) or DEFAULT_ZONE
     return DEFAULT_ZONE
