@@ -14,8 +14,8 @@ enumerable. Contacts travel only in query strings and bodies, which are never lo
 
 **Merge.** `POST /v1/customers/{survivor}/merge {"absorb": id}` (admin, contact_center),
 one transaction: the survivor keeps its own data and gains the absorbed record's missing
-email/phone and addresses; consent follows the newest decision; every domain registered
-with `service.on_merge` moves its rows (orders, carts, points); `customer.merged` is
+email/phone and addresses; consent follows the newest decision; the customer-merge flow
+(app/flows/customer_merge.py) moves the orders, carts and points; `customer.merged` is
 recorded. The absorbed record stays as a tombstone: its id, card number and contacts keep
 resolving to the survivor and remain reserved. Reading an absorbed id answers **200 with
 the survivor's body** (its `id` is the survivor's, `merged_ids` lists absorbed records)
