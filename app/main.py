@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Router
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.controllers import ROUTES as CATALOG_ROUTES
 from app.core import health
+from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
@@ -31,9 +33,10 @@ from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
 
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema"]
 
 V1_ROUTES: list[Any] = [
+    *API_KEYS_ROUTES,
     *CATALOG_ROUTES,
     *CUSTOMERS_ROUTES,
     *FULFILLMENT_ROUTES,
@@ -73,7 +76,16 @@ def create_app(
         }
     )
 
+    stop_metrics: list[Callable[[], None]] = []
+
+    async def open_metrics_port() -> None:
+        stop = health.serve_metrics_port(settings)
+        if stop is not None:
+            stop_metrics.append(stop)
+
     async def close_resources() -> None:
+        for stop in stop_metrics:
+            stop()
         if engine is not None:
             await engine.dispose()
         await redis.aclose()
@@ -88,6 +100,7 @@ def create_app(
             request_id_middleware,
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
+        on_startup=[open_metrics_port],
         on_shutdown=[close_resources],
         before_send=[stamp_response],
         openapi_config=OpenAPIConfig(
