@@ -50,7 +50,8 @@ from app.orders.payments import registry
 from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
 from app.orders.schemas import OrderCreate, OrderOut, TenderIn
 from app.orders.usecases.carts import _customer
-from app.orders.usecases.common import channel_of, event_row, location_or_none, order_out, quote, timeline_row
+from app.orders.usecases import common
+from app.orders.usecases.common import channel_of, event_row, location_or_none, order_out, timeline_row
 from app.pricing import service as pricing
 
 _NUMBER_ATTEMPTS = 8
@@ -133,7 +134,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
     if not lines:
         raise CartEmpty("an order needs at least one line")
     pickup, address = await _fulfilment(session, principal, data)
-    priced = await quote(
+    quote = await common.quote(
         session,
         currency=currency,
         lines=lines,
@@ -143,10 +144,10 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
         store=pickup or principal.location_code,
         address=address,
     )
-    unknown = [c.code for c in priced.result.codes if str(c.reason) == "unknown_code"]
+    unknown = [c.code for c in quote.result.codes if str(c.reason) == "unknown_code"]
     if unknown:
         raise UnknownPromotionCode(f"unknown code {unknown[0]!r}", codes=unknown)
-    _check_tenders(data, priced.result.total, channel)
+    _check_tenders(data, quote.result.total, channel)
     return Draft(
         channel=channel,
         store_code=principal.location_code,
@@ -155,7 +156,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
         currency=currency,
         lines=lines,
         codes=codes,
-        quote=priced,
+        quote=quote,
         fulfilment=data.fulfilment,
         pickup_location=pickup,
         address=address,
