@@ -49,8 +49,8 @@ from app.orders.models import Order, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.payments import registry
 from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
 from app.orders.schemas import OrderCreate, OrderOut, TenderIn
-from app.orders.usecases.carts import _customer
 from app.orders.usecases import common
+from app.orders.usecases.carts import _customer
 from app.orders.usecases.common import channel_of, event_row, location_or_none, order_out, timeline_row
 from app.pricing import service as pricing
 
