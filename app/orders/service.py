@@ -55,6 +55,7 @@ Events: `order.placed`, `order.released`, `order.hold_added`, `order.hold_lifted
 from __future__ import annotations
 
 from app.orders.payments.settling import settle_payments
+from app.orders.usecases.cancelling import Cancellation, Cancelled, cancel, start_cancel
 from app.orders.usecases.carts import (
     add_code,
     add_line,
@@ -67,14 +68,9 @@ from app.orders.usecases.carts import (
     set_line,
 )
 from app.orders.usecases.lifecycle import (
-    Cancellation,
-    Cancelled,
     add_hold,
-    cancel,
-    complete,
     customer_presents,
     get_order,
-    is_fulfilled,
     lift_hold,
     list_orders,
     lock_orders,
@@ -82,9 +78,6 @@ from app.orders.usecases.lifecycle import (
     order_by_number,
     order_for,
     order_history,
-    record_delivery,
-    record_fulfilment_progress,
-    start_cancel,
     timeline,
 )
 from app.orders.usecases.placement import (
@@ -97,6 +90,7 @@ from app.orders.usecases.placement import (
     prepare_order,
     void_cards,
 )
+from app.orders.usecases.progress import complete, is_fulfilled, record_delivery, record_fulfilment_progress
 
 __all__ = [
     "Authorizations",

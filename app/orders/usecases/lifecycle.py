@@ -1,11 +1,11 @@
-"""After placement: reading and listing orders, holds, cancellation, fulfilment progress,
-and settling card captures/releases with the gateway outside any row lock."""
+"""After placement: reading and listing orders, access, the order row's lock and status
+moves, holds, and a customer's orders (merge, history). Cancelling is in `cancelling.py`,
+fulfilment progress in `progress.py`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,22 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal, Role
-from app.core.broker import enqueue_after_commit
-from app.core.errors import InvalidInput
 from app.core.money import Money
 from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
 from app.customers import service as customers
 from app.customers.schemas import HistoryEntry
-from app.orders import jobs, repository, rules
+from app.orders import repository, rules
 from app.orders.errors import (
     HoldAlreadyLifted,
     HoldNotFound,
-    NoLinesToCancel,
     OrderInvalidTransition,
     OrderNotFound,
 )
-from app.orders.models import Order, OrderHold, OrderLine, OrderTender
-from app.orders.schemas import CancelLine, HoldOut, OrderOut, OrderSummary, TimelineEntryOut
+from app.orders.models import Order, OrderHold, OrderLine
+from app.orders.schemas import HoldOut, OrderOut, OrderSummary, TimelineEntryOut
 from app.orders.usecases.carts import move_customer_carts
 from app.orders.usecases.common import (
     add_timeline,
@@ -38,9 +35,7 @@ from app.orders.usecases.common import (
     hold_out,
     order_out,
     record_event,
-    release_stock,
 )
-from app.pricing import service as pricing
 
 # ---- reading ------------------------------------------------------------------------------
 
@@ -49,10 +44,10 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID) -> OrderOut:
     order = await repository.order(session, order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
-async def _out(session: AsyncSession, order: Order) -> OrderOut:
+async def order_view(session: AsyncSession, order: Order) -> OrderOut:
     return order_out(
         order,
         await repository.order_lines(session, order.id),
@@ -84,7 +79,7 @@ async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     await check_access(session, principal, order, token)
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
 async def order_by_number(session: AsyncSession, principal: Principal, number: str, token: str | None) -> OrderOut:
@@ -194,7 +189,7 @@ async def customer_presents(
 # ---- state changes ------------------------------------------------------------------------
 
 
-async def _locked(session: AsyncSession, order_id: uuid.UUID) -> Order:
+async def locked_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     order = await repository.order(session, order_id, lock=True)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
@@ -213,7 +208,7 @@ async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> 
     await repository.lock_orders(session, order_ids)
 
 
-def _next(order: Order, action: rules.Action) -> rules.Status:
+def next_status(order: Order, action: rules.Action) -> rules.Status:
     """The status `action` leads to; 409 `invalid_transition` when it is not allowed."""
     try:
         return rules.next_status(rules.Status(order.status), action)
@@ -226,9 +221,9 @@ def _next(order: Order, action: rules.Action) -> rules.Status:
         ) from None
 
 
-def _move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
+def move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
     before = order.status
-    after = _next(order, action)
+    after = next_status(order, action)
     order.status, order.updated_at = after.value, clock.now()
     if after.value != before or action == rules.Action.HOLD:
         add_timeline(
@@ -241,9 +236,9 @@ async def add_hold(
     session: AsyncSession, principal: Principal, order_id: uuid.UUID, type_: str, reason: str, token: str | None = None
 ) -> HoldOut:
     """A typed hold (who/why/when): the order keeps its reservations but is not released."""
-    order = await _locked(session, order_id)
+    order = await locked_order(session, order_id)
     await check_access(session, principal, order, token)
-    _move(order, rules.Action.HOLD, principal, session, hold_type=type_, reason=reason)
+    move(order, rules.Action.HOLD, principal, session, hold_type=type_, reason=reason)
     hold = OrderHold(
         id=uuid.uuid4(),
         order_id=order.id,
@@ -269,7 +264,7 @@ async def lift_hold(
     token: str | None = None,
 ) -> OrderOut:
     """Lift one hold; lifting the last one releases the order to fulfilment."""
-    order = await _locked(session, order_id)
+    order = await locked_order(session, order_id)
     await check_access(session, principal, order, token)
     hold = await repository.hold(session, order.id, hold_id)
     if hold is None:
@@ -286,293 +281,18 @@ async def lift_hold(
     add_timeline(session, order.id, "hold_lifted", principal, detail={"hold_id": str(hold.id), "hold_type": hold.type})
     await record_event(session, "order.hold_lifted", order, hold_id=str(hold.id), hold_type=hold.type)
     if order.open_holds == 0 and order.status == rules.Status.ON_HOLD:
-        _move(order, rules.Action.RELEASE, principal, session)
+        move(order, rules.Action.RELEASE, principal, session)
         await record_event(session, "order.released", order)
     await session.flush()
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
-@dataclass
-class Cancellation:
-    """A cancellation checked and not yet written (`start_cancel`); the order's row is locked."""
-
-    order: Order
-    lines: dict[int, OrderLine]
-    wanted: dict[int, int]
-    reason: str
-    principal: Principal | None
-    nothing_left: bool
-    fulfilled_any: bool
-
-    @property
-    def whole_order(self) -> bool:
-        return self.nothing_left and not self.fulfilled_any
-
-
-@dataclass
-class Cancelled:
-    """What a cancellation wrote, and what the flow finishes with other domains: the points
-    tenders to give back (reference, amount) in `channel`'s name, and whether the order may
-    be completed now (`may_complete`: everything left was fulfilled; complete it if
-    fulfilment has handed every unit over)."""
-
-    order: OrderOut
-    channel: str | None
-    points_back: list[tuple[str, int]] = field(default_factory=list)
-    may_complete: bool = False
-
-
-async def start_cancel(
-    session: AsyncSession,
-    principal: Principal | None,
-    order_id: uuid.UUID,
-    reason: str,
-    lines: Sequence[CancelLine] | None = None,
-    token: str | None = None,
-) -> Cancellation:
-    """Lock the order's row (the first lock of every writer of an order), check the caller's
-    access and what may be cancelled: the whole order (`lines` None) or some quantities of
-    lines not yet fulfilled. Writes nothing. `principal` None: a system caller."""
-    order = await _locked(session, order_id)
-    if principal is not None:
-        await check_access(session, principal, order, token)
-    order_lines = {line.line_no: line for line in await repository.order_lines(session, order.id)}
-    wanted = _cancel_quantities(order_lines, lines)
-    if not wanted:
-        raise NoLinesToCancel("every line is already cancelled or fulfilled")
-    remaining = {
-        no: line.quantity - line.cancelled_quantity - line.fulfilled_quantity - wanted.get(no, 0)
-        for no, line in order_lines.items()
-    }
-    nothing_left = all(q == 0 for q in remaining.values())
-    fulfilled_any = any(line.fulfilled_quantity for line in order_lines.values())
-    if nothing_left and not fulfilled_any:
-        _next(order, rules.Action.CANCEL)
-    elif order.status not in _PARTIAL_CANCEL_STATES:
-        raise OrderInvalidTransition(f"an order that is {order.status} cannot cancel lines", from_status=order.status)
-    return Cancellation(order, order_lines, wanted, reason, principal, nothing_left, fulfilled_any)
-
-
-async def cancel(session: AsyncSession, c: Cancellation, stock_released: Collection[int]) -> Cancelled:
-    """Write a cancellation: the lines' cancelled units, their stock (orders releases the
-    lines in `stock_released` no further: fulfilment gave those up where it held them), the
-    card holds released (by the settle job), the promotion uses given back when nothing is
-    left, the timeline and `order.cancelled`."""
-    order, principal, wanted = c.order, c.principal, c.wanted
-    if c.whole_order:
-        _move(order, rules.Action.CANCEL, principal, session, reason=c.reason)
-        order.cancelled_at, order.cancel_reason = clock.now(), c.reason
-    value = 0
-    released: list[tuple[str, str, int]] = []
-    for no, qty in sorted(wanted.items()):
-        line = c.lines[no]
-        value += rules.cancelled_value(line.line_total, line.quantity, line.cancelled_quantity, qty)
-        line.cancelled_quantity += qty
-        if no not in stock_released:
-            released.append((line.sku, line.location_code, qty))
-    if released:
-        await release_stock(session, order.reservation_ref, released)
-    channel = channel_of(principal) if principal else order.channel
-    points_back = await _release_tenders(session, order, value)
-    if c.whole_order:
-        await pricing.give_back(session, order_id=order.id)
-    elif c.nothing_left:
-        _progress_status(order, list(c.lines.values()), principal, session)
-    add_timeline(
-        session,
-        order.id,
-        "lines_cancelled",
-        principal,
-        detail={"reason": c.reason, "lines": [{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())]},
-    )
-    order.updated_at = clock.now()
-    await session.flush()
-    await record_event(
-        session,
-        "order.cancelled",
-        order,
-        reason=c.reason,
-        whole_order=c.whole_order,
-        lines=[{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())],
-        amount=value,
-    )
-    may_complete = c.nothing_left and order.status == rules.Status.FULFILLED
-    return Cancelled(await _out(session, order), channel, points_back, may_complete)
-
-
-_PARTIAL_CANCEL_STATES = frozenset({"placed", "on_hold", "released_to_fulfilment", "partially_fulfilled"})
-
-
-def _cancel_quantities(order_lines: Mapping[int, OrderLine], lines: Sequence[CancelLine] | None) -> dict[int, int]:
-    open_qty = {no: ln.quantity - ln.cancelled_quantity - ln.fulfilled_quantity for no, ln in order_lines.items()}
-    if lines is None:
-        return {no: q for no, q in open_qty.items() if q > 0}
-    wanted: dict[int, int] = {}
-    for line in lines:
-        if line.line_no not in order_lines:
-            raise InvalidInput(f"the order has no line {line.line_no}", code="unknown_line", line_no=line.line_no)
-        wanted[line.line_no] = wanted.get(line.line_no, 0) + line.quantity
-    for no, qty in wanted.items():
-        if qty > open_qty[no]:
-            raise NoLinesToCancel(f"line {no} has only {open_qty[no]} left to cancel", line_no=no, open=open_qty[no])
-    return wanted
-
-
-async def _release_tenders(session: AsyncSession, order: Order, value: int) -> list[tuple[str, int]]:
-    """Release `value` over the tenders; the points tenders to give back (reference, amount)."""
-    tenders = {t.id: t for t in await repository.tenders(session, order.id)}
-    balances = [
-        rules.TenderBalance(id=t.id, kind=rules.TenderKind(t.kind), open_amount=_open_amount(t))
-        for t in tenders.values()
-    ]
-    points_back: list[tuple[str, int]] = []
-    for tender_id, amount in rules.allocate_release(balances, value):
-        tender = tenders[tender_id]  # type: ignore[index]
-        if tender.kind in ("cash", "loyalty_points"):
-            # Taken already: cash goes back at the till, points to the card.
-            tender.refunded += amount
-            if tender.kind == "loyalty_points" and tender.reference and amount > 0:
-                points_back.append((tender.reference, amount))
-        else:
-            tender.released += amount
-    if any(t.kind == "card" for t in tenders.values()):
-        enqueue_after_commit(session, jobs.settle_payments, str(order.id))
-    return points_back
-
-
-def _open_amount(tender: OrderTender) -> int:
-    """What a tender still stands for: money taken up front (cash, points) until refunded,
-    money not taken yet (cards, on delivery) until captured or released."""
-    if tender.kind in ("cash", "loyalty_points"):
-        return tender.amount - tender.refunded
-    return tender.amount - tender.captured - tender.released
-
-
-def _progress_status(
+def progress_status(
     order: Order, lines: Sequence[OrderLine], principal: Principal | None, session: AsyncSession
 ) -> None:
     action = rules.fulfilment_action((ln.quantity, ln.cancelled_quantity, ln.fulfilled_quantity) for ln in lines)
     if action is not None and (order.status, action) != ("fulfilled", rules.Action.FULFIL_ALL):
-        _move(order, action, principal, session)
-
-
-async def record_fulfilment_progress(
-    session: AsyncSession,
-    order_id: uuid.UUID,
-    fulfilled: Mapping[int, int],
-    *,
-    event: str,
-    actor: Principal | None = None,
-) -> OrderOut:
-    """Units that left (shipped or collected; fulfilment consumed their stock where it held
-    it): `fulfilled` maps line_no to the units that left now. Records the card capture intent
-    (the settle job captures at the gateway) and moves the order to partially_fulfilled or
-    fulfilled. The caller holds the order's row lock (the fulfillment progress flow)."""
-    order = await _locked(session, order_id)
-    lines = {line.line_no: line for line in await repository.order_lines(session, order.id)}
-    value = 0
-    for no, qty in sorted(fulfilled.items()):
-        line = lines.get(no)
-        if line is None or qty <= 0 or qty > line.quantity - line.cancelled_quantity - line.fulfilled_quantity:
-            raise InvalidInput(
-                f"line {no} cannot take {qty} more fulfilled units", code="invalid_fulfilment", line_no=no
-            )
-        value += rules.value_of_units(
-            line.line_total, line.quantity, line.fulfilled_quantity + qty
-        ) - rules.value_of_units(line.line_total, line.quantity, line.fulfilled_quantity)
-        line.fulfilled_quantity += qty
-    _progress_status(order, list(lines.values()), actor, session)
-    await _capture_intent(session, order, value)
-    add_timeline(
-        session,
-        order.id,
-        event,
-        actor,
-        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(fulfilled.items())]},
-    )
-    await session.flush()
-    await record_event(
-        session, f"order.{event}", order, lines=[{"line_no": n, "quantity": q} for n, q in sorted(fulfilled.items())]
-    )
-    return await _out(session, order)
-
-
-async def _capture_intent(session: AsyncSession, order: Order, value: int) -> None:
-    """Card captures happen when goods leave; on-delivery tenders are taken at the door
-    (`record_delivery`)."""
-    remaining = value
-    for tender in await repository.tenders(session, order.id):
-        if remaining <= 0:
-            break
-        if tender.kind == "card":
-            take = min(tender.amount - tender.captured - tender.released, remaining)
-            if take > 0:
-                tender.captured += take
-                remaining -= take
-    enqueue_after_commit(session, jobs.settle_payments, str(order.id))
-
-
-async def record_delivery(
-    session: AsyncSession, order_id: uuid.UUID, delivered: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    """The carrier handed parcels over: `delivered` maps line_no to the units delivered so far
-    (all parcels, cumulative: a repeat changes nothing). Cash or card on delivery is captured
-    for what the delivered goods cost beyond what the other tenders stand for."""
-    order = await _locked(session, order_id)
-    lines = await repository.order_lines(session, order.id)
-    units = {ln.line_no: min(delivered.get(ln.line_no, 0), ln.quantity - ln.cancelled_quantity) for ln in lines}
-    tenders = await repository.tenders(session, order.id)
-    at_door = sorted((t for t in tenders if t.kind in rules.ON_DELIVERY), key=lambda t: t.position)
-    due = rules.due_on_delivery(
-        delivered_value=sum(rules.value_of_units(ln.line_total, ln.quantity, units[ln.line_no]) for ln in lines),
-        covered_elsewhere=sum(_stands_for(t) for t in tenders if t.kind not in rules.ON_DELIVERY),
-        on_delivery_total=sum(t.amount - t.released for t in at_door),
-        everything_delivered=all(units[ln.line_no] == ln.quantity - ln.cancelled_quantity for ln in lines),
-    )
-    taken = 0
-    remaining = due - sum(t.captured for t in at_door)
-    for tender in at_door:
-        take = min(tender.amount - tender.captured - tender.released, max(remaining, 0))
-        tender.captured += take
-        remaining -= take
-        taken += take
-    add_timeline(
-        session,
-        order.id,
-        "lines_delivered",
-        actor,
-        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q], "taken": taken},
-    )
-    order.updated_at = clock.now()
-    await session.flush()
-    await record_event(
-        session,
-        "order.lines_delivered",
-        order,
-        lines=[{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q],
-        collected_at_door=taken,
-    )
-    return await _out(session, order)
-
-
-def _stands_for(tender: OrderTender) -> int:
-    """The part of the order a tender pays for, whether taken yet or not."""
-    if tender.kind in ("cash", "loyalty_points"):
-        return tender.amount - tender.refunded
-    return tender.amount - tender.released
-
-
-async def complete(session: AsyncSession, order_id: uuid.UUID, actor: Principal | None = None) -> OrderOut:
-    order = await _locked(session, order_id)
-    _move(order, rules.Action.COMPLETE, actor, session)
-    await record_event(session, "order.completed", order)
-    return await _out(session, order)
-
-
-async def is_fulfilled(session: AsyncSession, order_id: uuid.UUID) -> bool:
-    """Every unit left or was cancelled, and the order is not completed yet."""
-    order = await repository.order(session, order_id)
-    return order is not None and order.status == rules.Status.FULFILLED
+        move(order, action, principal, session)
 
 
 # ---- a customer's record -------------------------------------------------------------------
