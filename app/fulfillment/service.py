@@ -64,14 +64,10 @@ from app.fulfillment.rules import TERMINAL as _TERMINAL
 from app.fulfillment.usecases.cancelling import cancel_order_lines
 from app.fulfillment.usecases.common import LinesNews, OrderNews, order_of
 from app.fulfillment.usecases.lifecycle import (
-    CodeRefused,
     HandedOver,
     accept,
     carrier_event,
-    collect,
     delivered_lines,
-    expire_pickup,
-    expired_pickups,
     get_fulfillment_order,
     list_fulfillment_orders,
     order_fulfilment,
@@ -79,7 +75,6 @@ from app.fulfillment.usecases.lifecycle import (
     order_of_parcel,
     overdue_store_responses,
     pack,
-    ready,
     reject,
     reject_if_overdue,
     ship,
@@ -92,17 +87,9 @@ from app.fulfillment.usecases.picking import (
     print_view,
     put_bins,
 )
-from app.fulfillment.usecases.sourcing import (
-    OrderToSource,
-    Sourced,
-    current_version,
-    get_version,
-    list_versions,
-    plan_and_reserve,
-    reserve_planned,
-    save_rules,
-    simulate,
-)
+from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
+from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
+from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned
 
 __all__ = [
     "CodeRefused",

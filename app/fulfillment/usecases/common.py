@@ -19,6 +19,7 @@ from app.fulfillment import repository, rules
 from app.fulfillment.errors import FulfillmentInvalidTransition, FulfillmentOrderNotFound
 from app.fulfillment.models import FulfillmentEvent, FulfillmentOrder, FulfillmentOrderLine, Parcel
 from app.fulfillment.schemas import FulfillmentLineOut, FulfillmentOrderOut, ParcelOut
+from app.fulfillment.usecases import stock
 
 # Rules by their JSON text: validating them is the same work for every order under one
 # version. Keyed by the text, not the version number, because a number can come back with
@@ -278,6 +279,16 @@ async def tell_orders(
     if kind == "cancelled":
         reason = reason or "not available"
     news.add(order_id, kind, {int(k): v for k, v in merged.items()}, reason)
+
+
+async def release_held(
+    session: AsyncSession, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], actor: uuid.UUID | None
+) -> None:
+    """Release what the lines' holds reserve (wherever each hold is) and forget the holds."""
+    for ref, held in stock_lines(fo, lines).items():
+        await stock.release(session, ref, held, actor)
+    for ln in lines:
+        ln.holds = []
 
 
 def start_of_day(now: datetime) -> datetime:

@@ -27,7 +27,8 @@ from app.fulfillment.models import FulfillmentOrder, PickList
 from app.fulfillment.schemas import BinsBody, BinsOut, FoundLine, PickLineOut, PickListOut, PickShareOut
 from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import OrderNews, move, record, rules_in_force, take_from_holds
-from app.fulfillment.usecases.sourcing import location_exists, resource_lines
+from app.fulfillment.usecases.resourcing import resource_lines
+from app.fulfillment.usecases.sourcing import location_exists
 
 # How many queue rows to read beyond the order cap, so the unit cap can skip a big order.
 LOOKAHEAD = 3

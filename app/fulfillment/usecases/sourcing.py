@@ -1,6 +1,6 @@
 """Sourcing: plan with the rules in force, reserve in the order's transaction, write the
 fulfillment orders and the explained decision. Re-sourcing (short pick, rejection) uses the
-same rules, excluding the locations that failed."""
+same rules, excluding the locations that failed (`resourcing.py`)."""
 
 from __future__ import annotations
 
@@ -18,21 +18,17 @@ from app.fulfillment import repository, rules
 from app.fulfillment.errors import (
     NotSourceable,
     PickupNotOffered,
-    RuleVersionNotFound,
     StockMoved,
     UnknownLocation,
 )
-from app.fulfillment.models import FulfillmentOrder, SourcingDecision, SourcingRuleVersion
+from app.fulfillment.models import SourcingDecision
 from app.fulfillment.schemas import (
     CandidateOut,
-    ChangedOrder,
     DecisionOut,
     ReasonOut,
-    RuleVersionOut,
-    SimulationOut,
 )
 from app.fulfillment.usecases import stock
-from app.fulfillment.usecases.common import OrderNews, record, rules_in_force, start_of_day, tell_orders
+from app.fulfillment.usecases.common import rules_in_force, start_of_day
 from app.inventory.errors import InsufficientStock, LocationNotFound
 
 # A concurrent order may take the stock between plan and reserve: plan again, a few times.
@@ -162,7 +158,7 @@ def _not_sourceable(plan: rules.Plan, pool: list[rules.Candidate], order: OrderT
     return NotSourceable(plan.summary, lines=lines, available_at=where_by_sku, summary=plan.summary)
 
 
-def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
+def reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
     """(sku, location, units) to reserve now: everything, except pickup lines that arrive
     by ship-to-store (reserved at the warehouse instead, and at the store on arrival)."""
     inbound = {ln.line_id for a in plan.assignments if a.type == "ship_to_store" for ln in a.lines}
@@ -202,7 +198,7 @@ async def plan_and_reserve(
             if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
-        units = _reserved_by_plan(plan)
+        units = reserved_by_plan(plan)
         if reserve:
             try:
                 # No savepoint needed: inventory's reserve is all or nothing (a refusal gives
@@ -396,187 +392,6 @@ def _fulfillment_orders(
                 }
             )
     return fos, lines
-
-
-# ---- re-sourcing --------------------------------------------------------------------------------
-
-
-async def resource_lines(
-    session: AsyncSession,
-    failed: FulfillmentOrder,
-    lines: Sequence[tuple[str, str, int]],
-    *,
-    trigger: str,
-    actor: uuid.UUID | None,
-    news: OrderNews,
-) -> rules.Plan | None:
-    """Serve `lines` (line_id, sku, units) of `failed`'s order from other locations by the
-    same rules, excluding every location that failed this order; after the rules' max
-    rejections, or when nothing can serve them, they are cancelled (in `news`: the order
-    cancels and refunds them).
-    Pickups are not re-sourced: their lines are cancelled (the customer chose that store)."""
-    if not lines:
-        return None
-    version, current = await rules_in_force(session)
-    history = await repository.fulfillment_orders_of(session, failed.order_id)
-    excluded = sorted({fo.location_code for fo in history if fo.status == "rejected"} | {failed.location_code})
-    rejections = sum(1 for fo in history if fo.status == "rejected")
-    placement = next(iter(await repository.decisions_of(session, failed.order_id)), None)
-    order = OrderToSource(
-        order_id=failed.order_id,
-        order_number=failed.order_number,
-        reservation_ref=f"resource:{uuid.uuid4()}",
-        fulfilment="delivery",
-        lines=list(lines),
-        latitude=placement.latitude if placement else None,
-        longitude=placement.longitude if placement else None,
-        promised_at=failed.promised_at,
-    )
-    if failed.type != "delivery":
-        await _cancel(session, news, failed, lines, "pickup lines are not re-sourced", actor)
-        return None
-    if rejections >= current.max_rejections:
-        await _cancel(session, news, failed, lines, f"rejected {rejections} times", actor)
-        return None
-    skus = sorted({sku for _, sku, _ in lines})
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus, order.fulfilment)
-        plan = make_plan(order, pool, current, excluded)
-        served = [a for a in plan.assignments]
-        if served:
-            try:
-                async with session.begin_nested():
-                    await stock.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
-            except InsufficientStock:
-                continue
-        _, fos = await write_decision(
-            session, order, plan, current, version, trigger=trigger, attempts=attempt, actor=actor, excluded=excluded
-        )
-        if served:
-            record(
-                session,
-                failed,
-                failed.order_id,
-                "re_sourced",
-                actor,
-                to=[fo["number"] for fo in fos],
-                summary=plan.summary,
-            )
-        if plan.unserved:
-            unserved = [(ln.line_id, ln.sku, ln.quantity) for ln in plan.unserved]
-            await _cancel(session, news, failed, unserved, plan.summary, actor)
-        return plan
-    await _cancel(session, news, failed, lines, "the stock kept moving", actor)
-    return None
-
-
-async def _cancel(
-    session: AsyncSession,
-    news: OrderNews,
-    failed: FulfillmentOrder,
-    lines: Sequence[tuple[str, str, int]],
-    why: str,
-    actor: uuid.UUID | None,
-) -> None:
-    record(
-        session,
-        failed,
-        failed.order_id,
-        "lines_cancelled",
-        actor,
-        reason=why,
-        lines=[{"line_id": i, "sku": s, "quantity": q} for i, s, q in lines],
-    )
-    await tell_orders(
-        session, news, failed.order_id, "cancelled", [(i, q) for i, _, q in lines], actor=actor, reason=why
-    )
-
-
-# ---- rule versions and simulation ---------------------------------------------------------------
-
-
-def version_out(row: SourcingRuleVersion | None, current: rules.SourcingRules) -> RuleVersionOut:
-    if row is None:
-        return RuleVersionOut(version=0, rules=current, note="built-in defaults", created_at=None)
-    return RuleVersionOut(
-        version=row.version,
-        rules=msgspec.convert(row.rules, rules.SourcingRules),
-        note=row.note,
-        created_at=row.created_at,
-    )
-
-
-async def save_rules(
-    session: AsyncSession, new: rules.SourcingRules, note: str | None, actor: uuid.UUID | None
-) -> RuleVersionOut:
-    row = await repository.add_rule_version(
-        session,
-        SourcingRuleVersion(rules=msgspec.to_builtins(new), note=note, created_by=actor, created_at=clock.now()),
-    )
-    await outbox.record(
-        session,
-        "sourcing.rules_changed",
-        aggregate_type="sourcing_rules",
-        aggregate_id=str(row.version),
-        payload={"version": row.version, "note": note},
-    )
-    return version_out(row, new)
-
-
-async def current_version(session: AsyncSession) -> RuleVersionOut:
-    row = await repository.current_rules(session)
-    _, current = await rules_in_force(session)
-    return version_out(row, current)
-
-
-async def get_version(session: AsyncSession, version: int) -> RuleVersionOut:
-    row = await repository.rule_version(session, version)
-    if row is None:
-        raise RuleVersionNotFound(f"no rule version {version}")
-    return version_out(row, rules.SourcingRules())
-
-
-async def list_versions(session: AsyncSession, *, before: int | None, limit: int) -> list[RuleVersionOut]:
-    rows = await repository.rule_versions(session, before=before, limit=limit)
-    return [version_out(r, rules.SourcingRules()) for r in rows]
-
-
-async def simulate(session: AsyncSession, proposed: rules.SourcingRules, orders: int) -> SimulationOut:
-    """Replay the last `orders` placements under the rules in force and under `proposed`,
-    both against today's stock and load. Read-only: nothing is reserved or written."""
-    version, current = await rules_in_force(session)
-    decisions = await repository.recent_placements(session, orders)
-    skus = sorted({line["sku"] for d in decisions for line in d.lines})
-    pool = await candidates(session, skus) if decisions else []
-    kinds = {c.code: c.kind for c in pool}
-    totals = rules.PlanDiff()
-    examples: list[ChangedOrder] = []
-    for d in decisions:
-        order = OrderToSource(
-            order_id=d.order_id,
-            order_number="",
-            reservation_ref="",
-            fulfilment="pickup" if d.fulfilment == "pickup" else "delivery",
-            lines=[(ln["line_id"], ln["sku"], int(ln["quantity"])) for ln in d.lines],
-            pickup_location=d.pickup_location_code,
-            latitude=d.latitude,
-            longitude=d.longitude,
-        )
-        try:
-            before, after = make_plan(order, pool, current), make_plan(order, pool, proposed)
-        except UnknownLocation:
-            continue  # the pickup store was closed since
-        changed_before = totals.changed
-        rules.compare_plans(totals, before, after, kinds)
-        if totals.changed > changed_before and len(examples) < 20:
-            examples.append(
-                ChangedOrder(
-                    order_id=d.order_id,
-                    before=[f"{a.location_code}:{a.type}" for a in before.assignments],
-                    after=[f"{a.location_code}:{a.type}" for a in after.assignments],
-                )
-            )
-    return SimulationOut(current_version=version, totals=totals, changed_examples=examples)
 
 
 def decision_out(d: SourcingDecision) -> DecisionOut:
