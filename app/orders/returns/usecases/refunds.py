@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.auth import Principal
 from app.core.broker import enqueue_after_commit
+from app.core.settings import get_settings
 from app.orders import repository as orders_repository
 from app.orders.models import Order, OrderLine, OrderTender
 from app.orders.returns import jobs, repository, rules
 from app.orders.returns.models import Return, ReturnLine
-from app.orders.returns.usecases.common import REFUND_DELIVERY, load, move, step, unit_values
+from app.orders.returns.usecases.common import load, move, step, unit_values
 
 
 async def load_for_refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> tuple[Order, Return]:
@@ -73,7 +74,7 @@ async def refund_due(session: AsyncSession, order: Order, ret: Return) -> Refund
         (ol.quantity, ol.cancelled_quantity, totals[no].refunded_quantity if no in totals else 0)
         for no, ol in order_lines.items()
     )
-    delivery = int((order.pricing or {}).get("delivery", 0)) if (REFUND_DELIVERY and back) else 0
+    delivery = int((order.pricing or {}).get("delivery", 0)) if (get_settings().returns_refund_delivery and back) else 0
     return RefundDue(before, lines, sum(line.refund_amount for line in lines), delivery)
 
 
