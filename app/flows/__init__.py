@@ -5,7 +5,7 @@
                      ▼
     app/flows/  place_order · cancel_order · fulfillment_progress (ship, deliver, collect,
                 reject, pick-list confirm, expiries) · return_and_refund · exchange ·
-                customer_merge (+ the contact-center view) · earn_points · price_zone ·
+                customer_merge (+ the contact-center view) · earn_points · quote ·
                 integrity (`oms check`: open orders whose reservation is gone)
                      │  plain calls to domain services
                      ▼

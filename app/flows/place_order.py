@@ -1,5 +1,8 @@
 """Place an order — orders, loyalty, fulfilment's sourcing and inventory in one flow.
 
+Customer facts: the customer's loyalty tier and first order are read by the quote flow
+(app/flows/quote.py: loyalty, orders) and handed to `orders.prepare_order` as an argument.
+
 Transaction boundary: validation and pricing read outside any transaction (autocommit:
 each read stands alone, no BEGIN/COMMIT round trips); the card gateway is called with no
 transaction open (no row lock is ever held across it); then one write transaction writes
@@ -29,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.db import autocommit, transaction
-from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
+from app.core.idempotency import idempotent, replay_if_done, require_key
+from app.flows import quote
 from app.fulfillment import service as fulfillment
 from app.loyalty import service as loyalty
 from app.orders import service as orders
@@ -45,15 +49,14 @@ async def place_order(
     data: OrderCreate,
     token: str | None,
 ) -> Response[OrderOut]:
-    key = request.headers.get(HEADER)
-    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
-        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    key = require_key(request)  # 428 without one: a retry would place a second order
     async with autocommit(maker) as session:
         replay = await replay_if_done(session, request, principal)
         if replay is not None:
             return replay
-        draft = await orders.prepare_order(session, principal, data, token)
-    payment_key = f"order:{principal.key_id}:{key if key is not None else uuid.uuid4()}"
+        facts = await quote.order_facts(session, data)  # tier, first order: the records'
+        draft = await orders.prepare_order(session, principal, data, token, facts)
+    payment_key = f"order:{principal.key_id}:{key}"
     auths = await orders.authorize_cards(maker, draft, payment_key)
     try:
         return await _write_order(maker, request, principal, draft, auths)
@@ -76,7 +79,7 @@ async def _write_order(
         try:
             async with transaction(maker) as session:
                 write = partial(_write, session, principal, draft, auths, reserve_last, planned)
-                response = await idempotent(session, request, principal, write)
+                response = await idempotent(session, request, principal, write, required=True)
                 if planned and reserve_last:
                     # The last statement before COMMIT: the stock rows every buyer wants.
                     await fulfillment.reserve_planned(session, planned[0], principal.key_id)

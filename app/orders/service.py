@@ -8,10 +8,13 @@ Carts
   customer_id, token)`, `add_line`, `set_line`, `add_code`, `remove_code`,
   `assign(session, principal, cart_id, customer_id, token)` (merges into the customer's open
   cart), `expire_carts(session, limit) -> int` (releases `cart:<id>` holds, `cart.expired`).
+  The pricing ones take `facts: pricing.CustomerFacts` (tier, first order), which the
+  controller gets from the quote flow (app/flows/quote.py) — `cart_customer(session,
+  cart_id)` says whose facts to read.
 
 Placement (the place-order flow, app/flows/place_order.py, runs these; see
 `usecases/placement.py` for why they are separate steps)
-- `prepare_order(session, principal, data: OrderCreate, token) -> Draft`
+- `prepare_order(session, principal, data: OrderCreate, token, facts) -> Draft`
 - `authorize_cards(sessionmaker, draft, payment_key) -> Authorizations` (no transaction)
 - `open_order(session, principal, draft, auths, *, order_id, points_references) -> NewOrder`
 - `finish_order(session, principal, draft, new, *, line_locations, summary) -> OrderOut`
@@ -19,6 +22,7 @@ Placement (the place-order flow, app/flows/place_order.py, runs these; see
 
 Orders
 - `get_order(session, order_id) -> OrderOut` (no access check: for other domains),
+  `has_orders(session, customer_id) -> bool` (pricing's first-order fact),
   `order_for(session, principal, order_id, token)`, `order_by_number(...)`, `list_orders(...)`,
   `timeline(...)`.
 - `add_hold(session, principal, order_id, type, reason) -> HoldOut`,
@@ -60,6 +64,7 @@ from app.orders.usecases.carts import (
     add_code,
     add_line,
     assign,
+    cart_customer,
     create_cart,
     customer_cart,
     expire_carts,
@@ -71,6 +76,7 @@ from app.orders.usecases.lifecycle import (
     add_hold,
     customer_presents,
     get_order,
+    has_orders,
     lift_hold,
     list_orders,
     lock_orders,
@@ -104,6 +110,7 @@ __all__ = [
     "assign",
     "authorize_cards",
     "cancel",
+    "cart_customer",
     "complete",
     "create_cart",
     "customer_cart",
@@ -112,6 +119,7 @@ __all__ = [
     "finish_order",
     "get_cart",
     "get_order",
+    "has_orders",
     "is_fulfilled",
     "lift_hold",
     "list_orders",

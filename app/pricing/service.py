@@ -29,7 +29,9 @@ Public functions (other domains call only these):
 
 Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone: str | ZoneAddress = "default",
 codes=(), customer_id=None, loyalty_tier=None, first_order=False, channel=None,
-home_delivery=False)`, `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
+home_delivery=False)` (tier and first order: the records', read by the flow above — loyalty,
+orders — never the caller's; `CustomerFacts(customer_id, loyalty_tier, first_order)` carries
+them, `GUEST` has none), `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
 `Quote` (`priced_at`, `customer_id`, `result: rules.PricingResult`, `compare_at`,
 `promotion_names`); `rules.LineSnapshot` is the
 per-line snapshot (sku, quantity, unit_price, gross, discounts [{promotion_id, code, amount}],
@@ -63,6 +65,8 @@ from app.pricing.usecases.management import (
     zone_details,
 )
 from app.pricing.usecases.quoting import (
+    GUEST,
+    CustomerFacts,
     Quote,
     QuoteInput,
     QuoteLine,
@@ -76,6 +80,8 @@ from app.pricing.usecases.quoting import (
 
 __all__ = [
     "DEFAULT_ZONE",
+    "GUEST",
+    "CustomerFacts",
     "Quote",
     "QuoteInput",
     "QuoteLine",

@@ -18,10 +18,11 @@ from app.core.settings import get_settings
 from app.customers import service as customers
 from app.customers.errors import CustomerNotFound
 from app.orders import repository, rules
-from app.orders.errors import CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
+from app.orders.errors import CartEmpty, CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
 from app.orders.models import Cart
 from app.orders.schemas import MAX_CODES, MAX_LINES, CartCreate, CartOut, CodeOut, Discount, PricedLine
 from app.orders.usecases.common import channel_of, quote, release_stock
+from app.pricing import service as pricing
 
 MAX_QUANTITY = 1_000_000
 
@@ -41,8 +42,11 @@ async def _customer(
     return survivor
 
 
-async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> CartOut:
-    """The cart as the price engine sees it now; an unknown code among the cart's is a 422."""
+async def priced(
+    session: AsyncSession, cart: Cart, lines: dict[str, int], facts: pricing.CustomerFacts = pricing.GUEST
+) -> CartOut:
+    """The cart as the price engine sees it now, with the customer's facts (tier, first
+    order) the flow read (app/flows/quote.py); an unknown code among the cart's is a 422."""
     subtotal = discount_total = total = 0
     priced_lines: list[PricedLine] = []
     codes = [CodeOut(code=c, applied=False, reason="cart_empty") for c in cart.codes]
@@ -55,6 +59,7 @@ async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> Ca
             customer_id=cart.customer_id,
             channel=cart.channel,
             store=cart.location_code,
+            facts=facts,
         )
         result = result.result
         priced_lines = [
@@ -104,7 +109,13 @@ def _check_size(lines: dict[str, int], codes: Sequence[str]) -> None:
         raise CartLimitReached(f"a cart holds at most {MAX_LINES} SKUs and {MAX_CODES} codes")
 
 
-async def create_cart(session: AsyncSession, principal: Principal, data: CartCreate, token: str | None) -> CartOut:
+async def create_cart(
+    session: AsyncSession,
+    principal: Principal,
+    data: CartCreate,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> CartOut:
     """A new cart; for a customer who already has an open cart, that cart gains the lines."""
     currency = data.currency or get_settings().currency
     if not is_supported(currency):
@@ -138,7 +149,7 @@ async def create_cart(session: AsyncSession, principal: Principal, data: CartCre
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
     await session.flush()
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> Cart:
@@ -158,50 +169,77 @@ def _touch(cart: Cart) -> None:
     cart.updated_at, cart.expires_at = _expiry()
 
 
-async def get_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> CartOut:
+async def get_cart(
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> CartOut:
     cart = await repository.cart(session, cart_id)
     if cart is None:
         raise CartNotFound(f"no cart {cart_id}")
     if cart.customer_id is not None:
         await customers.authorize_customer_access(session, principal, cart.customer_id, token)
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def customer_cart(
-    session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     """The customer's open cart, created empty if there is none (so every channel finds one)."""
     survivor = await _customer(session, principal, customer_id, token)
     cart = await repository.open_cart_of(session, survivor)
     if cart is None:
-        return await create_cart(session, principal, CartCreate(customer_id=survivor), token)
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await create_cart(session, principal, CartCreate(customer_id=survivor), token, facts)
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def add_line(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    sku: str,
+    quantity: int,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     await repository.add_cart_lines(session, cart.id, {sku: quantity}, clock.now(), MAX_QUANTITY)
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def set_line(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    sku: str,
+    quantity: int,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     await repository.set_cart_line(session, cart.id, sku, quantity, clock.now())
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def add_code(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    code: str,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
@@ -209,28 +247,38 @@ async def add_code(
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
     if not lines:  # an empty cart cannot tell a known code from an unknown one yet
-        raise UnknownPromotionCode("add lines before codes", code=code)
-    return await priced(session, cart, lines)
+        raise CartEmpty("add lines before promotion codes", promotion_code=code)
+    return await priced(session, cart, lines, facts)
 
 
 async def remove_code(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    code: str,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     cart.codes = [c for c in cart.codes if c != code.strip().upper()]
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def assign(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, customer_id: uuid.UUID, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     """Give an anonymous cart to a customer; if they already have an open cart, its lines
     are merged into that one and this cart is closed as `merged`."""
     survivor = await _customer(session, principal, customer_id, token)
     cart = await _open_cart(session, principal, cart_id, token)
     if cart.customer_id == survivor:
-        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
     if cart.customer_id is not None:
         raise CartNotOpen("the cart already belongs to another customer")
     target = await repository.open_cart_of(session, survivor, lock=True)
@@ -238,9 +286,9 @@ async def assign(
         cart.customer_id = survivor
         _touch(cart)
         await session.flush()
-        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
     merged = await merge_into(session, cart, target)
-    return await priced(session, target, merged)
+    return await priced(session, target, merged, facts)
 
 
 async def merge_into(session: AsyncSession, absorbed: Cart, target: Cart) -> dict[str, int]:
@@ -287,3 +335,11 @@ async def move_customer_carts(session: AsyncSession, survivor_id: uuid.UUID, abs
         else:
             await merge_into(session, absorbed, target)
     await repository.move_carts(session, survivor_id, absorbed_id)
+
+
+async def cart_customer(session: AsyncSession, cart_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a cart belongs to (None: anonymous or no such cart) — what the flow
+    needs to read the customer's pricing facts before the cart is priced. No access check:
+    the cart use case that follows checks it."""
+    cart = await repository.cart(session, cart_id)
+    return cart.customer_id if cart is not None else None

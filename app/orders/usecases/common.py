@@ -160,9 +160,12 @@ async def quote(
     channel: str | None,
     store: str | None = None,
     address: Mapping[str, Any] | None = None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> pricing.Quote:
     """Price lines in the zone of the pickup/kiosk store (inventory records it) or of the
-    delivery address (the quote resolves that in its own statement: no round trip here)."""
+    delivery address (the quote resolves that in its own statement: no round trip here),
+    with the customer's facts the flow above read (used only if they are this customer's)."""
+    known = facts.of(customer_id)
     country = address.get("country") if address else None
     postal_code = address.get("postal_code") if address else None
     zone: str | pricing.ZoneAddress
@@ -181,6 +184,8 @@ async def quote(
             zone=zone,
             codes=tuple(codes),
             customer_id=customer_id,
+            loyalty_tier=known.loyalty_tier,
+            first_order=known.first_order,
             channel=channel,
             home_delivery=address is not None,
         ),

@@ -44,11 +44,34 @@ class QuoteInput(msgspec.Struct, frozen=True, kw_only=True):
     # resolves in its own statement, saving a round trip.
     zone: str | ZoneAddress = DEFAULT_ZONE
     codes: tuple[str, ...] = ()
+    # The customer's tier and first-order status are the OMS's records, which the flow above
+    # reads (app/flows/quote.py: loyalty, orders) and passes here; never the API caller's
+    # word. A guest (no id) has no tier and no first order.
     customer_id: uuid.UUID | None = None
     loyalty_tier: str | None = None
     first_order: bool = False
     channel: str | None = None  # from the caller's key; read only by channel-restricted promotions
     home_delivery: bool = False  # the zone's delivery fee applies; pickup (or not chosen yet): none
+
+
+class CustomerFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the OMS's records say of a customer, for pricing: the loyalty tier (loyalty's)
+    and whether they have not ordered yet (orders'). The flow above reads them
+    (app/flows/quote.py) and passes them down; never the API caller's word."""
+
+    customer_id: uuid.UUID | None = None
+    loyalty_tier: str | None = None
+    first_order: bool = False
+
+    def of(self, customer_id: uuid.UUID | None) -> CustomerFacts:
+        """These facts if they are this customer's; else none (a guest, or a cart that
+        changed hands after they were read: priced without, never with someone else's)."""
+        if customer_id is not None and customer_id == self.customer_id:
+            return self
+        return CustomerFacts(customer_id=customer_id)
+
+
+GUEST = CustomerFacts()
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,8 +151,8 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
             },
             customer=rules.Customer(
                 id=str(request.customer_id) if request.customer_id else None,
-                loyalty_tier=request.loyalty_tier,
-                first_order=request.first_order,
+                loyalty_tier=request.loyalty_tier if request.customer_id else None,
+                first_order=request.first_order and request.customer_id is not None,
             ),
             channel=request.channel,
             delivery_fee=found.fee if request.home_delivery else 0,
@@ -236,7 +259,7 @@ async def redeem(
             raise UsageLimitReached("the promotion's last use was just taken", promotion_id=str(pid))
     for code in sorted(code for code, max_uses in code_limits.items() if max_uses is not None):
         if not await repository.take_code_use(session, code):
-            raise UsageLimitReached(f"code {code} has no use left", code=code)
+            raise UsageLimitReached(f"code {code} has no use left", promotion_code=code)
     for pid, _, _ in todo:
         per_customer = limits[pid].usage_limit_per_customer
         if per_customer is None:
