@@ -9,6 +9,7 @@ from app.inventory import jobs as _inventory_jobs
 from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 from app.orders.returns import jobs as _returns_jobs
+from app.reports import jobs as _reports_jobs
 
 PERIODIC: list[tuple[str, float]] = [
     *_core_jobs.PERIODIC,
@@ -19,4 +20,5 @@ PERIODIC: list[tuple[str, float]] = [
     *_loyalty_jobs.PERIODIC,
     *_orders_jobs.PERIODIC,
     *_returns_jobs.PERIODIC,
+    *_reports_jobs.PERIODIC,
 ]
