@@ -38,7 +38,7 @@ from app.catalog.errors import InvalidBarcode, UnknownBarcode, UnknownSku
 from app.catalog.schemas import VariantDetail
 from app.console import service
 from app.console.rules import Staff, StaffRole
-from app.core.errors import Problem
+from app.core.errors import InvalidInput, Problem
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -51,7 +51,7 @@ MANAGERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN})
 
 # The screens, in menu order: (path, label, who may open it).
 SCREENS: list[tuple[str, str, frozenset[StaffRole]]] = [
-    ("/console/picker", "Picking", frozenset({StaffRole.PICKER}) | MANAGERS),
+    ("/console/picker", "Picking", frozenset({StaffRole.PICKER, StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/store", "Store", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/stock", "Stock", EVERYONE),
 ]
@@ -128,6 +128,15 @@ def login_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
         secure=request.url.scheme == "https",
     )
     return token, cookie
+
+
+def work_location(staff: Staff, asked: str | None) -> str:
+    """Location-bound staff work at their own location whatever they ask; others name one."""
+    if staff.location_code is not None:
+        return staff.location_code
+    if not asked:
+        raise InvalidInput("choose a location", code="location_required", field="location")
+    return asked[:40]
 
 
 def page(template: str, staff: Staff | None, *, status: int = 200, **context: Any) -> Template:

@@ -19,23 +19,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, find_variant, page, staff_roles
-from app.core.errors import InvalidInput
+from app.console.web import MANAGERS, find_variant, page, staff_roles, work_location
 from app.fulfillment import service as fulfillment
 from app.fulfillment.errors import NothingToPick
 from app.fulfillment.schemas import FoundLine, PackBody, PickListOut
 
-PICKERS = staff_roles(StaffRole.PICKER, MANAGERS)
+# Store associates pick their store's ship-from-store and pickup orders the same way.
+PICKERS = staff_roles(StaffRole.PICKER, StaffRole.STORE_ASSOCIATE, MANAGERS)
 CARRIERS = ["dhl", "dpd", "gls", "hermes", "ups"]
-
-
-def _location(staff: Staff, asked: str | None) -> str:
-    """A picker works at their own location; a manager names one."""
-    if staff.location_code is not None:
-        return staff.location_code
-    if not asked:
-        raise InvalidInput("choose a location", code="location_required", field="location")
-    return asked[:40]
 
 
 async def _queue(session: AsyncSession, staff: Staff, location: str) -> dict[str, list[Any]]:
@@ -52,13 +43,13 @@ async def _queue(session: AsyncSession, staff: Staff, location: str) -> dict[str
 async def picker_home(db_session: AsyncSession, staff: Staff, location: str | None = None) -> Template:
     if staff.location_code is None and not location:
         return page("picker_home.html", staff, location=None, queue=None, message=None)
-    where = _location(staff, location)
+    where = work_location(staff, location)
     return page("picker_home.html", staff, location=where, queue=await _queue(db_session, staff, where), message=None)
 
 
 @post("/picker/pick-lists", opt=PICKERS, status_code=200)
 async def take_pick_list(request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff) -> Any:
-    where = _location(staff, str((await request.form()).get("location", "")))
+    where = work_location(staff, str((await request.form()).get("location", "")))
     try:
         pick_list = await fulfillment.next_pick_list(db_session, staff.principal, where)
     except NothingToPick:
