@@ -51,6 +51,4 @@ async def delete_session(session: AsyncSession, token_hash: bytes) -> None:
 
 
 async def delete_expired_sessions(session: AsyncSession, staff_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        delete(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.expires_at <= now)
-    )
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.expires_at <= now))

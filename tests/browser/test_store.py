@@ -74,9 +74,7 @@ async def test_store_rejects_a_request_and_hands_a_pickup_over(live: Live, brows
     await expect(page.get_by_role("status")).to_contain_text("handed over")
     await screenshot(page, "store")
 
-    rejected = await live.rows(
-        "SELECT status, reject_reason FROM fulfillment_orders WHERE number = :n", n=request_fo
-    )
+    rejected = await live.rows("SELECT status, reject_reason FROM fulfillment_orders WHERE number = :n", n=request_fo)
     assert [(r.status, r.reject_reason) for r in rejected] == [("rejected", "no_staff")]
     elsewhere = await live.value(
         "SELECT count(*) FROM fulfillment_orders WHERE order_id = :o AND location_code <> :s AND status <> 'rejected'",
