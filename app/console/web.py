@@ -53,6 +53,7 @@ MANAGERS = frozenset({StaffRole.MANAGER, StaffRole.ADMIN})
 SCREENS: list[tuple[str, str, frozenset[StaffRole]]] = [
     ("/console/picker", "Picking", frozenset({StaffRole.PICKER, StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/store", "Store", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
+    ("/console/returns", "Returns", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/stock", "Stock", EVERYONE - {StaffRole.CONTACT_CENTER}),
 ]
 

@@ -36,9 +36,10 @@ async def test_stock_lookup_by_scan_and_a_hand_count(live: Live, browser: object
     await expect(page.locator("table").last).to_contain_text(associate)
     await screenshot(page, "stock")
 
-    assert await live.value(
-        "SELECT on_hand FROM stock_levels WHERE sku = :s AND location_code = :l", s=SKU, l=STORE
-    ) == before + 5
+    assert (
+        await live.value("SELECT on_hand FROM stock_levels WHERE sku = :s AND location_code = :l", s=SKU, l=STORE)
+        == before + 5
+    )
     ledger = await live.rows(
         "SELECT delta, reason FROM stock_movements WHERE sku = :s AND location_code = :l AND actor_key_id = :a",
         s=SKU,
