@@ -54,6 +54,7 @@ SCREENS: list[tuple[str, str, frozenset[StaffRole]]] = [
     ("/console/picker", "Picking", frozenset({StaffRole.PICKER, StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/store", "Store", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/returns", "Returns", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
+    ("/console/contact", "Customers", frozenset({StaffRole.CONTACT_CENTER}) | MANAGERS),
     ("/console/stock", "Stock", EVERYONE - {StaffRole.CONTACT_CENTER}),
 ]
 
