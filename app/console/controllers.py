@@ -10,10 +10,18 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
-from app.console.pages import auth, contact, picker, returns, stock, store
+from app.console.pages import auth, contact, dashboard, picker, returns, stock, store
 from app.console.web import EXCEPTION_HANDLERS, STATIC, StaffSessionMiddleware, provide_staff, staff_guard
 
-PAGES: list[Any] = [*auth.ROUTES, *picker.ROUTES, *store.ROUTES, *stock.ROUTES, *returns.ROUTES, *contact.ROUTES]
+PAGES: list[Any] = [
+    *auth.ROUTES,
+    *picker.ROUTES,
+    *store.ROUTES,
+    *stock.ROUTES,
+    *returns.ROUTES,
+    *contact.ROUTES,
+    *dashboard.ROUTES,
+]
 
 
 def console_routes() -> list[Router]:

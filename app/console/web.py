@@ -55,6 +55,7 @@ SCREENS: list[tuple[str, str, frozenset[StaffRole]]] = [
     ("/console/store", "Store", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/returns", "Returns", frozenset({StaffRole.STORE_ASSOCIATE}) | MANAGERS),
     ("/console/contact", "Customers", frozenset({StaffRole.CONTACT_CENTER}) | MANAGERS),
+    ("/console/dashboard", "Dashboard", MANAGERS),
     ("/console/stock", "Stock", EVERYONE - {StaffRole.CONTACT_CENTER}),
 ]
 

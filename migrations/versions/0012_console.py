@@ -1,14 +1,14 @@
 """console: staff accounts and their server-side sessions
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
