@@ -36,6 +36,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "Correct-Horse-42"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HANDHELD = {"width": 360, "height": 740}
+HAMBURG = {"line1": "Jungfernstieg 1", "city": "Hamburg", "country": "DE", "latitude": 53.553, "longitude": 9.992}
+MUNICH = {"line1": "Marienplatz 1", "city": "Munich", "country": "DE", "latitude": 48.137, "longitude": 11.575}
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary: apt-get install chromium")
 
@@ -163,20 +165,14 @@ def catalog() -> dict[str, str]:
 
 
 def place_order(live: Live, lines: dict[str, int], *, key: str = "storefront (web)", **how: Any) -> dict[str, Any]:
-    """An order through the API, paid by card; delivered to Hamburg unless `how` says otherwise."""
+    """An order through the API, paid by card; delivered in Munich (so WH-SOUTH ships it)
+    unless `how` says otherwise. WH-NORTH is the picker test's own: nothing else goes there."""
     total = sum(demo.price_of(sku) * qty for sku, qty in lines.items())
     body: dict[str, Any] = {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
         "fulfilment": "delivery",
-        "delivery_address": {
-            "line1": "Jungfernstieg 1",
-            "city": "Hamburg",
-            "country": "DE",
-            "postal_code": "20354",
-            "latitude": 53.5530,
-            "longitude": 9.9920,
-        },
+        "delivery_address": MUNICH,
         **how,
     }
     with live.api(key) as api:
