@@ -167,6 +167,18 @@ async def find_variant(session: AsyncSession, scanned: str) -> VariantDetail | N
         return None
 
 
+async def variant_names(session: AsyncSession, skus: Iterable[str]) -> dict[str, str]:
+    """What a person reads on the shelf label: product name, size, colour (by SKU)."""
+    names: dict[str, str] = {}
+    for sku in sorted(set(skus)):
+        try:
+            v = await catalog.get_variant(session, sku)
+        except UnknownSku:
+            continue
+        names[sku] = " · ".join(part for part in (v.product.name, v.size, v.color) if part)
+    return names
+
+
 # ---- failures as pages --------------------------------------------------------------------------
 
 

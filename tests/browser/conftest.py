@@ -155,8 +155,33 @@ async def signed_in(browser: Any, live: Live, email: str, *, viewport: dict[str,
 
 
 async def screenshot(page: Any, name: str) -> None:
+    """Save the page for the README, after checking what every screen must have."""
+    await assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def assert_accessible(page: Any) -> None:
+    """Every visible field has a label, every button a name, the page one h1 and a language,
+    and nothing is wider than the screen (a 360 px handheld scrolls only down)."""
+    problems = await page.evaluate(
+        """() => {
+        const out = [];
+        for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+            if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) out.push('unlabelled ' + el.name);
+        }
+        for (const b of document.querySelectorAll('button, a')) {
+            const named = b.textContent.trim() || b.getAttribute('aria-label');
+            if (!named) out.push('nameless ' + b.outerHTML.slice(0, 60));
+        }
+        const h1s = document.querySelectorAll('h1').length;
+        if (h1s !== 1) out.push('h1 count ' + h1s);
+        if (!document.documentElement.lang) out.push('no lang');
+        if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('wider than the screen');
+        return out;
+    }"""
+    )
+    assert problems == [], problems
 
 
 def catalog() -> dict[str, str]:

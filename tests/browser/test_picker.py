@@ -42,7 +42,7 @@ async def test_picker_walks_scans_short_picks_packs_and_ships(live: Live, browse
         await page.get_by_label(re.compile("^Scan item")).fill(code)
         await page.get_by_label(re.compile("^Scan item")).press("Enter")
         await expect(page.get_by_role("status")).to_contain_text(FIRST)
-    await expect(page.locator("tr.done td.sku")).to_have_text([FIRST])
+    await expect(page.locator("tr.done .sku")).to_have_text([FIRST])
     await screenshot(page, "picker-walk")
 
     # SECOND is not on the shelf: confirm short.

@@ -50,7 +50,7 @@ async def test_store_rejects_a_request_and_hands_a_pickup_over(live: Live, brows
     scan = page.get_by_label(re.compile("^Scan item"))
     await scan.fill(catalog()[PICKED_UP])
     await scan.press("Enter")
-    await expect(page.locator("tr.done td.sku")).to_have_text([PICKED_UP])
+    await expect(page.locator("tr.done .sku")).to_have_text([PICKED_UP])
     await page.get_by_role("button", name="Confirm pick list").click()
     await expect(page.get_by_role("heading", name="Pick list confirmed")).to_be_visible()
     await page.get_by_role("navigation").get_by_role("link", name="Store").click()

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, find_variant, page, staff_roles, work_location
+from app.console.web import MANAGERS, find_variant, page, staff_roles, variant_names, work_location
 from app.fulfillment import service as fulfillment
 from app.fulfillment.errors import NothingToPick
 from app.fulfillment.schemas import FoundLine, PackBody, PickListOut
@@ -68,9 +68,12 @@ def _found(form: FormMultiDict, pick_list: PickListOut) -> dict[str, int]:
     return found
 
 
-def _walk(staff: Staff, pick_list: PickListOut, found: dict[str, int], **extra: Any) -> Template:
+async def _walk(
+    session: AsyncSession, staff: Staff, pick_list: PickListOut, found: dict[str, int], **extra: Any
+) -> Template:
     next_line = next((ln for ln in pick_list.lines if found.get(ln.sku, 0) < ln.quantity), None)
-    return page("picker_walk.html", staff, pick_list=pick_list, found=found, next_line=next_line, **extra)
+    names = await variant_names(session, [ln.sku for ln in pick_list.lines])
+    return page("picker_walk.html", staff, pick_list=pick_list, found=found, next_line=next_line, names=names, **extra)
 
 
 @get("/picker/pick-lists/{pick_list_id:uuid}", opt=PICKERS)
@@ -78,7 +81,7 @@ async def walk(db_session: AsyncSession, staff: Staff, pick_list_id: uuid.UUID) 
     pick_list = await fulfillment.get_pick_list(db_session, staff.principal, pick_list_id)
     if pick_list.status != "open":
         return await _confirmed(db_session, staff, pick_list)
-    return _walk(staff, pick_list, dict.fromkeys((ln.sku for ln in pick_list.lines), 0))
+    return await _walk(db_session, staff, pick_list, dict.fromkeys((ln.sku for ln in pick_list.lines), 0))
 
 
 @post("/picker/pick-lists/{pick_list_id:uuid}/scan", opt=PICKERS, status_code=200)
@@ -92,16 +95,21 @@ async def scan(
     variant = await find_variant(db_session, scanned)
     wanted = {ln.sku: ln.quantity for ln in pick_list.lines}
     if variant is None:
-        return _walk(staff, pick_list, found, refusal=f"Unknown item “{scanned[:64]}”. Scan again.", status=422)
+        return await _walk(
+            db_session, staff, pick_list, found, refusal=f"Unknown item “{scanned[:64]}”. Scan again.", status=422
+        )
     name = f"{variant.product.name} {variant.size or ''} ({variant.sku})"
     if variant.sku not in wanted:
-        return _walk(staff, pick_list, found, refusal=f"WRONG ITEM: {name} is not on this pick list.", status=422)
-    if found[variant.sku] >= wanted[variant.sku]:
-        return _walk(
-            staff, pick_list, found, refusal=f"TOO MANY: all {wanted[variant.sku]} of {name} are scanned.", status=422
+        return await _walk(
+            db_session, staff, pick_list, found, refusal=f"WRONG ITEM: {name} is not on this pick list.", status=422
         )
+    if found[variant.sku] >= wanted[variant.sku]:
+        refusal = f"TOO MANY: all {wanted[variant.sku]} of {name} are scanned."
+        return await _walk(db_session, staff, pick_list, found, refusal=refusal, status=422)
     found[variant.sku] += 1
-    return _walk(staff, pick_list, found, scanned=f"{name}: {found[variant.sku]} of {wanted[variant.sku]}")
+    return await _walk(
+        db_session, staff, pick_list, found, scanned=f"{name}: {found[variant.sku]} of {wanted[variant.sku]}"
+    )
 
 
 @post("/picker/pick-lists/{pick_list_id:uuid}/confirm", opt=PICKERS, status_code=200)
@@ -113,7 +121,7 @@ async def confirm(
     found = _found(form, pick_list)
     short = {ln.sku: ln.quantity - found[ln.sku] for ln in pick_list.lines if found[ln.sku] < ln.quantity}
     if short and form.get("short_ok") != "yes":
-        return _walk(staff, pick_list, found, short=short)
+        return await _walk(db_session, staff, pick_list, found, short=short)
     done = await fulfillment.confirm(
         db_session, staff.principal, pick_list_id, [FoundLine(sku=sku, found=n) for sku, n in found.items()]
     )
