@@ -56,3 +56,34 @@ async def test_agent_finds_the_customer_holds_and_cancels_an_order(live: Live, b
         "SELECT to_status FROM order_timeline WHERE order_id = :o AND actor_key_id = :a", o=kiosk_id, a=staff_id
     )
     assert "cancelled" in {k.to_status for k in kinds}
+
+
+async def test_manager_adjusts_points_with_a_reason(live: Live, browser: object) -> None:
+    email = f"points.{uuid.uuid4().hex[:6]}@example.com"
+    with live.api("contact_center") as cc:
+        created = cc.post("/v1/customers", json={"name": "Bo Points", "email": email})
+    assert created.status_code == 201, created.text
+    agent = await add_staff(live, StaffRole.CONTACT_CENTER)
+    manager = await add_staff(live, StaffRole.MANAGER)
+
+    page = await signed_in(browser, live, agent)
+    await page.goto(f"/console/contact/customers/{created.json()['id']}")
+    await expect(page.get_by_role("heading", name="Bo Points")).to_be_visible()
+    # The API lets admin keys only correct points: an agent gets no form.
+    await expect(page.get_by_label("Points to add (minus to take away)")).to_have_count(0)
+
+    page = await signed_in(browser, live, manager)
+    await page.goto(f"/console/contact/customers/{created.json()['id']}")
+    await page.get_by_label("Points to add (minus to take away)").fill("250")
+    await page.get_by_label("Why").fill("goodwill: late delivery")
+    await page.get_by_role("button", name="Adjust points").click()
+    await expect(page.get_by_role("status")).to_contain_text("+250 points")
+    await expect(page.locator("#points")).to_have_text("250 points")
+    await screenshot(page, "contact-points")
+    rows = await live.rows(
+        "SELECT l.points, l.note, l.reference FROM loyalty_ledger l JOIN loyalty_accounts a ON a.id = l.account_id "
+        "WHERE a.card_number = :c",
+        c=created.json()["card_number"],
+    )
+    assert [r.points for r in rows] == [250]
+    assert f"goodwill: late delivery (by {manager})" in (rows[0].note or rows[0].reference)

@@ -18,6 +18,7 @@ from app.console.web import MANAGERS, page, staff_roles
 from app.core.errors import InvalidInput, NotFound
 from app.customers import service as customers
 from app.fulfillment import service as fulfillment
+from app.loyalty import service as loyalty
 from app.orders import service as orders
 from app.orders.rules import HoldType
 
@@ -55,8 +56,30 @@ async def contact(db_session: AsyncSession, staff: Staff, q: str | None = None) 
 
 @get("/contact/customers/{customer_id:uuid}", opt=AGENTS)
 async def customer_view(db_session: AsyncSession, staff: Staff, customer_id: uuid.UUID) -> Template:
-    overview = await customers.customer_overview(db_session, customer_id, 50)
-    return page("contact_customer.html", staff, overview=overview, money=_money)
+    return await _customer_page(db_session, staff, customer_id)
+
+
+async def _customer_page(session: AsyncSession, staff: Staff, customer_id: uuid.UUID, **extra: Any) -> Template:
+    overview = await customers.customer_overview(session, customer_id, 50)
+    # Points are corrected by admin keys only in the API: managers and admins here.
+    can_adjust = staff.role in MANAGERS
+    return page("contact_customer.html", staff, overview=overview, money=_money, can_adjust=can_adjust, **extra)
+
+
+@post("/contact/customers/{customer_id:uuid}/points", opt=staff_roles(MANAGERS), status_code=200)
+async def adjust_points(
+    request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff, customer_id: uuid.UUID
+) -> Template:
+    form = await request.form()
+    raw = str(form.get("points", "")).strip()
+    points = int(raw) if raw.lstrip("+-").isdigit() and len(raw) <= 9 else 0
+    if points == 0:
+        raise InvalidInput("enter the points to add (or, with a minus, to take away)", code="invalid_points")
+    customer = await customers.get_customer(db_session, customer_id)
+    # The loyalty ledger keeps a reason, not an actor: the staff member is named in it.
+    reason = f"{_reason(form.get('reason'))[:150]} (by {staff.email})"[:200]
+    await loyalty.adjust(db_session, card_number=customer.card_number, points=points, reason=reason)
+    return await _customer_page(db_session, staff, customer_id, done=f"{points:+d} points: {reason}")
 
 
 async def _order_page(session: AsyncSession, staff: Staff, order_id: uuid.UUID, **extra: Any) -> Template:
@@ -111,4 +134,4 @@ def _money(minor: int, currency: str) -> str:
     return f"{minor / 100:.2f} {currency}"
 
 
-ROUTES: list[Any] = [contact, customer_view, order_view, cancel, add_hold]
+ROUTES: list[Any] = [contact, customer_view, adjust_points, order_view, cancel, add_hold]
