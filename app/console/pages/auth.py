@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import service
-from app.console.rules import MAX_FAILED_LOGINS, Staff
+from app.console.rules import MAX_FAILED_LOGINS, SESSION_LIFETIME, Staff
 from app.console.web import EVERYONE, LOGIN_COOKIE, SESSION_COOKIE, login_token, page, session_cookie, staff_roles
 
 log = logging.getLogger("oms.console")
@@ -56,7 +56,7 @@ async def login(request: Request[Any, Any, Any], db_session: AsyncSession) -> Re
             "login.html", None, status=401, login_csrf=cookie_token, next=_next_path(form.get("next")), error=error
         )
     response = Redirect(path=_next_path(form.get("next")), status_code=303)
-    response.cookies.append(session_cookie(request, result.token, max_age=12 * 3600))
+    response.cookies.append(session_cookie(request, result.token, max_age=int(SESSION_LIFETIME.total_seconds())))
     return response
 
 
