@@ -247,6 +247,66 @@ def keys_create(role: str, channel: str | None, location: str | None, name: str 
         raise click.ClickException(str(exc)) from exc
 
 
+@keys.command("list")
+@click.option("--all", "show_all", is_flag=True, help="include revoked keys")
+def keys_list(show_all: bool) -> None:
+    """List API keys (never their plaintext: only its first characters are kept)."""
+    settings = ensure_services()
+    migrate_to_head()
+    from app.core.auth import list_keys
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.models import ApiKey
+
+    async def go() -> list[ApiKey]:
+        engine = create_engine(settings)
+        found: list[ApiKey] = []
+        cursor: str | None = None
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                while True:
+                    page = await list_keys(session, limit=200, cursor=cursor)
+                    found += page.items
+                    if page.next_cursor is None:
+                        return found
+                    cursor = page.next_cursor
+        finally:
+            await engine.dispose()
+
+    def when(at: Any) -> str:
+        return at.strftime("%Y-%m-%d %H:%M") if at else "-"
+
+    click.echo("id\tname\trole\tchannel\tlocation\tprefix\tcreated\tlast used\trevoked")
+    for k in run_async(go):
+        if k.revoked_at is None or show_all:
+            fields = [k.id, k.name, k.role, k.channel or "-", k.location_code or "-", k.prefix]
+            click.echo("\t".join(map(str, [*fields, when(k.created_at), when(k.last_used_at), when(k.revoked_at)])))
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def keys_revoke(key_id: Any) -> None:
+    """Revoke an API key: every API process refuses it within OMS_KEY_CACHE_SECONDS."""
+    settings = ensure_services()
+    migrate_to_head()
+    from app.core.auth import revoke_key
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.errors import Problem
+
+    async def go() -> str:
+        engine = create_engine(settings)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                key = await revoke_key(session, key_id)
+                return f"revoked {key.id} ({key.name}, {key.role})"
+        finally:
+            await engine.dispose()
+
+    try:
+        click.echo(run_async(go))
+    except Problem as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group()
 def staff() -> None:
     """Staff accounts of the console (/console), separate from API keys."""
@@ -370,25 +430,29 @@ def catalog_import(file: Path, chunk_size: int) -> None:
 @click.option("--limit", default=1000, show_default=True, help="findings listed per check")
 def check(limit: int) -> None:
     """Verify stock integrity for the whole database: on_hand = ledger sum, reserved = open
-    reservations, in_transit = dispatched transfers, nothing negative. Exit code 1 if anything is off."""
+    reservations, in_transit = dispatched transfers, nothing negative; and every unit an open
+    order still waits for is held by its reservation. Exit code 1 if anything is off."""
     settings = ensure_services()
     from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.flows.integrity import OrderWithoutStock, orders_without_stock
     from app.inventory.schemas import Finding
     from app.inventory.service import check_integrity
 
-    async def go() -> list[Finding]:
+    async def go() -> tuple[list[Finding], list[OrderWithoutStock]]:
         engine = create_engine(settings)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
-                return await check_integrity(session, limit=limit)
+                return await check_integrity(session, limit=limit), await orders_without_stock(session, limit=limit)
         finally:
             await engine.dispose()
 
-    findings = run_async(go)
+    findings, orders = run_async(go)
     for f in findings:
         click.echo(f"{f.check}: sku={f.sku} location={f.location} actual={f.actual} expected={f.expected}")
-    if findings:
-        click.echo(f"{len(findings)} finding(s)", err=True)
+    for order in orders:
+        click.echo(str(order))
+    if findings or orders:
+        click.echo(f"{len(findings) + len(orders)} finding(s)", err=True)
         sys.exit(1)
     click.echo("stock is consistent")
 

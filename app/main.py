@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Router
@@ -20,6 +21,7 @@ from app.catalog.controllers import ROUTES as CATALOG_ROUTES
 from app.console.controllers import console_routes
 from app.console.web import TEMPLATES
 from app.core import health
+from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
@@ -38,9 +40,10 @@ from app.reports.controllers import ROUTES as REPORTS_ROUTES
 from app.wiring import wire_domains
 
 # /console authenticates staff by their session cookie (app/console/web.py), never by API key.
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema", "^/console"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/console"]
 
 V1_ROUTES: list[Any] = [
+    *API_KEYS_ROUTES,
     *CATALOG_ROUTES,
     *CUSTOMERS_ROUTES,
     *FULFILLMENT_ROUTES,
@@ -84,7 +87,16 @@ def create_app(
         }
     )
 
+    stop_metrics: list[Callable[[], None]] = []
+
+    async def open_metrics_port() -> None:
+        stop = health.serve_metrics_port(settings)
+        if stop is not None:
+            stop_metrics.append(stop)
+
     async def close_resources() -> None:
+        for stop in stop_metrics:
+            stop()
         if engine is not None:
             await engine.dispose()
         await redis.aclose()
@@ -100,6 +112,7 @@ def create_app(
             request_id_middleware,
             DefineMiddleware(ApiKeyMiddleware, exclude=PUBLIC_PATHS),
         ],
+        on_startup=[open_metrics_port],
         on_shutdown=[close_resources],
         before_send=[stamp_response],
         openapi_config=OpenAPIConfig(

@@ -8,10 +8,12 @@ from its key, never from its body.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,11 +23,19 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.params import Parameter
 from msgspec import Struct
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.errors import InvalidInput
+from app.core import clock
+from app.core.errors import InvalidInput, NotFound
 from app.core.models import ApiKey
+from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
+
+log = logging.getLogger(__name__)
+
+# `last_used_at` is written at most this often per key (and per process): not once per request.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class Role(StrEnum):
@@ -158,17 +168,22 @@ class KeyCache:
     """Known keys for a few seconds, so a request costs no database round trip to authenticate.
 
     The one thing it trades is freshness: a revoked key keeps working for at most `ttl`
-    seconds in each process. Unknown keys are never cached (a new key works at once).
+    seconds (OMS_KEY_CACHE_SECONDS) in each other process; the process that revokes it
+    forgets it at once. Unknown keys are never cached (a new key works at once).
+    It also remembers when each key's `last_used_at` was last written, so that happens at
+    most once per LAST_USED_EVERY.
     """
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl: float, max_entries: int = 10_000, now: Callable[[], float] | None = None) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.now = now or (lambda: time.monotonic())  # tests move it
         self._entries: dict[bytes, tuple[Principal, float]] = {}
+        self._touched: dict[uuid.UUID, float] = {}
 
     def get(self, key_hash: bytes) -> Principal | None:
         entry = self._entries.get(key_hash)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] <= self.now():
             return None
         return entry[0]
 
@@ -177,7 +192,74 @@ class KeyCache:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        self._entries[key_hash] = (principal, time.monotonic() + self.ttl)
+        self._entries[key_hash] = (principal, self.now() + self.ttl)
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for digest, (principal, _) in list(self._entries.items()):
+            if principal.key_id == key_id:
+                del self._entries[digest]
+
+    def touch_due(self, key_id: uuid.UUID) -> bool:
+        """True when this key's last use should be written now (then not again for a minute)."""
+        now = self.now()
+        last = self._touched.get(key_id)
+        if last is not None and now - last < LAST_USED_EVERY.total_seconds():
+            return False
+        if len(self._touched) >= self.max_entries:
+            self._touched.clear()
+        self._touched[key_id] = now
+        return True
+
+
+async def touch_last_used(maker: async_sessionmaker[AsyncSession], key_id: uuid.UUID) -> None:
+    """Record that the key was used (a minute's precision). Best effort: authentication never
+    fails because this write did; the request then meets the database problem itself."""
+    now = clock.now()
+    try:
+        async with maker() as session:
+            await session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key_id,
+                    or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+                )
+                .values(last_used_at=now)
+            )
+            await session.commit()
+    except SQLAlchemyError as exc:
+        log.warning("could not record an API key's last use: %s", type(exc).__name__)
+
+
+# ---- managing keys (admin API and `oms keys`) -------------------------------------------------
+
+
+class ApiKeyNotFound(NotFound):
+    code, title = "api_key_not_found", "No such API key"
+
+
+async def list_keys(session: AsyncSession, *, limit: int, cursor: str | None) -> Page[ApiKey]:
+    """Keys oldest first (revoked ones included: their revocation time says so)."""
+    after = decode_cursor(cursor, 2)
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit + 1)
+    if after is not None:
+        try:
+            created_at, key_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        except ValueError:
+            raise InvalidCursor("the cursor was not issued by this list") from None
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(created_at, key_id))
+    rows = list((await session.scalars(query)).all())
+    return page_of(rows, limit, lambda k: [k.created_at.isoformat(), str(k.id)])
+
+
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key (again: nothing changes). Other processes refuse it within their cache's TTL."""
+    key = await session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise ApiKeyNotFound("no such API key")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        await session.flush()
+    return key
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
@@ -197,6 +279,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException(detail="unknown or revoked API key")
             if cache:
                 cache.put(digest, principal)
+        if cache and cache.touch_due(principal.key_id):
+            await touch_last_used(connection.app.state.sessionmaker, principal.key_id)
         return AuthenticationResult(user=principal, auth=token)
 
 

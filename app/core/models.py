@@ -20,6 +20,7 @@ class ApiKey(Base):
             "role IN ('admin','merchandiser','storefront','kiosk','contact_center','pos','logistics','integration')",
             name="role_known",
         ),
+        Index("ix_api_keys_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)
@@ -33,6 +34,8 @@ class ApiKey(Base):
     location_code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     revoked_at: Mapped[datetime | None]
+    # Touched at most once a minute per key and process (auth.KeyCache.touch_due), not per request.
+    last_used_at: Mapped[datetime | None]
 
 
 class IdempotencyRecord(Base):

@@ -17,8 +17,17 @@ def action(
     errors: Sequence[int],
     summary: str | None = None,
     tags: list[str] | None = None,
+    description: str | None = None,
 ) -> post:
     """`@action(path, opt=roles(...), errors=(404, 409))`: a POST that acts on something that
     exists (a state transition, a change): it answers 200 with that thing, never 201, and
     documents the problems it may answer."""
-    return post(path, opt=opt, status_code=200, summary=summary, tags=tags, responses=problem_responses(*errors))
+    return post(
+        path,
+        opt=opt,
+        status_code=200,
+        summary=summary,
+        description=description,
+        tags=tags,
+        responses=problem_responses(*errors),
+    )

@@ -38,11 +38,16 @@ class Settings:
     currency: str = "EUR"
     cart_ttl_minutes: int = 60 * 24 * 7
     hold_ttl_minutes: int = 30
+    # The longest a hold made by a channel key (storefront, kiosk, contact center, POS) may last.
+    hold_max_minutes: int = 240
     outbox_stream: str = "oms:events"
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
     # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
     key_cache_seconds: float = 5.0
+    # /metrics needs an admin or integration key; with a port, it is also served without a
+    # key there (bind it where only the monitoring network reaches it).
+    metrics_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -77,9 +82,11 @@ def load_settings() -> Settings:
         currency=(_str("OMS_CURRENCY", "EUR") or "EUR").upper(),
         cart_ttl_minutes=_int("OMS_CART_TTL_MINUTES", 60 * 24 * 7),
         hold_ttl_minutes=_int("OMS_HOLD_TTL_MINUTES", 30),
+        hold_max_minutes=_int("OMS_HOLD_MAX_MINUTES", 240),
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
+        metrics_port=_int("OMS_METRICS_PORT", 0) or None,
     )
 
 

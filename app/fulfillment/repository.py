@@ -412,3 +412,20 @@ async def order_ids_of(session: AsyncSession, fo_ids: Sequence[uuid.UUID]) -> li
         return []
     query = select(FulfillmentOrder.order_id).where(FulfillmentOrder.id.in_(list(fo_ids))).distinct()
     return list((await session.scalars(query)).all())
+
+
+async def units_held(session: AsyncSession, terminal: Sequence[str], limit: int) -> list[Row[Any]]:
+    """(order_id, order_number, fulfillment_order, sku, location_code, reference, quantity):
+    the units each line of an unfinished fulfillment order counts as held by a reservation."""
+    sql = """
+    SELECT fo.order_id, fo.order_number, fo.number AS fulfillment_order, l.sku, fo.location_code,
+           h->>'ref' AS reference, sum(CAST(h->>'qty' AS bigint)) AS quantity
+    FROM fulfillment_orders fo
+    JOIN fulfillment_order_lines l ON l.fulfillment_order_id = fo.id
+    CROSS JOIN LATERAL jsonb_array_elements(l.holds) AS h
+    WHERE fo.status <> ALL(CAST(:terminal AS text[])) AND CAST(h->>'qty' AS bigint) > 0
+    GROUP BY fo.order_id, fo.order_number, fo.number, l.sku, fo.location_code, h->>'ref'
+    ORDER BY fo.order_number, fo.number, l.sku
+    LIMIT :limit
+    """
+    return list((await session.execute(text(sql), {"terminal": sorted(terminal), "limit": limit})).all())

@@ -42,7 +42,14 @@ Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 
 from __future__ import annotations
 
+import uuid
+from typing import NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.fulfillment import repository as _repository
 from app.fulfillment.errors import StockMoved
+from app.fulfillment.rules import TERMINAL as _TERMINAL
 from app.fulfillment.usecases.cancelling import cancel_order_lines
 from app.fulfillment.usecases.lifecycle import (
     CodeRefused,
@@ -112,3 +119,26 @@ __all__ = [
 from app.fulfillment.usecases.lifecycle import HandedOver, delivered_lines, order_handed_over
 
 __all__ += ["HandedOver", "delivered_lines", "order_handed_over"]
+
+
+# - `units_held(session, *, limit) -> list[HeldUnits]`: what unfinished fulfillment orders
+#   count as held by inventory reservations, per (fulfillment order, sku, reservation):
+#   `oms check` compares it with what those reservations still hold.
+
+
+class HeldUnits(NamedTuple):
+    order_id: uuid.UUID
+    order_number: str
+    fulfillment_order: str
+    sku: str
+    location: str
+    reference: str
+    quantity: int
+
+
+async def units_held(session: AsyncSession, *, limit: int = 100_000) -> list[HeldUnits]:
+    rows = await _repository.units_held(session, sorted(_TERMINAL), limit)
+    return [HeldUnits(*tuple(row)) for row in rows]
+
+
+__all__ += ["HeldUnits", "units_held"]

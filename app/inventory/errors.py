@@ -75,3 +75,24 @@ class InvalidTransferTransition(Conflict):
 
 class BatchTooLarge(InvalidInput):
     code, title = "batch_too_large", "Too many lines in one batch"
+
+
+class ReservationHeldByOrder(Conflict):
+    """The reservation belongs to an order or its fulfilment: cancel the order or act on its
+    fulfillment order; /v1/reservations never touches it."""
+
+    code, title = "reservation_held_by_order", "An order's reservation moves only with its order"
+
+
+class NotReservationHolder(Problem):
+    """Another channel (or store) made this reservation: only its holder may settle it."""
+
+    status, code, title = 403, "not_reservation_holder", "Another channel or store holds this reservation"
+
+
+class ReservedReference(InvalidInput):
+    code, title = "reference_reserved", "References of orders and fulfilment cannot be reserved through the API"
+
+
+class ExpiryTooFar(InvalidInput):
+    code, title = "expiry_too_far", "Holds made by channel keys expire within the hold limit"

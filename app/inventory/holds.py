@@ -42,7 +42,8 @@ SOLD_OUT_TTL = 0.2  # seconds a sold-out key is refused without asking the datab
 MAX_BATCH = 1000  # holds per statement
 MAX_QUEUE = 5000  # waiting holds per key and process before 429 hold_queue_full
 
-Fallback = Callable[[str, Line, datetime | None, uuid.UUID | None], Awaitable[ReservationOut]]
+# (reference, line, expires_at, actor, holder) -> the regular path's answer
+Fallback = Callable[[str, Line, datetime | None, uuid.UUID | None, str | None], Awaitable[ReservationOut]]
 
 
 @dataclass
@@ -61,7 +62,13 @@ class HoldCombiner:
     sold_out_until: dict[tuple[str, str], float] = field(default_factory=dict)
 
     async def hold(
-        self, *, reference: str, line: Line, expires_at: datetime | None, actor: uuid.UUID | None
+        self,
+        *,
+        reference: str,
+        line: Line,
+        expires_at: datetime | None,
+        actor: uuid.UUID | None,
+        holder: str | None = None,
     ) -> ReservationOut:
         key = (line.sku, line.location)
         if self.sold_out_until.get(key, 0.0) > time.monotonic():
@@ -72,7 +79,7 @@ class HoldCombiner:
                 "too many holds waiting for this SKU", headers={"Retry-After": str(get_settings().retry_after_seconds)}
             )
         future: asyncio.Future[ReservationOut] = asyncio.get_running_loop().create_future()
-        request = HoldRequest(uuid.uuid4(), reference, line.quantity, expires_at, actor)
+        request = HoldRequest(uuid.uuid4(), reference, line.quantity, expires_at, actor, holder)
         queue.append(_Pending(request, line, future))
         if key not in self.draining:
             self.draining[key] = asyncio.create_task(self._drain(key))
@@ -130,7 +137,10 @@ class HoldCombiner:
 
     async def _fall_back(self, p: _Pending) -> None:
         try:
-            p.future.set_result(await self.fallback(p.request.reference, p.line, p.request.expires_at, p.request.actor))
+            request = p.request
+            p.future.set_result(
+                await self.fallback(request.reference, p.line, request.expires_at, request.actor, request.holder)
+            )
         except Exception as exc:
             if not p.future.done():
                 p.future.set_exception(exc)

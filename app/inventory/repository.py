@@ -310,8 +310,8 @@ upd AS (
     RETURNING s.sku
 ),
 res AS (
-    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
-    SELECT CAST($7 AS uuid), p.ref, 'open', p.expires_at, CAST($8 AS uuid),
+    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, holder, created_at, updated_at)
+    SELECT CAST($7 AS uuid), p.ref, 'open', p.expires_at, CAST($8 AS uuid), CAST($9 AS text),
            CAST($6 AS timestamptz), CAST($6 AS timestamptz)
     FROM upd, p
     ON CONFLICT (reference) DO NOTHING
@@ -349,13 +349,14 @@ async def reserve_one(
     expires_at: datetime | None,
     actor: uuid.UUID | None,
     now: datetime,
+    holder: str | None = None,
 ) -> tuple[bool, bool]:
     """The hot path, one round trip: the conditional UPDATE, the reservation, its line and
     its event in one statement. Returns (stock was reserved, reservation row was created);
     (True, False) means a concurrent request took the same reference first and the caller
     must give the units back."""
     row = await db.fetchrow(
-        session, _RESERVE_ONE, sku, location_code, quantity, reference, expires_at, now, reservation_id, actor
+        session, _RESERVE_ONE, sku, location_code, quantity, reference, expires_at, now, reservation_id, actor, holder
     )
     return bool(row["reserved"]), bool(row["created"])
 
@@ -366,6 +367,7 @@ class HoldRequest(NamedTuple):
     quantity: int
     expires_at: datetime | None
     actor: uuid.UUID | None
+    holder: str | None = None
 
 
 async def hold_batch(
@@ -380,8 +382,8 @@ async def hold_batch(
     WITH req AS (
         SELECT * FROM unnest(
             CAST(:ids AS uuid[]), CAST(:refs AS text[]), CAST(:qtys AS bigint[]),
-            CAST(:expires AS timestamptz[]), CAST(:actors AS uuid[])
-        ) WITH ORDINALITY AS r(id, ref, qty, expires_at, actor, ord)
+            CAST(:expires AS timestamptz[]), CAST(:actors AS uuid[]), CAST(:holders AS text[])
+        ) WITH ORDINALITY AS r(id, ref, qty, expires_at, actor, holder, ord)
     ),
     fresh AS MATERIALIZED (
         SELECT r.*, sum(r.qty) OVER (ORDER BY r.ord) AS cum FROM req r
@@ -401,8 +403,8 @@ async def hold_batch(
     ),
     won AS (SELECT f.* FROM fresh f, upd WHERE f.cum <= upd.granted),
     res AS (
-        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
-        SELECT id, ref, 'open', expires_at, actor, {NOW}, {NOW} FROM won
+        INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, holder, created_at, updated_at)
+        SELECT id, ref, 'open', expires_at, actor, holder, {NOW}, {NOW} FROM won
         ON CONFLICT (reference) DO NOTHING
         RETURNING id
     ),
@@ -443,6 +445,7 @@ async def hold_batch(
                     "qtys": [r.quantity for r in requests],
                     "expires": [r.expires_at for r in requests],
                     "actors": [r.actor for r in requests],
+                    "holders": [r.holder for r in requests],
                     "sku": sku,
                     "loc": location_code,
                     "now": now,
@@ -477,9 +480,9 @@ upd AS (
     RETURNING s.sku
 ),
 res AS (
-    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, created_at, updated_at)
+    INSERT INTO reservations (id, reference, status, expires_at, actor_key_id, holder, created_at, updated_at)
     SELECT CAST($1 AS uuid), CAST($2 AS text), 'open', CAST($6 AS timestamptz), CAST($7 AS uuid),
-           CAST($8 AS timestamptz), CAST($8 AS timestamptz)
+           CAST($9 AS text), CAST($8 AS timestamptz), CAST($8 AS timestamptz)
     WHERE (SELECT count(*) FROM upd) = cardinality(CAST($3 AS text[]))
     ON CONFLICT (reference) DO NOTHING
     RETURNING id
@@ -515,6 +518,7 @@ async def reserve_many(
     expires_at: datetime | None,
     actor: uuid.UUID | None,
     now: datetime,
+    holder: str | None = None,
 ) -> tuple[bool, bool]:
     """A multi-line reservation in two round trips, all or nothing. First lock the lines'
     stock rows in (SKU, location) order (concurrent reservations cannot deadlock) and read
@@ -528,7 +532,9 @@ async def reserve_many(
     found = {(r[0], r[1]): r[2] for r in await db.fetch(session, _LOCK_LINES, skus, locs)}
     if any(found.get((sku, loc), 0) < qty for sku, loc, qty in lines):
         return False, False
-    row = await db.fetchrow(session, _RESERVE_MANY, reservation_id, reference, skus, locs, qtys, expires_at, actor, now)
+    row = await db.fetchrow(
+        session, _RESERVE_MANY, reservation_id, reference, skus, locs, qtys, expires_at, actor, now, holder
+    )
     if row["reserved"] != len(lines):  # cannot happen under the row locks; never keep a part
         raise RuntimeError("a multi-line reservation reserved only some of its lines")
     return True, bool(row["created"])
@@ -586,6 +592,16 @@ async def reservation_lines(session: AsyncSession, reservation_ids: Sequence[uui
     ORDER BY reservation_id, sku, location_code
     """
     return list((await session.execute(text(sql), {"ids": list(reservation_ids)})).all())
+
+
+async def open_lines_by_reference(session: AsyncSession, references: Sequence[str]) -> list[Row[Any]]:
+    """(reference, sku, location_code, open) of these references' reservation lines."""
+    sql = """
+    SELECT r.reference, l.sku, l.location_code, l.quantity - l.released_qty - l.consumed_qty AS open
+    FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+    WHERE r.reference = ANY(CAST(:refs AS text[]))
+    """
+    return list((await session.execute(text(sql), {"refs": list(references)})).all())
 
 
 async def settle_lines(

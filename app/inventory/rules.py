@@ -264,3 +264,30 @@ def count_batches(rows: Iterable[CountRow], size: int = MAX_SYNC_LINES) -> list[
         skus.add(row.sku)
     done.extend((loc, batch) for loc, batch in open_batches.items() if batch)
     return done
+
+
+# ---- who holds a reservation --------------------------------------------------------------------
+# The order and fulfilment flows reserve under these references; a reservation made through
+# /v1/reservations may not take one (it would squat on a future order's or fulfilment's stock).
+FLOW_REFERENCE_PREFIXES = ("order:", "resource:", "fulfillment:", "exchange:")
+
+
+def is_flow_reference(reference: str) -> bool:
+    return reference.startswith(FLOW_REFERENCE_PREFIXES)
+
+
+def holder_of(role: str, channel: str | None, location_code: str | None) -> str:
+    """Who holds what a key reserves through the API: its channel (its role when it has none),
+    and its store for location-bound keys. Two web keys share their holds; two stores do not."""
+    base = channel or role
+    return f"{base}@{location_code}" if location_code else base
+
+
+def may_settle(holder: str | None, caller: str, *, admin: bool) -> str | None:
+    """Why a caller may not release or consume a reservation through the API (None: it may).
+    An order's or fulfilment's reservation (no holder) moves only with that order."""
+    if holder is None:
+        return "held_by_order"
+    if not admin and holder != caller:
+        return "another_holder"
+    return None

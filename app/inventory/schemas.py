@@ -205,11 +205,11 @@ class ReleaseBody(Body):
 
 
 class ConsumeBody(Body):
-    """No lines: consume everything still held. `ledger_reference` (e.g. `shipment:<id>`)
-    goes on the sale ledger rows; default the reservation's reference."""
+    """A till sale. No lines: consume everything still held. `sale_reference` (the till's
+    receipt number) is the reference of the `sale` ledger rows."""
 
+    sale_reference: Reference
     lines: Annotated[list[SettleLine], Meta(min_length=1, max_length=200)] | None = None
-    ledger_reference: Reference | None = None
 
 
 class ReservationLineOut(Out):

@@ -10,7 +10,7 @@ Locations
 - `delete_location(session, code) -> None` (refused once it has stock, ledger or transfers)
 
 Reservations
-- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None) -> ReservationOut`
+- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None, holder=None) -> ReservationOut`
   All lines or none. Raises InsufficientStock (409 `insufficient_stock`, extra
   `lines=[{sku, location, requested, available}]` for each line that could not be reserved),
   UnknownSku / UnknownLocation (422), DuplicateLine (422), ReferenceInUse (409: the
@@ -22,7 +22,15 @@ Reservations
 - `consume(session, *, reference, lines=None, actor=None, ledger_reference=None) -> ReservationOut`
   At shipment or pickup: on_hand and reserved both go down, one `sale` ledger row per line
   (reference `ledger_reference` or the reservation's).
-- `hold(maker, *, reference, line: Line, expires_at=None, actor=None) -> ReservationOut`: a
+- `holder_for(principal) -> str`; `holder` of reserve/hold: the reservation is made through
+  /v1/reservations by that channel (and store). Such a reservation may not take a flow's
+  reference (`order:`, `resource:`, `fulfillment:`, `exchange:`: 422 `reference_reserved`),
+  and through the API only its holder (or an admin) may release it, only its holder consume
+  it (403 `not_reservation_holder`); an order's or fulfilment's reservation (no holder) is
+  never settled through the API (409 `reservation_held_by_order`): `release`/`consume` with
+  a `principal` check it, the flows call them without one.
+- `open_reservation_units(session, references) -> {(reference, sku, location): open units}`
+- `hold(maker, *, reference, line: Line, expires_at=None, actor=None, holder=None) -> ReservationOut`: a
   single-line reservation through this process's per-SKU combiner (holds.py), in its own
   transaction, committed when it returns. The HTTP hold path: the same outcomes as `reserve`,
   for flash-sale traffic on one SKU.
@@ -83,7 +91,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog import service as catalog
 from app.core import clock, outbox
-from app.core.auth import Principal
+from app.core.auth import Principal, Role
 from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.pagination import Page, decode_cursor, page_of
@@ -99,9 +107,12 @@ from app.inventory.errors import (
     LocationExists,
     LocationInUse,
     LocationNotFound,
+    NotReservationHolder,
     OnHandWouldGoNegative,
     ReferenceInUse,
+    ReservationHeldByOrder,
     ReservationNotFound,
+    ReservedReference,
     TransferNotFound,
     UnknownLocation,
     UnknownSku,
@@ -571,15 +582,16 @@ def _reservation_out(res: Reservation, rows: Sequence[Any]) -> ReservationOut:
     )
 
 
-async def _existing(session: AsyncSession, reference: str, lines: Sequence[Line]) -> ReservationOut:
-    """The reservation already held by `reference`: returned when it holds the same lines."""
+async def _existing(session: AsyncSession, reference: str, lines: Sequence[Line], holder: str | None) -> ReservationOut:
+    """The reservation already held by `reference`: returned when the same holder holds the
+    same lines. Never says which reservation it is otherwise (it may be another caller's)."""
     res = await repository.reservation_by(session, reference=reference)
     if res is None:
         raise ReferenceInUse(f"reference {reference!r} is being used by a concurrent request; retry")
     rows = await repository.reservation_lines(session, [res.id])
     held = sorted((r.sku, r.location_code, r.quantity) for r in rows)
-    if held != sorted(tuple(line) for line in lines):
-        raise ReferenceInUse(f"reference {reference!r} already holds other lines", reservation_id=str(res.id))
+    if res.holder != holder or held != sorted(tuple(line) for line in lines):
+        raise ReferenceInUse(f"reference {reference!r} already holds other lines")
     return _reservation_out(res, rows)
 
 
@@ -627,7 +639,11 @@ async def reserve(
     lines: Sequence[Line | tuple[str, str, int]],
     expires_at: datetime | None = None,
     actor: uuid.UUID | None = None,
+    holder: str | None = None,
 ) -> ReservationOut:
+    """`holder` (holder_for(principal)): made through /v1/reservations, so only that channel
+    (and store) may settle it there; None: an order's or fulfilment's own reservation."""
+    _check_reference(reference, holder)
     wanted = rules.lock_order(_as_lines(lines))
     if not wanted:
         raise InvalidInput("a reservation needs at least one line", code="no_lines")
@@ -636,7 +652,7 @@ async def reserve(
     expires_at = _check_expiry(expires_at, now)
     reservation_id = uuid.uuid4()
     if len(wanted) == 1:
-        return await _reserve_one(session, reservation_id, reference, wanted[0], expires_at, actor, now)
+        return await _reserve_one(session, reservation_id, reference, wanted[0], expires_at, actor, now, holder)
     # One statement: every line's conditional UPDATE (rows locked in `wanted`'s order), the
     # reservation, its lines and its event — or nothing at all.
     reserved, created = await repository.reserve_many(
@@ -647,13 +663,14 @@ async def reserve(
         expires_at=expires_at,
         actor=actor,
         now=now,
+        holder=holder,
     )
     if reserved and not created:  # a concurrent request took the reference first
         await _give_back(session, wanted)
-        return await _existing(session, reference, wanted)
+        return await _existing(session, reference, wanted, holder)
     if not reserved:
         if await repository.reservation_by(session, reference=reference) is not None:
-            return await _existing(session, reference, wanted)
+            return await _existing(session, reference, wanted, holder)
         raise await _insufficient(session, wanted)
     return _fresh_out(reservation_id, reference, wanted, expires_at, now)
 
@@ -686,6 +703,7 @@ async def _reserve_one(
     expires_at: datetime | None,
     actor: uuid.UUID | None,
     now: datetime,
+    holder: str | None,
 ) -> ReservationOut:
     reserved, created = await repository.reserve_one(
         session,
@@ -697,14 +715,15 @@ async def _reserve_one(
         expires_at=expires_at,
         actor=actor,
         now=now,
+        holder=holder,
     )
     if reserved and created:
         return _fresh_out(reservation_id, reference, [line], expires_at, now)
     if reserved:  # a concurrent request took the reference between our check and insert
         await _give_back(session, [line])
-        return await _existing(session, reference, [line])
+        return await _existing(session, reference, [line], holder)
     if await repository.reservation_by(session, reference=reference) is not None:
-        return await _existing(session, reference, [line])
+        return await _existing(session, reference, [line], holder)
     raise await _insufficient(session, [line])
 
 
@@ -715,19 +734,51 @@ async def hold(
     line: Line | tuple[str, str, int],
     expires_at: datetime | None = None,
     actor: uuid.UUID | None = None,
+    holder: str | None = None,
 ) -> ReservationOut:
+    _check_reference(reference, holder)
     wanted = _as_lines([line])[0]
     expires_at = _check_expiry(expires_at, clock.now())
 
     async def regular(
-        reference: str, line: Line, expires_at: datetime | None, actor: uuid.UUID | None
+        reference: str, line: Line, expires_at: datetime | None, actor: uuid.UUID | None, holder: str | None
     ) -> ReservationOut:
         async with transaction(maker) as session:
-            return await reserve(session, reference=reference, lines=[line], expires_at=expires_at, actor=actor)
+            return await reserve(
+                session, reference=reference, lines=[line], expires_at=expires_at, actor=actor, holder=holder
+            )
 
     return await holds.combiner(maker, regular).hold(
-        reference=reference, line=wanted, expires_at=expires_at, actor=actor
+        reference=reference, line=wanted, expires_at=expires_at, actor=actor, holder=holder
     )
+
+
+def holder_for(principal: Principal) -> str:
+    """Who holds what this key reserves through the API (rules.holder_of)."""
+    return rules.holder_of(
+        principal.role.value, principal.channel.value if principal.channel else None, principal.location_code
+    )
+
+
+def _check_reference(reference: str, holder: str | None) -> None:
+    if holder is not None and rules.is_flow_reference(reference):
+        raise ReservedReference(
+            f"references starting with {', '.join(rules.FLOW_REFERENCE_PREFIXES)} belong to orders and fulfilment"
+        )
+
+
+def _require_holder(principal: Principal | None, res: Reservation, *, reading: bool = False) -> None:
+    """Through the API a key acts only on what its channel (and store) reserved there; an
+    admin on any such hold, and reads any reservation. The flows (no principal) act on all."""
+    if principal is None or (reading and principal.role == Role.ADMIN):
+        return
+    why = rules.may_settle(res.holder, holder_for(principal), admin=principal.role == Role.ADMIN)
+    if why == "held_by_order":
+        raise ReservationHeldByOrder(
+            "this reservation belongs to an order: cancel the order or act on its fulfillment order"
+        )
+    if why == "another_holder":
+        raise NotReservationHolder("only the channel (and store) that made this reservation may act on it")
 
 
 async def get_reservation(
@@ -741,6 +792,7 @@ async def get_reservation(
     res = await repository.reservation_by(session, reservation_id=reservation_id, reference=reference)
     if res is None:
         raise ReservationNotFound("no such reservation")
+    _require_holder(principal, res, reading=True)
     rows = await repository.reservation_lines(session, [res.id])
     _require_every_location(principal, rows)
     return _reservation_out(res, rows)
@@ -772,6 +824,7 @@ async def _settle(
     res = await repository.lock_reservation(session, reference=reference, reservation_id=reservation_id)
     if res is None:
         raise ReservationNotFound("no such reservation")
+    _require_holder(principal, res)
     held = await repository.reservation_lines(session, [res.id])
     _require_every_location(principal, held)
     open_lines = _open_lines(held)
@@ -873,6 +926,12 @@ async def consume(
         ledger_reference=ledger_reference,
         principal=principal,
     )
+
+
+async def open_reservation_units(session: AsyncSession, references: Sequence[str]) -> dict[tuple[str, str, str], int]:
+    """(reference, sku, location) -> units the reservation still holds there (absent: none)."""
+    rows = await repository.open_lines_by_reference(session, sorted(set(references)))
+    return {(r.reference, r.sku, r.location_code): int(r.open) for r in rows if r.open > 0}
 
 
 async def expire_reservations(session: AsyncSession, *, limit: int = 500) -> int:

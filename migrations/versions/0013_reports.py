@@ -2,7 +2,7 @@
 endless-aisle SKUs, each order's current contribution; loyalty ledger by time
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from app.reports.rules import COUNTERS
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -45,7 +45,8 @@ def _concrete(path: str) -> str:
 def v1_endpoints(app: Litestar) -> list[tuple[str, str, frozenset[Role]]]:
     endpoints = []
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or not route.path.startswith("/v1"):
+        # /metrics is keyed like the API (issue 12): it joins the matrix.
+        if not isinstance(route, HTTPRoute) or not (route.path.startswith("/v1") or route.path == "/metrics"):
             continue
         for handler in route.route_handlers:
             for method in handler.http_methods:
@@ -80,3 +81,15 @@ async def test_authorization_matrix(api: Api) -> None:
             elif role not in allowed and not denied_for_role:
                 failures.append(f"{method} {path} as {label}: not declared but got {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_matrix_covers_the_new_routes_of_issue_12() -> None:
+    """API keys are admin-only; /metrics is for admin and integration keys; a reservation's
+    consume is a till sale (POS keys only)."""
+    declared = {(m, p): allowed for m, p, allowed in v1_endpoints(create_app(SETTINGS, log=False))}
+    admin_only = frozenset({Role.ADMIN})
+    assert declared[("GET", "/v1/api-keys")] == admin_only
+    assert declared[("POST", "/v1/api-keys")] == admin_only
+    assert declared[("DELETE", "/v1/api-keys/{key_id:uuid}")] == admin_only
+    assert declared[("GET", "/metrics")] == frozenset({Role.ADMIN, Role.INTEGRATION})
+    assert declared[("POST", "/v1/reservations/{reservation_id:uuid}/consume")] == frozenset({Role.POS})

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-import httpx
+from dataclasses import replace
 
-from tests.conftest import Api
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.main import create_app
+from tests.conftest import SETTINGS, Api
+from tests.support import free_port
 
 
 async def test_health_is_public(client: httpx.AsyncClient) -> None:
@@ -18,11 +25,30 @@ async def test_ready_checks_database_and_redis(client: httpx.AsyncClient) -> Non
     assert response.json() == {"status": "ready", "database": "ok", "redis": "ok"}
 
 
-async def test_metrics_are_prometheus_text(client: httpx.AsyncClient) -> None:
-    await client.get("/health")
-    response = await client.get("/metrics")
-    assert response.status_code == 200
-    assert "oms_http_requests_total" in response.text
+async def test_metrics_need_an_admin_or_integration_key(api: Api) -> None:
+    await api.as_(None).get("/health")
+    anonymous = await api.as_(None).get("/metrics")
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
+    for label in ("storefront", "kiosk", "pos", "merchandiser", "logistics", "contact_center"):
+        refused = await api.as_(label).get("/metrics")
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden", label
+    for label in ("admin", "integration"):
+        response = await api.as_(label).get("/metrics")
+        assert response.status_code == 200
+        assert "oms_http_requests_total" in response.text
+
+
+async def test_metrics_port_serves_them_without_a_key(db_maker: async_sessionmaker[AsyncSession]) -> None:
+    port = free_port()
+    app = create_app(replace(SETTINGS, metrics_port=port, host="127.0.0.1"), sessionmaker=db_maker, log=False)
+    async with AsyncTestClient(app) as client, httpx.AsyncClient() as scraper:
+        await client.get("/health")
+        scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200 and "oms_http_requests_total" in scraped.text
+        assert (await client.get("/metrics")).status_code == 401  # the API port still wants a key
+    async with httpx.AsyncClient() as scraper:
+        with pytest.raises(httpx.ConnectError):  # stopped with the app
+            await scraper.get(f"http://127.0.0.1:{port}/metrics")
 
 
 async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:

@@ -341,10 +341,22 @@ async def test_hold_release_consume_over_http(api: Api, skus: list[str], db: Asy
         f"/v1/reservations/{hold['id']}/release", json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]}
     )
     assert r.json()["lines"][0]["open"] == 1
-    r = await api.as_("pos").post(f"/v1/reservations/{hold['id']}/consume", json={"ledger_reference": "pickup:1"})
+    # a till sale: the POS consumes what its own store's till held
+    till = await api.as_("pos").post(f"/v1/reservations/{hold['id']}/consume", json={"sale_reference": "till:1"})
+    _problem(till, 403, "not_reservation_holder")
+    r = await kiosk.post(f"/v1/reservations/{hold['id']}/release", json={})
+    assert r.json()["status"] == "released"
+    r = await api.as_("pos").post(
+        "/v1/reservations", json={"reference": "till:1", "lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]}
+    )
+    assert r.status_code == 201, r.text
+    hold = r.json()
+    r = await api.as_("pos").post(f"/v1/reservations/{hold['id']}/consume", json={"sale_reference": "receipt:1"})
     assert r.json()["status"] == "consumed"
+    sale = await db.scalar(select(StockMovement).where(StockMovement.reason == "sale"))
+    assert sale is not None and sale.reference == "receipt:1"
     _problem(
-        await kiosk.post(
+        await api.as_("pos").post(
             f"/v1/reservations/{hold['id']}/release",
             json={"lines": [{"sku": a, "location": TEST_STORE, "quantity": 1}]},
         ),
@@ -452,10 +464,9 @@ async def test_reservation_actions_refuse_another_locations_key(api: Api, skus: 
     for response in [
         await far.get(url),
         await far.post(f"{url}/release", json={}),
-        await far.post(f"{url}/consume", json={"ledger_reference": "pickup:far"}),
+        await far.post(f"{url}/consume", json={"sale_reference": "pickup:far"}),
     ]:
-        refused = _problem(response, 403, "forbidden")
-        assert refused["detail"] == "this key acts for another location"
+        _problem(response, 403, "not_reservation_holder")
     _problem(await far.post(f"/v1/reservations/{uuid.uuid4()}/release", json={}), 404, "reservation_not_found")
     held = (await api.as_("kiosk").get(url)).json()
     assert held["status"] == "open" and held["lines"][0]["open"] == 1

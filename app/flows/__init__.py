@@ -1,0 +1,1 @@
+"""Use cases that span domains, one file each (DESIGN.md: flows/)."""
