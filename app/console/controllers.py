@@ -11,7 +11,14 @@ from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
 from app.console.pages import auth, contact, dashboard, picker, returns, stock, store
-from app.console.web import EXCEPTION_HANDLERS, STATIC, StaffSessionMiddleware, provide_staff, staff_guard
+from app.console.web import (
+    EXCEPTION_HANDLERS,
+    STATIC,
+    StaffSessionMiddleware,
+    page_headers,
+    provide_staff,
+    staff_guard,
+)
 
 PAGES: list[Any] = [
     *auth.ROUTES,
@@ -32,6 +39,7 @@ def console_routes() -> list[Router]:
         dependencies={"staff": Provide(provide_staff, sync_to_thread=False)},
         middleware=[DefineMiddleware(StaffSessionMiddleware, exclude=["^/console/login$"])],
         exception_handlers=EXCEPTION_HANDLERS,
+        after_request=page_headers,
         include_in_schema=False,
     )
     static = create_static_files_router(

@@ -179,6 +179,22 @@ async def variant_names(session: AsyncSession, skus: Iterable[str]) -> dict[str,
     return names
 
 
+# Shared store tablets: no page (customer data) stays in the browser's cache, none is framed.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+async def page_headers(response: Response[Any]) -> Response[Any]:
+    for name, value in PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 # ---- failures as pages --------------------------------------------------------------------------
 
 

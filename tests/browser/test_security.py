@@ -111,6 +111,7 @@ async def test_session_cookie_flags_and_stored_hashes(live: Live) -> None:
     client, answer = sign_in(live, email)
     client.close()
     cookie = answer.headers["set-cookie"]
+    assert answer.headers["cache-control"] == "no-store" and answer.headers["x-frame-options"] == "DENY"
     assert cookie.startswith("oms_console=")
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Path=/console" in cookie
     assert "Secure" not in cookie  # plain http here; https requests get Secure
