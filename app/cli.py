@@ -64,9 +64,13 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool, with_wor
 
         run_async(lambda: seed_demo(settings))
     worker_proc = None
-    if with_worker:
-        worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+    # uvicorn stops on SIGTERM, then raises the signal again with the handler it found: the
+    # default one would end this process on the spot, leaving the worker behind. Exiting
+    # through SystemExit instead runs the `finally` below, as Ctrl-C (KeyboardInterrupt) does.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
+        if with_worker:
+            worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
         uvicorn.run(
             "app.asgi:app",
             host=host or settings.host,
@@ -79,8 +83,22 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool, with_wor
         )
     finally:
         if worker_proc is not None:
-            worker_proc.send_signal(signal.SIGTERM)
-            worker_proc.wait(timeout=30)
+            _stop_worker(worker_proc)
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    """Stop `oms worker` (it stops its Dramatiq group and waits for it); kill it if it hangs."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @main.command()
@@ -101,8 +119,6 @@ def worker(processes: int, threads: int) -> None:
 
     proc = start()
     missing_since: float | None = None
-    from app.worker import PERIODIC
-
     stop = False
     restart_at: float | None = None
 
@@ -110,6 +126,12 @@ def worker(processes: int, threads: int) -> None:
         nonlocal stop
         stop = True
         proc.send_signal(signum)
+
+    # At once, before the slow imports below: Dramatiq runs in its own session, so if this
+    # process died of a SIGTERM now, nobody would stop it.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    from app.worker import PERIODIC
 
     def should_stop() -> bool:
         nonlocal proc, restart_at, missing_since
@@ -127,8 +149,6 @@ def worker(processes: int, threads: int) -> None:
             proc, restart_at, missing_since = start(), None, None
         return False
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     run_scheduler(PERIODIC, should_stop)
     proc.wait()
     if not stop:

@@ -25,6 +25,7 @@ from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
+from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
 from app.core.settings import Settings, get_settings
@@ -127,7 +128,8 @@ def create_app(
             security=[{"apiKey": []}],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        request_max_body_size=20 * 1024 * 1024,
+        request_max_body_size=settings.max_body_bytes,
+        before_request=check_request,
         debug=False,
         logging_config=None,  # our JSON logging (configure_logging), not Litestar's default
     )

@@ -79,7 +79,7 @@ from app.catalog.schemas import (
 )
 from app.core import clock, outbox
 from app.core.errors import Conflict
-from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 
 
 class VariantFacts(msgspec.Struct, frozen=True):
@@ -230,13 +230,11 @@ async def create_category(session: AsyncSession, body: CategoryCreate) -> Catego
 async def list_categories(
     session: AsyncSession, *, under: str | None, limit: int, cursor: str | None
 ) -> Page[CategoryOut]:
-    after = decode_cursor(cursor, 1)
-    if after is not None and not isinstance(after[0], str):
-        raise InvalidCursor("the cursor was not issued by this list")
+    after = CATEGORIES.after(cursor)
     rows = await repository.list_categories(
         session, under=under, after_path=after[0] if after else None, limit=limit + 1
     )
-    return page_of([_category_out(c, parent) for c, parent in rows], limit, lambda c: [c.path])
+    return CATEGORIES.page([_category_out(c, parent) for c, parent in rows], limit, lambda c: [c.path])
 
 
 # ---- products -----------------------------------------------------------------------------
@@ -406,14 +404,13 @@ async def _change_variants(
     return touched
 
 
+CATEGORIES = Keyset("categories", str)
+PRODUCTS = Keyset("products", datetime, uuid.UUID)
+
+
 def _product_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor, 2)
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-    except (TypeError, ValueError):
-        raise InvalidCursor("the cursor was not issued by this list") from None
+    after = PRODUCTS.after(cursor)
+    return (after[0], after[1]) if after else None
 
 
 async def list_products(
@@ -438,7 +435,7 @@ async def list_products(
     for v in await repository.variants_of(session, [p.id for p, _, _ in rows[:limit]]):
         variants.setdefault(v.product_id, []).append(v)
     items = [_product_out(p, code, path, variants.get(p.id, [])) for p, code, path in rows]
-    return page_of(items, limit, lambda p: [p.created_at.isoformat(), str(p.id)])
+    return PRODUCTS.page(items, limit, lambda p: [p.created_at, p.id])
 
 
 async def get_variant(session: AsyncSession, sku: str) -> VariantDetail:

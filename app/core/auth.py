@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import clock
 from app.core.errors import InvalidInput, NotFound
 from app.core.models import ApiKey
-from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 
 log = logging.getLogger(__name__)
 
@@ -233,22 +233,21 @@ async def touch_last_used(maker: async_sessionmaker[AsyncSession], key_id: uuid.
 # ---- managing keys (admin API and `oms keys`) -------------------------------------------------
 
 
+API_KEYS = Keyset("api_keys", datetime, uuid.UUID)
+
+
 class ApiKeyNotFound(NotFound):
     code, title = "api_key_not_found", "No such API key"
 
 
 async def list_keys(session: AsyncSession, *, limit: int, cursor: str | None) -> Page[ApiKey]:
     """Keys oldest first (revoked ones included: their revocation time says so)."""
-    after = decode_cursor(cursor, 2)
+    after = API_KEYS.after(cursor)
     query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit + 1)
     if after is not None:
-        try:
-            created_at, key_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError:
-            raise InvalidCursor("the cursor was not issued by this list") from None
-        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(created_at, key_id))
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(after[0], after[1]))
     rows = list((await session.scalars(query)).all())
-    return page_of(rows, limit, lambda k: [k.created_at.isoformat(), str(k.id)])
+    return API_KEYS.page(rows, limit, lambda k: [k.created_at, k.id])
 
 
 async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
@@ -293,7 +292,8 @@ async def roles_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
         raise PermissionDeniedException(detail="route declares no roles")
     principal = connection.user
     if not isinstance(principal, Principal) or principal.role not in roles:
-        raise PermissionDeniedException(detail="this key's role may not do this")
+        allowed = ", ".join(sorted(roles))
+        raise PermissionDeniedException(detail=f"this key's role may not do this; roles allowed: {allowed}")
 
 
 def roles(*allowed: Role | Iterable[Role]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.core.schema import allowed_values
 from app.core.settings import get_settings
 
 log = logging.getLogger("oms.errors")
@@ -126,6 +128,9 @@ def _on_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Probl
     )
 
 
+_MISSING = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
+
+
 def _field_of(item: dict[str, Any]) -> str:
     key = item.get("key")
     message = str(item.get("message", ""))
@@ -137,15 +142,40 @@ def _field_of(item: dict[str, Any]) -> str:
     return "body"
 
 
+def _error_of(request: Request[Any, Any, Any], item: dict[str, Any]) -> dict[str, Any]:
+    message = str(item.get("message", ""))
+    error = {"field": _field_of(item), "message": message, "source": item.get("source")}
+    if missing := _MISSING.match(message):
+        # Litestar reports these against the body, with the caller's path and query in the text.
+        source, name = missing.groups()
+        error.update(field=name, source=source, message=f"missing required {source} parameter")
+    elif "allowed" in item:
+        error["allowed"] = item["allowed"]
+    elif message.startswith("Invalid enum value") and error["source"] in ("query", "path", "header", "cookie"):
+        allowed = _allowed_for_parameter(request, str(error["field"]))
+        if allowed is not None:
+            error.update(message=f"{message}; allowed: {', '.join(map(str, allowed))}", allowed=allowed)
+    return error
+
+
+def _allowed_for_parameter(request: Request[Any, Any, Any], name: str) -> list[Any] | None:
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get(name)
+    except (AttributeError, KeyError):
+        return None
+    if parameter is None:
+        return None
+    try:
+        return allowed_values(parameter.annotation, "")
+    except (TypeError, ValueError):
+        return None
+
+
 def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ProblemDocument]:
     raw = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        {"field": _field_of(item), "message": str(item.get("message", "")), "source": item.get("source")}
-        for item in raw
-        if isinstance(item, dict)
-    ]
+    errors = [_error_of(request, item) for item in raw if isinstance(item, dict)]
     if not errors:
-        errors = [{"field": "body", "message": str(exc.detail)}]
+        errors = [_error_of(request, {"message": str(exc.detail)})]
     return problem_response(
         request,
         status=400,
@@ -154,6 +184,29 @@ def _on_validation(request: Request[Any, Any, Any], exc: ValidationException) ->
         detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
         errors=errors,
     )
+
+
+def _bad_path_parameter(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """The routing 404 of a path parameter that does not parse (`/orders/not-a-uuid`): which one."""
+    path = request.scope.get("path", "")
+    for route in request.app.routes:
+        definitions = list(getattr(route, "path_parameters", {}).values())
+        if not definitions:
+            continue
+        pattern = re.escape(route.path)
+        for definition in definitions:
+            pattern = pattern.replace(re.escape("{" + definition.full + "}"), f"(?P<{definition.name}>[^/]+)")
+        match = re.fullmatch(pattern, path)
+        if match is None:
+            continue
+        for definition in definitions:
+            try:
+                if definition.parser:
+                    definition.parser(match.group(definition.name))
+            except ValueError:
+                kind = getattr(definition.type, "__name__", str(definition.type))
+                return {"field": definition.name, "message": f"not a valid {kind}", "source": "path"}
+    return None
 
 
 _HTTP_CODES = {
@@ -174,6 +227,17 @@ _HTTP_CODES = {
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:
     if exc.status_code >= 500:
         return _on_unexpected(request, exc)
+    if exc.status_code == 404 and isinstance(exc.__cause__, ValueError):
+        bad = _bad_path_parameter(request)
+        if bad is not None:
+            return problem_response(
+                request,
+                status=400,
+                code="validation_error",
+                title="Request is not valid",
+                detail=f"{bad['field']}: {bad['message']}",
+                errors=[bad],
+            )
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):

@@ -48,6 +48,15 @@ EXPONENTS: dict[str, int] = {
 CurrencyCode = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", examples=["EUR"])]
 MinorUnits = Annotated[int, msgspec.Meta(ge=0, le=10**15, description="amount in minor units")]
 
+# Every amount the API returns must fit a JavaScript number exactly (2^53 - 1). The inputs a total
+# is computed from are bounded so that none can exceed it: the largest quote (500 lines of
+# MAX_SALE_QUANTITY units at MAX_UNIT_PRICE, plus a delivery fee) is 5.000001e15 < 9.007e15.
+SAFE_INTEGER = 2**53 - 1
+MAX_UNIT_PRICE = 10**9
+UnitPrice = Annotated[
+    int, msgspec.Meta(ge=0, le=MAX_UNIT_PRICE, description="minor units per unit (at most 10^9, so totals stay exact)")
+]
+
 
 class Money(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     amount: Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]

@@ -45,6 +45,10 @@ class Settings:
     queue_namespace: str = "dramatiq"
     # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
     key_cache_seconds: float = 5.0
+    # Largest request body accepted (413 beyond it, before the body is read).
+    max_body_bytes: int = 1024 * 1024
+    # How far back a stock count may be dated (applied as of its time, so an old one rewrites history).
+    stock_count_horizon_days: int = 7
     # /metrics needs an admin or integration key; with a port, it is also served without a
     # key there (bind it where only the monitoring network reaches it).
     metrics_port: int | None = None
@@ -86,6 +90,8 @@ def load_settings() -> Settings:
         outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
         queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
         key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
+        max_body_bytes=_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
+        stock_count_horizon_days=_int("OMS_STOCK_COUNT_HORIZON_DAYS", 7),
         metrics_port=_int("OMS_METRICS_PORT", 0) or None,
     )
 

@@ -23,6 +23,10 @@ class PickupNotOffered(InvalidInput):
     code, title = "pickup_not_offered", "This store does not offer pickup"
 
 
+class UnknownBinSku(InvalidInput):
+    code, title = "unknown_sku", "SKU not in the catalog"
+
+
 class UnknownLocation(InvalidInput):
     code, title = "unknown_location", "No location has this code"
 

@@ -24,19 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.models import OutboxEvent
 from app.core.outbox import envelope
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import Keyset
 from app.core.signing import derive
 from app.integration import repository, rules
 from app.integration.errors import InvalidWebhookUrl, UnknownDelivery, UnknownSubscription
 from app.integration.models import WebhookDelivery, WebhookSubscription
 from app.integration.schemas import DeliveryOut, DeliveryPage, EventOut, EventPage, WebhookCreated, WebhookOut
 
+EVENT_FEED = Keyset("events", int, int)
+DELIVERIES = Keyset("webhook_deliveries", int)
+
 
 async def event_feed(session: AsyncSession, after: str | None, types: Sequence[str] | None, limit: int) -> EventPage:
-    position = decode_cursor(after, 2)
-    events = await repository.feed_page(
-        session, (int(position[0]), int(position[1])) if position else None, types, limit
-    )
+    position = EVENT_FEED.after(after)
+    events = await repository.feed_page(session, (position[0], position[1]) if position else None, types, limit)
     items = [
         EventOut(
             event_id=e.event_id,
@@ -50,7 +51,7 @@ async def event_feed(session: AsyncSession, after: str | None, types: Sequence[s
         for e in events
     ]
     last = events[-1] if events else None
-    return EventPage(items=items, next_cursor=encode_cursor([last.txid, last.id]) if last else after)
+    return EventPage(items=items, next_cursor=EVENT_FEED.encode([last.txid, last.id]) if last else after)
 
 
 def secret_for(subscription_id: uuid.UUID) -> bytes:
@@ -219,15 +220,15 @@ async def list_deliveries(
 ) -> DeliveryPage:
     if await repository.get_subscription(session, subscription_id) is None:
         raise UnknownSubscription()
-    position = decode_cursor(cursor, 1)
+    position = DELIVERIES.after(cursor, scope=subscription_id)
     rows = await repository.deliveries_page(
-        session, subscription_id, status, int(position[0]) if position else None, limit + 1
+        session, subscription_id, status, position[0] if position else None, limit + 1
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return DeliveryPage(
         items=[delivery_out(d) for d in rows],
-        next_cursor=encode_cursor([rows[-1].id]) if more and rows else None,
+        next_cursor=DELIVERIES.encode([rows[-1].id], scope=subscription_id) if more and rows else None,
     )
 
 

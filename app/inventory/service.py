@@ -94,7 +94,8 @@ from app.core import clock, outbox
 from app.core.auth import Principal, Role
 from app.core.db import transaction
 from app.core.errors import InvalidInput
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
+from app.core.settings import get_settings
 from app.inventory import holds, repository, rules
 from app.inventory.errors import (
     BatchTooLarge,
@@ -144,6 +145,12 @@ __all__ = ["Line"]
 # A POS clock a little ahead of ours is tolerated; a count from further in the future is not.
 COUNT_CLOCK_SKEW = timedelta(minutes=5)
 
+LOCATIONS = Keyset("locations", str)
+STOCK_BY_SKU = Keyset("stock_by_sku", str, str)
+STOCK_BY_LOCATION = Keyset("stock_by_location", str, str)
+STOCK_LEDGER = Keyset("stock_ledger", int)
+TRANSFERS = Keyset("transfers", datetime, uuid.UUID)
+
 
 # ---- locations ---------------------------------------------------------------------------------
 
@@ -191,11 +198,11 @@ async def list_locations(
 async def list_locations_page(
     session: AsyncSession, *, kind: str | None, ships: bool | None, pickup: bool | None, limit: int, cursor: str | None
 ) -> Page[LocationOut]:
-    after = decode_cursor(cursor, 1)
+    after = LOCATIONS.after(cursor)
     rows = await repository.list_locations(
-        session, kind=kind, ships=ships, pickup=pickup, after=str(after[0]) if after else None, limit=limit + 1
+        session, kind=kind, ships=ships, pickup=pickup, after=after[0] if after else None, limit=limit + 1
     )
-    return page_of([_location_out(loc) for loc in rows], limit, lambda o: [o.code])
+    return LOCATIONS.page([_location_out(loc) for loc in rows], limit, lambda o: [o.code])
 
 
 async def create_location(session: AsyncSession, body: LocationCreate) -> LocationOut:
@@ -345,16 +352,17 @@ async def stock_levels(
     limit: int,
     cursor: str | None = None,
 ) -> Page[StockLevelOut]:
-    after = decode_cursor(cursor, 2)
+    by_location = location_code is not None and sku is None
+    keyset = STOCK_BY_LOCATION if by_location else STOCK_BY_SKU
+    after = keyset.after(cursor)
     rows = await repository.stock_levels(
         session,
         sku=sku,
         location_code=location_code,
-        after=(str(after[0]), str(after[1])) if after else None,
+        after=(after[0], after[1]) if after else None,
         limit=limit + 1,
     )
-    by_location = location_code is not None and sku is None
-    return page_of(
+    return keyset.page(
         [_level_out(r) for r in rows],
         limit,
         (lambda o: [o.location, o.sku]) if by_location else (lambda o: [o.sku, o.location]),
@@ -387,11 +395,11 @@ async def ledger(
     """Newest first."""
     if sku is None and location_code is None:
         raise InvalidInput("name a sku, a location or both", code="ledger_filter_required")
-    after = decode_cursor(cursor, 1)
+    after = STOCK_LEDGER.after(cursor, scope=(sku, location_code))
     rows = await repository.ledger_page(
-        session, sku=sku, location_code=location_code, before_id=int(after[0]) if after else None, limit=limit + 1
+        session, sku=sku, location_code=location_code, before_id=after[0] if after else None, limit=limit + 1
     )
-    return page_of([_entry_out(m) for m in rows], limit, lambda e: [e.id])
+    return STOCK_LEDGER.page([_entry_out(m) for m in rows], limit, lambda e: [e.id], scope=(sku, location_code))
 
 
 async def on_hand_at(session: AsyncSession, *, sku: str, location_code: str, at: datetime) -> OnHandAtOut:
@@ -417,10 +425,22 @@ async def _apply_counts(
     changes: list[Change] = []
     rejected: list[RejectedLine] = []
     unchanged = 0
+    horizon = now - timedelta(days=get_settings().stock_count_horizon_days)
     for sku, counted, counted_at in lines:
         if counted_at > now + COUNT_CLOCK_SKEW:
             rejected.append(
                 RejectedLine(sku=sku, reason="counted_in_future", detail=f"counted_at {counted_at} is ahead of now")
+            )
+            continue
+        if counted_at < horizon:
+            # Applied as of its time, a count older than the ledger it is compared with would
+            # count every later movement twice: refused rather than rewriting history.
+            rejected.append(
+                RejectedLine(
+                    sku=sku,
+                    reason="counted_too_long_ago",
+                    detail=f"counted_at {counted_at.isoformat()} is older than the horizon ({horizon.isoformat()})",
+                )
             )
             continue
         on_hand_now, moved = basis.get(sku, (0, 0))
@@ -1160,8 +1180,8 @@ async def get_transfer(
 async def list_transfers(
     session: AsyncSession, *, status: str | None, location_code: str | None, limit: int, cursor: str | None
 ) -> Page[TransferOut]:
-    after = decode_cursor(cursor, 2)
-    key = (datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
+    after = TRANSFERS.after(cursor)
+    key = (after[0], after[1]) if after else None
     rows = await repository.list_transfers(
         session, status=status, location_code=location_code, after=key, limit=limit + 1
     )
@@ -1169,10 +1189,10 @@ async def list_transfers(
     by_id: dict[uuid.UUID, list[TransferLine]] = {}
     for line in lines:
         by_id.setdefault(line.transfer_id, []).append(line)
-    return page_of(
+    return TRANSFERS.page(
         [_transfer_out(t, by_id.get(t.id, [])) for t in rows],
         limit,
-        lambda o: [o.created_at.isoformat(), str(o.id)],
+        lambda o: [o.created_at, o.id],
     )
 
 

@@ -78,7 +78,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.auth import Principal
 from app.core.money import Money, exponent, is_supported
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 from app.core.settings import get_settings
 from app.customers import service as customers_service
 from app.customers.schemas import CustomerOut
@@ -128,6 +128,7 @@ MAX_LINES = 500
 MAX_ID_LENGTH = 120
 UPCOMING_EXPIRIES = 12
 CARD_LEDGER_LIMIT = 20
+POINTS_LEDGER = Keyset("points_ledger", int)
 
 
 def _currency() -> str:
@@ -793,10 +794,10 @@ def _card_out(
 async def _ledger_page(
     session: AsyncSession, account_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[LedgerEntryOut]:
-    after = decode_cursor(cursor, 1)
-    before_id = int(after[0]) if after is not None and isinstance(after[0], int) else None
+    after = POINTS_LEDGER.after(cursor, scope=account_id)
+    before_id = after[0] if after else None
     rows = await repository.ledger_page(session, account_id, before_id=before_id, limit=limit)
-    return page_of([_entry_out(row) for row in rows], limit, lambda entry: [entry.id])
+    return POINTS_LEDGER.page([_entry_out(row) for row in rows], limit, lambda entry: [entry.id], scope=account_id)
 
 
 async def ledger(

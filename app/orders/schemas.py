@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from app.core.money import CurrencyCode
-from app.core.schema import Body, Code, Out, Quantity
+from app.core.schema import MAX_SALE_QUANTITY, Body, Code, Out, SaleQuantity
 from app.orders.rules import Fulfilment, HoldType, TenderKind
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -26,7 +26,7 @@ MAX_CODES = 10
 
 class LineIn(Body):
     sku: Sku
-    quantity: Quantity
+    quantity: SaleQuantity
 
 
 class CartCreate(Body):
@@ -37,7 +37,7 @@ class CartCreate(Body):
 
 
 class LineQuantity(Body):
-    quantity: Annotated[int, Meta(ge=0, le=1_000_000, description="0 removes the line")]
+    quantity: Annotated[int, Meta(ge=0, le=MAX_SALE_QUANTITY, description="0 removes the line")]
 
 
 class CodeIn(Body):
@@ -114,7 +114,8 @@ class OrderCreate(Body):
     """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
 
     fulfilment: Fulfilment
-    tenders: Annotated[list[TenderIn], Meta(min_length=1, max_length=10)]
+    # They must sum to the order's total: an order whose total is 0 (a 100 % promotion) has none.
+    tenders: Annotated[list[TenderIn], Meta(max_length=10)] = msgspec.field(default_factory=list)
     cart_id: uuid.UUID | None = None
     lines: Annotated[list[LineIn], Meta(max_length=MAX_LINES)] | None = None
     codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)
@@ -200,7 +201,7 @@ class OrderSummary(Out):
 
 class CancelLine(Body):
     line_no: Annotated[int, Meta(ge=1, le=MAX_LINES)]
-    quantity: Quantity
+    quantity: SaleQuantity
 
 
 class CancelBody(Body):

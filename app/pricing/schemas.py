@@ -11,8 +11,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.core.auth import Channel
-from app.core.money import CurrencyCode, MinorUnits
-from app.core.schema import Body, Code, Name, Out, Quantity
+from app.core.money import CurrencyCode, MinorUnits, UnitPrice
+from app.core.schema import Body, Code, Name, Out, SaleQuantity
 from app.pricing.rules import Kind, Reason
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -34,7 +34,7 @@ Priority = Annotated[int, Meta(ge=-1000, le=1000, description="higher applies fi
 
 class DeliveryFeeIn(Body):
     currency: CurrencyCode
-    amount: MinorUnits
+    amount: UnitPrice
 
 
 class ZoneAreaIn(Body):
@@ -81,8 +81,8 @@ class PriceZoneOut(Out):
 class PriceCreate(Body):
     sku: Sku
     currency: CurrencyCode
-    amount: MinorUnits
-    compare_at_amount: MinorUnits | None = None
+    amount: UnitPrice
+    compare_at_amount: UnitPrice | None = None
     zone: Code = "default"
     valid_from: AwareTime | None = None  # default: now; never in the past
 
@@ -126,7 +126,7 @@ class PromotionFields(Body):
     currency: CurrencyCode | UnsetType | None = UNSET
     percent_bp: BasisPoints | UnsetType = UNSET
     amount: MinorUnits | UnsetType = UNSET
-    fixed_price: MinorUnits | UnsetType = UNSET
+    fixed_price: UnitPrice | UnsetType = UNSET
     buy_quantity: Annotated[int, Meta(ge=0, le=1000)] | UnsetType = UNSET
     get_quantity: Annotated[int, Meta(ge=0, le=1000)] | UnsetType = UNSET
     reward_percent_bp: Annotated[int, Meta(gt=0, le=10_000)] | UnsetType = UNSET
@@ -224,7 +224,7 @@ class CodesCreated(Out):
 
 class QuoteLineIn(Body):
     sku: Sku
-    quantity: Quantity
+    quantity: SaleQuantity
 
 
 class CustomerIn(Body):

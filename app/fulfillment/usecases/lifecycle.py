@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 from app.fulfillment import neighbours, repository, rules
 from app.fulfillment.errors import PickupLocked, TrackingNumberTaken, UnknownParcel, WrongPickupCode
 from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Parcel
@@ -41,6 +41,8 @@ from app.fulfillment.usecases.common import (
 )
 from app.fulfillment.usecases.sourcing import decision_out, resource_lines
 
+FULFILLMENT_ORDERS = Keyset("fulfillment_orders", datetime, uuid.UUID)
+
 # ---- reading -----------------------------------------------------------------------------------
 
 
@@ -63,8 +65,8 @@ async def list_fulfillment_orders(
     """Location-bound keys list their own location only, whatever they ask for."""
     if principal.location_code is not None:
         location_code = principal.location_code
-    after = decode_cursor(cursor, 2)
-    key = (datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))) if after else None
+    after = FULFILLMENT_ORDERS.after(cursor)
+    key = (after[0], after[1]) if after else None
     rows = await repository.list_fulfillment_orders(
         session, location_code=location_code, status=status, order_id=order_id, after=key, limit=limit
     )
@@ -75,7 +77,7 @@ async def list_fulfillment_orders(
         by_fo.setdefault(p.fulfillment_order_id, []).append(p)
     _, current = await rules_in_force(session)
     out = [fo_out(fo, lines[fo.id], by_fo.get(fo.id, []), current.pickup_max_attempts) for fo in rows]
-    return page_of(out, limit, lambda o: [o.created_at.isoformat(), str(o.id)])
+    return FULFILLMENT_ORDERS.page(out, limit, lambda o: [o.created_at, o.id])
 
 
 async def order_fulfilment(session: AsyncSession, order_id: uuid.UUID) -> OrderFulfilmentOut:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import service as catalog
 from app.core import clock
 from app.core.auth import Principal
 from app.fulfillment import neighbours, repository, rules
@@ -21,6 +22,7 @@ from app.fulfillment.errors import (
     NothingToPick,
     PickListClosed,
     PickListNotFound,
+    UnknownBinSku,
     UnknownLocation,
 )
 from app.fulfillment.models import FulfillmentOrder, PickList
@@ -300,5 +302,9 @@ async def put_bins(session: AsyncSession, principal: Principal, location_code: s
     pairs = parse_bins(body)
     if not await location_exists(session, location_code):
         raise UnknownLocation(f"no location {location_code}")
+    known = await catalog.variant_facts(session, [sku for sku, _ in pairs])
+    unknown = [sku for sku, _ in pairs if sku not in known]
+    if unknown:
+        raise UnknownBinSku(f"not in the catalog: {', '.join(unknown[:20])}", field="bins", skus=unknown[:100])
     await repository.put_bins(session, location_code, pairs, clock.now())
     return BinsOut(location_code=location_code, updated=len(pairs))

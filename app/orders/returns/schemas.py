@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from app.core.schema import Body, Code, Out, Quantity
+from app.core.schema import Body, Code, Out, SaleQuantity
 from app.orders.returns.rules import Disposition, Mode
 
 LineNo = Annotated[int, Meta(ge=1, le=10_000)]
@@ -20,7 +20,7 @@ Days = Annotated[int, Meta(ge=0, le=3650)]
 
 class ReturnLineIn(Body):
     line_no: LineNo
-    quantity: Quantity
+    quantity: SaleQuantity
     # Immediate returns only: what happens to the units at this till.
     disposition: Disposition | None = None
 
@@ -44,7 +44,7 @@ class ReturnCreate(Body):
 
 class ReceiveLineIn(Body):
     line_no: LineNo
-    quantity: Quantity
+    quantity: SaleQuantity
     disposition: Disposition
 
 
@@ -68,7 +68,7 @@ class ExchangeCreate(Body):
     till (`paid_by`) or refunded to the original tenders."""
 
     line_no: LineNo
-    quantity: Quantity
+    quantity: SaleQuantity
     new_sku: Sku
     reason: Why
     order_id: uuid.UUID | None = None

@@ -16,7 +16,7 @@ from app.core.auth import Principal, Role
 from app.core.db import transaction
 from app.core.errors import InvalidInput
 from app.core.money import Money
-from app.core.pagination import InvalidCursor, Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 from app.orders import repository, rules
 from app.orders.errors import (
     HoldAlreadyLifted,
@@ -125,20 +125,16 @@ async def list_orders(
         limit=limit,
     )
     items = [OrderSummary(**row._asdict()) for row in rows]
-    return page_of(items, limit, lambda o: [o.placed_at.isoformat(), str(o.id)])
+    return ORDERS.page(items, limit, lambda o: [o.placed_at, o.id])
+
+
+ORDERS = Keyset("orders", datetime, uuid.UUID)
+TIMELINE = Keyset("order_timeline", int)
 
 
 def _order_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor, 2)
-    if after is None:
-        return None
-    try:
-        placed_at = datetime.fromisoformat(str(after[0]))
-        if placed_at.tzinfo is None:
-            raise ValueError("naive")
-        return placed_at, uuid.UUID(str(after[1]))
-    except ValueError:
-        raise InvalidCursor("the cursor was not issued by this list") from None
+    after = ORDERS.after(cursor)
+    return (after[0], after[1]) if after else None
 
 
 async def timeline(
@@ -148,9 +144,7 @@ async def timeline(
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     await check_access(session, principal, order, token)
-    after = decode_cursor(cursor, 1)
-    if after is not None and not isinstance(after[0], int):
-        raise InvalidCursor("the cursor was not issued by this list")
+    after = TIMELINE.after(cursor, scope=order_id)
     rows = await repository.timeline(session, order_id, after[0] if after else None, limit)
     items = [
         TimelineEntryOut(
@@ -165,7 +159,7 @@ async def timeline(
         )
         for r in rows
     ]
-    return page_of(items, limit, lambda e: [e.id])
+    return TIMELINE.page(items, limit, lambda e: [e.id], scope=order_id)
 
 
 async def customer_presents(

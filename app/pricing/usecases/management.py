@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import service as catalog
 from app.core import clock, outbox
 from app.core.errors import InvalidInput
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 from app.pricing import repository, rules
 from app.pricing.errors import (
     CodeExists,
@@ -41,6 +41,11 @@ from app.pricing.schemas import (
     ZoneAreaIn,
 )
 from app.pricing.usecases.quoting import check_currency, normalize_code, postal_key, rule_of
+
+PRICE_ZONES = Keyset("price_zones", str)
+PRICE_HISTORY = Keyset("prices", datetime, uuid.UUID)
+PROMOTIONS = Keyset("promotions", datetime, uuid.UUID)
+PROMOTION_CODES = Keyset("promotion_codes", str)
 
 # ---- zones -------------------------------------------------------------------------------
 
@@ -102,9 +107,9 @@ async def get_zone(session: AsyncSession, code: str) -> PriceZone:
 
 
 async def list_zones(session: AsyncSession, *, cursor: str | None, limit: int) -> Page[PriceZone]:
-    after = decode_cursor(cursor, 1)
-    rows = await repository.zone_page(session, str(after[0]) if after else None, limit)
-    return page_of(rows, limit, lambda z: [z.code])
+    after = PRICE_ZONES.after(cursor)
+    rows = await repository.zone_page(session, after[0] if after else None, limit)
+    return PRICE_ZONES.page(rows, limit, lambda z: [z.code])
 
 
 async def zone_details(session: AsyncSession, codes: Sequence[str]) -> tuple[list[Any], list[Any]]:
@@ -168,10 +173,10 @@ async def price_history(
     cursor: str | None,
     limit: int,
 ) -> Page[Price]:
-    after = decode_cursor(cursor, 2)
-    key = (datetime.fromisoformat(str(after[0])), str(after[1])) if after else None
+    after = PRICE_HISTORY.after(cursor, scope=(sku, zone, currency))
+    key = (after[0], str(after[1])) if after else None
     rows = await repository.price_history(session, sku, zone, currency, key, limit)
-    return page_of(rows, limit, lambda p: [p.valid_from.isoformat(), str(p.id)])
+    return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id], scope=(sku, zone, currency))
 
 
 async def withdraw_price(session: AsyncSession, price_id: uuid.UUID) -> None:
@@ -238,11 +243,21 @@ def _check(promotion: Promotion) -> None:
         raise InvalidPromotion("; ".join(problems), problems=problems)
 
 
+async def _check_target_skus(session: AsyncSession, promotion: Promotion) -> None:
+    """A promotion naming a SKU the catalog does not know would silently never apply."""
+    skus = promotion.target_skus or []
+    known = await catalog.variant_facts(session, skus) if skus else {}
+    unknown = [sku for sku in skus if sku not in known]
+    if unknown:
+        raise UnknownSku(f"not in the catalog: {', '.join(unknown[:20])}", field="target.skus", skus=unknown[:100])
+
+
 async def create_promotion(session: AsyncSession, body: PromotionCreate) -> Promotion:
     now = clock.now()
     promotion = Promotion(id=uuid.uuid4(), kind=body.kind.value, created_at=now, updated_at=now, **_DEFAULTS)
     _apply_fields(promotion, body)
     _check(promotion)
+    await _check_target_skus(session, promotion)
     await repository.add_promotion(session, promotion)
     return promotion
 
@@ -254,6 +269,7 @@ async def update_promotion(session: AsyncSession, promotion_id: uuid.UUID, body:
     old_limit, old_per_customer = promotion.usage_limit, promotion.usage_limit_per_customer
     _apply_fields(promotion, body)
     _check(promotion)
+    await _check_target_skus(session, promotion)
     if promotion.usage_limit is None:
         promotion.times_used = 0
     elif old_limit is None:  # a new limit counts the uses made while there was none
@@ -281,10 +297,10 @@ async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promo
 async def list_promotions(
     session: AsyncSession, *, cursor: str | None, limit: int, archived: bool = False
 ) -> Page[Promotion]:
-    after = decode_cursor(cursor, 2)
-    key = (datetime.fromisoformat(str(after[0])), str(after[1])) if after else None
+    after = PROMOTIONS.after(cursor)
+    key = (after[0], str(after[1])) if after else None
     rows = await repository.promotion_page(session, key, limit, archived=archived)
-    return page_of(rows, limit, lambda p: [p.created_at.isoformat(), str(p.id)])
+    return PROMOTIONS.page(rows, limit, lambda p: [p.created_at, p.id])
 
 
 async def archive_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> None:
@@ -328,6 +344,6 @@ async def list_codes(
     session: AsyncSession, promotion_id: uuid.UUID, *, cursor: str | None, limit: int
 ) -> Page[PromotionCode]:
     await get_promotion(session, promotion_id)
-    after = decode_cursor(cursor, 1)
-    rows = await repository.code_page(session, promotion_id, str(after[0]) if after else None, limit)
-    return page_of(rows, limit, lambda c: [c.code])
+    after = PROMOTION_CODES.after(cursor, scope=promotion_id)
+    rows = await repository.code_page(session, promotion_id, after[0] if after else None, limit)
+    return PROMOTION_CODES.page(rows, limit, lambda c: [c.code], scope=promotion_id)

@@ -89,7 +89,9 @@ async def test_bad_input_is_a_problem_and_writes_nothing(
 
 
 async def test_wrong_body_type_is_a_problem(api: Api) -> None:
-    response = await api.as_("merchandiser").post("/v1/products", content=b"[1,2]")
+    response = await api.as_("merchandiser").post(
+        "/v1/products", content=b"[1,2]", headers={"content-type": "application/json"}
+    )
     assert_problem(response, 400, "validation_error")
 
 
@@ -156,7 +158,7 @@ async def test_patch_refusals(api: Api, db: AsyncSession) -> None:
     unknown = "/v1/products/00000000-0000-0000-0000-000000000000"
     assert_problem(await merch.patch(unknown, json={"name": "x"}), 404, "unknown_product")
     assert_problem(await merch.get(unknown), 404, "unknown_product")
-    assert_problem(await merch.get("/v1/products/not-a-uuid"), 404, "not_found")
+    assert_problem(await merch.get("/v1/products/not-a-uuid"), 400, "validation_error")  # names product_id
     unchanged = (await merch.get(url)).json()
     assert (unchanged["name"], [v["barcode"] for v in unchanged["variants"]]) == ("Oxford Shirt", [None])
     assert first["code"] == "A"

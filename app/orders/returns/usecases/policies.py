@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.pagination import Page, decode_cursor, page_of
+from app.core.pagination import Keyset, Page
 from app.orders.returns import repository
 from app.orders.returns.schemas import PolicyOut
+
+POLICIES = Keyset("return_policies", str)
 
 
 async def set_policy(session: AsyncSession, category_code: str, days: int) -> PolicyOut:
@@ -16,7 +18,7 @@ async def set_policy(session: AsyncSession, category_code: str, days: int) -> Po
 
 
 async def list_policies(session: AsyncSession, cursor: str | None, limit: int) -> Page[PolicyOut]:
-    after = decode_cursor(cursor, 1)
-    rows = await repository.list_policies(session, str(after[0]) if after else None, limit)
+    after = POLICIES.after(cursor)
+    rows = await repository.list_policies(session, after[0] if after else None, limit)
     items = [PolicyOut(category_code=r.category_code, days=r.days, updated_at=r.updated_at) for r in rows]
-    return page_of(items, limit, lambda p: [p.category_code])
+    return POLICIES.page(items, limit, lambda p: [p.category_code])
