@@ -12,6 +12,7 @@ rendering, and how failures become pages. Screens live in `app/console/pages/`.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -90,11 +91,13 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     if not isinstance(connection, Request):
         raise PermissionDeniedException(detail="the console serves HTTP pages only")
     if connection.method not in SAFE_METHODS:
-        sent = connection.headers.get("x-csrf-token")
-        if sent is None:
-            sent = (await connection.form()).get("_csrf")
+        form = await connection.form()  # parsed once: the handler reads the same form
+        sent = connection.headers.get("x-csrf-token") or form.get("_csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), staff.csrf_token.encode()):
             raise PermissionDeniedException(detail="the form's security token is missing or stale: reload the page")
+        # PostgreSQL cannot store a NUL character: refused here, for every form at once.
+        if any(isinstance(value, str) and "\x00" in value for _, value in form.multi_items()):
+            raise ValidationException(detail="a field contains a NUL character")
 
 
 def provide_staff(request: Request[Any, Any, Any]) -> Staff:
@@ -133,6 +136,16 @@ def login_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie | None]:
     return token, cookie
 
 
+_COUNT = re.compile(r"[0-9]{1,7}")
+_SIGNED = re.compile(r"[+-]?[0-9]{1,7}")
+
+
+def whole_number(raw: object, *, signed: bool = False) -> int | None:
+    """A typed quantity (ASCII digits, at most 7): None for anything else."""
+    text = str(raw or "").strip()
+    return int(text) if (_SIGNED if signed else _COUNT).fullmatch(text) else None
+
+
 def work_location(staff: Staff, asked: str | None) -> str:
     """Location-bound staff work at their own location whatever they ask; others name one."""
     if staff.location_code is not None:
@@ -156,7 +169,7 @@ async def find_variant(session: AsyncSession, scanned: str) -> VariantDetail | N
     text = scanned.strip()
     if not text or len(text) > 64:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         try:
             return await catalog.find_variant_by_barcode(session, text)
         except (InvalidBarcode, UnknownBarcode):

@@ -84,6 +84,9 @@ async def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(live:
         token = csrf_of(client, "/console/picker")
         allowed = client.post("/console/picker/pick-lists", data={"_csrf": token})
         assert allowed.status_code == 200 and "Nothing to pick at STORE-COLOGNE" in allowed.text
+        counted = {"_csrf": token, "sku": "A\x00", "location": "STORE-COLOGNE", "on_hand": "1"}
+        nul = client.post("/console/stock/counts", data=counted)
+        assert nul.status_code == 400
         # The header form (htmx sends it) works as well.
         assert client.post("/console/logout", headers={"X-CSRF-Token": token}).status_code == 303
         assert client.get("/console/").status_code == 303  # signed out: the session row is gone

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import service as staff_accounts
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, page, staff_roles
+from app.console.web import MANAGERS, page, staff_roles, whole_number
 from app.core.errors import InvalidInput, NotFound
 from app.customers import service as customers
 from app.fulfillment import service as fulfillment
@@ -71,9 +71,8 @@ async def adjust_points(
     request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff, customer_id: uuid.UUID
 ) -> Template:
     form = await request.form()
-    raw = str(form.get("points", "")).strip()
-    points = int(raw) if raw.lstrip("+-").isdigit() and len(raw) <= 9 else 0
-    if points == 0:
+    points = whole_number(form.get("points"), signed=True)
+    if not points:
         raise InvalidInput("enter the points to add (or, with a minus, to take away)", code="invalid_points")
     customer = await customers.get_customer(db_session, customer_id)
     # The loyalty ledger keeps a reason, not an actor: the staff member is named in it.

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, find_variant, page, staff_roles, variant_names, work_location
+from app.console.web import MANAGERS, find_variant, page, staff_roles, variant_names, whole_number, work_location
 from app.fulfillment import service as fulfillment
 from app.fulfillment.errors import NothingToPick
 from app.fulfillment.schemas import FoundLine, PackBody, PickListOut
@@ -62,9 +62,9 @@ def _found(form: FormMultiDict, pick_list: PickListOut) -> dict[str, int]:
     wanted = {ln.sku: ln.quantity for ln in pick_list.lines}
     found = dict.fromkeys(wanted, 0)
     for sku in wanted:
-        raw = form.get(f"f.{sku}")
-        if isinstance(raw, str) and raw.isdigit():
-            found[sku] = min(int(raw), wanted[sku])
+        count = whole_number(form.get(f"f.{sku}"))
+        if count is not None:
+            found[sku] = min(count, wanted[sku])
     return found
 
 

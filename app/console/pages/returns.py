@@ -20,7 +20,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, page, staff_roles, work_location
+from app.console.web import MANAGERS, page, staff_roles, whole_number, work_location
 from app.core.errors import InvalidInput, NotFound
 from app.customers import service as customers
 from app.orders import service as orders
@@ -75,11 +75,9 @@ async def returns_counter(db_session: AsyncSession, staff: Staff, q: str | None 
 def _return_body(form: FormMultiDict, staff: Staff) -> ReturnCreate:
     lines = []
     for key, value in form.multi_items():
-        if key.startswith("qty.") and str(value).isdigit() and int(str(value)) > 0:
-            no = key.removeprefix("qty.")
-            lines.append(
-                {"line_no": int(no), "quantity": int(str(value)), "disposition": str(form.get(f"disp.{no}", "restock"))}
-            )
+        no, units = whole_number(key.removeprefix("qty.")), whole_number(value)
+        if key.startswith("qty.") and no is not None and units:
+            lines.append({"line_no": no, "quantity": units, "disposition": str(form.get(f"disp.{no}", "restock"))})
     if not lines:
         raise InvalidInput("choose at least one unit to return", code="nothing_chosen")
     location = work_location(staff, str(form.get("location", "")) or None)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import service as staff_accounts
 from app.console.rules import Staff, StaffRole
-from app.console.web import MANAGERS, find_variant, page, staff_roles
+from app.console.web import MANAGERS, find_variant, page, staff_roles, whole_number
 from app.inventory import service as inventory
 
 READERS = staff_roles(StaffRole.PICKER, StaffRole.STORE_ASSOCIATE, StaffRole.MERCHANDISER, MANAGERS)
@@ -51,18 +51,18 @@ async def stock(db_session: AsyncSession, staff: Staff, q: str | None = None) ->
 async def count(request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff) -> Template:
     form = await request.form()
     sku, location = str(form.get("sku", ""))[:64], str(form.get("location", ""))[:40]
-    raw = str(form.get("on_hand", "")).strip()
-    if not raw.isdigit() or int(raw) > 1_000_000:
+    on_hand = whole_number(form.get("on_hand"))
+    if on_hand is None or on_hand > 1_000_000:
         return await _stock_page(db_session, staff, sku, status=422, refusal="Enter the units you counted (0 or more).")
     staff.principal.require_location(location)
     await inventory.count(
         db_session,
         location_code=location,
-        lines=[(sku, int(raw))],
+        lines=[(sku, on_hand)],
         reference=f"console-count:{uuid.uuid4().hex[:12]}",
         actor=staff.id,
     )
-    return await _stock_page(db_session, staff, sku, done=f"Counted {raw} × {sku} at {location}.")
+    return await _stock_page(db_session, staff, sku, done=f"Counted {on_hand} × {sku} at {location}.")
 
 
 ROUTES: list[Any] = [stock, count]

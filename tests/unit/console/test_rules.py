@@ -52,3 +52,24 @@ def test_password_length_and_email_case() -> None:
     assert rules.password_problem("short") is not None
     assert rules.password_problem("long-enough-1") is None
     assert rules.normalise_email("  Ada@Shop.TEST ") == "ada@shop.test"
+
+
+@pytest.mark.parametrize(
+    ("raw", "signed", "expected"),
+    [
+        ("3", False, 3),
+        (" 12 ", False, 12),
+        ("²", False, None),
+        ("9" * 5000, False, None),
+        ("-5", False, None),
+        ("-5", True, -5),
+        ("+7", True, 7),
+        ("", False, None),
+        (None, False, None),
+        ("1e3", False, None),
+    ],
+)
+def test_typed_quantities(raw: object, signed: bool, expected: int | None) -> None:
+    from app.console.web import whole_number
+
+    assert whole_number(raw, signed=signed) == expected
