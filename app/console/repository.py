@@ -50,5 +50,11 @@ async def delete_session(session: AsyncSession, token_hash: bytes) -> None:
     await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash))
 
 
+async def purge_expired_sessions(session: AsyncSession, now: datetime, limit: int) -> int:
+    expired = select(StaffSession.token_hash).where(StaffSession.expires_at <= now).limit(limit)
+    result = await session.execute(delete(StaffSession).where(StaffSession.token_hash.in_(expired.scalar_subquery())))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def delete_expired_sessions(session: AsyncSession, staff_id: uuid.UUID, now: datetime) -> None:
     await session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.expires_at <= now))

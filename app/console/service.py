@@ -9,6 +9,7 @@ Public functions:
 - `staff_of(session, token) -> Staff | None`: the signed-in staff member of a cookie.
 - `sign_out(session, token)`
 - `staff_names(session, ids) -> {id: email}`: who a timeline's actor ids are (staff only).
+- `purge_expired_sessions(session, limit=10_000) -> int` (the hourly `console.purge_expired_sessions` job)
 """
 
 from __future__ import annotations
@@ -135,6 +136,10 @@ async def staff_of(session: AsyncSession, token: str) -> rules.Staff | None:
 
 async def sign_out(session: AsyncSession, token: str) -> None:
     await repository.delete_session(session, token_hash(token))
+
+
+async def purge_expired_sessions(session: AsyncSession, limit: int = 10_000) -> int:
+    return await repository.purge_expired_sessions(session, clock.now(), limit)
 
 
 async def staff_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
