@@ -31,6 +31,10 @@ async def test_picker_walks_scans_short_picks_packs_and_ships(live: Live, browse
     await expect(page.get_by_role("heading", name=f"Pick list · {WAREHOUSE}")).to_be_visible()
     # The walk is in bin order: A-01-3 before B-02-1.
     await expect(page.locator("tbody td.bin")).to_have_text(["A-01-3", "B-02-1"])
+    # Left and come back (a dropped handheld): the walk is resumed, not lost.
+    await page.get_by_role("navigation").get_by_role("link", name="Picking").click()
+    await page.get_by_role("link", name=re.compile("^Resume pick list")).click()
+    await expect(page.locator("tbody td.bin")).to_have_text(["A-01-3", "B-02-1"])
 
     scan = page.get_by_label(re.compile("^Scan item"))
     await scan.fill(barcodes[WRONG])

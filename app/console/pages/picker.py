@@ -30,12 +30,14 @@ CARRIERS = ["dhl", "dpd", "gls", "hermes", "ups"]
 
 
 async def _queue(session: AsyncSession, staff: Staff, location: str) -> dict[str, list[Any]]:
+    """Walks taken but not confirmed (to resume), then what waits for packing and shipping."""
     queue: dict[str, list[Any]] = {}
-    for status in ("picked", "packed"):
+    for status in ("assigned", "picked", "packed"):
         found = await fulfillment.list_fulfillment_orders(
             session, staff.principal, location_code=location, status=status, order_id=None, limit=50, cursor=None
         )
-        queue[status] = [fo for fo in found.items if fo.type != "pickup"]
+        queue[status] = [fo for fo in found.items if status == "assigned" or fo.type != "pickup"]
+    queue["walks"] = sorted({fo.pick_list_id for fo in queue.pop("assigned") if fo.pick_list_id is not None})
     return queue
 
 
