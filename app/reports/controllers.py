@@ -5,9 +5,10 @@
 
 Roles: `admin` and `integration` (the BI tool's key). Channel keys (storefront, kiosk,
 POS, contact center), merchandiser and logistics keys are refused: the figures are the
-whole retailer's. `from`/`to`: dates (`to` inclusive) or ISO 8601 datetimes with an
-offset; default the last 30 days; at most 400 days; `location` may repeat (at most 50).
-Bad dates, `from` after `to` or a longer period: 400 `invalid_period`.
+whole retailer's. `from`/`to`: dates (YYYY-MM-DD, UTC days, both included); default the
+last 30 days; at most 400 days; `location` may repeat (at most 50). Bad dates, `from`
+after `to` or a longer period: 400 `invalid_period`; an unknown CSV table: 400
+`unknown_report_table`. Figures come from the reports' summary, as fresh as the event relay.
 """
 
 from __future__ import annotations
@@ -24,16 +25,14 @@ from app.core import clock
 from app.core.auth import Role, roles
 from app.core.errors import problem_responses
 from app.reports import rules, service
-from app.reports.errors import InvalidPeriod
+from app.reports.errors import InvalidLocations
 from app.reports.schemas import TABLES, ChannelReport
 
 READERS = roles(Role.ADMIN, Role.INTEGRATION)
 MAX_LOCATIONS = 50
 
-From = Annotated[str | None, Parameter(query="from", max_length=40, description="first day (YYYY-MM-DD) or datetime")]
-To = Annotated[
-    str | None, Parameter(query="to", max_length=40, description="last day, inclusive, or datetime (exclusive)")
-]
+From = Annotated[str | None, Parameter(query="from", max_length=40, description="first UTC day (YYYY-MM-DD)")]
+To = Annotated[str | None, Parameter(query="to", max_length=40, description="last UTC day, included (YYYY-MM-DD)")]
 Locations = Annotated[
     list[str] | None, Parameter(query="location", description="location codes (repeat); none = every location")
 ]
@@ -45,7 +44,7 @@ async def _report(
 ) -> ChannelReport:
     start, end = rules.parse_period(from_, to, clock.now().date())
     if location is not None and (len(location) > MAX_LOCATIONS or any(not 0 < len(c) <= 40 for c in location)):
-        raise InvalidPeriod(f"at most {MAX_LOCATIONS} location codes of 1 to 40 characters", field="location")
+        raise InvalidLocations(f"at most {MAX_LOCATIONS} location codes of 1 to 40 characters", field="location")
     return await service.channel_report(db_session, start=start, end=end, locations=location)
 
 

@@ -13,3 +13,7 @@ class InvalidPeriod(Problem):
 
 class UnknownTable(Problem):
     status, code, title = 400, "unknown_report_table", "No such table in this report"
+
+
+class InvalidLocations(Problem):
+    status, code, title = 400, "invalid_locations", "Too many or malformed location codes"

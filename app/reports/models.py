@@ -15,12 +15,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, String, Table, text
+from sqlalchemy import BigInteger, Column, Date, Integer, String, Table, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
-from app.reports.rules import COUNTERS
+from app.reports.rules import COUNTERS, MONEY_COUNTERS
 
 
 class OrderFacts(Base):
@@ -38,7 +38,10 @@ report_daily = Table(
     Column("day", Date, primary_key=True),
     Column("channel", String(20), primary_key=True),
     Column("location", String(40), primary_key=True),
-    *(Column(name, BigInteger, nullable=False, server_default=text("0")) for name in COUNTERS),
+    *(
+        Column(name, BigInteger if name in MONEY_COUNTERS else Integer, nullable=False, server_default=text("0"))
+        for name in COUNTERS
+    ),
 )
 
 

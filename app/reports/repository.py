@@ -107,13 +107,21 @@ async def returns(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict
     return out
 
 
-async def order_ids_after(session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
-    """Every order, in id order (a rebuild walks them in batches)."""
-    rows = await session.execute(
-        text("SELECT id FROM orders WHERE id > CAST(:after AS uuid) ORDER BY id LIMIT :limit"),
-        {"after": str(after or uuid.UUID(int=0)), "limit": limit},
-    )
-    return list(rows.scalars())
+async def orders_after(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[tuple[datetime, uuid.UUID]]:
+    """Every order in (placed_at, id) order (ix_orders_placed): a rebuild walks them in batches
+    of neighbouring days, so each batch adds to few summary rows."""
+    if after is None:
+        statement = text("SELECT placed_at, id FROM orders ORDER BY placed_at, id LIMIT :limit")
+        params: dict[str, Any] = {"limit": limit}
+    else:
+        statement = text(
+            "SELECT placed_at, id FROM orders WHERE (placed_at, id) > (:at, CAST(:id AS uuid)) "
+            "ORDER BY placed_at, id LIMIT :limit"
+        )
+        params = {"at": after[0], "id": str(after[1]), "limit": limit}
+    return [(r.placed_at, r.id) for r in await session.execute(statement, params)]
 
 
 async def event(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent | None:
@@ -199,20 +207,24 @@ async def _located(
     return list((await session.execute(statement, params)).mappings())
 
 
-async def counters_by_channel(
+async def counters(
     session: AsyncSession, first: date, end: date, locations: Sequence[str] | None
-) -> list[Any]:
-    sums = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
-    sql = f"SELECT channel, {sums} FROM report_daily WHERE day >= :first AND day < :end {{at}} GROUP BY channel"
-    return await _located(session, sql, {"first": first, "end": end}, locations)
-
-
-async def daily_orders(session: AsyncSession, first: date, end: date, locations: Sequence[str] | None) -> list[Any]:
+) -> tuple[list[Any], list[Any]]:
+    """One scan of the summary, aggregated once per (day, channel); then every counter per
+    channel, and orders and revenue per day and channel (the line charts)."""
+    per_day = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+    per_channel = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+    nothing = ", ".join(f"NULL::bigint AS {c}" for c in COUNTERS)
     sql = (
-        "SELECT day, channel, sum(orders)::bigint AS orders, sum(revenue)::bigint AS revenue FROM report_daily "
-        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel HAVING sum(orders) > 0 ORDER BY day, channel"
+        f"WITH d AS MATERIALIZED (SELECT day, channel, {per_day} FROM report_daily "
+        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel) "
+        f"SELECT true AS per_channel, NULL::date AS day, channel, {per_channel}, "
+        "NULL::bigint AS day_orders, NULL::bigint AS day_revenue FROM d GROUP BY channel "
+        f"UNION ALL SELECT false, day, channel, {nothing}, orders::bigint, revenue::bigint FROM d WHERE orders > 0 "
+        "ORDER BY day NULLS FIRST, channel"
     )
-    return await _located(session, sql, {"first": first, "end": end}, locations)
+    rows = await _located(session, sql, {"first": first, "end": end}, locations)
+    return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"]]
 
 
 async def endless_aisle_skus(

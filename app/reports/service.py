@@ -11,8 +11,9 @@ How it stays fast: a year of a million orders is not summed at request time. The
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
 counter below; an order's contribution is recomputed from the orders, fulfilment and
 returns tables (read-only) whenever an event about the order is published (placed,
-cancelled, each fulfilment step, each return step) and the difference with its previous
-contribution is added — idempotent, so at-least-once delivery is harmless. The report
+cancelled, each fulfilment step, each return step: the consumer hears every event and
+ignores those about no order, so no new event type is missed) and the difference with its
+previous contribution is added — idempotent, so at-least-once delivery is harmless. The report
 then sums a few thousand rows. Figures are as fresh as the event relay (seconds).
 Points are read from the loyalty ledger itself (an index-only scan).
 
@@ -135,7 +136,7 @@ async def channel_report(
     rules.validate_period(start, end)
     locs = sorted(set(locations)) if locations else None
     first, after = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    rows = await repository.counters_by_channel(session, first, after, locs)
+    rows, days = await repository.counters(session, first, after, locs)
     per_channel = {c: dict.fromkeys(COUNTERS, 0) for c in CHANNELS}
     for row in rows:
         sums = per_channel.setdefault(row["channel"], dict.fromkeys(COUNTERS, 0))
@@ -186,8 +187,10 @@ async def channel_report(
             for r in await repository.endless_aisle_skus(session, first, after, locs, TOP_SKUS)
         ],
         daily=[
-            DailyChannelFigures(day=r["day"], channel=r["channel"], orders=int(r["orders"]), revenue=int(r["revenue"]))
-            for r in await repository.daily_orders(session, first, after, locs)
+            DailyChannelFigures(
+                day=r["day"], channel=r["channel"], orders=int(r["day_orders"]), revenue=int(r["day_revenue"])
+            )
+            for r in days
         ],
     )
 
@@ -244,12 +247,15 @@ async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     return await refresh_orders(session, [order_id]) if order_id else 0
 
 
-async def rebuild(session: AsyncSession, after: uuid.UUID | None, limit: int = 2000) -> uuid.UUID | None:
-    """Refresh the next `limit` orders after `after` (id order); returns the last id, None at
-    the end. Run from the start after installing, in one transaction per batch."""
-    ids = await repository.order_ids_after(session, after, limit)
-    await refresh_orders(session, ids)
-    return ids[-1] if ids else None
+async def rebuild(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 2000
+) -> tuple[datetime, uuid.UUID] | None:
+    """Refresh the next `limit` orders after the cursor `after` (placement order); returns the
+    new cursor, None at the end. Run from the start (None) after installing, in one
+    transaction per batch."""
+    batch = await repository.orders_after(session, after, limit)
+    await refresh_orders(session, [order_id for _, order_id in batch])
+    return batch[-1] if batch else None
 
 
 def _order_of(event: OutboxEvent) -> uuid.UUID | None:
@@ -276,14 +282,12 @@ def _accumulate(into: Contribution, delta: Contribution) -> None:
 
 
 def _daily_rows(delta: Contribution) -> list[dict[str, Any]]:
-    rows = []
-    for (day, channel, location), counters in sorted(delta.daily.items()):
-        if any(counters.values()):
-            rows.append(
-                {"day": day.isoformat(), "channel": channel, "location": location}
-                | {c: counters.get(c, 0) for c in COUNTERS}
-            )
-    return rows
+    zero = dict.fromkeys(COUNTERS, 0)
+    return [
+        {**zero, **counters, "day": day.isoformat(), "channel": channel, "location": location}
+        for (day, channel, location), counters in sorted(delta.daily.items())
+        if any(counters.values())
+    ]
 
 
 # ---------------------------------------------------------------- shaping the answer

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from app.reports.rules import COUNTERS
+from app.reports.rules import COUNTERS, MONEY_COUNTERS
 
 revision = "0013"
 down_revision = "0009"
@@ -23,7 +23,15 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("location", sa.String(length=40), nullable=False),
-        *(sa.Column(name, sa.BigInteger(), server_default=sa.text("0"), nullable=False) for name in COUNTERS),
+        *(
+            sa.Column(
+                name,
+                sa.BigInteger() if name in MONEY_COUNTERS else sa.Integer(),
+                server_default=sa.text("0"),
+                nullable=False,
+            )
+            for name in COUNTERS
+        ),
         sa.PrimaryKeyConstraint("day", "channel", "location", name=op.f("pk_report_daily")),
     )
     op.create_table(

@@ -10,20 +10,23 @@ year of orders with SQL `generate_series` (no Python per row), in a realistic sh
   30 % of remote and kiosk orders are pickups, POS orders are collected at the store;
 - 1 to 4 lines an order (2.5 on average, 1-2 units each); delivery lines from a warehouse
   (10 % of later lines from the other one: split shipments) or 20 % from a store
-  (ship-from-store); pickup lines from the pickup store, 15 % sent from a warehouse
-  (ship-to-store); 30 % of kiosk lines from a warehouse (endless aisle);
+  (ship-from-store); pickup lines at the pickup store, 15 % of them sent there from a
+  warehouse (ship-to-store, as placement records them: the line at the store, a
+  ship-to-store fulfillment order with its lines at the warehouse); 30 % of kiosk delivery
+  lines from a warehouse (endless aisle);
 - one fulfillment order per (order, location) with `pack` and `ship` events for the
   shipped ones (5 % of ship-from-store ones rejected, 4 reasons), pickups collected or
   (7 %) expired with `ready_at`;
 - 8 % of orders returned (half in the channel of sale, half at a store's POS), one line each;
 - loyalty ledger: an `earn` row per member order, a `redeem` row for 5 % of them.
 
-Fulfillment order lines, tenders, parcels and the outbox are not seeded: the report does
-not read them.
+Tenders, parcels, the outbox and the lines of other fulfillment orders than ship-to-store
+ones are not seeded: the report does not read them.
 
 Then fills the reports' summary the way a retailer does after installing: the service's
 `rebuild` (the same per-order refresh the `reports.refresh_order` consumer runs on every
-event), in batches of `--batch` orders, one transaction each. Then times the real app (Litestar over ASGI, the app's own pool) answering
+event), in batches of `--batch` orders, one transaction each. Then times the real app
+(Litestar over ASGI, the app's own pool) answering
 `GET /v1/reports/channels?from=2025-01-01&to=2025-12-31` with an admin key: one cold call,
 then `--repeat` warm ones; the same with `location=` one store.
 
@@ -40,6 +43,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -86,14 +90,17 @@ FROM (SELECT i, random() r1, random() r2, random() r3, random() r4, random() r5,
 UPDATE seed_orders SET wants_pickup = true WHERE channel = 'pos';
 
 CREATE UNLOGGED TABLE seed_lines AS
-SELECT o.id AS order_id, n AS line_no, 'SKU-' || floor(random() * 5000)::int AS sku,
-       1 + (random() < .2)::int AS quantity, 500 + floor(random() * 9500)::int AS unit_price,
-       CASE WHEN o.wants_pickup THEN CASE WHEN random() < .85 OR o.channel = 'pos' THEN o.store ELSE 'WH-1' END
-            WHEN o.channel = 'kiosk' AND random() < .30 THEN 'WH-1'
-            WHEN random() < .20 THEN o.store
-            WHEN n > 1 AND random() < .10 THEN 'WH-2'
-            ELSE 'WH-1' END AS location_code
-FROM seed_orders o, generate_series(1, o.lines) n;
+SELECT order_id, line_no, sku, quantity, unit_price,
+       CASE WHEN pickup THEN store
+            WHEN channel = 'kiosk' AND r < .30 THEN 'WH-1'
+            WHEN r < .20 THEN store
+            WHEN line_no > 1 AND r2 < .10 THEN 'WH-2'
+            ELSE 'WH-1' END AS location_code,
+       CASE WHEN pickup AND channel <> 'pos' AND r < .15 THEN 'WH-1' END AS sent_from
+FROM (SELECT o.id AS order_id, n AS line_no, 'SKU-' || floor(random() * 5000)::int AS sku,
+             1 + (random() < .2)::int AS quantity, 500 + floor(random() * 9500)::int AS unit_price,
+             o.wants_pickup AS pickup, o.channel, o.store, random() AS r, random() AS r2
+      FROM seed_orders o, generate_series(1, o.lines) n) x;
 
 INSERT INTO orders (id, number, status, channel, store_code, api_key_id, customer_id, fulfilment,
                     pickup_location_code, delivery_address, currency, subtotal, discount_total, total, pricing,
@@ -112,14 +119,17 @@ INSERT INTO order_lines (order_id, line_no, sku, quantity, unit_price, discount,
 SELECT order_id, line_no, sku, quantity, unit_price, 0, quantity * unit_price, '{}', location_code FROM seed_lines;
 
 CREATE UNLOGGED TABLE seed_fos AS
-SELECT md5('f' || o.id || l.location_code)::uuid AS id, o.id AS order_id, o.i, o.placed_at, o.cancelled,
-       l.location_code, o.store,
-       CASE WHEN NOT o.wants_pickup THEN 'delivery'
-            WHEN l.location_code = o.store THEN 'pickup' ELSE 'ship_to_store' END AS type,
-       sum(l.quantity)::int AS units, random() AS r, random() AS r2,
-       row_number() OVER (PARTITION BY o.id ORDER BY l.location_code) AS n
-FROM seed_orders o JOIN seed_lines l ON l.order_id = o.id
-GROUP BY o.id, o.i, o.placed_at, o.cancelled, l.location_code, o.store, o.wants_pickup;
+SELECT md5('f' || o.id || x.location_code || x.type)::uuid AS id, o.id AS order_id, o.i, o.placed_at, o.cancelled,
+       x.location_code, o.store, x.type, sum(x.quantity)::int AS units, random() AS r, random() AS r2,
+       row_number() OVER (PARTITION BY o.id ORDER BY x.type, x.location_code) AS n
+FROM seed_orders o
+JOIN (SELECT l.order_id, l.location_code, CASE WHEN p.wants_pickup THEN 'pickup' ELSE 'delivery' END AS type,
+             l.quantity
+      FROM seed_lines l JOIN seed_orders p ON p.id = l.order_id
+      UNION ALL
+      SELECT order_id, sent_from, 'ship_to_store', quantity FROM seed_lines WHERE sent_from IS NOT NULL) x
+  ON x.order_id = o.id
+GROUP BY o.id, o.i, o.placed_at, o.cancelled, x.location_code, o.store, x.type;
 
 INSERT INTO fulfillment_orders (id, number, order_id, order_number, location_code, type, status, deliver_to,
                                 units, reject_reason, ready_at, closed_at, created_at, updated_at)
@@ -139,6 +149,10 @@ SELECT f.id, 'B' || lpad(f.i::text, 9, '0') || '-' || f.n, f.order_id, 'B' || lp
             ELSE f.placed_at + interval '3 days' END,
        f.placed_at, f.placed_at
 FROM seed_fos f;
+
+INSERT INTO fulfillment_order_lines (fulfillment_order_id, line_id, sku, quantity, picked_quantity)
+SELECT md5('f' || order_id || sent_from || 'ship_to_store')::uuid, line_no::text, sku, quantity, quantity
+FROM seed_lines WHERE sent_from IS NOT NULL;
 
 INSERT INTO fulfillment_events (order_id, fulfillment_order_id, kind, from_status, to_status, at)
 SELECT f.order_id, f.id, k.kind, k.from_status, k.to_status,
@@ -190,13 +204,18 @@ def seed(url: str, orders: int) -> None:
 
 
 async def rebuild(batch: int) -> None:
+    from sqlalchemy import text
+
     from app.core.db import create_engine, create_sessionmaker, transaction
     from app.core.settings import reload_settings
     from app.reports import service
 
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
-    started, after, done = time.perf_counter(), None, 0
+    async with transaction(maker) as session:
+        await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
+    started, done = time.perf_counter(), 0
+    after: tuple[Any, Any] | None = None
     while True:
         async with transaction(maker) as session:
             after = await service.rebuild(session, after, batch)
@@ -257,6 +276,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=5000, help="orders per summary rebuild transaction")
     parser.add_argument("--no-seed", action="store_true", help="reuse the database of the previous run")
+    parser.add_argument("--rebuild", action="store_true", help="with --no-seed: rebuild the summary anyway")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     if args.no_seed:
@@ -270,7 +290,7 @@ def main() -> None:
         seed(url, args.orders)
         print(f"seeded {args.orders} orders in {time.perf_counter() - started:.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
-    if not args.no_seed:
+    if not args.no_seed or args.rebuild:
         asyncio.run(rebuild(args.batch))
     print(f"load average: {os.getloadavg()}", flush=True)
     asyncio.run(time_report(args.repeat))

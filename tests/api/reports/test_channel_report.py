@@ -13,12 +13,13 @@ are bound to it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.models import OutboxEvent
@@ -343,6 +344,8 @@ async def test_bad_periods_and_tables_are_400_problems(api: Api) -> None:
         assert r.status_code == 400, (params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert (r.json()["code"], r.json()["extra"]["field"]) == ("invalid_period", field)
+    r = await admin.get("/v1/reports/channels", params={**MARCH, "location": [f"S{i}" for i in range(51)]})
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_locations")
     r = await admin.get("/v1/reports/channels.csv", params={**MARCH, "table": "secrets"})
     assert (r.status_code, r.json()["code"]) == (400, "unknown_report_table")
     # 400 days is the limit: allowed.
@@ -364,3 +367,53 @@ async def test_only_admin_and_integration_keys_read_the_figures(api: Api) -> Non
 async def test_an_unknown_or_foreign_event_refreshes_nothing(db: AsyncSession) -> None:
     assert await reports.refresh_for_event(db, str(uuid.uuid4())) == 0
     assert await reports.refresh_for_event(db, "not-an-id") == 0
+
+
+async def test_a_rebuild_from_scratch_gives_the_same_figures(api: Api, db: AsyncSession) -> None:
+    """`oms reports rebuild`'s loop (after installing on existing orders) = the consumer's result."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+    before = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    await db.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
+    await db.commit()
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["totals"]["orders"] == 0
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        after = await reports.rebuild(db, after, limit=3)
+        if after is None:
+            break
+    await db.commit()
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json() == before
+    assert await _consume_events(db) == 0  # the rebuilt contributions are the consumer's
+
+
+def test_the_worker_refreshes_the_summary_on_order_fulfilment_and_return_events() -> None:
+    from app.core.outbox import consumers_of
+    from app.reports.jobs import refresh_order
+
+    for event_type in ("order.placed", "order.cancelled", "fulfillment.shipped", "return.refunded"):
+        assert refresh_order.send in consumers_of(event_type)
+
+
+async def test_concurrent_refreshes_of_one_order_count_it_once(
+    committed_api: Api, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    """Events are delivered at least once and workers run in parallel: four refreshes of the
+    same order at once (separate connections) still count it once."""
+    clock.freeze(T0)
+    async with committed() as session:
+        await _shop(session)
+    order = await _place(committed_api, "app", _body({"SHIRT-S": 1}, _card(2500), address=PARIS))
+
+    async def refresh() -> int:
+        async with committed() as session:
+            changed = await reports.refresh_orders(session, [uuid.UUID(order["id"])])
+            await session.commit()
+            return changed
+
+    assert sorted(await asyncio.gather(*(refresh() for _ in range(4)))) == [0, 0, 0, 1]
+    report = (await committed_api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    assert (report["totals"]["orders"], report["totals"]["revenue"]) == (1, 2500)
+    assert report["fulfilment_mix"][1] == {
+        "method": "ship_from_store", "orders": 1, "lines": 1, "units": 1, "revenue": 2500, "revenue_share": 1.0
+    }  # fmt: skip
