@@ -561,7 +561,8 @@ def reports() -> None:
 @click.option("--batch", default=2000, show_default=True, help="orders per transaction")
 def reports_rebuild(batch: int) -> None:
     """Recompute every order's contribution to the dashboard's summary (after installing, or
-    to repair it); idempotent, safe while the service runs."""
+    to repair it); idempotent, safe while the service runs. A full rebuild leaves the summary
+    bloated: then `VACUUM (FULL, ANALYZE) report_daily` (seconds; ops/bench/RESULTS.md)."""
     settings = ensure_services()
 
     async def go() -> int:
