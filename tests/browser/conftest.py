@@ -51,7 +51,18 @@ class Live:
     engine: AsyncEngine
 
     def api(self, label: str) -> httpx.Client:
-        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.keys[label]}"}, timeout=30)
+        """The API with one demo key; every POST carries a fresh Idempotency-Key (creates require one)."""
+
+        def keyed(request: httpx.Request) -> None:
+            if request.method == "POST":
+                request.headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
+
+        return httpx.Client(
+            base_url=self.base,
+            headers={"Authorization": f"Bearer {self.keys[label]}"},
+            timeout=30,
+            event_hooks={"request": [keyed]},
+        )
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.engine.connect() as conn:
