@@ -539,7 +539,7 @@ class Fleet:
             total = PRICE * sum(lines.values())
             body = {
                 "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
-                "fulfilment": "delivery",
+                "fulfillment": "delivery",
                 "delivery_address": ADDRESS,
                 "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
             }

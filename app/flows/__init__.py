@@ -22,7 +22,7 @@ transaction it runs in, where it commits), its lock order — the order row(s) �
 fulfillment orders → the stock rows in (SKU, location) order — and its compensation (the
 place-order flow voids the authorized cards when the write fails). A domain service never
 calls sideways or up: when two domains need each other, the flow above them calls both, and
-data a lower step produces for the other domain is returned, not called back (fulfilment's
+data a lower step produces for the other domain is returned, not called back (fulfillment's
 `OrderNews`). Reactions that may come late (points on delivery, webhooks) are outbox
 consumers. `lint-imports` (pyproject.toml) keeps it so.
 """

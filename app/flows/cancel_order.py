@@ -1,6 +1,6 @@
-"""Cancel an order, or some units of its lines — orders, fulfilment, inventory and loyalty.
+"""Cancel an order, or some units of its lines — orders, fulfillment, inventory and loyalty.
 
-Transaction boundary: the caller's (the request's `db_session`, or the fulfilment step that
+Transaction boundary: the caller's (the request's `db_session`, or the fulfillment step that
 gave units up); nothing here commits. Nothing outside the database is touched: card holds
 are released by orders' settle job after the commit, so there is nothing to compensate.
 
@@ -46,7 +46,7 @@ async def cancel_order(
 async def finish_cancel(
     session: AsyncSession, cancellation: orders.Cancellation, stock_released: Collection[int]
 ) -> OrderOut:
-    """Write the cancellation (`stock_released`: the lines whose stock fulfilment gave up),
+    """Write the cancellation (`stock_released`: the lines whose stock fulfillment gave up),
     give the points back, and complete an order whose other units all reached the customer
     (no delivery is left to complete it)."""
     done = await orders.cancel(session, cancellation, stock_released)

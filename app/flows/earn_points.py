@@ -3,7 +3,7 @@
 `fulfillment.collected` event (at least once; loyalty's earning is idempotent per event).
 
 Transaction boundary: the job's, one per event. Reads the order (orders) and what that
-fulfillment order handed over (fulfilment), then loyalty earns; lock order: the loyalty card
+fulfillment order handed over (fulfillment), then loyalty earns; lock order: the loyalty card
 only (the order and fulfillment order are read without locks: a delivered fulfillment order
 and its order's lines no longer change).
 """
@@ -20,7 +20,7 @@ from app.loyalty import service as loyalty
 from app.loyalty.schemas import DeliveredOrder, Earning
 from app.orders import service as orders
 
-# Fulfilment's read of a fulfillment order takes the caller; the job acts for no location.
+# Fulfillment's read of a fulfillment order takes the caller; the job acts for no location.
 _SYSTEM = Principal(key_id=uuid.UUID(int=0), role=Role.ADMIN)
 
 
@@ -36,7 +36,7 @@ async def earn_for_event(session: AsyncSession, event_id: str) -> Earning | None
 
 async def delivered_order(session: AsyncSession, payload: dict[str, object]) -> DeliveredOrder:
     """A delivered/collected fulfillment order as loyalty earns on it: the order's lines and
-    tenders (orders) and the units that fulfillment order handed over (fulfilment)."""
+    tenders (orders) and the units that fulfillment order handed over (fulfillment)."""
     order = await orders.get_order(session, uuid.UUID(str(payload["order_id"])))
     fo = await fulfillment.get_fulfillment_order(session, _SYSTEM, uuid.UUID(str(payload["fulfillment_order_id"])))
     ordered = {str(line.line_no): line for line in order.lines}

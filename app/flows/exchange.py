@@ -1,5 +1,5 @@
 """An exchange at a till — return units of a line and take another variant at once: orders'
-returns, fulfilment (what reached the customer), inventory (the units back in, the
+returns, fulfillment (what reached the customer), inventory (the units back in, the
 replacement off the shelf), pricing (today's price of the replacement) and loyalty.
 
 Transaction boundary: the caller's (the request's `db_session`); nothing here commits; card

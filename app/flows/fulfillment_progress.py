@@ -1,4 +1,4 @@
-"""Fulfilment progress that changes the order: ship, a carrier's delivery, collect at the
+"""Fulfillment progress that changes the order: ship, a carrier's delivery, collect at the
 counter, a store's rejection (and its timeout), a pick list's confirmation with short picks,
 an uncollected pickup's expiry.
 
@@ -7,11 +7,11 @@ per fulfillment order); nothing here commits. Nothing outside the database is to
 captures and releases are made by orders' settle job after the commit).
 
 Lock order, in every flow here: the order row(s) (`orders.lock_orders`, by id) → the
-fulfillment orders (the fulfilment step locks them) → the stock rows (inventory, in (SKU,
+fulfillment orders (the fulfillment step locks them) → the stock rows (inventory, in (SKU,
 location) order) — the same order as a cancellation's (app/flows/cancel_order.py), so a
 ship and a cancel of the same order wait for each other instead of deadlocking.
 
-Each fulfilment step writes its own rows and returns, in `OrderNews`, what its order must
+Each fulfillment step writes its own rows and returns, in `OrderNews`, what its order must
 record; `tell_orders` then applies that to the order in the same transaction: units shipped
 or collected (the card capture, partially_fulfilled / fulfilled), every unit delivered so far
 (cash or card on delivery), units nobody can serve (cancelled and refunded — their stock is
@@ -52,7 +52,7 @@ async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) ->
 async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> CarrierEventOut:
     """A carrier's tracking update; the last parcel delivered takes cash/card on delivery."""
     order_id = await fulfillment.order_of_parcel(session, body.carrier, body.tracking_number)
-    if order_id is not None:  # else fulfilment answers 404 unknown_parcel
+    if order_id is not None:  # else fulfillment answers 404 unknown_parcel
         await orders.lock_orders(session, [order_id])
     news = fulfillment.OrderNews()
     out = await fulfillment.carrier_event(session, body, news=news)
@@ -65,7 +65,7 @@ async def collect(
 ) -> FulfillmentOrderOut:
     """Handed over at the counter against the pickup code, or the order number with the
     customer's card or phone (orders tells whether they are the order's customer's). A wrong
-    answer raises fulfilment's CodeRefused after counting it: the caller commits and answers."""
+    answer raises fulfillment's CodeRefused after counting it: the caller commits and answers."""
     order_id = await fulfillment.order_of(session, fo_id)
     await orders.lock_orders(session, [order_id])
     presents = body.code is None and await orders.customer_presents(
@@ -126,10 +126,10 @@ async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
 
 
 async def tell_orders(session: AsyncSession, news: fulfillment.OrderNews) -> None:
-    """Apply what fulfilment did to the orders it did it to (their rows are locked)."""
+    """Apply what fulfillment did to the orders it did it to (their rows are locked)."""
     for item in news.items:
         if item.kind in ("shipped", "collected"):
-            await orders.record_fulfilment_progress(session, item.order_id, item.lines, event=f"lines_{item.kind}")
+            await orders.record_fulfillment_progress(session, item.order_id, item.lines, event=f"lines_{item.kind}")
         elif item.kind == "delivered":
             await orders.record_delivery(session, item.order_id, item.lines)
         else:
@@ -140,7 +140,7 @@ async def tell_orders(session: AsyncSession, news: fulfillment.OrderNews) -> Non
 
 
 async def _cancelled(session: AsyncSession, order_id: uuid.UUID, lines: dict[int, int], reason: str) -> None:
-    """Units nobody can serve: cancelled and refunded; fulfilment released their stock."""
+    """Units nobody can serve: cancelled and refunded; fulfillment released their stock."""
     wanted: Sequence[CancelLine] = [CancelLine(line_no=no, quantity=qty) for no, qty in sorted(lines.items())]
     cancellation = await orders.start_cancel(session, None, order_id, reason, wanted)
     await finish_cancel(session, cancellation, set(lines))

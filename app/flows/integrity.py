@@ -1,7 +1,7 @@
 """`oms check`'s cross-domain rule: every unit an open order is still waiting to ship or hand
 over is held for it in stock.
 
-Fulfilment knows which reservation holds each line's units (a fulfillment order line's
+Fulfillment knows which reservation holds each line's units (a fulfillment order line's
 holds); inventory knows what each reservation still holds. When a reservation was released
 behind the order's back (through /v1/reservations, before that was refused), the order can
 neither ship nor be cancelled cleanly: this finds it, so that staff cancel or re-source it.
@@ -43,7 +43,7 @@ async def orders_without_stock(session: AsyncSession, *, limit: int = 1000) -> l
     waiting = await fulfillment.units_held(session)
     reserved = await inventory.open_reservation_units(session, [w.reference for w in waiting])
     # One reservation may hold a SKU for several fulfillment orders at one location: each
-    # takes its units from what is left, in the order fulfilment lists them.
+    # takes its units from what is left, in the order fulfillment lists them.
     left = dict(reserved)
     found: list[OrderWithoutStock] = []
     for w in waiting:

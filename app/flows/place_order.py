@@ -1,4 +1,4 @@
-"""Place an order — orders, loyalty, fulfilment's sourcing and inventory in one flow.
+"""Place an order — orders, loyalty, fulfillment's sourcing and inventory in one flow.
 
 Customer facts: the customer's loyalty tier and first order are read by the quote flow
 (app/flows/quote.py: loyalty, orders) and handed to `orders.prepare_order` as an argument.
@@ -121,7 +121,7 @@ def _to_source(draft: orders.Draft, new: orders.NewOrder) -> fulfillment.OrderTo
         order_id=new.id,
         order_number=new.number,
         reservation_ref=new.reservation_ref,
-        fulfilment="pickup" if draft.pickup_location is not None else "delivery",
+        fulfillment="pickup" if draft.pickup_location is not None else "delivery",
         lines=draft.lines_to_source(),
         pickup_location=draft.pickup_location,
         latitude=address.get("latitude"),

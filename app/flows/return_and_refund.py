@@ -1,4 +1,4 @@
-"""Returns and refunds — orders' returns, fulfilment (what reached the customer), inventory
+"""Returns and refunds — orders' returns, fulfillment (what reached the customer), inventory
 (restock / write-off) and loyalty (points reversed, points tenders given back).
 
 Transaction boundary: the caller's (the request's `db_session`); nothing here commits. Card
@@ -115,7 +115,7 @@ async def delivered_lines(session: AsyncSession, order_ids: Sequence[uuid.UUID])
     """Per order, per order line: units delivered to the door (a `delivery` fulfillment order
     whose parcels all arrived) or collected at a store (a `pickup` one), and when the last of
     them did — the return window starts then. Ship-to-store legs are not deliveries: their
-    pickup is. One call to fulfilment for all the orders (a customer's look-up scans up to 20)."""
+    pickup is. One call to fulfillment for all the orders (a customer's look-up scans up to 20)."""
     out: dict[uuid.UUID, dict[int, returns.Delivered]] = {order_id: {} for order_id in order_ids}
     for order_id, handed in (await fulfillment.delivered_lines(session, order_ids)).items():
         lines = out.setdefault(order_id, {})

@@ -1,4 +1,4 @@
-"""Fulfilment over HTTP: fulfillment orders and their transitions, pick lists (with a
+"""Fulfillment over HTTP: fulfillment orders and their transitions, pick lists (with a
 printable view), bins, sourcing rule versions and the simulator, carrier webhooks.
 
 Keys bound to a location (logistics, POS) see and act on their own location's work only;
@@ -29,7 +29,7 @@ from app.fulfillment.schemas import (
     CollectBody,
     ConfirmBody,
     FulfillmentOrderOut,
-    OrderFulfilmentOut,
+    OrderFulfillmentOut,
     PackBody,
     PickListOut,
     RejectBody,
@@ -92,11 +92,11 @@ async def get_fulfillment_order(
 @get(
     "/fulfillment-orders/by-order/{order_id:uuid}",
     opt=roles(Role.ADMIN, Role.CONTACT_CENTER, Role.INTEGRATION),
-    summary="An order's fulfilment: fulfillment orders, sourcing decisions with every candidate, timeline",
+    summary="An order's fulfillment: fulfillment orders, sourcing decisions with every candidate, timeline",
     responses=problem_responses(404),
 )
-async def order_fulfilment(db_session: AsyncSession, order_id: uuid.UUID) -> OrderFulfilmentOut:
-    return await service.order_fulfilment(db_session, order_id)
+async def order_fulfillment(db_session: AsyncSession, order_id: uuid.UUID) -> OrderFulfillmentOut:
+    return await service.order_fulfillment(db_session, order_id)
 
 
 def _transition(
@@ -266,7 +266,7 @@ async def simulate(db_session: AsyncSession, data: SimulationCreate) -> Simulati
 ROUTES: list[Any] = [
     list_fulfillment_orders,
     get_fulfillment_order,
-    order_fulfilment,
+    order_fulfillment,
     accept,
     reject,
     pack,

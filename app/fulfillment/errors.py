@@ -1,4 +1,4 @@
-"""Problem types of fulfilment (stable codes)."""
+"""Problem types of fulfillment (stable codes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fulfilment actors: stores that did not answer in time, pickups not collected in time.
+"""Fulfillment actors: stores that did not answer in time, pickups not collected in time.
 
 Both are periodic sweeps taking no arguments, idempotent (each row is re-checked under its
 lock), batched until nothing is left.

@@ -1,7 +1,7 @@
-"""Fulfilment tables: sourcing rule versions and decisions, fulfillment orders and their
+"""Fulfillment tables: sourcing rule versions and decisions, fulfillment orders and their
 lines, pick lists, parcels, bins, carrier events.
 
-A fulfillment order (FO) is one location's share of an order for one fulfilment type
+A fulfillment order (FO) is one location's share of an order for one fulfillment type
 (delivery, pickup, ship_to_store). Rejected and cancelled FOs stay: they are the history
 the contact center reads, and a rejected FO excludes its location for that order.
 """
@@ -51,7 +51,7 @@ class SourcingDecision(Base):
     order_id: Mapped[uuid.UUID] = mapped_column(UUID)
     trigger: Mapped[str] = mapped_column(String(20))
     rules_version: Mapped[int | None]
-    fulfilment: Mapped[str] = mapped_column(String(10))
+    fulfillment: Mapped[str] = mapped_column(String(10))
     pickup_location_code: Mapped[str | None] = mapped_column(String(40))
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

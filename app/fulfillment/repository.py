@@ -1,4 +1,4 @@
-"""Every SQL statement of fulfilment."""
+"""Every SQL statement of fulfillment."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fulfilment rules: pure functions on plain data, no I/O.
+"""Fulfillment rules: pure functions on plain data, no I/O.
 
 - Sourcing: which locations fulfil an order's lines (`plan_delivery`, `plan_pickup`), with an
   explanation of every candidate considered (`Plan.notes`).
@@ -54,7 +54,7 @@ Positive = Annotated[int, msgspec.Meta(gt=0, le=100_000)]
 
 
 class SourcingRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """One version of the retailer's fulfilment configuration (routing and timings)."""
+    """One version of the retailer's fulfillment configuration (routing and timings)."""
 
     criteria: Annotated[list[Criterion], msgspec.Meta(min_length=1, max_length=4)] = msgspec.field(
         default_factory=lambda: list(DEFAULT_CRITERIA)

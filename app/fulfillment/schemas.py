@@ -1,4 +1,4 @@
-"""What the fulfilment API takes and returns."""
+"""What the fulfillment API takes and returns."""
 
 from __future__ import annotations
 
@@ -135,8 +135,8 @@ class FulfillmentEventOut(Out):
     at: datetime
 
 
-class OrderFulfilmentOut(Out):
-    """Everything fulfilment knows of one order: for the contact center."""
+class OrderFulfillmentOut(Out):
+    """Everything fulfillment knows of one order: for the contact center."""
 
     order_id: uuid.UUID
     fulfillment_orders: list[FulfillmentOrderOut]

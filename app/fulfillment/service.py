@@ -1,4 +1,4 @@
-"""Fulfilment use cases (the code lives in `app/fulfillment/usecases/`; this is its face).
+"""Fulfillment use cases (the code lives in `app/fulfillment/usecases/`; this is its face).
 
 Public functions (other domains call only these; none commits):
 
@@ -15,8 +15,8 @@ Sourcing
 - `delivered_lines(session, order_ids) -> {order_id: [HandedOver(line_id, quantity, at)]}`:
   what reached the customer of each order (delivered `delivery`, collected `pickup`
   fulfillment orders), for many orders in one statement (returns' customer look-up).
-- `order_fulfilment(session, order_id) -> OrderFulfilmentOut`: fulfillment orders,
-  decisions with every candidate's reason, and the fulfilment timeline (contact center).
+- `order_fulfillment(session, order_id) -> OrderFulfillmentOut`: fulfillment orders,
+  decisions with every candidate's reason, and the fulfillment timeline (contact center).
 - `current_version`, `get_version`, `list_versions`, `save_rules`, `simulate` (rule versions).
 
 Fulfillment orders (`principal` may be a location-bound key: it acts on its location only)
@@ -34,7 +34,7 @@ Fulfillment orders (`principal` may be a location-bound key: it acts on its loca
 - `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: the cancel flow's
   step (after the order's row lock): the open (not yet picked) fulfillment orders give the
   units up (reduced: `fulfillment.reduced`; or `fulfillment.cancelled`) and the reservations
-  holding them are released; returns the lines whose stock fulfilment holds. Units already
+  holding them are released; returns the lines whose stock fulfillment holds. Units already
   picked, packed or shipped: 409 `invalid_transition` (nothing written).
 - `order_handed_over(session, order_id) -> bool`: every fulfillment order of the order is
   finished (delivered, collected or given up).
@@ -70,7 +70,7 @@ from app.fulfillment.usecases.lifecycle import (
     delivered_lines,
     get_fulfillment_order,
     list_fulfillment_orders,
-    order_fulfilment,
+    order_fulfillment,
     order_handed_over,
     order_of_parcel,
     overdue_store_responses,
@@ -114,7 +114,7 @@ __all__ = [
     "list_fulfillment_orders",
     "list_versions",
     "next_pick_list",
-    "order_fulfilment",
+    "order_fulfillment",
     "order_handed_over",
     "order_of",
     "order_of_parcel",

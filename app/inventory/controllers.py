@@ -388,7 +388,7 @@ def _default_expiry(principal: Principal, expires_at: datetime | None) -> dateti
         "409 `insufficient_stock` lists in `extra.lines` every line that could not be reserved "
         "({sku, location, requested, available}). The reference is unique: sending the same "
         "reservation again returns it; the same reference with other lines, or held by another "
-        "channel or store, is 409 `reference_in_use`. References of orders and fulfilment "
+        "channel or store, is 409 `reference_in_use`. References of orders and fulfillment "
         "(`order:`, `resource:`, `fulfillment:`, `exchange:`) are 422 `reference_reserved`. "
         "Holds of channel keys expire: by default after OMS_HOLD_TTL_MINUTES, at the latest after "
         "OMS_HOLD_MAX_MINUTES (422 `expiry_too_far`). Only the channel (and store) that made a "
@@ -476,7 +476,7 @@ async def release_reservation(
     summary="A till sale of a hold its store made: on_hand and reserved go down, one sale ledger row per line",
     description=(
         "POS keys only, on holds their own store made; `sale_reference` (the till's receipt) "
-        "is the reference of the `sale` ledger rows. Orders' stock leaves through fulfilment."
+        "is the reference of the `sale` ledger rows. Orders' stock leaves through fulfillment."
     ),
 )
 async def consume_reservation(

@@ -78,7 +78,7 @@ class BatchTooLarge(InvalidInput):
 
 
 class ReservationHeldByOrder(Conflict):
-    """The reservation belongs to an order or its fulfilment: cancel the order or act on its
+    """The reservation belongs to an order or its fulfillment: cancel the order or act on its
     fulfillment order; /v1/reservations never touches it."""
 
     code, title = "reservation_held_by_order", "An order's reservation moves only with its order"
@@ -91,7 +91,7 @@ class NotReservationHolder(Problem):
 
 
 class ReservedReference(InvalidInput):
-    code, title = "reference_reserved", "References of orders and fulfilment cannot be reserved through the API"
+    code, title = "reference_reserved", "References of orders and fulfillment cannot be reserved through the API"
 
 
 class ExpiryTooFar(InvalidInput):

@@ -134,7 +134,7 @@ class Reservation(Base):
     expires_at: Mapped[datetime | None]
     actor_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
     # Who may release or consume it through /v1/reservations: the creating key's channel (and
-    # store), rules.holder_of. None: an order's or fulfilment's own, touched only by those flows.
+    # store), rules.holder_of. None: an order's or fulfillment's own, touched only by those flows.
     holder: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -267,8 +267,8 @@ def count_batches(rows: Iterable[CountRow], size: int = MAX_SYNC_LINES) -> list[
 
 
 # ---- who holds a reservation --------------------------------------------------------------------
-# The order and fulfilment flows reserve under these references; a reservation made through
-# /v1/reservations may not take one (it would squat on a future order's or fulfilment's stock).
+# The order and fulfillment flows reserve under these references; a reservation made through
+# /v1/reservations may not take one (it would squat on a future order's or fulfillment's stock).
 FLOW_REFERENCE_PREFIXES = ("order:", "resource:", "fulfillment:", "exchange:")
 
 
@@ -285,7 +285,7 @@ def holder_of(role: str, channel: str | None, location_code: str | None) -> str:
 
 def may_settle(holder: str | None, caller: str, *, admin: bool) -> str | None:
     """Why a caller may not release or consume a reservation through the API (None: it may).
-    An order's or fulfilment's reservation (no holder) moves only with that order."""
+    An order's or fulfillment's reservation (no holder) moves only with that order."""
     if holder is None:
         return "held_by_order"
     if not admin and holder != caller:

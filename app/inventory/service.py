@@ -26,7 +26,7 @@ Reservations
   /v1/reservations by that channel (and store). Such a reservation may not take a flow's
   reference (`order:`, `resource:`, `fulfillment:`, `exchange:`: 422 `reference_reserved`),
   and through the API only its holder (or an admin) may release it, only its holder consume
-  it (403 `not_reservation_holder`); an order's or fulfilment's reservation (no holder) is
+  it (403 `not_reservation_holder`); an order's or fulfillment's reservation (no holder) is
   never settled through the API (409 `reservation_held_by_order`): `release`/`consume` with
   a `principal` check it, the flows call them without one.
 - `open_reservation_units(session, references) -> {(reference, sku, location): open units}`
@@ -662,7 +662,7 @@ async def reserve(
     holder: str | None = None,
 ) -> ReservationOut:
     """`holder` (holder_for(principal)): made through /v1/reservations, so only that channel
-    (and store) may settle it there; None: an order's or fulfilment's own reservation."""
+    (and store) may settle it there; None: an order's or fulfillment's own reservation."""
     _check_reference(reference, holder)
     wanted = rules.lock_order(_as_lines(lines))
     if not wanted:
@@ -783,7 +783,7 @@ def holder_for(principal: Principal) -> str:
 def _check_reference(reference: str, holder: str | None) -> None:
     if holder is not None and rules.is_flow_reference(reference):
         raise ReservedReference(
-            f"references starting with {', '.join(rules.FLOW_REFERENCE_PREFIXES)} belong to orders and fulfilment"
+            f"references starting with {', '.join(rules.FLOW_REFERENCE_PREFIXES)} belong to orders and fulfillment"
         )
 
 

@@ -55,7 +55,7 @@ expired are not taken from other points (the shopper never had the use of them).
 
 Earning events (`fulfillment.delivered`, `fulfillment.collected`, consumed by the
 `loyalty.earn_for_order` actor): the source document is the event's aggregate id (the
-fulfillment order). Fulfilment's own payload names the order and the fulfillment order;
+fulfillment order). Fulfillment's own payload names the order and the fulfillment order;
 the earn-points flow (app/flows/earn_points.py) reads the order's lines, totals and points
 tender and what that fulfillment order handed over (`DeliveredOrder`), and loyalty earns on
 the units handed over, with
@@ -914,8 +914,8 @@ class EarningEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def needs_order(self) -> bool:
-        """A fulfilment order's event (no `lines` of its own): what it handed over comes
-        from orders and fulfilment (`DeliveredOrder`). A ship-to-store transfer is no sale."""
+        """A fulfillment order's event (no `lines` of its own): what it handed over comes
+        from orders and fulfillment (`DeliveredOrder`). A ship-to-store transfer is no sale."""
         return "lines" not in self.payload and self.payload.get("type") != "ship_to_store"
 
 
@@ -929,7 +929,7 @@ async def earning_event(session: AsyncSession, event_id: str) -> EarningEvent | 
     )
 
 
-def _from_fulfilment(order: DeliveredOrder | None) -> _EarnEvent | None:
+def _from_fulfillment(order: DeliveredOrder | None) -> _EarnEvent | None:
     if order is None or order.customer_id is None:
         return None
     lines, points_paid = rules.handed_over(
@@ -954,7 +954,7 @@ async def earn_for_event(
     session: AsyncSession, event: EarningEvent, delivered: DeliveredOrder | None = None
 ) -> Earning | None:
     """Earn for a delivered/collected event; None if it earns nothing. The payload either
-    carries the earning (`lines` with `net_paid_minor`, see above) or is a fulfilment order's
+    carries the earning (`lines` with `net_paid_minor`, see above) or is a fulfillment order's
     event (`event.needs_order`), for which the caller hands in what it delivered
     (app/flows/earn_points.py)."""
     if "lines" in event.payload:
@@ -963,7 +963,7 @@ async def earn_for_event(
         except msgspec.ValidationError as exc:
             raise InvalidEarning(f"event {event.aggregate_id}: {exc}") from None
     else:
-        data = _from_fulfilment(delivered) if event.needs_order else None
+        data = _from_fulfillment(delivered) if event.needs_order else None
     if data is None:
         return None
     card_number = data.card_number

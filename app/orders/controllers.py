@@ -279,7 +279,7 @@ async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, 
 async def lift_hold(
     order_id: uuid.UUID, hold_id: uuid.UUID, data: HoldLift, principal: Principal, db_session: AsyncSession
 ) -> OrderOut:
-    """Lifting the last hold releases the order to fulfilment."""
+    """Lifting the last hold releases the order to fulfillment."""
     return await service.lift_hold(db_session, principal, order_id, hold_id, data.note)
 
 

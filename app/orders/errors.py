@@ -90,4 +90,4 @@ class LinesOrCart(InvalidInput):
 
 
 # Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
-declare_codes("unknown_line", "invalid_fulfilment", "channel_required", "unsupported_currency")
+declare_codes("unknown_line", "invalid_fulfillment", "channel_required", "unsupported_currency")

@@ -24,7 +24,7 @@ CART_STATUSES = ("open", "ordered", "expired", "merged")
 ORDER_STATUSES = (
     "placed",
     "on_hold",
-    "released_to_fulfilment",
+    "released_to_fulfillment",
     "partially_fulfilled",
     "fulfilled",
     "completed",
@@ -82,9 +82,9 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
-        CheckConstraint("fulfilment IN ('delivery','pickup')", name="fulfilment_known"),
-        CheckConstraint("(fulfilment = 'pickup') = (pickup_location_code IS NOT NULL)", name="pickup_has_location"),
-        CheckConstraint("(fulfilment = 'delivery') = (delivery_address IS NOT NULL)", name="delivery_has_address"),
+        CheckConstraint("fulfillment IN ('delivery','pickup')", name="fulfillment_known"),
+        CheckConstraint("(fulfillment = 'pickup') = (pickup_location_code IS NOT NULL)", name="pickup_has_location"),
+        CheckConstraint("(fulfillment = 'delivery') = (delivery_address IS NOT NULL)", name="delivery_has_address"),
         CheckConstraint("total >= 0 AND subtotal >= 0 AND discount_total >= 0", name="amounts_not_negative"),
         # Keyset lists: newest first, tie broken by id.
         Index("ix_orders_placed", "placed_at", "id"),
@@ -103,7 +103,7 @@ class Order(Base):
     api_key_id: Mapped[uuid.UUID] = mapped_column(UUID)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     cart_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
-    fulfilment: Mapped[str] = mapped_column(String(10))
+    fulfillment: Mapped[str] = mapped_column(String(10))
     pickup_location_code: Mapped[str | None] = mapped_column(String(40))
     # none_as_null: a pickup order has SQL NULL here, not JSON null (the CHECK reads it).
     delivery_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))

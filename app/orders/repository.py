@@ -257,7 +257,7 @@ async def list_orders(
         Order.channel,
         Order.store_code,
         Order.customer_id,
-        Order.fulfilment,
+        Order.fulfillment,
         Order.currency,
         Order.total,
         Order.placed_at,

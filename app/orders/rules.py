@@ -12,7 +12,7 @@ from enum import StrEnum
 class Status(StrEnum):
     PLACED = "placed"
     ON_HOLD = "on_hold"
-    RELEASED = "released_to_fulfilment"
+    RELEASED = "released_to_fulfillment"
     PARTIALLY_FULFILLED = "partially_fulfilled"
     FULFILLED = "fulfilled"
     COMPLETED = "completed"
@@ -72,7 +72,7 @@ class HoldType(StrEnum):
     MANUAL = "manual"
 
 
-class Fulfilment(StrEnum):
+class Fulfillment(StrEnum):
     DELIVERY = "delivery"
     PICKUP = "pickup"
 
@@ -103,7 +103,7 @@ class TenderRequest:
     amount: int
 
 
-def tender_problems(tenders: Sequence[TenderRequest], total: int, channel: str, fulfilment: Fulfilment) -> list[str]:
+def tender_problems(tenders: Sequence[TenderRequest], total: int, channel: str, fulfillment: Fulfillment) -> list[str]:
     """Why these tenders cannot pay this order (empty when they can)."""
     problems: list[str] = []
     for index, tender in enumerate(tenders):
@@ -111,7 +111,7 @@ def tender_problems(tenders: Sequence[TenderRequest], total: int, channel: str, 
             problems.append(f"tenders[{index}]: amount must be positive")
         if tender.kind == TenderKind.CASH and channel != "pos":
             problems.append(f"tenders[{index}]: cash is taken at a POS till only")
-        if tender.kind in ON_DELIVERY and fulfilment != Fulfilment.DELIVERY:
+        if tender.kind in ON_DELIVERY and fulfillment != Fulfillment.DELIVERY:
             problems.append(f"tenders[{index}]: {tender.kind} needs home delivery")
     paid = sum(t.amount for t in tenders)
     if paid != total:
@@ -187,7 +187,7 @@ def due_on_delivery(
     return min(on_delivery_total, max(0, delivered_value - covered_elsewhere))
 
 
-def fulfilment_action(ordered: Iterable[tuple[int, int, int]]) -> Action | None:
+def fulfillment_action(ordered: Iterable[tuple[int, int, int]]) -> Action | None:
     """From each line's (quantity, cancelled, fulfilled): all done, some done, or nothing yet."""
     lines = [(q - c, f) for q, c, f in ordered]
     if all(f >= due for due, f in lines):

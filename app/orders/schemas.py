@@ -11,7 +11,7 @@ from msgspec import Meta
 
 from app.core.money import CurrencyCode
 from app.core.schema import MAX_SALE_QUANTITY, Body, Code, Out, SaleQuantity
-from app.orders.rules import Fulfilment, HoldType, TenderKind
+from app.orders.rules import Fulfillment, HoldType, TenderKind
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
 PromoCode = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -113,7 +113,7 @@ class TenderIn(Body):
 class OrderCreate(Body):
     """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
 
-    fulfilment: Fulfilment
+    fulfillment: Fulfillment
     # They must sum to the order's total: an order whose total is 0 (a 100 % promotion) has none.
     tenders: Annotated[list[TenderIn], Meta(max_length=10)] = msgspec.field(default_factory=list)
     cart_id: uuid.UUID | None = None
@@ -169,7 +169,7 @@ class OrderOut(Out):
     store_code: str | None
     customer_id: uuid.UUID | None
     cart_id: uuid.UUID | None
-    fulfilment: str
+    fulfillment: str
     pickup_location: str | None
     delivery_address: dict[str, Any] | None
     currency: str
@@ -193,7 +193,7 @@ class OrderSummary(Out):
     channel: str
     store_code: str | None
     customer_id: uuid.UUID | None
-    fulfilment: str
+    fulfillment: str
     currency: str
     total: int
     placed_at: datetime
@@ -232,5 +232,5 @@ class TimelineEntryOut(Out):
 
 
 OrderStatusFilter = Literal[
-    "placed", "on_hold", "released_to_fulfilment", "partially_fulfilled", "fulfilled", "completed", "cancelled"
+    "placed", "on_hold", "released_to_fulfillment", "partially_fulfilled", "fulfilled", "completed", "cancelled"
 ]

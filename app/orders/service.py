@@ -32,13 +32,13 @@ Orders
   `start_cancel(session, principal | None, order_id, reason, lines=None, token=None) ->
   Cancellation` locks the order's row and checks what may be cancelled (writes nothing);
   `cancel(session, cancellation, stock_released) -> Cancelled` writes it: releases the
-  stock of the lines not in `stock_released` (fulfilment gave those up), card holds
+  stock of the lines not in `stock_released` (fulfillment gave those up), card holds
   (settle job), promotion uses when nothing is left; returns the points tenders to give
   back and whether the order may be completed now.
 - `lock_orders(session, order_ids)`: lock the order rows (by id) — the first lock of any
   writer of an order; flows take it before fulfillment orders' rows.
-- Fulfilment progress (the flows in app/flows/fulfillment_progress.py, under the order's
-  row lock): `record_fulfilment_progress(session, order_id, {line_no: qty}, event=...)`
+- Fulfillment progress (the flows in app/flows/fulfillment_progress.py, under the order's
+  row lock): `record_fulfillment_progress(session, order_id, {line_no: qty}, event=...)`
   (units that left: the card capture, partially_fulfilled / fulfilled), `is_fulfilled`,
   `complete(session, order_id)`.
 - `record_delivery(session, order_id, {line_no: units delivered so far})`: the carrier
@@ -96,7 +96,7 @@ from app.orders.usecases.placement import (
     prepare_order,
     void_cards,
 )
-from app.orders.usecases.progress import complete, is_fulfilled, record_delivery, record_fulfilment_progress
+from app.orders.usecases.progress import complete, is_fulfilled, record_delivery, record_fulfillment_progress
 
 __all__ = [
     "Authorizations",
@@ -131,7 +131,7 @@ __all__ = [
     "order_history",
     "prepare_order",
     "record_delivery",
-    "record_fulfilment_progress",
+    "record_fulfillment_progress",
     "remove_code",
     "set_line",
     "settle_payments",

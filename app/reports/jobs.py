@@ -1,6 +1,6 @@
 """Reports actors: keep the channel dashboard's summary up to date from events.
 
-`reports.refresh_order` takes an event id (order, fulfilment or return event), recomputes
+`reports.refresh_order` takes an event id (order, fulfillment or return event), recomputes
 that order's contribution and adds the difference: idempotent, so the relay's
 at-least-once delivery and retries are harmless.
 """
@@ -23,7 +23,7 @@ async def refresh_order(event_id: str) -> None:
 
 
 # Every event: the actor ignores those not about an order (cheap: one read by event id), so
-# no new order, fulfilment or return event type can be missed.
+# no new order, fulfillment or return event type can be missed.
 outbox.subscribe("*", refresh_order.send)
 
 PERIODIC: list[tuple[str, int]] = []

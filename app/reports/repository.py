@@ -1,6 +1,6 @@
 """Every SQL statement of the reports.
 
-Reads: the orders, fulfilment, returns and loyalty tables (read-only: DESIGN.md) to
+Reads: the orders, fulfillment, returns and loyalty tables (read-only: DESIGN.md) to
 refresh an order's contribution, and the reports' own summary tables to answer.
 Writes: only the reports' own tables (`report_daily`, `report_endless_aisle_skus`,
 `report_order_facts`).
@@ -36,7 +36,7 @@ def _ids(order_ids: Sequence[uuid.UUID]) -> list[str]:
 async def orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, OrderRow]:
     rows = await session.execute(
         text(
-            "SELECT id, channel, status, total, customer_id IS NOT NULL AS member, fulfilment, store_code, "
+            "SELECT id, channel, status, total, customer_id IS NOT NULL AS member, fulfillment, store_code, "
             "pickup_location_code, placed_at FROM orders WHERE id = ANY(CAST(:ids AS uuid[]))"
         ).bindparams(_IDS),
         {"ids": _ids(order_ids)},

@@ -97,7 +97,7 @@ LEAD_BUCKETS = tuple(f"{{}}_h{i:02d}" for i in range(len(LEAD_EDGES) + 1))
 
 COUNTERS: tuple[str, ...] = (
     "orders", "cancelled_orders", "revenue", "units", "member_orders", "member_revenue",
-    "delivery_fulfilment_orders", "split_orders",
+    "delivery_fulfillment_orders", "split_orders",
     *(f"{m}_{k}" for m in METHODS for k in ("orders", "lines", "units", "revenue")),
     "ea_orders", "ea_lines", "ea_units", "ea_revenue",
     "ship_count", *(b.format("ship") for b in LEAD_BUCKETS),
@@ -118,7 +118,7 @@ class OrderRow:
     status: str
     total: int
     member: bool
-    fulfilment: str
+    fulfillment: str
     store_code: str | None
     pickup_location_code: str | None
     placed_at: datetime
@@ -194,7 +194,7 @@ def utc_day(at: datetime) -> date:
 
 def line_method(order: OrderRow, line: LineRow) -> str:
     """How a line reaches the customer, as sourced at placement."""
-    if order.fulfilment == "pickup":
+    if order.fulfillment == "pickup":
         return "bopis" if served_from(line) == order.pickup_location_code else "ship_to_store"
     return "ship_from_store" if line.location_kind == "store" else "delivery"
 
@@ -232,7 +232,7 @@ def order_contributions(
     else:
         _sale(out, order, lines, (day, channel, home))
     for fo in fos:
-        _fulfilment(out, order, fo)
+        _fulfillment(out, order, fo)
     for ret in returns:
         if ret.status == "rejected":
             continue
@@ -243,14 +243,14 @@ def order_contributions(
 
 
 def _sale(out: Contribution, order: OrderRow, lines: Sequence[LineRow], key: DailyKey) -> None:
-    delivery = order.fulfilment == "delivery"
+    delivery = order.fulfillment == "delivery"
     counters = {
         "orders": 1,
         "revenue": order.total,
         "units": sum(ln.quantity for ln in lines),
         "member_orders": int(order.member),
         "member_revenue": order.total if order.member else 0,
-        "delivery_fulfilment_orders": int(delivery),
+        "delivery_fulfillment_orders": int(delivery),
         "split_orders": int(delivery and len({ln.location_code for ln in lines}) > 1),
     }
     for method in {line_method(order, ln) for ln in lines}:
@@ -272,7 +272,7 @@ def _sale(out: Contribution, order: OrderRow, lines: Sequence[LineRow], key: Dai
             out.skus[sku_key] = (n + 1, u + ln.quantity)
 
 
-def _fulfilment(out: Contribution, order: OrderRow, fo: FulfillmentRow) -> None:
+def _fulfillment(out: Contribution, order: OrderRow, fo: FulfillmentRow) -> None:
     channel = order.channel
     if fo.type == "delivery" and fo.location_kind == "store":
         reason = fo.reject_reason if fo.reject_reason in REJECT_REASONS else "other"

@@ -23,7 +23,7 @@ class ChannelFigures(Out):
     revenue_share: float | None
 
 
-class FulfilmentMethodFigures(Out):
+class FulfillmentMethodFigures(Out):
     method: str  # one of rules.METHODS
     orders: int
     lines: int
@@ -108,7 +108,7 @@ class ChannelReport(Out):
     currency: str
     totals: ChannelFigures
     by_channel: list[ChannelFigures]
-    fulfilment_mix: list[FulfilmentMethodFigures]
+    fulfillment_mix: list[FulfillmentMethodFigures]
     returns_matrix: list[ReturnCell]
     pickup: PickupFigures
     ship_from_store: ShipFromStoreFigures
@@ -125,7 +125,7 @@ class ChannelReport(Out):
 TABLES = (
     "totals",
     "by_channel",
-    "fulfilment_mix",
+    "fulfillment_mix",
     "returns_matrix",
     "pickup",
     "ship_from_store",

@@ -9,9 +9,9 @@ Public functions (the console and the API call only these):
 
 How it stays fast: a year of a million orders is not summed at request time. The reports
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
-counter below; an order's contribution is recomputed from the orders, fulfilment and
+counter below; an order's contribution is recomputed from the orders, fulfillment and
 returns tables (read-only) whenever an event about the order is published (placed,
-cancelled, each fulfilment step, each return step: the consumer hears every event and
+cancelled, each fulfillment step, each return step: the consumer hears every event and
 ignores those about no order, so no new event type is missed) and the difference with its
 previous contribution is added — idempotent, so at-least-once delivery is harmless. The report
 then sums a few thousand rows. Figures are as fresh as the event relay (seconds).
@@ -43,7 +43,7 @@ of integer minor units in it.
   `revenue_share`: the channel's revenue / all channels' revenue.
 - **average order value**: revenue / orders, half-up to the minor unit.
 - **units per order**: ordered units (sum of `order_lines.quantity`) / orders, 2 decimals.
-- **fulfilment mix**: each order line of those orders has one method, as sourced at
+- **fulfillment mix**: each order line of those orders has one method, as sourced at
   placement: a pickup order's line is **ship_to_store** when a ship-to-store fulfillment
   order carries it (the store lacked it: a warehouse sends it to the store to be
   collected), else **bopis**; a delivery order's line sourced at a store
@@ -115,7 +115,7 @@ from app.reports.schemas import (
     DailyChannelFigures,
     DurationFigures,
     EndlessAisleFigures,
-    FulfilmentMethodFigures,
+    FulfillmentMethodFigures,
     LoyaltyFigures,
     PickupFigures,
     RejectionReason,
@@ -151,7 +151,7 @@ async def channel_report(
         currency=get_settings().currency,
         totals=_channel("all", total, total["revenue"]),
         by_channel=[_channel(c, s, total["revenue"]) for c, s in per_channel.items()],
-        fulfilment_mix=_mix(total),
+        fulfillment_mix=_mix(total),
         returns_matrix=_returns_matrix(per_channel),
         pickup=PickupFigures(
             outcomes=total["pickup_collected"] + total["pickup_expired"],
@@ -169,9 +169,9 @@ async def channel_report(
             key=lambda r: (-r.rejections, r.reason),
         ),
         split_shipments=SplitShipmentFigures(
-            delivery_orders=total["delivery_fulfilment_orders"],
+            delivery_orders=total["delivery_fulfillment_orders"],
             split_orders=total["split_orders"],
-            split_rate=rules.ratio(total["split_orders"], total["delivery_fulfilment_orders"]),
+            split_rate=rules.ratio(total["split_orders"], total["delivery_fulfillment_orders"]),
         ),
         lead_times=[_lead_time("order_to_ship", "ship", total), _lead_time("order_to_ready", "ready", total)],
         loyalty=LoyaltyFigures(
@@ -241,7 +241,7 @@ async def refresh_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) 
 
 
 async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
-    """The consumer's body: refresh the order an order/fulfilment/return event is about."""
+    """The consumer's body: refresh the order an order/fulfillment/return event is about."""
     event = await repository.event(session, uuid.UUID(event_id)) if _is_uuid(event_id) else None
     order_id = _order_of(event) if event is not None else None
     return await refresh_orders(session, [order_id]) if order_id else 0
@@ -307,10 +307,10 @@ def _channel(channel: str, s: dict[str, int], all_revenue: int) -> ChannelFigure
     )
 
 
-def _mix(total: dict[str, int]) -> list[FulfilmentMethodFigures]:
+def _mix(total: dict[str, int]) -> list[FulfillmentMethodFigures]:
     lines_revenue = sum(total[f"{m}_revenue"] for m in METHODS)
     return [
-        FulfilmentMethodFigures(
+        FulfillmentMethodFigures(
             method=m,
             orders=total[f"{m}_orders"],
             lines=total[f"{m}_lines"],

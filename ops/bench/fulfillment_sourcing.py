@@ -1,4 +1,4 @@
-"""Fulfilment at scale: the sourcing decision for a 5-line order over 500 locations, and
+"""Fulfillment at scale: the sourcing decision for a 5-line order over 500 locations, and
 the next pick list at a location with 2,000 open fulfillment orders.
 
 Builds a scratch database (`oms_bench_fulfillment`) on the server of DATABASE_URL, migrates
@@ -156,7 +156,7 @@ async def main(runs: int, locations: int, open_orders: int) -> None:
             order_id=oid,
             order_number="BENCH",
             reservation_ref=f"order:{oid}",
-            fulfilment="delivery",
+            fulfillment="delivery",
             lines=lines,
             latitude=48.85,
             longitude=2.35,

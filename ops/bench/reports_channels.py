@@ -102,7 +102,7 @@ FROM (SELECT o.id AS order_id, n AS line_no, 'SKU-' || floor(random() * 5000)::i
              o.wants_pickup AS pickup, o.channel, o.store, random() AS r, random() AS r2
       FROM seed_orders o, generate_series(1, o.lines) n) x;
 
-INSERT INTO orders (id, number, status, channel, store_code, api_key_id, customer_id, fulfilment,
+INSERT INTO orders (id, number, status, channel, store_code, api_key_id, customer_id, fulfillment,
                     pickup_location_code, delivery_address, currency, subtotal, discount_total, total, pricing,
                     reservation_ref, payment_key, placed_at, updated_at, cancelled_at)
 SELECT o.id, 'B' || lpad(o.i::text, 9, '0'), CASE WHEN o.cancelled THEN 'cancelled' ELSE 'completed' END,

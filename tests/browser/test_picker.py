@@ -84,7 +84,7 @@ async def test_picker_walks_scans_short_picks_packs_and_ships(live: Live, browse
         "SELECT carrier, tracking_number FROM parcels WHERE fulfillment_order_id = :f", f=here[0].id
     )
     assert [(p.carrier, p.tracking_number) for p in parcel] == [("dhl", tracking)]
-    # Every step is recorded with the picker: the fulfilment timeline and the stock ledger.
+    # Every step is recorded with the picker: the fulfillment timeline and the stock ledger.
     actors = await live.rows(
         "SELECT DISTINCT to_status FROM fulfillment_events WHERE fulfillment_order_id = :f AND actor_key_id = :a",
         f=here[0].id,

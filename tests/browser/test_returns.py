@@ -17,7 +17,7 @@ STORE, SKU = "STORE-BERLIN", "TEE-POCKET-OLIVE-S"
 
 def collected_pickup(live: Live) -> dict[str, object]:
     """A BOPIS order picked, made ready and collected at the Berlin store through the API."""
-    order = place_order(live, {SKU: 1}, fulfilment="pickup", pickup_location=STORE, delivery_address=None)
+    order = place_order(live, {SKU: 1}, fulfillment="pickup", pickup_location=STORE, delivery_address=None)
     with live.api("logistics (store)") as picker, live.api("pos") as till:
         walk = picker.post("/v1/pick-lists", json={})
         assert walk.status_code == 201, walk.text

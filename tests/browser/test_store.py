@@ -27,7 +27,7 @@ async def test_store_rejects_a_request_and_hands_a_pickup_over(live: Live, brows
             )
             assert counted.status_code in (200, 201), counted.text
     delivery = place_order(live, {SHIPPED_FROM_STORE: 1}, delivery_address=BERLIN)
-    pickup = place_order(live, {PICKED_UP: 1}, fulfilment="pickup", pickup_location=STORE, delivery_address=None)
+    pickup = place_order(live, {PICKED_UP: 1}, fulfillment="pickup", pickup_location=STORE, delivery_address=None)
     associate = await add_staff(live, StaffRole.STORE_ASSOCIATE, STORE)
     staff_id = await live.value("SELECT id FROM staff_members WHERE email = :e", e=associate)
     request_fo = await live.value(

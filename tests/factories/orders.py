@@ -76,7 +76,7 @@ ADDRESS = {"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", 
 def delivery_order(skus: list[str], total: int, *, token: str = "tok_visa", **extra: object) -> dict[str, object]:
     return {
         "lines": [{"sku": sku, "quantity": 1} for sku in skus],
-        "fulfilment": "delivery",
+        "fulfillment": "delivery",
         "delivery_address": ADDRESS,
         "tenders": [{"kind": "card", "amount": total, "card_token": token}],
         **extra,

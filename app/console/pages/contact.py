@@ -1,6 +1,6 @@
 """Contact center: find the caller (e-mail, phone, loyalty card or an order number), the one
 customer view (orders and returns from every channel, loyalty), an order with its timeline
-and fulfilment; cancel it or put a hold on it — through the services the API calls."""
+and fulfillment; cancel it or put a hold on it — through the services the API calls."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def _order_page(session: AsyncSession, staff: Staff, order_id: uuid.UUID, 
         order=order,
         timeline=timeline.items,
         who=await staff_accounts.staff_names(session, actors),
-        fulfilment=await fulfillment.order_fulfilment(session, order_id),
+        fulfillment=await fulfillment.order_fulfillment(session, order_id),
         hold_types=HOLD_TYPES,
         money=_money,
         **extra,

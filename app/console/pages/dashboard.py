@@ -71,8 +71,8 @@ async def dashboard(
         ),
         orders_bars=charts.bars("Orders by channel", [(c.channel.replace("_", " "), c.orders) for c in by_channel]),
         mix_bars=charts.bars(
-            "Revenue by fulfilment method (EUR)",
-            [(m.method.replace("_", " "), m.revenue / 100) for m in report.fulfilment_mix],
+            "Revenue by fulfillment method (EUR)",
+            [(m.method.replace("_", " "), m.revenue / 100) for m in report.fulfillment_mix],
         ),
         daily_lines=charts.lines("Revenue per day by channel (EUR)", days, series),
         money=_money,

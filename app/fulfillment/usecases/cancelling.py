@@ -24,8 +24,8 @@ Key = tuple[uuid.UUID, str]  # (fulfillment order id, order line id)
 
 async def cancel_order_lines(session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int]) -> set[int]:
     """Give up `lines` ({order line no: units}) of the order's open fulfillment orders and
-    release their reservations. Returns the order lines fulfilment holds the stock of (the
-    order releases nothing for them itself); a line fulfilment never sourced is not in it."""
+    release their reservations. Returns the order lines fulfillment holds the stock of (the
+    order releases nothing for them itself); a line fulfillment never sourced is not in it."""
     fos = await repository.fulfillment_orders_of(session, order_id, lock=True)  # fixed order: no deadlock
     fo_lines = await repository.lines_of(session, [fo.id for fo in fos])
     owned = {int(ln.line_id) for fo in fos if fo.type != "ship_to_store" for ln in fo_lines[fo.id]}

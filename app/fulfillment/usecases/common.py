@@ -1,5 +1,5 @@
-"""Pieces every fulfilment use case shares: the rules in force, response shapes, the
-fulfilment timeline, and the news for orders (`OrderNews`: what a step did to its orders'
+"""Pieces every fulfillment use case shares: the rules in force, response shapes, the
+fulfillment timeline, and the news for orders (`OrderNews`: what a step did to its orders'
 lines; the flow above both domains tells orders, app/flows/fulfillment_progress.py)."""
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ class LinesNews:
 
 @dataclass
 class OrderNews:
-    """What a fulfillment step did to its orders' lines, in the order it happened. Fulfilment
+    """What a fulfillment step did to its orders' lines, in the order it happened. Fulfillment
     cannot call orders (they sit side by side); the flow that ran the step tells orders in
     the same transaction."""
 

@@ -21,7 +21,7 @@ from app.fulfillment.schemas import (
     CarrierEventOut,
     FulfillmentEventOut,
     FulfillmentOrderOut,
-    OrderFulfilmentOut,
+    OrderFulfillmentOut,
     PackBody,
 )
 from app.fulfillment.usecases import stock
@@ -81,8 +81,8 @@ async def list_fulfillment_orders(
     return FULFILLMENT_ORDERS.page(out, limit, lambda o: [o.created_at, o.id])
 
 
-async def order_fulfilment(session: AsyncSession, order_id: uuid.UUID) -> OrderFulfilmentOut:
-    """Everything fulfilment knows of one order: its fulfillment orders, each sourcing
+async def order_fulfillment(session: AsyncSession, order_id: uuid.UUID) -> OrderFulfillmentOut:
+    """Everything fulfillment knows of one order: its fulfillment orders, each sourcing
     decision with the candidates considered, and what happened (for the contact center)."""
     fos = await repository.fulfillment_orders_of(session, order_id)
     lines = await repository.lines_of(session, [fo.id for fo in fos])
@@ -91,7 +91,7 @@ async def order_fulfilment(session: AsyncSession, order_id: uuid.UUID) -> OrderF
     for p in parcels:
         by_fo.setdefault(p.fulfillment_order_id, []).append(p)
     _, current = await rules_in_force(session)
-    return OrderFulfilmentOut(
+    return OrderFulfillmentOut(
         order_id=order_id,
         fulfillment_orders=[fo_out(fo, lines[fo.id], by_fo.get(fo.id, []), current.pickup_max_attempts) for fo in fos],
         decisions=[decision_out(d) for d in await repository.decisions_of(session, order_id)],
@@ -132,7 +132,7 @@ async def delivered_lines(session: AsyncSession, order_ids: Sequence[uuid.UUID])
 
 async def order_handed_over(session: AsyncSession, order_id: uuid.UUID) -> bool:
     """Every fulfillment order of the order is finished (delivered, collected, cancelled,
-    rejected, expired): nothing is on its way any more. False for an order fulfilment never
+    rejected, expired): nothing is on its way any more. False for an order fulfillment never
     sourced (it knows nothing of it)."""
     fos = await repository.fulfillment_orders_of(session, order_id)
     return bool(fos) and all(fo.status in rules.TERMINAL for fo in fos)

@@ -49,7 +49,7 @@ async def resource_lines(
         order_id=failed.order_id,
         order_number=failed.order_number,
         reservation_ref=f"resource:{uuid.uuid4()}",
-        fulfilment="delivery",
+        fulfillment="delivery",
         lines=list(lines),
         latitude=placement.latitude if placement else None,
         longitude=placement.longitude if placement else None,
@@ -63,7 +63,7 @@ async def resource_lines(
         return None
     skus = sorted({sku for _, sku, _ in lines})
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus, order.fulfilment)
+        pool = await candidates(session, skus, order.fulfillment)
         plan = make_plan(order, pool, current, excluded)
         served = [a for a in plan.assignments]
         if served:

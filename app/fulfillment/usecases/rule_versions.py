@@ -78,7 +78,7 @@ async def simulate(session: AsyncSession, proposed: rules.SourcingRules, orders:
             order_id=d.order_id,
             order_number="",
             reservation_ref="",
-            fulfilment="pickup" if d.fulfilment == "pickup" else "delivery",
+            fulfillment="pickup" if d.fulfillment == "pickup" else "delivery",
             lines=[(ln["line_id"], ln["sku"], int(ln["quantity"])) for ln in d.lines],
             pickup_location=d.pickup_location_code,
             latitude=d.latitude,

@@ -42,7 +42,7 @@ class OrderToSource(msgspec.Struct, frozen=True, kw_only=True):
     order_number: str
     # The inventory reservation the order's units go under (`order:<id>`).
     reservation_ref: str
-    fulfilment: Literal["delivery", "pickup"]
+    fulfillment: Literal["delivery", "pickup"]
     # (line_id, sku, quantity); line_id is the order line number as text.
     lines: list[tuple[str, str, int]]
     pickup_location: str | None = None
@@ -125,7 +125,7 @@ def make_plan(
     excluded: Sequence[str] = (),
 ) -> rules.Plan:
     lines = [rules.PlanLine(line_id, sku, qty) for line_id, sku, qty in order.lines]
-    if order.fulfilment == "pickup":
+    if order.fulfillment == "pickup":
         store = next((c for c in pool if c.code == order.pickup_location), None)
         if store is None:
             raise UnknownLocation(f"no location {order.pickup_location}", field="pickup_location")
@@ -145,7 +145,7 @@ def _not_sourceable(plan: rules.Plan, pool: list[rules.Candidate], order: OrderT
     wanted: dict[str, int] = {}
     for _, sku, qty in order.lines:
         wanted[sku] = wanted.get(sku, 0) + qty
-    if order.fulfilment == "pickup":
+    if order.fulfillment == "pickup":
         eligible = [c for c in pool if c.code == order.pickup_location or c.kind == "warehouse"]
     else:
         eligible = [c for c in pool if c.ships and c.active]
@@ -187,15 +187,15 @@ async def plan_and_reserve(
     locked for the reserve and the commit only. If the stock moved meanwhile that raises
     StockMoved and the caller runs its transaction again (its last attempt should reserve
     here, at once, to get a definite answer)."""
-    if order.fulfilment == "pickup" and order.pickup_location is None:
+    if order.fulfillment == "pickup" and order.pickup_location is None:
         raise PickupNotOffered("a pickup order needs a pickup_location", field="pickup_location")
     version, current = await rules_in_force(session)
     skus = sorted({sku for _, sku, _ in order.lines})
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus, order.fulfilment, order.pickup_location)
+        pool = await candidates(session, skus, order.fulfillment, order.pickup_location)
         plan = make_plan(order, pool, current)
         if not plan.complete:
-            if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
+            if order.fulfillment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
         units = reserved_by_plan(plan)
@@ -257,7 +257,7 @@ def _event_row(
     to_status: str | None = None,
     **detail: Any,
 ) -> dict[str, Any]:
-    """A fulfilment timeline row, as `common.record` adds it, for the one-statement write."""
+    """A fulfillment timeline row, as `common.record` adds it, for the one-statement write."""
     return {
         "order_id": order_id,
         "fulfillment_order_id": fo_id,
@@ -292,7 +292,7 @@ async def write_decision(
         "order_id": order.order_id,
         "trigger": trigger,
         "rules_version": version,
-        "fulfilment": order.fulfilment,
+        "fulfillment": order.fulfillment,
         "pickup_location_code": order.pickup_location,
         "latitude": order.latitude,
         "longitude": order.longitude,

@@ -1,4 +1,4 @@
-"""Fulfilment's stock moves, made through inventory's service (fulfilment sits above
+"""Fulfillment's stock moves, made through inventory's service (fulfillment sits above
 inventory): sourcing's view of the locations, reserve/release/consume of fulfillment
 orders' units, count corrections and write-offs, ship-to-store transfers."""
 

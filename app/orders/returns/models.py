@@ -5,7 +5,7 @@ per-order-line running totals that guard every return.
 Invariants held by CHECK constraints: quantities positive; a line's dispositions cover its
 quantity exactly once it is received; refunds positive; an order line never has more
 units refunded than returned. "Never more units back than delivered" is the conditional
-UPDATE in repository.take_units (the delivered count lives in fulfilment).
+UPDATE in repository.take_units (the delivered count lives in fulfillment).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The code lives in `app/orders/returns/usecases/`; this is its face.
 
-Public functions (none commits). Returns need what fulfilment knows (which units reached
+Public functions (none commits). Returns need what fulfillment knows (which units reached
 the customer) and give points back through loyalty: the flows that span those domains are in
 `app/flows/return_and_refund.py` and `app/flows/exchange.py`; these are their steps.
 
@@ -11,7 +11,7 @@ Finding the purchase
   order row (locked for a writer: every return writer's first lock), with the caller's access.
 - `order_view(session, order, delivered) -> OrderView`, `order_views(session, orders,
   delivered)`: lines, windows, delivered and returned units, what each unit was paid.
-  `delivered`: {order id: {line no: Delivered(quantity, last_at)}} (from fulfilment).
+  `delivered`: {order id: {line no: Delivered(quantity, last_at)}} (from fulfillment).
 - `returnable(view) -> ReturnableOut`; `customer_orders(session, principal, customer_id,
   token) -> (survivor id, orders)` and `customer_returnable_lines(survivor, views)`.
 
@@ -45,7 +45,7 @@ also on the order's timeline (`return_<step>`), where the contact center reads i
 
 Loyalty: the reversal uses `return:<return id>` / `return.refunded` and the order line ids
 `<order id>:<line no>` — the ids the delivered/collected earning must use for its lines.
-Delivered quantities and times come from fulfilment's `delivered_lines` (delivery FOs
+Delivered quantities and times come from fulfillment's `delivered_lines` (delivery FOs
 whose parcels all arrived, pickup FOs collected), one call for all the orders a look-up
 scans; the flows hand them in.
 """

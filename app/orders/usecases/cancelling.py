@@ -1,5 +1,5 @@
 """Cancelling an order, or some units of its lines: orders' steps of the cancel flow
-(app/flows/cancel_order.py runs them, with fulfilment giving the units up between)."""
+(app/flows/cancel_order.py runs them, with fulfillment giving the units up between)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class Cancelled:
     """What a cancellation wrote, and what the flow finishes with other domains: the points
     tenders to give back (reference, amount) in `channel`'s name, and whether the order may
     be completed now (`may_complete`: everything left was fulfilled; complete it if
-    fulfilment has handed every unit over)."""
+    fulfillment has handed every unit over)."""
 
     order: OrderOut
     channel: str | None
@@ -85,7 +85,7 @@ async def start_cancel(
 
 async def cancel(session: AsyncSession, c: Cancellation, stock_released: Collection[int]) -> Cancelled:
     """Write a cancellation: the lines' cancelled units, their stock (orders releases the
-    lines in `stock_released` no further: fulfilment gave those up where it held them), the
+    lines in `stock_released` no further: fulfillment gave those up where it held them), the
     card holds released (by the settle job), the promotion uses given back when nothing is
     left, the timeline and `order.cancelled`."""
     order, principal, wanted = c.order, c.principal, c.wanted
@@ -130,7 +130,7 @@ async def cancel(session: AsyncSession, c: Cancellation, stock_released: Collect
     return Cancelled(await order_view(session, order), channel, points_back, may_complete)
 
 
-_PARTIAL_CANCEL_STATES = frozenset({"placed", "on_hold", "released_to_fulfilment", "partially_fulfilled"})
+_PARTIAL_CANCEL_STATES = frozenset({"placed", "on_hold", "released_to_fulfillment", "partially_fulfilled"})
 
 
 def _cancel_quantities(order_lines: Mapping[int, OrderLine], lines: Sequence[CancelLine] | None) -> dict[int, int]:

@@ -129,7 +129,7 @@ def order_out(
         store_code=order.store_code,
         customer_id=order.customer_id,
         cart_id=order.cart_id,
-        fulfilment=order.fulfilment,
+        fulfillment=order.fulfillment,
         pickup_location=order.pickup_location_code,
         delivery_address=order.delivery_address,
         currency=order.currency,

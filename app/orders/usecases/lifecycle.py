@@ -1,6 +1,6 @@
 """After placement: reading and listing orders, access, the order row's lock and status
 moves, holds, and a customer's orders (merge, history). Cancelling is in `cancelling.py`,
-fulfilment progress in `progress.py`."""
+fulfillment progress in `progress.py`."""
 
 from __future__ import annotations
 
@@ -207,9 +207,9 @@ async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> 
     """Lock these orders' rows, by id, without loading them.
 
     The order row is the first lock of every writer of an order: a cancellation, a hold,
-    fulfilment progress, a return. Fulfilment takes it before its fulfillment orders' rows
+    fulfillment progress, a return. Fulfillment takes it before its fulfillment orders' rows
     when a step of theirs goes on to change the order (ship, collect, a delivery, an expiry, a
-    rejection, a pick list's confirmation), as a cancellation does before asking fulfilment to
+    rejection, a pick list's confirmation), as a cancellation does before asking fulfillment to
     give units up — one global order (order rows by id, then fulfillment orders, then stock
     rows), so a cancel and a ship of the same order wait for each other instead of deadlocking."""
     await repository.lock_orders(session, order_ids)
@@ -270,7 +270,7 @@ async def lift_hold(
     note: str | None,
     token: str | None = None,
 ) -> OrderOut:
-    """Lift one hold; lifting the last one releases the order to fulfilment."""
+    """Lift one hold; lifting the last one releases the order to fulfillment."""
     order = await locked_order(session, order_id)
     await check_access(session, principal, order, token)
     hold = await repository.hold(session, order.id, hold_id)
@@ -297,7 +297,7 @@ async def lift_hold(
 def progress_status(
     order: Order, lines: Sequence[OrderLine], principal: Principal | None, session: AsyncSession
 ) -> None:
-    action = rules.fulfilment_action((ln.quantity, ln.cancelled_quantity, ln.fulfilled_quantity) for ln in lines)
+    action = rules.fulfillment_action((ln.quantity, ln.cancelled_quantity, ln.fulfilled_quantity) for ln in lines)
     if action is not None and (order.status, action) != ("fulfilled", rules.Action.FULFIL_ALL):
         move(order, action, principal, session)
 

@@ -1,5 +1,5 @@
 """Order placement from a cart or from explicit lines: orders' steps of the place-order flow
-(`app/flows/place_order.py` runs them, with fulfilment's sourcing and loyalty's points between).
+(`app/flows/place_order.py` runs them, with fulfillment's sourcing and loyalty's points between).
 
 1. `prepare_order` (reads only, each its own statement: the flow runs it in
    `app.core.db.autocommit`, no BEGIN/COMMIT): validate, price with the engine, check tenders.
@@ -70,7 +70,7 @@ class Draft:
     lines: dict[str, int]
     codes: list[str]
     quote: Any
-    fulfilment: rules.Fulfilment
+    fulfillment: rules.Fulfillment
     pickup_location: str | None
     address: dict[str, Any] | None
     tenders: list[TenderIn]
@@ -141,7 +141,7 @@ async def prepare_order(
         currency = data.currency or get_settings().currency
     if not lines:
         raise CartEmpty("an order needs at least one line")
-    pickup, address = await _fulfilment(session, principal, data)
+    pickup, address = await _fulfillment(session, principal, data)
     quote = await common.quote(
         session,
         currency=currency,
@@ -166,17 +166,17 @@ async def prepare_order(
         lines=lines,
         codes=codes,
         quote=quote,
-        fulfilment=data.fulfilment,
+        fulfillment=data.fulfillment,
         pickup_location=pickup,
         address=address,
         tenders=list(data.tenders),
     )
 
 
-async def _fulfilment(
+async def _fulfillment(
     session: AsyncSession, principal: Principal, data: OrderCreate
 ) -> tuple[str | None, dict[str, Any] | None]:
-    if data.fulfilment == rules.Fulfilment.DELIVERY:
+    if data.fulfillment == rules.Fulfillment.DELIVERY:
         if data.delivery_address is None or data.pickup_location is not None:
             raise InvalidAddress("home delivery needs a delivery_address (and no pickup_location)")
         return None, msgspec.to_builtins(data.delivery_address)
@@ -195,7 +195,7 @@ async def _fulfilment(
 def _check_tenders(data: OrderCreate, quote: Any, channel: str) -> None:
     total = quote.result.total
     requests = [rules.TenderRequest(kind=t.kind, amount=t.amount) for t in data.tenders]
-    problems = rules.tender_problems(requests, total, channel, data.fulfilment)
+    problems = rules.tender_problems(requests, total, channel, data.fulfillment)
     paid = sum(t.amount for t in data.tenders)
     if paid != total:
         raise _total_mismatch(problems[-1], quote, paid)
@@ -342,7 +342,7 @@ async def open_order(
         "api_key_id": principal.key_id,
         "customer_id": draft.customer_id,
         "cart_id": draft.cart_id,
-        "fulfilment": draft.fulfilment.value,
+        "fulfillment": draft.fulfillment.value,
         "pickup_location_code": draft.pickup_location,
         "delivery_address": draft.address,
         "currency": draft.currency,

@@ -1,4 +1,4 @@
-"""Fulfilment progress as the order records it: units that left (the card capture),
+"""Fulfillment progress as the order records it: units that left (the card capture),
 units delivered (cash or card on delivery), completion. The fulfillment progress flows
 (app/flows/fulfillment_progress.py) call these under the order's row lock."""
 
@@ -20,7 +20,7 @@ from app.orders.usecases.common import add_timeline, record_event
 from app.orders.usecases.lifecycle import locked_order, move, order_view, progress_status
 
 
-async def record_fulfilment_progress(
+async def record_fulfillment_progress(
     session: AsyncSession,
     order_id: uuid.UUID,
     fulfilled: Mapping[int, int],
@@ -28,7 +28,7 @@ async def record_fulfilment_progress(
     event: str,
     actor: Principal | None = None,
 ) -> OrderOut:
-    """Units that left (shipped or collected; fulfilment consumed their stock where it held
+    """Units that left (shipped or collected; fulfillment consumed their stock where it held
     it): `fulfilled` maps line_no to the units that left now. Records the card capture intent
     (the settle job captures at the gateway) and moves the order to partially_fulfilled or
     fulfilled. The caller holds the order's row lock (the fulfillment progress flow)."""
@@ -39,7 +39,7 @@ async def record_fulfilment_progress(
         line = lines.get(no)
         if line is None or qty <= 0 or qty > line.quantity - line.cancelled_quantity - line.fulfilled_quantity:
             raise InvalidInput(
-                f"line {no} cannot take {qty} more fulfilled units", code="invalid_fulfilment", line_no=no
+                f"line {no} cannot take {qty} more fulfilled units", code="invalid_fulfillment", line_no=no
             )
         value += rules.value_of_units(
             line.line_total, line.quantity, line.fulfilled_quantity + qty

@@ -1,4 +1,4 @@
-"""A retailer for fulfilment tests, built through the real services (so `oms check` stays
+"""A retailer for fulfillment tests, built through the real services (so `oms check` stays
 clean): priced SKUs, warehouses and stores at real coordinates around Paris, stock."""
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ def order_body(lines: dict[str, int], *, pickup: str | None = None, **extra: obj
         **extra,
     }
     if pickup:
-        body.update(fulfilment="pickup", pickup_location=pickup)
+        body.update(fulfillment="pickup", pickup_location=pickup)
     else:
-        body.update(fulfilment="delivery", delivery_address=ADDRESS)
+        body.update(fulfillment="delivery", delivery_address=ADDRESS)
     return body
 
 

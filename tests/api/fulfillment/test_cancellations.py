@@ -1,4 +1,4 @@
-"""A customer cancels (orders' `/cancel`): fulfilment's open fulfillment orders give the units
+"""A customer cancels (orders' `/cancel`): fulfillment's open fulfillment orders give the units
 up and exactly the reservations holding them are released — a line split over two
 warehouses, units re-sourced under their own reference, a walk under way, a pickup fed by a
 warehouse. Picked units cannot be cancelled. After each, `oms check` is clean."""
@@ -91,7 +91,7 @@ async def test_split_order_cancelled_line_by_line_puts_everything_back(
     # One unit of the split line: WH-TWO's whole parcel goes away, its reservation with it.
     one = await cancel(api, order["id"], [{"line_no": 1, "quantity": 1}])
     assert one.status_code == 200, one.text
-    assert one.json()["status"] == "released_to_fulfilment"
+    assert one.json()["status"] == "released_to_fulfillment"
     assert [ln["cancelled_quantity"] for ln in one.json()["lines"]] == [1, 0]
     fos = await fos_of(api, order["id"])
     assert (fos["WH-TWO/delivery"]["status"], fos["WH-TEST/delivery"]["status"]) == ("cancelled", "created")

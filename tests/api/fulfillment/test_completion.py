@@ -97,7 +97,7 @@ async def test_units_cancelled_first_and_the_rest_delivered_later_completes_the_
 ) -> None:
     order, fos, (_, b) = await split_order(api, db)
     partly = await cancel(api, order["id"], [{"line_no": 2, "quantity": 1}])
-    assert partly["status"] == "released_to_fulfilment"
+    assert partly["status"] == "released_to_fulfillment"
     assert (await fos_by_location(api, order["id"]))["WH-TWO"]["status"] == "cancelled"
     await ship(api, fos["WH-TEST"], "CP-LATER-1")
     assert await status(api, order["id"]) == "fulfilled"
@@ -117,7 +117,7 @@ async def test_some_units_of_a_parcel_cancelled_first_and_the_rest_delivered_com
     r = await api.as_("storefront").post("/v1/orders", json=order_body({a: 3}))
     assert r.status_code == 201, r.text
     order = r.json()
-    assert (await cancel(api, order["id"], [{"line_no": 1, "quantity": 2}]))["status"] == "released_to_fulfilment"
+    assert (await cancel(api, order["id"], [{"line_no": 1, "quantity": 2}]))["status"] == "released_to_fulfillment"
     fo = (await fos_by_location(api, order["id"]))["WH-TEST"]
     assert [ln["quantity"] for ln in fo["lines"]] == [1]
     await ship(api, fo, "CP-PART-1")

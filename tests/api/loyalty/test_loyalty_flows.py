@@ -1,5 +1,5 @@
 """Loyalty through the real order flow: orders placed in three channels, handed over by
-fulfilment, earned from fulfilment's events (the actor's body), paid partly with points,
+fulfillment, earned from fulfillment's events (the actor's body), paid partly with points,
 cancelled, returned."""
 
 from __future__ import annotations

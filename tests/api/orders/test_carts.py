@@ -57,7 +57,7 @@ async def test_customer_cart_is_one_cart_in_every_channel_and_orders(api: Api, d
         "/v1/orders",
         json={
             "cart_id": app_cart.json()["id"],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.store,
             "tenders": [{"kind": "card", "amount": 3500, "card_token": "tok_visa"}],
         },
@@ -70,7 +70,7 @@ async def test_customer_cart_is_one_cart_in_every_channel_and_orders(api: Api, d
         "/v1/orders",
         json={
             "cart_id": app_cart.json()["id"],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.store,
             "tenders": [{"kind": "card", "amount": 3500, "card_token": "tok_visa"}],
         },

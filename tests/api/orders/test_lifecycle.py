@@ -1,4 +1,4 @@
-"""After placement: holds, cancellation, fulfilment progress and captures, timeline, lists,
+"""After placement: holds, cancellation, fulfillment progress and captures, timeline, lists,
 access rules, customer merges."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ async def test_holds_stop_release_until_all_are_lifted(api: Api, db: AsyncSessio
     again = await api.as_("contact_center").post(f"{url}/holds/{fraud.json()['id']}/lift", json={})
     assert again.status_code == 409 and again.json()["code"] == "hold_already_lifted"
     last = await api.as_("admin").post(f"{url}/holds/{manual.json()['id']}/lift", json={})
-    assert last.json()["status"] == "released_to_fulfilment"
+    assert last.json()["status"] == "released_to_fulfillment"
     assert [h["lifted_at"] is not None for h in last.json()["holds"]] == [True, True]
     bad = await api.as_("contact_center").post(f"{url}/holds", json={"type": "whim", "reason": "x"})
     assert bad.status_code == 400
@@ -84,14 +84,14 @@ async def test_partial_cancel_then_shipment_captures_only_what_left(
         f"/v1/orders/{order_id}/cancel", json={"reason": "out of blue", "lines": [{"line_no": 2, "quantity": 1}]}
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["status"], r.json()["tenders"][0]["released"]) == ("released_to_fulfilment", 2500)
+    assert (r.json()["status"], r.json()["tenders"][0]["released"]) == ("released_to_fulfillment", 2500)
     too_many = await api.as_("contact_center").post(
         f"/v1/orders/{order_id}/cancel", json={"reason": "x", "lines": [{"line_no": 2, "quantity": 1}]}
     )
     assert too_many.status_code == 422
-    shipped = await service.record_fulfilment_progress(db, order_id, {1: 1}, event="lines_shipped")
+    shipped = await service.record_fulfillment_progress(db, order_id, {1: 1}, event="lines_shipped")
     assert shipped.status == "partially_fulfilled"
-    done = await service.record_fulfilment_progress(db, order_id, {3: 1}, event="lines_shipped")
+    done = await service.record_fulfillment_progress(db, order_id, {3: 1}, event="lines_shipped")
     assert (done.status, done.tenders[0].captured) == ("fulfilled", 1499)
     assert await service.settle_payments(db_maker, order_id) == 2
     auth = await db.get(TestGatewayAuthorization, done.tenders[0].authorization_id, populate_existing=True)
@@ -139,7 +139,7 @@ async def test_list_filters_and_cursor(api: Api, db: AsyncSession) -> None:
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[2], "quantity": 1}],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.store,
             "tenders": [{"kind": "cash", "amount": 499}],
         },

@@ -34,7 +34,7 @@ async def test_web_delivery_order_reserves_at_warehouse_and_authorizes(api: Api,
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["status"] == "released_to_fulfilment"
+    assert body["status"] == "released_to_fulfillment"
     assert body["channel"] == "web"
     assert body["total"] == TOTAL3
     assert len(body["number"]) == 8
@@ -67,7 +67,7 @@ async def test_pos_cash_pickup_at_its_store(api: Api, db: AsyncSession) -> None:
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[2], "quantity": 2}],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.store,
             "tenders": [{"kind": "cash", "amount": 998}],
         },
@@ -85,7 +85,7 @@ async def test_kiosk_cannot_order_for_another_store(api: Api, db: AsyncSession) 
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[0], "quantity": 1}],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.other_store,
             "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
         },
@@ -96,7 +96,7 @@ async def test_kiosk_cannot_order_for_another_store(api: Api, db: AsyncSession) 
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[0], "quantity": 1}],
-            "fulfilment": "pickup",
+            "fulfillment": "pickup",
             "pickup_location": shop.store,
             "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
         },
@@ -148,7 +148,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(api: Api, db: AsyncSession) -
         (
             {
                 "lines": [{"sku": shop.skus[0], "quantity": 1}],
-                "fulfilment": "pickup",
+                "fulfillment": "pickup",
                 "pickup_location": shop.store_without_pickup,
                 "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
             },

@@ -1,7 +1,7 @@
 """The channel dashboard's figures against hand-computed ones.
 
 Seven orders placed through the API in all five channels on 2 March 2026 (clock frozen),
-worked through fulfilment and returns through the API, then the reports' consumer run
+worked through fulfillment and returns through the API, then the reports' consumer run
 over every published event (what `reports.refresh_order` does), twice (at-least-once
 delivery must change nothing). Every expected number below is worked out by hand in the
 comments from the shop's prices (shirt 2500, sock 500).
@@ -64,8 +64,8 @@ async def _shop(db: AsyncSession) -> None:
 
 def _body(lines: dict[str, int], tenders: list[dict[str, Any]], *, address: dict[str, Any] | None = None,
           **extra: Any) -> dict[str, Any]:  # fmt: skip
-    where = {"fulfilment": "delivery", "delivery_address": address} if address else {
-        "fulfilment": "pickup", "pickup_location": "STORE-TEST"}  # fmt: skip
+    where = {"fulfillment": "delivery", "delivery_address": address} if address else {
+        "fulfillment": "pickup", "pickup_location": "STORE-TEST"}  # fmt: skip
     return {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()], **where, "tenders": tenders, **extra}
 
 
@@ -243,7 +243,7 @@ async def test_figures_match_the_hand_computed_ones(api: Api, db: AsyncSession) 
     # delivery: O1 (2 x S, 5000) + O3's M (2500); ship-from-store: O2's S (2500) + O3's sock (500);
     # BOPIS: O4's S (2500), O5's socks (2 units, 1000), O7's sock (500); ship-to-store: O4's M (2500).
     assert [(m["method"], m["orders"], m["lines"], m["units"], m["revenue"], m["revenue_share"])
-            for m in report["fulfilment_mix"]] == [
+            for m in report["fulfillment_mix"]] == [
         ("delivery", 2, 2, 3, 7500, 0.4412),
         ("ship_from_store", 2, 2, 2, 3000, 0.1765),
         ("bopis", 3, 3, 4, 4000, 0.2353),
@@ -387,7 +387,7 @@ async def test_a_rebuild_from_scratch_gives_the_same_figures(api: Api, db: Async
     assert await _consume_events(db) == 0  # the rebuilt contributions are the consumer's
 
 
-def test_the_worker_refreshes_the_summary_on_order_fulfilment_and_return_events() -> None:
+def test_the_worker_refreshes_the_summary_on_order_fulfillment_and_return_events() -> None:
     from app.core.outbox import consumers_of
     from app.reports.jobs import refresh_order
 
@@ -414,6 +414,6 @@ async def test_concurrent_refreshes_of_one_order_count_it_once(
     assert sorted(await asyncio.gather(*(refresh() for _ in range(4)))) == [0, 0, 0, 1]
     report = (await committed_api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
     assert (report["totals"]["orders"], report["totals"]["revenue"]) == (1, 2500)
-    assert report["fulfilment_mix"][1] == {
+    assert report["fulfillment_mix"][1] == {
         "method": "ship_from_store", "orders": 1, "lines": 1, "units": 1, "revenue": 2500, "revenue_share": 1.0
     }  # fmt: skip

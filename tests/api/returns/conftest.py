@@ -99,7 +99,7 @@ async def make_shop(db: AsyncSession, *, bxgy: bool = False) -> Shop:
 def delivery_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, Any]:
     return {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
-        "fulfilment": "delivery",
+        "fulfillment": "delivery",
         "delivery_address": ADDRESS,
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
         **extra,
@@ -109,7 +109,7 @@ def delivery_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, 
 def pickup_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, Any]:
     return {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
-        "fulfilment": "pickup",
+        "fulfillment": "pickup",
         "pickup_location": "STORE-TEST",
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
         **extra,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.orders import rules
-from app.orders.rules import Action, Fulfilment, Status, TenderKind, TenderRequest
+from app.orders.rules import Action, Fulfillment, Status, TenderKind, TenderRequest
 
 
 def test_transitions_allowed_and_refused() -> None:
@@ -35,15 +35,15 @@ def test_terminal_states_allow_nothing() -> None:
 
 def test_tender_problems() -> None:
     card = TenderRequest(TenderKind.CARD, 500)
-    assert rules.tender_problems([card, TenderRequest(TenderKind.CARD, 499)], 999, "web", Fulfilment.DELIVERY) == []
-    assert rules.tender_problems([card], 999, "web", Fulfilment.DELIVERY) == [
+    assert rules.tender_problems([card, TenderRequest(TenderKind.CARD, 499)], 999, "web", Fulfillment.DELIVERY) == []
+    assert rules.tender_problems([card], 999, "web", Fulfillment.DELIVERY) == [
         "tenders sum to 500, the order total is 999"
     ]
-    assert rules.tender_problems([TenderRequest(TenderKind.CASH, 999)], 999, "web", Fulfilment.PICKUP) == [
+    assert rules.tender_problems([TenderRequest(TenderKind.CASH, 999)], 999, "web", Fulfillment.PICKUP) == [
         "tenders[0]: cash is taken at a POS till only"
     ]
-    assert rules.tender_problems([TenderRequest(TenderKind.CASH, 999)], 999, "pos", Fulfilment.PICKUP) == []
-    assert rules.tender_problems([TenderRequest(TenderKind.CASH_ON_DELIVERY, 999)], 999, "web", Fulfilment.PICKUP) == [
+    assert rules.tender_problems([TenderRequest(TenderKind.CASH, 999)], 999, "pos", Fulfillment.PICKUP) == []
+    assert rules.tender_problems([TenderRequest(TenderKind.CASH_ON_DELIVERY, 999)], 999, "web", Fulfillment.PICKUP) == [
         "tenders[0]: cash_on_delivery needs home delivery"
     ]
 
@@ -82,10 +82,10 @@ def test_allocate_release_prefers_money_not_yet_taken() -> None:
     assert rules.allocate_release(tenders, 1000) == [("card", 500), ("points", 200), ("cash", 300)]
 
 
-def test_fulfilment_action() -> None:
-    assert rules.fulfilment_action([(2, 0, 0), (1, 0, 0)]) is None
-    assert rules.fulfilment_action([(2, 0, 1), (1, 0, 0)]) is Action.FULFIL_PART
-    assert rules.fulfilment_action([(2, 1, 1), (1, 0, 1)]) is Action.FULFIL_ALL
+def test_fulfillment_action() -> None:
+    assert rules.fulfillment_action([(2, 0, 0), (1, 0, 0)]) is None
+    assert rules.fulfillment_action([(2, 0, 1), (1, 0, 0)]) is Action.FULFIL_PART
+    assert rules.fulfillment_action([(2, 1, 1), (1, 0, 1)]) is Action.FULFIL_ALL
 
 
 def test_merge_cart_lines_adds_up_and_caps() -> None:

@@ -56,7 +56,7 @@ STORE_ROLES = frozenset({Role.POS, Role.KIOSK})
 @dataclass(frozen=True)
 class Delivered:
     """Units of an order line that reached the customer, and when the last of them did
-    (fulfilment knows: the flows hand it in, app/flows/return_and_refund.py)."""
+    (fulfillment knows: the flows hand it in, app/flows/return_and_refund.py)."""
 
     quantity: int
     last_at: datetime | None
