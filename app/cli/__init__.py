@@ -1,0 +1,11 @@
+"""`oms serve | worker | migrate | demo | check | keys ... | catalog import ... | stock import ...`
+
+One module per command (group); importing them registers their commands on `main`.
+"""
+
+from __future__ import annotations
+
+from app.cli import api_keys, catalog_import, integrity, serving, stock_import, workers
+from app.cli.common import main
+
+__all__ = ["api_keys", "catalog_import", "integrity", "main", "serving", "stock_import", "workers"]
