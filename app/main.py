@@ -29,6 +29,7 @@ from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
 from app.integration.controllers import ROUTES as INTEGRATION_ROUTES
 from app.inventory.controllers import ROUTES as INVENTORY_ROUTES
+from app.loyalty import rules as loyalty_rules
 from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
@@ -62,6 +63,7 @@ def create_app(
     log: bool = True,
 ) -> Litestar:
     settings = settings or get_settings()
+    loyalty_rules.parse_tiers(settings.loyalty_tiers)  # a bad OMS_LOYALTY_TIERS stops the start, not a sale
     if log:
         configure_logging(settings.log_level)
     engine = None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import replace
 
 from tests.support import alembic_config, drop_database, recreate_database, resolve_servers
 
@@ -35,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core import clock  # noqa: E402
 from app.core.auth import Channel, Role, create_key  # noqa: E402
 from app.core.db import create_engine, create_sessionmaker  # noqa: E402
-from app.core.settings import reload_settings  # noqa: E402
+from app.core.settings import Settings, get_settings, reload_settings, settings_in_force  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import metadata  # noqa: E402
 
@@ -50,6 +52,18 @@ TEST_WAREHOUSE = "WH-TEST"
 @pytest.fixture(scope="session")
 def settings():  # type: ignore[no-untyped-def]
     return SETTINGS
+
+
+@pytest.fixture
+def configure() -> Iterator[Callable[..., Settings]]:
+    """`configure(loyalty_expiry_months=3)`: the settings in force with those fields changed,
+    answered by `get_settings()` until the test ends (code reads settings when it runs)."""
+    with ExitStack() as stack:
+
+        def configure(**changes: object) -> Settings:
+            return stack.enter_context(settings_in_force(replace(get_settings(), **changes)))  # type: ignore[arg-type]
+
+        yield configure
 
 
 @pytest.fixture(scope="session")

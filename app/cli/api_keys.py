@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import main, migrate_to_head, run_async
-from app.core.embedded import ensure_services
+from app.cli.common import ensure_services, main, migrate_to_head, run_async
 
 
 @main.group()

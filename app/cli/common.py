@@ -9,8 +9,20 @@ from typing import TypeVar
 
 import click
 
+from app.core import embedded
+from app.core.settings import Settings
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent.parent  # the repository (this file is app/cli/common.py)
+
+
+def ensure_services() -> Settings:
+    """The servers' settings (embedded ones started if the URLs are unset); without the
+    embedded extra, an unset URL is a one-line error naming the fix, not a traceback."""
+    try:
+        return embedded.ensure_services()
+    except embedded.EmbeddedServersMissing as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def run_async(make: Callable[[], Awaitable[T]]) -> T:

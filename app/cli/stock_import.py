@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import main, run_async
-from app.core.embedded import ensure_services
+from app.cli.common import ensure_services, main, run_async
 
 
 @main.group()

@@ -14,8 +14,7 @@ from typing import Any
 
 import click
 
-from app.cli.common import main
-from app.core.embedded import ensure_services
+from app.cli.common import ensure_services, main
 
 
 @main.command()

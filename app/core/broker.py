@@ -1,6 +1,8 @@
 """The Dramatiq broker (Redis), set before any actor is declared.
 
-Entry points (`oms serve`, `oms worker`, the tests) export REDIS_URL first; actors
+Built at import from the settings in force (`REDIS_URL`, `OMS_QUEUE_NAMESPACE`,
+`OMS_BROKER_*`): Dramatiq needs its broker before any actor is declared, so entry points
+(`oms serve`, `oms worker`, the tests) settle the settings first; actors
 are `async def` and run on the AsyncIO middleware's event loop. Jobs are enqueued
 only after the transaction that asked for them commits (`enqueue_after_commit`).
 """
@@ -8,7 +10,6 @@ only after the transaction that asked for them commits (`enqueue_after_commit`).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import dramatiq
@@ -18,27 +19,23 @@ from dramatiq.middleware.asyncio import AsyncIO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import after_commit
+from app.core.settings import get_settings
 
 log = logging.getLogger("oms.broker")
 
 
 def _build() -> dramatiq.Broker:
-    url = os.environ.get("REDIS_URL")
-    namespace = os.environ.get("OMS_QUEUE_NAMESPACE") or "dramatiq"
-    # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
-    # older than the timeout, found by the "maintenance" that runs on a share of broker
-    # commands (Dramatiq's defaults: 60 s, 1000 per million); the fleet test shortens both.
-    heartbeat_ms = int(os.environ.get("OMS_BROKER_HEARTBEAT_TIMEOUT_MS") or 60_000)
-    maintenance = int(os.environ.get("OMS_BROKER_MAINTENANCE_CHANCE") or 1000)
+    settings = get_settings()
+    url = settings.redis_url
     # StubBroker is only reached by imports outside the entry points (e.g. tooling).
     broker: dramatiq.Broker = (
         RedisBroker(  # type: ignore[no-untyped-call]
             url=url,
-            namespace=namespace,
+            namespace=settings.queue_namespace,
             socket_timeout=5,
             socket_connect_timeout=2,
-            heartbeat_timeout=heartbeat_ms,
-            maintenance_chance=maintenance,
+            heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+            maintenance_chance=settings.broker_maintenance_chance,
         )
         if url
         else StubBroker()

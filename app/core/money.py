@@ -1,8 +1,18 @@
-"""Money: an integer count of minor units plus an ISO 4217 currency code. Never floats."""
+"""Money: an integer count of minor units plus an ISO 4217 currency code. Never floats.
+
+The arithmetic every domain shares lives here, pure and integer-only, so pricing, returns
+and loyalty round and split the same way:
+- `exponent` / `minor_per_unit`: ISO 4217 minor units of a currency (EUR 2, JPY 0, BHD 3).
+- `round_half_up(n, d)`: n / d rounded to the nearest integer, halves away from zero.
+- `allocate(total, weights)`: `total` split in proportion to `weights` by largest remainder;
+  each part is the floor or the ceiling of its exact share, the leftover units go one each to
+  the largest remainders, ties to the EARLIER weight, and the parts always sum to `total`.
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -99,6 +109,11 @@ def exponent(currency: str) -> int:
         raise ValueError(f"unsupported currency {currency!r}") from None
 
 
+def minor_per_unit(currency: str) -> int:
+    """Minor units in one unit of `currency` (100 cents in a euro, 1 yen in a yen)."""
+    return int(10 ** exponent(currency))
+
+
 def is_supported(currency: str) -> bool:
     return currency in EXPONENTS
 
@@ -122,7 +137,38 @@ def parse_amount(text: str, currency: str) -> int:
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
-    """Integer division rounded HALF_UP (away from zero on .5), exactly, without floats."""
+    """numerator / denominator rounded HALF_UP (halves away from zero), exactly: integers only,
+    no Decimal, since the price engine rounds once per line and promotion on the hot path."""
     if denominator <= 0:
         raise ValueError("denominator must be positive")
-    return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    rounded = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return rounded if numerator >= 0 else -rounded
+
+
+def allocate(total: int, weights: Sequence[int], *, strict: bool = True) -> list[int]:
+    """Split `total` minor units in proportion to `weights` by the largest-remainder rule
+    (ties to the earlier weight); the parts sum to `total`, and no part exceeds its weight
+    when 0 <= total <= sum(weights).
+
+    `strict` (the default, loyalty's points) refuses what cannot be split honestly: a negative
+    total or weight, and a positive total over weights that sum to zero (ValueError).
+    `strict=False` is the price engine's and returns' contract, kept exactly: no sign checks,
+    and a total over zero weights gives all zeros (their callers never pass more than the
+    weights add up to, so nothing is lost there)."""
+    whole = sum(weights)
+    if strict:
+        if total < 0 or any(weight < 0 for weight in weights):
+            raise ValueError("allocate takes non-negative amounts")
+        if whole == 0 and total:
+            raise ValueError("cannot allocate a positive total over zero weights")
+    if whole == 0 or total == 0:
+        return [0] * len(weights)
+    parts: list[int] = []
+    remainders: list[tuple[int, int]] = []
+    for index, weight in enumerate(weights):
+        share, remainder = divmod(total * weight, whole)
+        parts.append(share)
+        remainders.append((-remainder, index))
+    for _, index in sorted(remainders)[: total - sum(parts)]:
+        parts[index] += 1
+    return parts

@@ -1,24 +1,17 @@
 """One settings object, read from the environment once.
 
-Every knob of the service is here, documented in README.md ("Configuration").
+Every knob of the service is here, documented in README.md ("Configuration"); nothing else
+reads the environment. Code takes the settings as an argument or asks `get_settings()` when it
+runs, never at import, so tests put the settings they need in force (`settings_in_force`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-def _str(name: str, default: str | None = None) -> str | None:
-    raw = os.environ.get(name)
-    return raw if raw not in (None, "") else default
 
 
 @dataclass(frozen=True)
@@ -43,8 +36,25 @@ class Settings:
     outbox_stream: str = "oms:events"
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
+    # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
+    # older than the timeout, found by the "maintenance" that runs on a share of broker
+    # commands (Dramatiq's defaults: 60 s, 1000 per million); the fleet test shortens both.
+    broker_heartbeat_timeout_ms: int = 60_000
+    broker_maintenance_chance: int = 1000
     # Seconds a process trusts a key it has already looked up (revocation delay; 0 = never cache).
     key_cache_seconds: float = 5.0
+    # Master key webhook signing secrets derive from (None: generated into data_dir/secret.key).
+    secret_key: str | None = None
+    # Country assumed for phone numbers written without a country code.
+    default_region: str = "DE"
+    customer_token_ttl_minutes: int = 24 * 60
+    # name:threshold_minor:points_per_unit, lowest first (parsed by app.loyalty.rules.parse_tiers).
+    loyalty_tiers: str = "basic:0:1,silver:50000:2,gold:150000:3"
+    loyalty_point_value_minor: int = 1
+    loyalty_pending_days: int = 30
+    loyalty_expiry_months: int = 24
+    # The retailer's rule: refund delivery when every unit of the order came back.
+    returns_refund_delivery: bool = False
     # Largest request body accepted (413 beyond it, before the body is read).
     max_body_bytes: int = 1024 * 1024
     # How far back a stock count may be dated (applied as of its time, so an old one rewrites history).
@@ -62,6 +72,43 @@ class Settings:
         return to_asyncpg_url(self.database_url)
 
 
+# The environment variable of each setting (README.md's configuration table lists them all).
+VARIABLES: dict[str, str] = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "data_dir": "OMS_DATA_DIR",
+    "host": "OMS_HOST",
+    "port": "OMS_PORT",
+    "log_level": "OMS_LOG_LEVEL",
+    "db_pool_size": "OMS_DB_POOL_SIZE",
+    "db_max_overflow": "OMS_DB_MAX_OVERFLOW",
+    "db_pool_timeout": "OMS_DB_POOL_TIMEOUT",
+    "db_statement_timeout_ms": "OMS_DB_STATEMENT_TIMEOUT_MS",
+    "db_plan_cache_mode": "OMS_DB_PLAN_CACHE_MODE",
+    "retry_after_seconds": "OMS_RETRY_AFTER_SECONDS",
+    "currency": "OMS_CURRENCY",
+    "cart_ttl_minutes": "OMS_CART_TTL_MINUTES",
+    "hold_ttl_minutes": "OMS_HOLD_TTL_MINUTES",
+    "hold_max_minutes": "OMS_HOLD_MAX_MINUTES",
+    "outbox_stream": "OMS_OUTBOX_STREAM",
+    "queue_namespace": "OMS_QUEUE_NAMESPACE",
+    "broker_heartbeat_timeout_ms": "OMS_BROKER_HEARTBEAT_TIMEOUT_MS",
+    "broker_maintenance_chance": "OMS_BROKER_MAINTENANCE_CHANCE",
+    "key_cache_seconds": "OMS_KEY_CACHE_SECONDS",
+    "secret_key": "OMS_SECRET_KEY",
+    "default_region": "OMS_DEFAULT_REGION",
+    "customer_token_ttl_minutes": "OMS_CUSTOMER_TOKEN_TTL_MINUTES",
+    "loyalty_tiers": "OMS_LOYALTY_TIERS",
+    "loyalty_point_value_minor": "OMS_LOYALTY_POINT_VALUE_MINOR",
+    "loyalty_pending_days": "OMS_LOYALTY_PENDING_DAYS",
+    "loyalty_expiry_months": "OMS_LOYALTY_EXPIRY_MONTHS",
+    "returns_refund_delivery": "OMS_RETURNS_REFUND_DELIVERY",
+    "max_body_bytes": "OMS_MAX_BODY_BYTES",
+    "stock_count_horizon_days": "OMS_STOCK_COUNT_HORIZON_DAYS",
+    "metrics_port": "OMS_METRICS_PORT",
+}
+
+
 def to_asyncpg_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
@@ -69,39 +116,98 @@ def to_asyncpg_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
 
 
-def load_settings() -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default: the process environment); unset or empty = default."""
+    env = os.environ if environ is None else environ
+    default = Settings()
+
+    def raw(name: str) -> str | None:
+        value = env.get(VARIABLES[name])
+        return value if value not in (None, "") else None
+
+    def text(name: str) -> str:
+        value = raw(name)
+        return value if value is not None else str(getattr(default, name))
+
+    def number(name: str) -> int:
+        value = raw(name)
+        return int(value) if value is not None else int(getattr(default, name))
+
+    def optional_number(name: str) -> int | None:
+        value = raw(name)
+        return (int(value) or None) if value is not None else None  # "0" = off, as unset
+
+    def seconds(name: str) -> float:
+        value = raw(name)
+        return float(value) if value is not None else float(getattr(default, name))
+
+    def flag(name: str) -> bool:
+        value = raw(name)
+        return value.lower() in ("1", "true", "yes") if value is not None else bool(getattr(default, name))
+
     return Settings(
-        database_url=_str("DATABASE_URL"),
-        redis_url=_str("REDIS_URL"),
-        data_dir=Path(_str("OMS_DATA_DIR", ".oms-data") or ".oms-data"),
-        host=_str("OMS_HOST", "127.0.0.1") or "127.0.0.1",
-        port=_int("OMS_PORT", 8000),
-        log_level=(_str("OMS_LOG_LEVEL", "INFO") or "INFO").upper(),
-        db_pool_size=_int("OMS_DB_POOL_SIZE", 10),
-        db_max_overflow=_int("OMS_DB_MAX_OVERFLOW", 5),
-        db_pool_timeout=float(_str("OMS_DB_POOL_TIMEOUT", "2.0") or "2.0"),
-        db_statement_timeout_ms=_int("OMS_DB_STATEMENT_TIMEOUT_MS", 10_000),
-        db_plan_cache_mode=_str("OMS_DB_PLAN_CACHE_MODE", "force_generic_plan") or "force_generic_plan",
-        retry_after_seconds=_int("OMS_RETRY_AFTER_SECONDS", 2),
-        currency=(_str("OMS_CURRENCY", "EUR") or "EUR").upper(),
-        cart_ttl_minutes=_int("OMS_CART_TTL_MINUTES", 60 * 24 * 7),
-        hold_ttl_minutes=_int("OMS_HOLD_TTL_MINUTES", 30),
-        hold_max_minutes=_int("OMS_HOLD_MAX_MINUTES", 240),
-        outbox_stream=_str("OMS_OUTBOX_STREAM", "oms:events") or "oms:events",
-        queue_namespace=_str("OMS_QUEUE_NAMESPACE", "dramatiq") or "dramatiq",
-        key_cache_seconds=float(_str("OMS_KEY_CACHE_SECONDS", "5") or "5"),
-        max_body_bytes=_int("OMS_MAX_BODY_BYTES", 1024 * 1024),
-        stock_count_horizon_days=_int("OMS_STOCK_COUNT_HORIZON_DAYS", 7),
-        metrics_port=_int("OMS_METRICS_PORT", 0) or None,
+        database_url=raw("database_url"),
+        redis_url=raw("redis_url"),
+        data_dir=Path(text("data_dir")),
+        host=text("host"),
+        port=number("port"),
+        log_level=text("log_level").upper(),
+        db_pool_size=number("db_pool_size"),
+        db_max_overflow=number("db_max_overflow"),
+        db_pool_timeout=seconds("db_pool_timeout"),
+        db_statement_timeout_ms=number("db_statement_timeout_ms"),
+        db_plan_cache_mode=text("db_plan_cache_mode"),
+        retry_after_seconds=number("retry_after_seconds"),
+        currency=text("currency").upper(),
+        cart_ttl_minutes=number("cart_ttl_minutes"),
+        hold_ttl_minutes=number("hold_ttl_minutes"),
+        hold_max_minutes=number("hold_max_minutes"),
+        outbox_stream=text("outbox_stream"),
+        queue_namespace=text("queue_namespace"),
+        broker_heartbeat_timeout_ms=number("broker_heartbeat_timeout_ms"),
+        broker_maintenance_chance=number("broker_maintenance_chance"),
+        key_cache_seconds=seconds("key_cache_seconds"),
+        secret_key=raw("secret_key"),
+        default_region=text("default_region").upper(),
+        customer_token_ttl_minutes=number("customer_token_ttl_minutes"),
+        loyalty_tiers=text("loyalty_tiers"),
+        loyalty_point_value_minor=number("loyalty_point_value_minor"),
+        loyalty_pending_days=number("loyalty_pending_days"),
+        loyalty_expiry_months=number("loyalty_expiry_months"),
+        returns_refund_delivery=flag("returns_refund_delivery"),
+        max_body_bytes=number("max_body_bytes"),
+        stock_count_horizon_days=number("stock_count_horizon_days"),
+        metrics_port=optional_number("metrics_port"),
     )
 
 
-@lru_cache(maxsize=1)
+_current: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return load_settings()
+    """The settings in force, read from the environment on first use. Code reads them at call
+    time (never into module constants), so a test can put others in force."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
 
 
 def reload_settings() -> Settings:
     """Re-read the environment (after the embedded servers set their URLs, or in tests)."""
-    get_settings.cache_clear()
-    return get_settings()
+    global _current
+    _current = load_settings()
+    return _current
+
+
+@contextmanager
+def settings_in_force(settings: Settings) -> Iterator[Settings]:
+    """Inside the block, `get_settings()` answers `settings` (tests build the settings they need
+    with `dataclasses.replace(get_settings(), ...)` instead of patching module constants)."""
+    global _current
+    previous = _current
+    _current = settings
+    try:
+        yield settings
+    finally:
+        _current = previous

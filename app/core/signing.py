@@ -19,10 +19,10 @@ from app.core.settings import get_settings
 
 @lru_cache(maxsize=1)
 def master_key() -> bytes:
-    configured = os.environ.get("OMS_SECRET_KEY")
-    if configured:
-        return configured.encode()
-    path = Path(get_settings().data_dir) / "secret.key"
+    settings = get_settings()
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.data_dir) / "secret.key"
     if not path.exists():
         # Several processes may start at once: each writes its own candidate, and linking it
         # into place is atomic, so all of them read the first one and none reads a half-written file.

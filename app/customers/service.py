@@ -38,7 +38,6 @@ and follow merges to the survivor.
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal, Role, hash_key
+from app.core.settings import get_settings
 from app.customers import repository, rules
 from app.customers.errors import (
     CannotMergeSelf,
@@ -111,11 +111,11 @@ _balance_providers: list[BalanceProvider] = []
 
 def default_region() -> str:
     """Country assumed for phone numbers written without a country code."""
-    return (os.environ.get("OMS_DEFAULT_REGION") or "DE").upper()
+    return get_settings().default_region
 
 
 def token_ttl() -> timedelta:
-    return timedelta(minutes=int(os.environ.get("OMS_CUSTOMER_TOKEN_TTL_MINUTES") or 24 * 60))
+    return timedelta(minutes=get_settings().customer_token_ttl_minutes)
 
 
 # ---- registries ------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from typing import Any
 
 import msgspec
 
+from app.core.money import allocate
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -76,24 +78,6 @@ def next_tier(spend_minor: int, tiers: Sequence[Tier]) -> tuple[Tier, int] | Non
         if tier.threshold_minor > spend_minor:
             return tier, tier.threshold_minor - spend_minor
     return None
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` over `weights` by largest remainder; ties go to the earlier weight.
-    Each share is floor or ceil of its exact share, and the shares add up to `total`."""
-    if total < 0 or any(w < 0 for w in weights):
-        raise ValueError("allocate takes non-negative amounts")
-    whole = sum(weights)
-    if whole == 0:
-        if total:
-            raise ValueError("cannot allocate a positive total over zero weights")
-        return [0] * len(weights)
-    shares = [total * w // whole for w in weights]
-    remainders = [total * w % whole for w in weights]
-    left = total - sum(shares)
-    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
-        shares[index] += 1
-    return shares
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ Public functions (other domains call only these; none commits):
   `release_pending(session, limit) -> int`, `expire_points(session, limit) -> int`;
   `audit(session) -> list[str]` lists cards whose balances disagree with ledger or lots.
 
-Settings (environment, read at import):
+Settings (`app.core.settings`, read when used):
 - `OMS_LOYALTY_TIERS` = "basic:0:1,silver:50000:2,gold:150000:3": name, rolling 12-month
   paid spend from which the tier applies (minor units), points per whole currency unit.
 - `OMS_LOYALTY_POINT_VALUE_MINOR` = 1: what one point pays, in minor units of the retailer's
@@ -65,11 +65,11 @@ the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_n
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -77,7 +77,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal
-from app.core.money import Money, exponent, is_supported
+from app.core.money import Money, is_supported, minor_per_unit
 from app.core.pagination import Keyset, Page
 from app.core.settings import get_settings
 from app.customers import service as customers_service
@@ -109,18 +109,6 @@ from app.loyalty.schemas import (
     TierProgress,
 )
 
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-TIERS: tuple[rules.Tier, ...] = rules.parse_tiers(
-    os.environ.get("OMS_LOYALTY_TIERS") or "basic:0:1,silver:50000:2,gold:150000:3"
-)
-POINT_VALUE_MINOR = _env_int("OMS_LOYALTY_POINT_VALUE_MINOR", 1)
-PENDING_DAYS = _env_int("OMS_LOYALTY_PENDING_DAYS", 30)
-EXPIRY_MONTHS = _env_int("OMS_LOYALTY_EXPIRY_MONTHS", 24)
 TIER_WINDOW = timedelta(days=365)
 
 EARNING_EVENTS = ("fulfillment.delivered", "fulfillment.collected")
@@ -135,13 +123,27 @@ def _currency() -> str:
     return get_settings().currency
 
 
+def tiers() -> tuple[rules.Tier, ...]:
+    """The tiers of the settings in force (`OMS_LOYALTY_TIERS`), lowest first."""
+    return _parsed_tiers(get_settings().loyalty_tiers)
+
+
+@lru_cache(maxsize=8)
+def _parsed_tiers(text: str) -> tuple[rules.Tier, ...]:
+    return rules.parse_tiers(text)
+
+
+def _point_value() -> int:
+    return get_settings().loyalty_point_value_minor
+
+
 def points_value(points: int) -> Money:
     """What `points` pay at checkout, in the retailer's currency."""
-    return Money(rules.points_value_minor(points, POINT_VALUE_MINOR), _currency())
+    return Money(rules.points_value_minor(points, _point_value()), _currency())
 
 
 def points_to_cover(amount_minor: int) -> int:
-    return rules.points_to_cover(amount_minor, POINT_VALUE_MINOR)
+    return rules.points_to_cover(amount_minor, _point_value())
 
 
 # ---- accounts ---------------------------------------------------------------------------
@@ -175,7 +177,7 @@ async def _account(session: AsyncSession, card_number: str, *, create: bool, loc
     if not create:
         return None
     await repository.insert_account(
-        session, card_number=customer.card_number, customer_id=customer.id, tier=TIERS[0].name, now=clock.now()
+        session, card_number=customer.card_number, customer_id=customer.id, tier=tiers()[0].name, now=clock.now()
     )
     return await repository.account_by_card(session, customer.card_number, lock=lock)
 
@@ -189,13 +191,13 @@ async def _existing_account(session: AsyncSession, card_number: str, *, lock: bo
 
 async def open_account(session: AsyncSession, *, card_number: str, customer_id: uuid.UUID) -> None:
     await repository.insert_account(
-        session, card_number=_card(card_number), customer_id=customer_id, tier=TIERS[0].name, now=clock.now()
+        session, card_number=_card(card_number), customer_id=customer_id, tier=tiers()[0].name, now=clock.now()
     )
 
 
 async def _retier(session: AsyncSession, account_id: uuid.UUID, now: datetime) -> tuple[str, int]:
     spend = await repository.rolling_spend(session, account_id, now - TIER_WINDOW)
-    return rules.tier_for_spend(spend, TIERS).name, spend
+    return rules.tier_for_spend(spend, tiers()).name, spend
 
 
 # ---- redeeming ----------------------------------------------------------------------------
@@ -302,13 +304,13 @@ async def redeem_for_order(
     `channel`; the reference to restore with is the order id."""
     if currency != _currency():
         raise InvalidPoints(f"points pay in {_currency()} only")
-    if amount_minor <= 0 or amount_minor % POINT_VALUE_MINOR:
-        raise InvalidPoints(f"a points tender is a positive multiple of {POINT_VALUE_MINOR} minor units")
+    if amount_minor <= 0 or amount_minor % _point_value():
+        raise InvalidPoints(f"a points tender is a positive multiple of {_point_value()} minor units")
     reference = str(order_id)
     await redeem(
         session,
         card_number=card_number,
-        points=amount_minor // POINT_VALUE_MINOR,
+        points=amount_minor // _point_value(),
         reference=reference,
         channel=channel,
     )
@@ -320,7 +322,7 @@ async def restore_for_order(
 ) -> None:
     """A cancellation or a refund gives `amount_minor` of the points tender back as points
     (exactly that part of the redemption, not all of it)."""
-    await restore(session, reference=reference, points=amount_minor // POINT_VALUE_MINOR, channel=channel)
+    await restore(session, reference=reference, points=amount_minor // _point_value(), channel=channel)
 
 
 # ---- earning ------------------------------------------------------------------------------
@@ -367,16 +369,16 @@ async def earn(
     )
     await repository.lock_lines(session, [line_id for line_id, _ in lines])
     account = await _existing_account(session, card_number, lock=True)
-    tier = rules.tier_named(account.tier, TIERS)
+    tier = rules.tier_named(account.tier, tiers())
     computed = rules.earn_for_lines(
         lines,
         points_paid_minor=points_paid_minor,
         points_per_unit=tier.points_per_unit,
-        minor_per_unit=10 ** exponent(currency),
+        minor_per_unit=minor_per_unit(currency),
     )
     total = sum(line.points for line in computed)
-    available_at = occurred_at + timedelta(days=PENDING_DAYS)
-    expires_at = rules.add_months(occurred_at, EXPIRY_MONTHS)
+    available_at = occurred_at + timedelta(days=get_settings().loyalty_pending_days)
+    expires_at = rules.add_months(occurred_at, get_settings().loyalty_expiry_months)
     lot_id = await repository.insert_lot(
         session,
         account_id=account.id,
@@ -685,7 +687,7 @@ async def adjust(
             status="available",
             earned_at=now,
             available_at=now,
-            expires_at=rules.add_months(now, EXPIRY_MONTHS),
+            expires_at=rules.add_months(now, get_settings().loyalty_expiry_months),
         )
     else:
         found = await _account(session, card_number, create=False, lock=False)
@@ -738,7 +740,7 @@ async def _readable_account(
 
 
 def _progress(spend: int) -> TierProgress | None:
-    upcoming = rules.next_tier(spend, TIERS)
+    upcoming = rules.next_tier(spend, tiers())
     if upcoming is None:
         return None
     return TierProgress(next_tier=upcoming[0].name, spend_missing=Money(upcoming[1], _currency()))
@@ -750,7 +752,7 @@ async def card_view(
     account, customer = await _readable_account(session, card_number, principal, customer_token)
     if account is None:
         assert customer is not None
-        return _card_out(customer.card_number, customer.id, TIERS[0].name, 0, 0, 0, [], Page(items=[]))
+        return _card_out(customer.card_number, customer.id, tiers()[0].name, 0, 0, 0, [], Page(items=[]))
     expiries = await repository.upcoming_expiries(session, account.id, UPCOMING_EXPIRIES)
     page = await _ledger_page(session, account.id, CARD_LEDGER_LIMIT, None)
     return _card_out(
@@ -782,7 +784,7 @@ def _card_out(
         pending=pending,
         available_value=points_value(available),
         tier=tier,
-        earn_rate=rules.tier_named(tier, TIERS).points_per_unit,
+        earn_rate=rules.tier_named(tier, tiers()).points_per_unit,
         rolling_spend=Money(spend, _currency()),
         progress=_progress(spend),
         point_value=points_value(1),
@@ -820,7 +822,7 @@ async def balance_for_customer(session: AsyncSession, customer_id: uuid.UUID) ->
     """The contact-center view's loyalty box: available points and tier."""
     account = await repository.live_account_of_customer(session, customer_id)
     if account is None:
-        return LoyaltyBalance(points=0, tier=TIERS[0].name)
+        return LoyaltyBalance(points=0, tier=tiers()[0].name)
     return LoyaltyBalance(points=account.available, tier=account.tier)
 
 

@@ -33,6 +33,8 @@ from fractions import Fraction
 
 import msgspec
 
+from app.core.money import allocate, round_half_up
+
 BP = 10_000  # basis points in 100 %
 
 
@@ -201,34 +203,6 @@ class PricingResult(msgspec.Struct, frozen=True, kw_only=True):
     codes: tuple[CodeOutcome, ...]
 
 
-# ---- arithmetic --------------------------------------------------------------------------
-
-
-def half_up(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded HALF_UP, for numerator >= 0 and denominator > 0."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split `total` minor units in proportion to `weights` by the largest-remainder rule.
-
-    Each part is the floor of its exact share; the leftover units go one each to the
-    largest remainders, ties to the earlier weight. The parts always sum to `total`, and
-    no part exceeds its weight when total <= sum(weights)."""
-    whole = sum(weights)
-    if whole == 0 or total == 0:
-        return [0] * len(weights)
-    parts: list[int] = []
-    remainders: list[tuple[int, int]] = []
-    for i, weight in enumerate(weights):
-        share, remainder = divmod(total * weight, whole)
-        parts.append(share)
-        remainders.append((-remainder, i))
-    for _, i in sorted(remainders)[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
-
-
 # ---- eligibility -------------------------------------------------------------------------
 
 
@@ -291,7 +265,7 @@ def _line_amounts(promo: Promotion, cart: _Cart, rows: list[int]) -> dict[int, i
     """Discount per line index (canonical order) of one promotion on the running cart."""
     net, lines = cart.net, cart.lines
     if promo.kind is Kind.PERCENT_OFF_ITEMS:
-        return {i: half_up(net[i] * promo.percent_bp, BP) for i in rows}
+        return {i: round_half_up(net[i] * promo.percent_bp, BP) for i in rows}
     if promo.kind is Kind.AMOUNT_OFF_ITEMS:
         return {i: min(promo.amount * lines[i].quantity, net[i]) for i in rows}
     if promo.kind is Kind.FIXED_PRICE_ITEMS:
@@ -300,7 +274,7 @@ def _line_amounts(promo: Promotion, cart: _Cart, rows: list[int]) -> dict[int, i
         return _reward_units(promo, cart, rows)
     spend = sum(net[i] for i in rows)
     if promo.kind is Kind.ORDER_PERCENT_OFF:
-        total = half_up(spend * promo.percent_bp, BP)
+        total = round_half_up(spend * promo.percent_bp, BP)
     elif promo.kind is Kind.ORDER_AMOUNT_OFF:
         total = min(promo.amount, spend)
     else:  # SPEND_THRESHOLD: the highest tier reached
@@ -308,7 +282,7 @@ def _line_amounts(promo: Promotion, cart: _Cart, rows: list[int]) -> dict[int, i
         if not reached:
             return Reason.BELOW_MINIMUM
         total = min(max(reached), spend)
-    return dict(zip(rows, allocate(total, [net[i] for i in rows]), strict=True))
+    return dict(zip(rows, allocate(total, [net[i] for i in rows], strict=False), strict=True))
 
 
 def _reward_units(promo: Promotion, cart: _Cart, rows: list[int]) -> dict[int, int]:
@@ -324,7 +298,7 @@ def _reward_units(promo: Promotion, cart: _Cart, rows: list[int]) -> dict[int, i
             break
         take = min(rewarded, lines[i].quantity)
         rewarded -= take
-        amounts[i] = half_up(net[i] * take * promo.reward_percent_bp, lines[i].quantity * BP)
+        amounts[i] = round_half_up(net[i] * take * promo.reward_percent_bp, lines[i].quantity * BP)
     return amounts
 
 

@@ -69,7 +69,7 @@ async def main(args: argparse.Namespace) -> None:
     from app.core import clock
     from app.core.db import create_engine, create_sessionmaker, transaction
     from app.core.errors import Problem
-    from app.core.settings import reload_settings
+    from app.core.settings import get_settings, reload_settings
     from app.customers.models import Customer
     from app.loyalty import service
 
@@ -100,7 +100,7 @@ async def main(args: argparse.Namespace) -> None:
 
     await _timed("earn (3-line order, new card opened on first use)", [earn_call(i) for i in range(args.orders)])
 
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     started = time.perf_counter()
     batches = 0
     while True:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.core.money import allocate, round_half_up
+
 DEFAULT_WINDOW_DAYS = 30
 BP = 10_000
 
@@ -163,26 +165,6 @@ def exceeds_purchase(facts: LineFacts, quantity: int) -> bool:
 # ---- refund arithmetic --------------------------------------------------------------------
 
 
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """`total` split in proportion to `weights`, largest remainder, ties to the earlier."""
-    whole = sum(weights)
-    if whole == 0 or total == 0:
-        return [0] * len(weights)
-    parts: list[int] = []
-    remainders: list[tuple[int, int]] = []
-    for i, weight in enumerate(weights):
-        share, remainder = divmod(total * weight, whole)
-        parts.append(share)
-        remainders.append((-remainder, i))
-    for _, i in sorted(remainders)[: total - sum(parts)]:
-        parts[i] += 1
-    return parts
-
-
-def half_up(numerator: int, denominator: int) -> int:
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
 @dataclass(frozen=True)
 class LineDiscount:
     amount: int
@@ -192,9 +174,9 @@ class LineDiscount:
 
 def rewarded_units(amount: int, net_before: int, quantity: int, reward_bp: int) -> int | None:
     """How many units of the line a buy-X-get-Y reward of `amount` covered, solving the price
-    engine's own formula (half_up(net * k * bp, quantity * BP)) for k; None if no k fits."""
+    engine's own formula (round_half_up(net * k * bp, quantity * BP)) for k; None if no k fits."""
     for k in range(1, quantity + 1):
-        if half_up(net_before * k * reward_bp, quantity * BP) == amount:
+        if round_half_up(net_before * k * reward_bp, quantity * BP) == amount:
             return k
     return None
 
@@ -211,7 +193,7 @@ def unit_values(unit_price: int, quantity: int, discounts: Sequence[LineDiscount
                 targets = sorted(range(quantity), key=lambda i: (values[i], i))[:k]
         if discount.amount > sum(values[i] for i in targets):
             targets = list(range(quantity))  # never push a unit below zero
-        cuts = allocate(discount.amount, [values[i] for i in targets])
+        cuts = allocate(discount.amount, [values[i] for i in targets], strict=False)
         for i, cut in zip(targets, cuts, strict=True):
             values[i] -= cut
     return sorted(values)

@@ -96,6 +96,9 @@ async def test_customer_lookup_costs_the_same_for_one_order_and_five(
     ]
 
     orders += [await delivered_order(api, db, shop, customer_id, token, n) for n in range(1, 5)]
+    # Placing four orders on a busy box can outlast the API-key cache: warm it again, so both
+    # counts are of the look-up alone.
+    await lookup(api, customer_id)
     with statements(engine, monkeypatch) as five:
         lines_five = await lookup(api, customer_id)
     assert len(one) == len(five), (one, five)

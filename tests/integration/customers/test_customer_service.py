@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +13,7 @@ from app.core.auth import Channel, Principal, Role, create_key
 from app.core.errors import Problem
 from app.core.models import OutboxEvent
 from app.core.money import Money
+from app.core.settings import Settings
 from app.customers import rules, service
 from app.customers.errors import (
     CannotMergeSelf,
@@ -124,10 +125,10 @@ async def test_lookup_needs_exactly_one_valid_key(db: AsyncSession) -> None:
         await service.find_customers(db, card="2900000000004")
 
 
-async def test_default_region_comes_from_the_environment(
-    db: AsyncSession, web: Principal, monkeypatch: pytest.MonkeyPatch
+async def test_default_region_comes_from_the_settings(
+    db: AsyncSession, web: Principal, configure: Callable[..., Settings]
 ) -> None:
-    monkeypatch.setenv("OMS_DEFAULT_REGION", "fr")
+    configure(default_region="FR")
     created = await _create(db, web, phone="01 23 45 67 89")
     assert created.phone == "+33123456789"
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.settings import Settings
 from app.loyalty import service
 from app.loyalty.errors import InsufficientPoints
 from app.loyalty.models import LoyaltyAccount
@@ -42,10 +43,10 @@ operation = st.one_of(
     operations=st.lists(operation, min_size=4, max_size=14),
 )
 async def test_balance_equals_ledger_sum_after_any_sequence(
-    db: AsyncSession, first: list[int], operations: list[Any], monkeypatch: pytest.MonkeyPatch
+    db: AsyncSession, first: list[int], operations: list[Any], configure: Callable[..., Settings]
 ) -> None:
     # Short lives, so that a dozen steps reach release, spending, returns and expiry.
-    monkeypatch.setattr(service, "EXPIRY_MONTHS", 3)
+    configure(loyalty_expiry_months=3)
     clock.freeze(START)
     savepoint = await db.begin_nested()
     try:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock, outbox
 from app.core.models import OutboxEvent
 from app.core.money import Money
+from app.core.settings import get_settings
 from app.customers import service as customers_service
 from app.loyalty import service
 from app.loyalty.errors import (
@@ -34,7 +35,7 @@ def _frozen() -> None:
 
 
 async def _release(db: AsyncSession) -> None:
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     while await service.release_pending(db):
         pass
 
@@ -100,7 +101,7 @@ async def test_earn_refuses_bad_input(db: AsyncSession) -> None:
 async def test_pending_points_become_available_when_the_return_window_closes(db: AsyncSession) -> None:
     _, card = await new_card(db)
     await earn(db, card, [("l1", 5000)])
-    clock.advance(timedelta(days=service.PENDING_DAYS) - timedelta(seconds=1))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days) - timedelta(seconds=1))
     assert await service.release_pending(db) == 0
     assert (await account(db, card)).pending == 50
     clock.advance(timedelta(seconds=1))
@@ -159,7 +160,7 @@ async def test_redemption_draws_oldest_expiry_first_and_cancel_restores_the_same
     await earn(db, card, [("old", 3000)])
     clock.advance(timedelta(days=10))
     await earn(db, card, [("new", 5000)], at=clock.now())
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     await service.redeem(db, card_number=card, points=50, reference="order-2", channel="app")
     lots = (await db.execute(select(Lot.source_id, Lot.remaining).order_by(Lot.earned_at))).all()
@@ -173,7 +174,7 @@ async def test_cancel_restores_redeemed_points_once(db: AsyncSession) -> None:
     await earn(db, card, [("old", 3000)])
     clock.advance(timedelta(days=10))
     await earn(db, card, [("new", 5000)], at=clock.now())
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     await service.redeem(db, card_number=card, points=50, reference="order-3", channel="app")
     assert await service.restore(db, reference="order-3", channel="app") == 50
@@ -191,7 +192,7 @@ async def test_partial_restores_give_back_the_longest_lived_points_first(db: Asy
     await earn(db, card, [("old", 3000)])
     clock.advance(timedelta(days=10))
     await earn(db, card, [("new", 5000)], at=clock.now())
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     reference = await service.redeem_for_order(db, card, 50, "EUR", order_id := uuid.uuid4())
     assert reference == str(order_id)
@@ -299,7 +300,7 @@ async def test_points_expire_oldest_first_and_the_card_shows_when(db: AsyncSessi
     await earn(db, card, [("a", 3000)])
     clock.advance(timedelta(days=40))
     await earn(db, card, [("b", 2000)], at=clock.now())
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     view = await service.card_view(db, card)
     # Earned on 2026-03-01 and 2026-04-10; they expire 24 months later.
@@ -376,7 +377,7 @@ async def test_merge_moves_points_to_the_survivor_and_the_absorbed_card_finds_it
     absorbed_id, absorbed_card = await new_card(db, "Ada L.")
     await earn(db, survivor_card, [("s1", 1000)])
     await earn(db, absorbed_card, [("a1", 2000)])
-    clock.advance(timedelta(days=service.PENDING_DAYS))
+    clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     await earn(db, absorbed_card, [("a2", 3000)], at=clock.now())
     await customers_service.merge_customers(db, survivor_id, absorbed_id)

@@ -61,35 +61,6 @@ def test_unknown_tier_name_falls_back_to_the_lowest() -> None:
     assert rules.tier_named("gold", TIERS).points_per_unit == 3
 
 
-# ---- allocation -----------------------------------------------------------------------------
-
-
-def test_allocate_largest_remainder_ties_go_first() -> None:
-    assert rules.allocate(10, [1, 1, 1]) == [4, 3, 3]
-    assert rules.allocate(2, [1, 1, 1]) == [1, 1, 0]
-    assert rules.allocate(7, [0, 5, 2]) == [0, 5, 2]
-    assert rules.allocate(0, [0, 0]) == [0, 0]
-
-
-def test_allocate_refuses_impossible() -> None:
-    with pytest.raises(ValueError):
-        rules.allocate(1, [0, 0])
-    with pytest.raises(ValueError):
-        rules.allocate(-1, [1])
-
-
-@given(total=st.integers(0, 10**9), weights=st.lists(st.integers(0, 10**7), min_size=1, max_size=20))
-def test_allocate_sums_exactly_and_stays_within_a_point(total: int, weights: list[int]) -> None:
-    if sum(weights) == 0:
-        total = 0
-    shares = rules.allocate(total, weights)
-    assert sum(shares) == total
-    whole = sum(weights) or 1
-    for share, weight in zip(shares, weights, strict=True):
-        exact = Fraction(total * weight, whole)
-        assert exact - 1 < share < exact + 1
-
-
 # ---- earning --------------------------------------------------------------------------------
 
 

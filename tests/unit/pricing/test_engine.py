@@ -17,8 +17,6 @@ from app.pricing.rules import (
     Reason,
     Target,
     Tier,
-    allocate,
-    half_up,
     price,
     promotion_problems,
 )
@@ -49,16 +47,9 @@ def nets(result) -> list[int]:  # type: ignore[no-untyped-def]
 # ---- arithmetic --------------------------------------------------------------------------
 
 
-def test_half_up_rounds_halves_away_from_zero() -> None:
-    assert half_up(5, 10) == 1
-    assert half_up(4, 10) == 0
-    assert half_up(15, 10) == 2
-    assert half_up(9801, 100) == 98
-
-
 def test_allocation_of_10_00_across_0_01_3_33_96_66() -> None:
     # exact shares 0.1, 33.3, 966.6 -> floors 0, 33, 966 (999) -> the leftover cent goes to .6
-    assert allocate(1000, [1, 333, 9666]) == [0, 33, 967]
+    # (the split itself: tests/unit/core/test_money.py)
     result = run(
         [line("A", 1, 1), line("B", 1, 333), line("C", 1, 9666)],
         [promo("p", Kind.ORDER_AMOUNT_OFF, amount=1000, currency="EUR")],
@@ -66,11 +57,6 @@ def test_allocation_of_10_00_across_0_01_3_33_96_66() -> None:
     assert nets(result) == [1, 300, 8699]
     assert result.total == 9000
     assert result.discounts == (PromotionDiscount(promotion_id="p", code=None, amount=1000),)
-
-
-def test_allocation_ties_go_to_the_earlier_weight() -> None:
-    assert allocate(1, [1, 1, 1]) == [1, 0, 0]
-    assert allocate(2, [1, 1, 1]) == [1, 1, 0]
 
 
 # ---- kinds ------------------------------------------------------------------------------

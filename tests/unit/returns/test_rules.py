@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.money import round_half_up
 from app.orders.returns import rules
 from app.orders.returns.rules import LineDiscount, LineFacts, LineRefundState, Reason
 
@@ -115,7 +116,7 @@ def lines(draw: st.DrawFn) -> tuple[int, int, list[LineDiscount]]:
         if draw(st.booleans()):
             k = draw(st.integers(1, quantity))
             bp = draw(st.sampled_from([10_000, 5_000, 2_500]))
-            amount = rules.half_up(net * k * bp, quantity * rules.BP)
+            amount = round_half_up(net * k * bp, quantity * rules.BP)
             discounts.append(LineDiscount(min(amount, net), reward_bp=bp))
         else:
             discounts.append(LineDiscount(draw(st.integers(0, net))))

@@ -3,7 +3,6 @@ units, windows, what each unit was paid), who may act on it, steps (timeline + e
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, outbox
+from app.core import clock, money, outbox
 from app.core.auth import Principal, Role
 from app.orders import repository as orders_repository
 from app.orders import rules as order_rules
@@ -35,10 +34,6 @@ from app.orders.returns.schemas import (
     ReturnOut,
 )
 from app.orders.usecases.common import add_timeline
-
-# The retailer's rule: refund delivery when every unit of the order came back.
-REFUND_DELIVERY = (os.environ.get("OMS_RETURNS_REFUND_DELIVERY") or "false").lower() in ("1", "true", "yes")
-
 
 # How many recent orders a customer look-up scans for returnable lines.
 CUSTOMER_ORDERS_SCANNED = 20
@@ -79,7 +74,7 @@ async def _unit_values_by_order(
         ]
         values = rules.unit_values(line.unit_price, line.quantity, discounts)
         if sum(values) != line.line_total:  # a snapshot that does not add up: spread the net evenly
-            values = sorted(rules.allocate(line.line_total, [1] * line.quantity))
+            values = sorted(money.allocate(line.line_total, [1] * line.quantity, strict=False))
         out.setdefault(line.order_id, {})[line.line_no] = values
     return out
 

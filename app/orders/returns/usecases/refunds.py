@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import clock
 from app.core.auth import Principal
 from app.core.db import transaction
+from app.core.settings import get_settings
 from app.orders import repository as orders_repository
 from app.orders.models import Order, OrderLine, OrderTender
 from app.orders.payments import registry
 from app.orders.returns import neighbours, repository, rules
 from app.orders.returns.models import Return, ReturnLine
 from app.orders.returns.schemas import ReturnOut
-from app.orders.returns.usecases.common import REFUND_DELIVERY, load, move, return_out, step, unit_values
+from app.orders.returns.usecases.common import load, move, return_out, step, unit_values
 from app.orders.usecases import hooks
 from app.orders.usecases.common import channel_of
 
@@ -62,7 +63,7 @@ async def refund_received(session: AsyncSession, principal: Principal, order: Or
         (ol.quantity, ol.cancelled_quantity, totals[no].refunded_quantity if no in totals else 0)
         for no, ol in order_lines.items()
     )
-    delivery = int((order.pricing or {}).get("delivery", 0)) if (REFUND_DELIVERY and back) else 0
+    delivery = int((order.pricing or {}).get("delivery", 0)) if (get_settings().returns_refund_delivery and back) else 0
     await pay_back(session, principal, order, ret, [(ln.line_no, ln.refund_amount) for ln in lines], goods, delivery)
     await step(
         session,
