@@ -25,7 +25,13 @@ from app.loyalty.schemas import AdjustmentCreate, AdjustmentOut, CardOut, Ledger
 READERS = roles(Role.ADMIN, CHANNEL_ROLES)
 ADJUSTERS = roles(Role.ADMIN)
 
-CardPath = Annotated[str, Parameter(min_length=1, max_length=40, description="the 13-digit card number")]
+# The pattern is stated for clients; the service checks it (and the check digit) and answers 422.
+CardPath = Annotated[
+    str,
+    Parameter(
+        min_length=1, max_length=40, description="the 13-digit card number", schema_extra={"pattern": "^[0-9]{13}$"}
+    ),
+]
 
 
 @get(
