@@ -41,9 +41,13 @@ async def price_history(
     currency: str | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    started_by: datetime | None = None,
 ) -> list[Price]:
-    """Newest first (scheduled ones on top), keyset on (valid_from, id)."""
+    """Newest first (scheduled ones on top), keyset on (valid_from, id); with `started_by`,
+    only prices that had started by then (none scheduled)."""
     query = select(Price).where(Price.sku == sku)
+    if started_by is not None:
+        query = query.where(Price.valid_from <= started_by)
     if zone is not None:
         query = query.where(Price.zone_code == zone)
     if currency is not None:
