@@ -16,7 +16,7 @@ from app.inventory.repository.availability import (
     available_by_location,
     sourcing_locations,
 )
-from app.inventory.repository.common import ACTOR, AVAILABLE, NOW, SAFETY, outbox_insert
+from app.inventory.repository.common import ACTOR, AVAILABLE, NOW, SAFETY
 from app.inventory.repository.counts import claim_sync_batch, count_basis, save_sync_outcome, sync_batch
 from app.inventory.repository.holds import HoldRequest, hold_batch
 from app.inventory.repository.integrity import CHECKS, integrity_findings
@@ -84,7 +84,6 @@ __all__ = [
     "lock_reservation",
     "on_hand_at",
     "open_lines_by_reference",
-    "outbox_insert",
     "reservation_by",
     "reservation_lines",
     "reserve_many",

@@ -17,7 +17,7 @@ SAFETY = "coalesce(s.safety_stock, l.default_safety_stock)"
 AVAILABLE = f"greatest(s.on_hand - s.reserved - {SAFETY}, 0)"
 
 
-def outbox_insert(
+def _outbox_insert(
     event_type: str, source: str, aggregate_type: str, aggregate_id: str, payload: str, now: str = NOW
 ) -> str:
     """INSERT of one outbox event per row of `source` (same columns as app.core.outbox.record)."""

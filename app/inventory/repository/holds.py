@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.inventory.repository.common import AVAILABLE, NOW, SAFETY, outbox_insert
+from app.inventory.repository.common import AVAILABLE, NOW, SAFETY, _outbox_insert
 
 
 class HoldRequest(NamedTuple):
@@ -67,7 +67,7 @@ async def hold_batch(
     ),
     events AS (
         {
-        outbox_insert(
+        _outbox_insert(
             "reservation.created",
             "won JOIN res ON res.id = won.id",
             "reservation",

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
 from app.inventory.models import Reservation, StockLevel
-from app.inventory.repository.common import NOW, SAFETY, outbox_insert
+from app.inventory.repository.common import NOW, SAFETY, _outbox_insert
 
 # The reservation statements run on the driver (app.core.db.fetch…, positional parameters):
 # they are on every order placement, where SQLAlchemy's per-statement work cost more CPU
@@ -45,7 +45,7 @@ line AS (
 ),
 event AS (
     {
-    outbox_insert(
+    _outbox_insert(
         "reservation.created",
         "res, p",
         "reservation",
@@ -120,7 +120,7 @@ lines AS (
 ),
 event AS (
     {
-    outbox_insert(
+    _outbox_insert(
         "reservation.created",
         "res",
         "reservation",
@@ -274,7 +274,7 @@ async def set_reservation_status(
         UPDATE reservations r SET status = x.status, updated_at = {NOW} FROM x WHERE r.id = x.id
         RETURNING r.id, x.payload
     )
-    {outbox_insert(event, "upd", "reservation", "CAST(id AS text)", "payload")}
+    {_outbox_insert(event, "upd", "reservation", "CAST(id AS text)", "payload")}
     """
     await session.execute(
         text(sql),

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inventory.models import StockLevel
-from app.inventory.repository.common import ACTOR, AVAILABLE, NOW, SAFETY, outbox_insert
+from app.inventory.repository.common import ACTOR, AVAILABLE, NOW, SAFETY, _outbox_insert
 
 LEVEL_COLUMNS = (
     "s.sku, s.location_code, s.on_hand, s.reserved, s.in_transit, s.safety_stock, "
@@ -165,7 +165,7 @@ async def apply_changes(
     ),
     events AS (
         {
-        outbox_insert(
+        _outbox_insert(
             "stock.changed",
             "moved WHERE d_on_hand <> 0",
             "stock",
