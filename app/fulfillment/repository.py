@@ -303,6 +303,23 @@ async def pick_list(session: AsyncSession, pick_list_id: uuid.UUID, *, lock: boo
     return result
 
 
+async def pick_list_sequence(session: AsyncSession, pl: PickList, since: datetime) -> int:
+    """The list's place among its location's lists made from `since` (its local midnight)."""
+    query = select(func.count()).where(
+        PickList.location_code == pl.location_code,
+        PickList.created_at >= since,
+        func.row(PickList.created_at, PickList.id) <= func.row(pl.created_at, pl.id),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def fulfillment_orders_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FulfillmentOrder]:
+    rows = await session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.id.in_(list(ids))))
+    return {fo.id: fo for fo in rows}
+
+
 async def bins_at(session: AsyncSession, location_code: str, skus: Sequence[str]) -> dict[str, str]:
     query = select(Bin.sku, Bin.bin_code).where(Bin.location_code == location_code, Bin.sku.in_(list(skus)))
     return {sku: code for sku, code in (await session.execute(query)).all()}

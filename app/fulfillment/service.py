@@ -66,7 +66,8 @@ from app.fulfillment.usecases.lifecycle import (
     reject_overdue,
     ship,
 )
-from app.fulfillment.usecases.picking import confirm, get_pick_list, next_pick_list, print_view, put_bins
+from app.fulfillment.usecases.pick_sheet import print_view
+from app.fulfillment.usecases.picking import confirm, get_pick_list, next_pick_list, put_bins
 from app.fulfillment.usecases.sourcing import (
     OrderToSource,
     Sourced,
