@@ -24,6 +24,8 @@ Public functions (other domains call only these; none commits):
   Called by the returns flow *before* it refunds: `shortfall_value` is to be deducted
   from the money refund (see "Spent points on return" below). A line whose sale has not
   earned yet (an offline till syncing late) waits and is reversed when the sale arrives.
+- `reversal_so_far(session, *, source_id, event_type) -> ReversalResult | None`: what a
+  reversal has taken back by now (lines that waited for their earning included), no write.
 - `points_value(points) -> Money`, `points_to_cover(amount_minor) -> int`: the tender value.
 - `card_view(session, card_number, *, principal=None, customer_token=None) -> CardOut`,
   `ledger(session, card_number, *, limit, cursor, principal=None, customer_token=None)
@@ -638,6 +640,13 @@ async def reverse(
             now=now,
         )
     return _reversal_result(await repository.reversal_lines(session, source_id, event_type))
+
+
+async def reversal_so_far(session: AsyncSession, *, source_id: str, event_type: str) -> ReversalResult | None:
+    """What the reversal has taken back by now: a line that waited for its sale's earning
+    counts once the earning has arrived and applied it. None: no such reversal."""
+    lines = await repository.reversal_lines(session, source_id, event_type)
+    return _reversal_result(lines, replayed=True) if lines else None
 
 
 def _reversal_result(lines: Sequence[ReversalLine], *, replayed: bool = False) -> ReversalResult:

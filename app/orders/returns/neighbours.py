@@ -139,6 +139,13 @@ async def reverse_points(
     return result.points_reversed, int(result.shortfall_value.amount)
 
 
+async def points_reversed_by(session: AsyncSession, return_id: uuid.UUID) -> int | None:
+    """The points the return's refund has taken back by now, including those of lines whose
+    earning arrived after the refund (loyalty applies a waiting reversal when it earns)."""
+    result = await loyalty.reversal_so_far(session, source_id=f"return:{return_id}", event_type="return.refunded")
+    return None if result is None else result.points_reversed
+
+
 async def authorize_customer(
     session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
 ) -> None:

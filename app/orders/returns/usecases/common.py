@@ -257,6 +257,9 @@ async def return_out(session: AsyncSession, ret: Return) -> ReturnOut:
     lines = await repository.lines_of(session, ret.id)
     refunds = await repository.refunds_of(session, ret.id)
     exchange = await repository.exchange_of(session, ret.id)
+    # Read from loyalty, not the refund's figure: a till may refund before the sale's points
+    # were earned; loyalty reverses them when they arrive, and the return must say so.
+    reversed_now = await neighbours.points_reversed_by(session, ret.id)
     return ReturnOut(
         id=ret.id,
         number=ret.number,
@@ -286,7 +289,7 @@ async def return_out(session: AsyncSession, ret: Return) -> ReturnOut:
         ],
         refund_total=ret.refund_total,
         delivery_refund=ret.delivery_refund,
-        points_reversed=ret.points_reversed,
+        points_reversed=ret.points_reversed if reversed_now is None else reversed_now,
         points_shortfall=ret.points_shortfall,
         exchange=(
             ExchangeOut(
