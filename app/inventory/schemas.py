@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,7 +17,16 @@ LocationCode = Code
 Kind = Literal["warehouse", "store"]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
-TimeZone = Annotated[str, Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Paris")]
+# The schema lists the zones the service accepts (the service checks with zoneinfo and answers 422).
+TimeZone = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone, e.g. Europe/Paris",
+        extra_json_schema={"extra": {"enum": sorted(zoneinfo.available_timezones())}},
+    ),
+]
 Capacity = Annotated[int, Meta(gt=0, le=1_000_000, description="max fulfillment orders a day")]
 SafetyStock = Annotated[int, Meta(ge=0, le=1_000_000)]
 Count = Annotated[int, Meta(ge=0, le=100_000_000)]

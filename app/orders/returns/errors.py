@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, declare_codes
 
 
 class ReturnNotFound(NotFound):
@@ -80,3 +80,8 @@ class ExchangePaymentRequired(InvalidInput):
 
 class ExchangeStockShort(Conflict):
     code, title = "insufficient_stock", "The replacement is not available at this store"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+# NotEligible answers the first line's reason (app.orders.returns.rules.Reason) as its code.
+declare_codes("customer_not_found", "return_window_closed", "not_returnable", "already_returned", "not_delivered")

@@ -1,0 +1,751 @@
+"""Fuzz the live API with schemathesis: every operation, every role's key, stateful sequences.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
+        .venv/bin/python ops/bench/fuzz.py --examples 40 --denied-examples 3
+
+What it does:
+1. (re)creates a scratch database `oms_fuzz` on DATABASE_URL's server, runs `oms demo` into it
+   (the demo retailer: catalog, locations, stock, prices, promotions, one key per role);
+2. starts `oms serve` on a free port against it (its own outbox stream and queue namespace);
+3. seeds, through the API, a customer, orders (delivery and pickup), a pick list picked, packed,
+   shipped and delivered, a return, a cart, a hold, a reservation, a transfer, a webhook: the
+   ids of real things, so that generated requests reach the code behind the 404s;
+4. adds OpenAPI links to the live schema (a create's `id` → every operation on `/…/{id}`),
+   so schemathesis' stateful phase runs create → read → act sequences;
+5. runs schemathesis once per role key: the operations the role may call with --examples cases
+   each and every phase (examples, coverage, fuzzing, stateful); the operations it may not call
+   with --denied-examples cases each (they must answer 401/403, never 5xx);
+6. prints per-operation figures (cases, 2xx, 4xx, 5xx) as a markdown table and a summary.
+
+`fuzz_hooks.py` (loaded by schemathesis via SCHEMATHESIS_HOOKS) records every response and,
+for half the generated cases, swaps path parameters, query values and body fields that name
+an SKU, a location, an order, ... for a seeded real one. Exit status 1 when a response was
+≥ 500 or schemathesis reported a failure (its checks: not_a_server_error and
+response_schema_conformance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+BIN = Path(sys.executable).parent
+DB_NAME = "oms_fuzz"
+ADDRESS = {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
+# role → the demo key it runs with (app/demo.py's labels). The selling roles go first: the staff
+# runs then change locations, zones and prices under them (which may refuse later orders).
+ROLE_LABELS = {
+    "storefront": "storefront (web)",
+    "kiosk": "kiosk",
+    "contact_center": "contact_center",
+    "pos": "pos",
+    "logistics": "logistics",
+    "integration": "integration",
+    "merchandiser": "merchandiser",
+    "admin": "admin",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def recreate_database(base_url: str) -> str:
+    admin = make_url(base_url)
+    sql = f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE); CREATE DATABASE {DB_NAME}"
+    for statement in sql.split("; "):
+        subprocess.run(
+            ["psql", admin.set(drivername="postgresql").render_as_string(hide_password=False), "-qc", statement],
+            check=True,
+        )
+    return admin.set(database=DB_NAME).render_as_string(hide_password=False)
+
+
+class Api:
+    def __init__(self, base: str, keys: dict[str, str]) -> None:
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.keys = keys
+
+    def call(self, label: str, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        sent = {"Authorization": f"Bearer {self.keys[label]}", **headers}
+        if method == "POST":
+            sent.setdefault("Idempotency-Key", uuid.uuid4().hex)
+        r = self.http.request(method, path, json=body, headers=sent)
+        if r.status_code >= 300:
+            raise RuntimeError(f"seed {method} {path} as {label}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+
+def seed(api: Api) -> dict[str, list[Any]]:
+    """Real things for the fuzzer to find, made through the API as a retailer's clients would."""
+    ids: dict[str, list[Any]] = defaultdict(list)
+    products = api.call("admin", "GET", "/v1/products?limit=100")["items"]
+    ids["product_id"] = [p["id"] for p in products]
+    for product_id in ids["product_id"][:12]:
+        for variant in api.call("admin", "GET", f"/v1/products/{product_id}")["variants"]:
+            ids["sku"].append(variant["sku"])
+            ids["barcode"].append(variant["barcode"])
+    locations = api.call("admin", "GET", "/v1/locations?limit=100")["items"]
+    ids["location_code"] = [loc["code"] for loc in locations]
+    steps = [
+        _customer,
+        _orders,
+        _cart,
+        _hold,
+        _reservation,
+        _transfer,
+        _webhook,
+        _location,
+        _prices,
+        _listed,
+    ]
+    for step in steps:
+        try:
+            step(api, ids)
+        except Exception as exc:  # a failed seed step narrows the fuzz; it is reported, not fatal
+            print(f"seed step {step.__name__} failed: {exc}", file=sys.stderr)
+    return {name: list(dict.fromkeys(values)) for name, values in ids.items() if values}
+
+
+def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
+    customer = api.call(
+        "contact_center",
+        "POST",
+        "/v1/customers",
+        {"name": "Fuzz Shopper", "email": "fuzz.shopper@example.com", "phone": "+4930123456"},
+    )
+    ids["customer_id"].append(customer["id"])
+    session = api.call("storefront (web)", "POST", "/v1/customer-sessions", {"email": "fuzz.shopper@example.com"})
+    ids["customer_token"].append(session["token"])
+    ids["email"].append("fuzz.shopper@example.com")
+    if customer.get("card_number"):
+        ids["number"].append(customer["card_number"])
+
+
+def _order(
+    api: Api, ids: dict[str, list[Any]], label: str, fulfilment: dict[str, Any], quantity: int = 1, pooled: bool = True
+) -> str:
+    """Place an order of one SKU the fulfilling location has (the first that places). An order
+    kept for one action (`pooled=False`) stays out of the pools every other case draws from,
+    so that a random cancel does not take it first."""
+    store = fulfilment.get("pickup_location")
+    for sku in ids["store_sku"] if store else ids["sku"]:
+        price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
+        body = {
+            "lines": [{"sku": sku, "quantity": quantity}],
+            **fulfilment,
+            "tenders": [{"kind": "card", "amount": price * quantity, "card_token": "tok_visa"}],
+            "customer_id": ids["customer_id"][0],
+        }
+        with contextlib.suppress(RuntimeError):
+            order = api.call(label, "POST", "/v1/orders", body)
+            if pooled:
+                ids["order_id"].append(order["id"])
+                ids["order_number"].append(order["number"])
+                ids["fo_id"].extend(_fos(api, order["id"]))
+            return str(order["id"])
+    raise RuntimeError("no SKU could be ordered")
+
+
+def _fos(api: Api, order_id: str) -> list[str]:
+    return [
+        fo["id"] for fo in api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]
+    ]
+
+
+def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
+    """Orders in the states the actions need: one delivered (returns, exchanges), one open at the
+    warehouse (pick lists), one to cancel, one held, store pickups to accept, reject and make ready."""
+    delivery = {"fulfilment": "delivery", "delivery_address": ADDRESS}
+    pickup = {"fulfilment": "pickup", "pickup_location": "STORE-BERLIN"}
+    stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
+    ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
+    delivered = _order(api, ids, "contact_center", delivery, quantity=6)
+    _deliver(api, ids)
+    _returns(api, ids, delivered)
+    _order(api, ids, "contact_center", delivery)  # picked and packed: a parcel to ship
+    ids["ship_fo_id"].extend(_deliver(api, ids, until="packed"))
+    ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
+    ids["held_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
+    _order(api, ids, "contact_center", delivery)  # stays open: a pick list to confirm
+    pick = api.call("logistics", "POST", "/v1/pick-lists", {})
+    ids["confirm_pick_list_id"].append(pick["id"])
+    ids["pick_list_id"].append(pick["id"])
+    _order(api, ids, "contact_center", delivery)  # stays open: a pick list to make
+    _order(api, ids, "contact_center", delivery)  # picked: a parcel to pack
+    ids["pack_fo_id"].extend(_deliver(api, ids, until="picked"))
+    # Store pickups: two picked at the store (one to make ready, one made ready to collect),
+    # then two left as created (to accept, to reject).
+    ready, collect = _order(api, ids, "pos", pickup, pooled=False), _order(api, ids, "pos", pickup, pooled=False)
+    pick = api.call("pos", "POST", "/v1/pick-lists", {})
+    found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
+    api.call("pos", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
+    ids["ready_fo_id"].extend(_fos(api, ready))
+    ids["collect_fo_id"].extend(_fos(api, collect))
+    for fo_id in ids["collect_fo_id"]:
+        api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
+    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect}")["number"])
+    ids["pickup_code"].extend(_pickup_codes(api, ids["collect_fo_id"]))
+    for pool in ("accept_fo_id", "reject_fo_id"):
+        ids[pool].extend(_fos(api, _order(api, ids, "pos", pickup, pooled=False)))
+
+
+def _pickup_codes(api: Api, fo_ids: list[str]) -> list[str]:
+    """The codes the customer notification would carry (`fulfillment.pickup_ready` events)."""
+    codes, cursor = [], None
+    for _ in range(50):
+        page = api.call("integration", "GET", "/v1/events?limit=200" + (f"&after={cursor}" if cursor else ""))
+        for event in page["items"]:
+            if event["type"] == "fulfillment.pickup_ready" and event["aggregate_id"] in fo_ids:
+                codes += [str(v) for k, v in event["payload"].items() if "code" in k and "location" not in k]
+        cursor = page.get("next_cursor")
+        if not page["items"] or not cursor:
+            break
+    return codes
+
+
+def _deliver(api: Api, ids: dict[str, list[Any]], until: str = "delivered") -> list[str]:
+    """Pick what is open at the warehouse, then pack, ship and deliver it, up to `until`."""
+    pick = api.call("logistics", "POST", "/v1/pick-lists", {})
+    ids["pick_list_id"].append(pick["id"])
+    found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
+    api.call("logistics", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
+    for fo_id in pick["fulfillment_order_ids"] if until != "picked" else []:
+        tracking = f"FZ{uuid.UUID(fo_id).hex[:12].upper()}"
+        parcels = {"parcels": [{"carrier": "fuzzpost", "tracking_number": tracking}]}
+        api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/pack", parcels)
+        if until == "packed":
+            continue
+        api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
+        event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
+        api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
+        ids["tracking_number"].append(tracking)
+    return list(pick["fulfillment_order_ids"])
+
+
+def _returns(api: Api, ids: dict[str, list[Any]], order_id: str) -> None:
+    """One immediate return, and returns by post waiting for each action on them."""
+    line_no = api.call("admin", "GET", f"/v1/orders/{order_id}")["lines"][0]["line_no"]
+    ids["delivered_order_id"].append(order_id)
+    ids["line_no"].append(line_no)
+    body = {"order_id": order_id, "reason": "does not fit"}
+    immediate = {"line_no": line_no, "quantity": 1, "disposition": "restock"}
+    ret = api.call("pos", "POST", "/v1/returns", {**body, "mode": "immediate", "lines": [immediate]})
+    ids["return_id"].append(ret["id"])
+    for pool in ("receive_return_id", "close_return_id", "reject_return_id", "refund_return_id"):
+        by_post = {**body, "mode": "authorization", "lines": [{"line_no": line_no, "quantity": 1}]}
+        ret = api.call("contact_center", "POST", "/v1/returns", by_post)
+        ids[pool].append(ret["id"])
+    received = {"lines": [{"line_no": line_no, "quantity": 1, "disposition": "restock"}]}
+    api.call("pos", "POST", f"/v1/returns/{ids['refund_return_id'][0]}/receive", received)
+
+
+def _cart(api: Api, ids: dict[str, list[Any]]) -> None:
+    cart = api.call("pos", "POST", "/v1/carts", {"lines": [{"sku": ids["sku"][0], "quantity": 1}]})
+    ids["cart_id"].append(cart["id"])
+
+
+def _hold(api: Api, ids: dict[str, list[Any]]) -> None:
+    order_id = ids["held_order_id"][0]
+    hold = api.call("admin", "POST", f"/v1/orders/{order_id}/holds", {"type": "fraud_review", "reason": "fuzz seed"})
+    ids["hold_id"].append(hold["id"])
+
+
+def _reservation(api: Api, ids: dict[str, list[Any]]) -> None:
+    for n, sku in enumerate(ids["sku"]):  # the first SKU the store has in stock
+        line = {"sku": sku, "location": "STORE-BERLIN", "quantity": 1}
+        with contextlib.suppress(RuntimeError):
+            reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
+            ids["reservation_id"].append(reservation["id"])
+            return
+
+
+def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {
+        "from_location": "WH-NORTH",
+        "to_location": "STORE-BERLIN",
+        "lines": [{"sku": ids["sku"][2], "quantity": 1}],
+    }
+    for pool in ("receive_transfer_id", "cancel_transfer_id", "transfer_id"):
+        transfer = api.call("admin", "POST", "/v1/transfers", body)
+        ids[pool].append(transfer["id"])
+    api.call("admin", "POST", f"/v1/transfers/{ids['receive_transfer_id'][0]}/dispatch")
+
+
+def _deliveries(api: Api, ids: dict[str, list[Any]], env: dict[str, str]) -> None:
+    """Run `oms worker` until the webhook has a delivery (failed: its address does not resolve
+    here), so that replay has one to act on; then stop it, so it does not compete for the CPU."""
+    worker = subprocess.Popen([str(BIN / "oms"), "worker", "--processes", "1"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ids.get("delivery_id"):
+            time.sleep(2)
+            path = f"/v1/webhooks/{ids['webhook_id'][0]}/deliveries"
+            ids["delivery_id"] = [d["id"] for d in api.call("integration", "GET", path)["items"]]
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _location(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {"code": "STORE-GONE", "name": "To delete", "kind": "store", "latitude": 50.1, "longitude": 8.7}
+    location = api.call("admin", "POST", "/v1/locations", {**body, "time_zone": "Europe/Berlin"})
+    ids["delete_location_code"].append(location["code"])
+
+
+def _prices(api: Api, ids: dict[str, list[Any]]) -> None:
+    sku = ids["sku"][0]
+    ids["order_sku_price"].append(api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"])
+
+
+def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
+    body = {"url": "https://hooks.example.com/oms", "event_types": ["*"]}
+    webhook = api.call("integration", "POST", "/v1/webhooks", body)
+    ids["webhook_id"].append(webhook["id"])
+
+
+def _listed(api: Api, ids: dict[str, list[Any]]) -> None:
+    """Ids the demo made, read back from the lists."""
+    for path, name, field in [
+        ("/v1/promotions", "promotion_id", "id"),
+        ("/v1/prices", "price_id", "id"),
+        ("/v1/price-zones", "zone_code", "code"),
+        ("/v1/categories", "category_code", "code"),
+        ("/v1/return-policies", "category_code", "category_code"),
+        ("/v1/sourcing/rules/versions", "version", "version"),
+        ("/v1/webhooks/{webhook_id}/deliveries", "delivery_id", "id"),
+    ]:
+        if "{webhook_id}" in path:
+            if not ids.get("webhook_id"):
+                continue
+            path = path.replace("{webhook_id}", ids["webhook_id"][0])
+        with contextlib.suppress(Exception):
+            for item in api.call("admin", "GET", path)["items"]:
+                ids[name].append(item[field])
+
+
+# -- the schema
+
+
+def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
+    """One valid body per operation that takes one, naming seeded things: schemathesis' examples
+    phase sends it as is, so each operation is reached at least once with data that passes."""
+    sku, sku2 = ids["sku"][0], ids["sku"][1]
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    first = lambda name, default="": (ids.get(name) or [default])[0]  # noqa: E731
+    return {
+        "POST /v1/categories": {"code": "fuzz-cat", "name": "Fuzz category"},
+        "POST /v1/products": {"code": "FUZZ-1", "name": "Fuzz product", "variants": [{"sku": "FUZZ-1-M"}]},
+        "PATCH /v1/products/{product_id}": {"description": "fuzzed"},
+        "POST /v1/customers": {"name": "Another Shopper", "email": "another@example.com"},
+        "PATCH /v1/customers/{customer_id}": {"marketing_consent": True},
+        "POST /v1/customers/{customer_id}/merge": {"absorb": first("customer_id")},
+        "POST /v1/customer-sessions": {"email": first("email", "fuzz.shopper@example.com")},
+        "POST /v1/fulfillment-orders/{fo_id}/reject": {"reason": "no_staff"},
+        "POST /v1/fulfillment-orders/{fo_id}/pack": {
+            "parcels": [{"carrier": "fuzzpost", "tracking_number": "FZPACK0001"}]
+        },
+        "POST /v1/fulfillment-orders/{fo_id}/collect": (
+            {"code": first("pickup_code")}
+            if ids.get("pickup_code")
+            else {"order_number": first("collect_order_number"), "phone": "+4930123456"}
+        ),
+        "POST /v1/carrier-events": {
+            "carrier": "fuzzpost",
+            "event_id": "fuzz-evt-1",
+            "tracking_number": first("tracking_number", "FZ0"),
+            "status": "in_transit",
+        },
+        "POST /v1/pick-lists": {"location_code": "WH-NORTH"},
+        "POST /v1/pick-lists/{pick_list_id}/confirm": {"lines": [{"sku": sku, "found": 1}]},
+        "PUT /v1/bins/{location_code}": {"bins": [{"sku": sku, "bin": "A-01-01"}]},
+        "POST /v1/webhooks": {"url": "https://hooks.example.com/fuzz", "event_types": ["*"]},
+        "POST /v1/locations": {
+            "code": "STORE-FUZZ",
+            "name": "Fuzz store",
+            "kind": "store",
+            "latitude": 52.5,
+            "longitude": 13.4,
+            "time_zone": "Europe/Berlin",
+        },
+        "PATCH /v1/locations/{code}": {"name": "Renamed by the fuzzer"},
+        "POST /v1/stock/adjustments": {"sku": sku, "location": "WH-NORTH", "delta": 5, "reason": "receipt"},
+        "POST /v1/stock/counts": {"location": "WH-NORTH", "lines": [{"sku": sku, "on_hand": 50}], "counted_at": now},
+        "PATCH /v1/stock/{location}/{sku}": {"safety_stock": 1},
+        "POST /v1/stock/sync": {
+            "batch_id": "fuzz-sync-1",
+            "location": "STORE-BERLIN",
+            "lines": [{"sku": sku, "on_hand": 7, "counted_at": now}],
+        },
+        "POST /v1/transfers": {
+            "from_location": "WH-NORTH",
+            "to_location": "STORE-BERLIN",
+            "lines": [{"sku": sku, "quantity": 1}],
+        },
+        "POST /v1/reservations": {
+            "reference": "fuzz:example",
+            "lines": [{"sku": sku, "location": "WH-NORTH", "quantity": 1}],
+        },
+        "POST /v1/reservations/{reservation_id}/release": {},
+        "POST /v1/reservations/{reservation_id}/consume": {"ledger_reference": "till-1"},
+        "POST /v1/loyalty/cards/{number}/adjustments": {"points": 10, "reason": "goodwill"},
+        "POST /v1/carts": {"lines": [{"sku": sku, "quantity": 1}]},
+        "POST /v1/carts/{cart_id}/lines": {"sku": sku2, "quantity": 1},
+        "PUT /v1/carts/{cart_id}/lines/{sku}": {"quantity": 2},
+        "POST /v1/carts/{cart_id}/codes": {"code": "WELCOME10"},
+        "POST /v1/carts/{cart_id}/assign": {"customer_id": first("customer_id")},
+        "POST /v1/orders/{order_id}/cancel": {"reason": "changed my mind"},
+        "POST /v1/orders/{order_id}/holds": {"type": "address_check", "reason": "check the street"},
+        "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"note": "checked"},
+        "POST /v1/orders": {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "fulfilment": "delivery",
+            "delivery_address": ADDRESS,
+            "tenders": [{"kind": "card", "amount": first("order_sku_price", 1), "card_token": "tok_visa"}],
+        },
+        "POST /v1/returns": {
+            "order_id": first("delivered_order_id"),
+            "mode": "authorization",
+            "reason": "too small",
+            "lines": [{"line_no": first("line_no", 1), "quantity": 1}],
+        },
+        "POST /v1/returns/{return_id}/receive": {
+            "lines": [{"line_no": first("line_no", 1), "quantity": 1, "disposition": "restock"}],
+            "location_code": "STORE-BERLIN",
+        },
+        "POST /v1/exchanges": {
+            "order_id": first("delivered_order_id"),
+            "line_no": first("line_no", 1),
+            "quantity": 1,
+            "new_sku": sku2,
+            "reason": "another size",
+            "location_code": "STORE-BERLIN",
+            "paid_by": "cash",
+        },
+        "POST /v1/returns/{return_id}/close": {"reason": "done"},
+        "POST /v1/returns/{return_id}/reject": {"reason": "worn"},
+        "PUT /v1/return-policies/{category_code}": {"days": 60},
+        "POST /v1/price-zones": {"code": "ZONE-FUZZ", "name": "Fuzz zone", "areas": [{"country": "AT"}]},
+        "PATCH /v1/price-zones/{code}": {"name": "Fuzz zone renamed"},
+        "POST /v1/prices": {"sku": sku, "currency": "EUR", "amount": 2599, "valid_from": later},
+        "POST /v1/promotions": {
+            "kind": "order_percent_off",
+            "name": "Fuzz 5 %",
+            "starts_at": now,
+            "percent_bp": 500,
+        },
+        "PATCH /v1/promotions/{promotion_id}": {"priority": 5},
+        "POST /v1/promotions/{promotion_id}/codes": {"generate": 3, "prefix": "FZ"},
+        "POST /v1/pricing/quote": {"currency": "EUR", "lines": [{"sku": sku, "quantity": 2}]},
+    }
+
+
+# Actions whose example must name a thing in the state they need (fuzz.py seeds one per action).
+PATH_EXAMPLES = {
+    "POST /v1/orders/{order_id}/cancel": {"order_id": "cancel_order_id"},
+    "POST /v1/orders/{order_id}/holds": {"order_id": "held_order_id"},
+    "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"order_id": "held_order_id"},
+    "POST /v1/pick-lists/{pick_list_id}/confirm": {"pick_list_id": "confirm_pick_list_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/accept": {"fo_id": "accept_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/reject": {"fo_id": "reject_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/ready": {"fo_id": "ready_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/collect": {"fo_id": "collect_fo_id"},
+    "POST /v1/returns/{return_id}/receive": {"return_id": "receive_return_id"},
+    "POST /v1/returns/{return_id}/close": {"return_id": "close_return_id"},
+    "POST /v1/returns/{return_id}/reject": {"return_id": "reject_return_id"},
+    "POST /v1/returns/{return_id}/refund": {"return_id": "refund_return_id"},
+    "POST /v1/transfers/{transfer_id}/receive": {"transfer_id": "receive_transfer_id"},
+    "POST /v1/transfers/{transfer_id}/cancel": {"transfer_id": "cancel_transfer_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/ship": {"fo_id": "ship_fo_id"},
+    "POST /v1/fulfillment-orders/{fo_id}/pack": {"fo_id": "pack_fo_id"},
+    "DELETE /v1/locations/{code}": {"code": "delete_location_code"},
+    "GET /v1/orders/{order_id}/returnable": {"order_id": "delivered_order_id"},
+}
+
+
+def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
+    """Seeded values as the examples of path parameters, and a valid body per operation."""
+    from fuzz_hooks import pool
+
+    bodies = request_examples(ids)
+    added = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            pinned = PATH_EXAMPLES.get(f"{method.upper()} {path}", {})
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                seeded = ids.get(pinned[name]) if name in pinned else pool(name, path, ids)
+                if seeded and parameter["in"] in {"path", "query", "header"}:
+                    parameter["example"] = seeded[0]
+                    added += 1
+            body = bodies.get(f"{method.upper()} {path}")
+            content = operation.get("requestBody", {}).get("content", {})
+            if body is not None and "application/json" in content:
+                content["application/json"]["example"] = body
+                added += 1
+    return added
+
+
+def add_links(schema: dict[str, Any]) -> int:
+    """OpenAPI links from each create (POST answering 201 with an `id`) to every operation on
+    that resource's `/{param}` paths, and from each action on a resource to the others: the
+    stateful phase follows them (create → read → act)."""
+    paths: dict[str, dict[str, Any]] = schema["paths"]
+    added = 0
+    for path, item in paths.items():
+        create = item.get("post")
+        if not create or "201" not in create.get("responses", {}):
+            continue
+        for target, target_item in paths.items():
+            match = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/.*)?", target)
+            if not match:
+                continue
+            param = match.group(1)
+            for method, operation in target_item.items():
+                if method not in {"get", "post", "put", "patch", "delete"}:
+                    continue
+                links = create["responses"]["201"].setdefault("links", {})
+                name = f"{method.upper()} {target}"
+                field = "id" if param.endswith("_id") else param  # `/locations/{code}` ← the `code`
+                links[name] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {f"path.{param}": f"$response.body#/{field}"},
+                }
+                added += 1
+    return added
+
+
+def split_by_role(schema: dict[str, Any], access: dict[str, dict[str, set[str]]], role: str) -> tuple[dict, dict]:
+    """The schema with only the operations `role` may call, and the one with the others."""
+    allowed: dict[str, Any] = {}
+    denied: dict[str, Any] = {}
+    for path, item in schema["paths"].items():
+        methods = access.get(path, {}).get(role, set())
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            if path in access and method.upper() not in methods:
+                denied.setdefault(path, {})[method] = operation
+            elif path in access:
+                allowed.setdefault(path, {})[method] = operation
+    return {**schema, "paths": _links_within(allowed)}, {**schema, "paths": _links_within(denied)}
+
+
+def _links_within(paths: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose links point only at operations it holds."""
+    out = json.loads(json.dumps(paths))
+    held = {operation["operationId"] for item in out.values() for operation in item.values()}
+    for item in out.values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                links = response.get("links", {})
+                for name in [n for n, link in links.items() if link["operationId"] not in held]:
+                    del links[name]
+                if "links" in response and not links:
+                    del response["links"]
+    return out
+
+
+# -- the run
+
+
+def schemathesis(
+    schema_file: Path, base: str, key: str, examples: int, phases: str, work: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(BIN / "schemathesis"),
+            "run",
+            str(schema_file),
+            "--url",
+            base,
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "--max-examples",
+            str(examples),
+            "--workers",
+            "1",
+            "--no-color",
+            "--phases",
+            phases,
+            "--suppress-health-check",
+            "all",
+            "--request-timeout",
+            "15",
+            "--seed",
+            "12",
+            "-H",
+            f"Authorization: Bearer {key}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=work,
+        env=env,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=40, help="cases per operation a role may call")
+    parser.add_argument("--denied-examples", type=int, default=3, help="cases per operation a role may not call")
+    parser.add_argument("--roles", default=",".join(ROLE_LABELS), help="comma-separated roles to run")
+    parser.add_argument("--no-stateful", action="store_true", help="leave out the stateful phase")
+    parser.add_argument("--results", type=Path, help="also write the per-operation table to this file")
+    args = parser.parse_args()
+    base_url = os.environ["DATABASE_URL"]
+    work = Path(tempfile.mkdtemp(prefix="oms-fuzz-"))
+    url = recreate_database(base_url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "OMS_DATA_DIR": str(work),
+        "OMS_LOG_LEVEL": "ERROR",
+        "OMS_OUTBOX_STREAM": "oms:fuzz:events",
+        "OMS_QUEUE_NAMESPACE": "oms-fuzz",
+    }
+    subprocess.run([str(BIN / "oms"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    keys = json.loads((work / "demo-keys.json").read_text())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(BIN / "oms"), "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE)
+    started = time.monotonic()
+    try:
+        _wait_ready(base)
+        api = Api(base, keys)
+        ids = seed(api)
+        if ids.get("webhook_id"):
+            _deliveries(api, ids, env)
+        print("seeded:", {name: len(values) for name, values in ids.items()})
+        schema = httpx.get(f"{base}/schema/openapi.json").json()
+        print("links added:", add_links(schema))
+        print("examples added:", add_examples(schema, ids))
+        from ops.security_table import access_by_path
+
+        access, _public = access_by_path()
+        stats = work / "stats.tsv"
+        hook_env = {
+            **env,
+            "PYTHONPATH": str(Path(__file__).parent),
+            "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+            "OMS_FUZZ_SEEDS": json.dumps(ids),
+            "OMS_FUZZ_STATS": str(stats),
+            "OMS_FUZZ_DETAILS": str(work / "refusals.tsv"),
+        }
+        failures: list[str] = []
+        phases = "examples,coverage,fuzzing" + ("" if args.no_stateful else ",stateful")
+        for role in args.roles.split(","):
+            allowed, denied = split_by_role(schema, access, role)
+            for kind, part, examples, run_phases in [
+                ("allowed", allowed, args.examples, phases),
+                ("denied", denied, args.denied_examples, "examples,fuzzing"),
+            ]:
+                if not part["paths"] or examples == 0:
+                    continue
+                schema_file = work / f"{role}-{kind}.json"
+                schema_file.write_text(json.dumps(part))
+                t0 = time.monotonic()
+                result = schemathesis(
+                    schema_file,
+                    base,
+                    keys[ROLE_LABELS[role]],
+                    examples,
+                    run_phases,
+                    work,
+                    {**hook_env, "OMS_FUZZ_ROLE": role, "OMS_FUZZ_KIND": kind},
+                )
+                (work / f"{role}-{kind}.out").write_text(result.stdout + result.stderr)
+                print(f"{role:<15} {kind:<8} exit {result.returncode}  {time.monotonic() - t0:6.1f} s", flush=True)
+                if result.returncode != 0:
+                    failures.append(f"{role} {kind}: see {work / f'{role}-{kind}.out'}")
+        table, summary = report(stats, schema)
+        print(table)
+        print(summary)
+        print(f"wall time {time.monotonic() - started:.0f} s; outputs in {work}")
+        if args.results:
+            args.results.write_text(summary + "\n\n" + table)
+        for failure in failures:
+            print("FAILED", failure)
+        return 1 if failures or "5xx 0 " not in summary else 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError("oms serve did not become ready")
+
+
+def report(stats: Path, schema: dict[str, Any]) -> tuple[str, str]:
+    """Per operation: cases, 2xx, 4xx, 5xx, and the roles whose keys got a 2xx."""
+    cases: Counter[str] = Counter()
+    by_class: dict[str, Counter[str]] = defaultdict(Counter)
+    ok_roles: dict[str, set[str]] = defaultdict(set)
+    stateful = 0
+    lines = stats.read_text().splitlines() if stats.exists() else []
+    for line in lines:
+        role, _kind, phase, operation, status = line.split("\t")
+        cases[operation] += 1
+        by_class[operation][status[0] + "xx"] += 1
+        if status.startswith("2"):
+            ok_roles[operation].add(role)
+        stateful += phase == "stateful"
+    operations = [
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    rows = ["| operation | cases | 2xx | 4xx | 5xx | roles with a 2xx |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for op in sorted(operations, key=lambda o: (o.split(" ", 1)[1], o)):
+        c = by_class[op]
+        roles = ", ".join(sorted(ok_roles[op]))
+        rows.append(f"| `{op}` | {cases[op]} | {c['2xx']} | {c['4xx']} | {c['5xx']} | {roles} |")
+    reached = sum(1 for op in operations if by_class[op]["2xx"])
+    total = sum(cases.values())
+    fives = sum(c["5xx"] for c in by_class.values())
+    summary = (
+        f"requests {total}, of which stateful {stateful}; operations {len(operations)}, "
+        f"with a 2xx {reached}; 5xx {fives} "
+    )
+    return "\n".join(rows), summary
+
+
+if __name__ == "__main__":
+    sys.exit(main())
