@@ -10,7 +10,8 @@ Locations
 - `delete_location(session, code) -> None` (refused once it has stock, ledger or transfers)
 
 Reservations
-- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None, holder=None) -> ReservationOut`
+- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None, holder=None,
+  beyond_safety_stock=False) -> ReservationOut`
   All lines or none. Raises InsufficientStock (409 `insufficient_stock`, extra
   `lines=[{sku, location, requested, available}]` for each line that could not be reserved),
   UnknownSku / UnknownLocation (422), DuplicateLine (422), ReferenceInUse (409: the
@@ -660,9 +661,12 @@ async def reserve(
     expires_at: datetime | None = None,
     actor: uuid.UUID | None = None,
     holder: str | None = None,
+    beyond_safety_stock: bool = False,
 ) -> ReservationOut:
     """`holder` (holder_for(principal)): made through /v1/reservations, so only that channel
-    (and store) may settle it there; None: an order's or fulfilment's own reservation."""
+    (and store) may settle it there; None: an order's or fulfilment's own reservation.
+    `beyond_safety_stock`: units that arrived for a named order (a ship-to-store parcel) are
+    that order's whatever the safety stock: only `on_hand - reserved` guards them."""
     _check_reference(reference, holder)
     wanted = rules.lock_order(_as_lines(lines))
     if not wanted:
@@ -672,7 +676,9 @@ async def reserve(
     expires_at = _check_expiry(expires_at, now)
     reservation_id = uuid.uuid4()
     if len(wanted) == 1:
-        return await _reserve_one(session, reservation_id, reference, wanted[0], expires_at, actor, now, holder)
+        return await _reserve_one(
+            session, reservation_id, reference, wanted[0], expires_at, actor, now, holder, beyond_safety_stock
+        )
     # One statement: every line's conditional UPDATE (rows locked in `wanted`'s order), the
     # reservation, its lines and its event — or nothing at all.
     reserved, created = await repository.reserve_many(
@@ -684,6 +690,7 @@ async def reserve(
         actor=actor,
         now=now,
         holder=holder,
+        beyond_safety_stock=beyond_safety_stock,
     )
     if reserved and not created:  # a concurrent request took the reference first
         await _give_back(session, wanted)
@@ -724,6 +731,7 @@ async def _reserve_one(
     actor: uuid.UUID | None,
     now: datetime,
     holder: str | None,
+    beyond_safety_stock: bool = False,
 ) -> ReservationOut:
     reserved, created = await repository.reserve_one(
         session,
@@ -736,6 +744,7 @@ async def _reserve_one(
         actor=actor,
         now=now,
         holder=holder,
+        beyond_safety_stock=beyond_safety_stock,
     )
     if reserved and created:
         return _fresh_out(reservation_id, reference, [line], expires_at, now)
