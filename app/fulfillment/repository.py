@@ -360,6 +360,18 @@ async def parcel_by_tracking(session: AsyncSession, carrier: str, tracking_numbe
     return result
 
 
+async def parcels_to(session: AsyncSession, tracking_number: str, store: str | None) -> list[Parcel]:
+    """Ship-to-store parcels with this tracking number bound for `store` (None: any store)."""
+    query = (
+        select(Parcel)
+        .join(FulfillmentOrder, FulfillmentOrder.id == Parcel.fulfillment_order_id)
+        .where(Parcel.tracking_number == tracking_number, FulfillmentOrder.type == "ship_to_store")
+    )
+    if store is not None:
+        query = query.where(FulfillmentOrder.deliver_to == store)
+    return list((await session.scalars(query)).all())
+
+
 async def tracking_taken(session: AsyncSession, pairs: Sequence[tuple[str, str]]) -> list[Row[Any]]:
     sql = """
     SELECT p.carrier, p.tracking_number FROM parcels p

@@ -186,6 +186,14 @@ class CarrierEventBody(Body):
     occurred_at: Annotated[datetime, Meta(tz=True)] | None = None
 
 
+class ParcelScan(Body):
+    """A ship-to-store parcel scanned in at the store's back door (its tracking number; the
+    carrier only when two carriers' parcels share the number)."""
+
+    tracking_number: Tracking
+    carrier: Code | None = None
+
+
 class CarrierEventOut(Out):
     duplicate: bool
     fulfillment_order_id: uuid.UUID | None

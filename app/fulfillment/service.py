@@ -20,7 +20,8 @@ Fulfillment orders (`principal` may be a location-bound key: it acts on its loca
 - `accept`, `reject(session, principal | None, fo_id, reason)`, `pack`, `ship`, `ready`,
   `collect(session, principal, fo_id, body: CollectBody)` (the pickup code, or the order
   number with the customer's loyalty card or phone; raises CodeRefused after counting a
-  wrong answer), `carrier_event` (a delivered parcel tells orders every unit delivered so
+  wrong answer), `receive_parcel(session, principal, scan)` (a store scans a ship-to-store
+  parcel in: the carrier's "delivered" for it), `carrier_event` (a delivered parcel tells orders every unit delivered so
   far: cash/card on delivery is taken then)
 - `reject_overdue(session, limit)`, `expire_pickups(session, limit)` (jobs)
 - `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: orders' `on_cancel`
@@ -68,6 +69,7 @@ from app.fulfillment.usecases.lifecycle import (
 )
 from app.fulfillment.usecases.pick_sheet import print_view
 from app.fulfillment.usecases.picking import confirm, get_pick_list, next_pick_list, put_bins
+from app.fulfillment.usecases.receiving import receive_parcel
 from app.fulfillment.usecases.sourcing import (
     OrderToSource,
     Sourced,
@@ -103,6 +105,7 @@ __all__ = [
     "print_view",
     "put_bins",
     "ready",
+    "receive_parcel",
     "reject",
     "reject_overdue",
     "save_rules",
