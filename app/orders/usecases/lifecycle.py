@@ -53,14 +53,15 @@ async def _out(session: AsyncSession, order: Order) -> OrderOut:
 async def check_access(
     session: AsyncSession, principal: Principal, order: Order, token: str | None, *, act: bool = True
 ) -> None:
-    """Who may see or act on an order: staff and the contact center all; a kiosk/POS key
-    reads every order (returns are taken anywhere: a till must find the web order the customer
-    brings back, by id or number, as `POST /v1/returns` does) but acts only on its store's;
-    a storefront key its own guest orders, or a customer's with their token."""
+    """Who may see or act on an order: staff and the contact center all; a POS key reads
+    every order (returns are taken at any till: it must find the web order the customer brings
+    back, by id or number, as `POST /v1/returns` does) but acts only on its store's; a kiosk
+    key its store's; a storefront key its own guest orders, or a customer's with their token."""
     if principal.role in (Role.ADMIN, Role.CONTACT_CENTER):
         return
     if principal.role in (Role.KIOSK, Role.POS):
-        if not act or principal.location_code in (order.store_code, order.pickup_location_code):
+        reading_at_a_till = not act and principal.role == Role.POS
+        if reading_at_a_till or principal.location_code in (order.store_code, order.pickup_location_code):
             return
         raise OrderNotFound("no such order at this store")
     if principal.role == Role.STOREFRONT:
