@@ -19,6 +19,7 @@ from app.core.errors import InvalidInput, problem_response, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
 from app.core.schema import Body, Code
+from app.flows import fulfillment_progress
 from app.fulfillment import rules, service
 from app.fulfillment.schemas import (
     BinsBody,
@@ -115,7 +116,7 @@ async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUI
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
-    return await service.reject(db_session, principal, fo_id, data.reason, data.note)
+    return await fulfillment_progress.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
 @_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
@@ -125,7 +126,7 @@ async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID,
 
 @_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
-    return await service.ship(db_session, principal, fo_id)
+    return await fulfillment_progress.ship(db_session, principal, fo_id)
 
 
 @_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
@@ -143,7 +144,7 @@ async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
 ) -> Response[Any]:
     try:
-        return Response(await service.collect(db_session, principal, fo_id, data))
+        return Response(await fulfillment_progress.collect(db_session, principal, fo_id, data))
     except service.CodeRefused as refused:
         # Answered, not raised: the wrong attempt must be committed with the refusal.
         p = refused.problem
@@ -157,7 +158,7 @@ async def collect(
     summary="Carrier tracking webhook (delivered completes the parcel)",
 )
 async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> CarrierEventOut:
-    return await service.carrier_event(db_session, data)
+    return await fulfillment_progress.carrier_event(db_session, data)
 
 
 @action(
@@ -171,7 +172,7 @@ async def receive_parcel(db_session: AsyncSession, principal: Principal, data: P
     whatever the store's safety stock; the pickup opens for picking once all it waits for is
     in. A location-bound key receives only parcels bound for its own store (404 otherwise).
     A repeated scan (or the carrier's event afterwards) answers `duplicate: true`."""
-    return await service.receive_parcel(db_session, principal, data)
+    return await fulfillment_progress.receive_parcel(db_session, principal, data)
 
 
 # ---- pick lists ---------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_l
 async def confirm_pick_list(
     db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, data: ConfirmBody
 ) -> PickListOut:
-    return await service.confirm(db_session, principal, pick_list_id, data.lines)
+    return await fulfillment_progress.confirm_pick_list(db_session, principal, pick_list_id, data.lines)
 
 
 @put(
