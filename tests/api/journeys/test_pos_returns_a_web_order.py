@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxEvent
+from app.flows import earn_points
 from app.loyalty import service as loyalty
 from tests.api.returns.conftest import SHIRT_PRICE, deliver, delivery_body, make_shop, place
 from tests.conftest import Api
@@ -19,7 +20,7 @@ async def _earn_from_events(db: AsyncSession) -> None:
     """What the relay and `loyalty.earn_for_order` do with the committed events."""
     kinds = loyalty.EARNING_EVENTS
     for event_id in (await db.scalars(select(OutboxEvent.event_id).where(OutboxEvent.type.in_(kinds)))).all():
-        await loyalty.earn_for_event(db, str(event_id))
+        await earn_points.earn_for_event(db, str(event_id))
     await db.commit()
 
 
