@@ -74,7 +74,7 @@ async def create_return(
 async def get_return(
     return_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnOut:
-    return await service.get_return(db_session, principal, return_id, customer_token)
+    return await return_and_refund.get_return(db_session, principal, return_id, customer_token)
 
 
 @action("/returns/{return_id:uuid}/receive", opt=RECEIVERS, errors=(400, 403, 404, 409, 422), tags=["returns"])
