@@ -23,6 +23,7 @@ from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.core.routes import action
 from app.core.settings import get_settings
 from app.inventory import service
@@ -84,7 +85,7 @@ async def create_location(
 
 @get(
     "/locations",
-    opt=EVERYONE,
+    opt=EVERYONE | REPLICA_READ,
     summary="Locations by code; filter by kind and capabilities",
     responses=problem_responses(400),
 )
@@ -101,7 +102,7 @@ async def list_locations(
     )
 
 
-@get("/locations/{code:str}", opt=EVERYONE, summary="A location", responses=problem_responses(404))
+@get("/locations/{code:str}", opt=EVERYONE | REPLICA_READ, summary="A location", responses=problem_responses(404))
 async def get_location(db_session: AsyncSession, code: str) -> LocationOut:
     return await service.get_location(db_session, code)
 
@@ -497,7 +498,7 @@ async def consume_reservation(
 
 @get(
     "/availability",
-    opt=EVERYONE,
+    opt=EVERYONE | REPLICA_READ,
     summary="Available to promise for up to 200 SKUs: total to ship, and per location (nearest first)",
     description=(
         "A SKU whose product is not sold in the caller's channel reports nothing available "
