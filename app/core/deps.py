@@ -16,9 +16,7 @@ from app.core.db import run_after_commit_hooks, run_last_steps
 from app.core.replicas import Replicas
 
 
-async def provide_db_session(
-    state: State, request: Request[Any, Any, Any]
-) -> AsyncGenerator[AsyncSession, None]:
+async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """One transaction per request: committed after the handler returns, rolled back if it
     raised. Litestar throws handler exceptions into this generator, and runs the commit
     before the response is sent, so a failed commit becomes an error response. A route that
