@@ -95,9 +95,7 @@ async def test_the_api_works_behind_pgbouncer_in_session_mode(
         try:
             for n in range(3):  # concurrent requests on several pooled connections, each more than once
                 body = {"code": f"PB-{n}", "name": "Shirt", "variants": [{"sku": f"PB-{n}-M", "size": "M"}]}
-                created = await http.post(
-                    "/v1/products", json=body, headers={**headers, "Idempotency-Key": f"pb-{n}"}
-                )
+                created = await http.post("/v1/products", json=body, headers={**headers, "Idempotency-Key": f"pb-{n}"})
                 assert created.status_code == 201, created.text
                 reads = await asyncio.gather(
                     *(http.get(f"/v1/products/{created.json()['id']}", headers=headers) for _ in range(4))
