@@ -146,8 +146,30 @@ async def test_reads_go_to_the_replica_until_it_lags_or_goes_away(clusters: Clus
             # In step: a product written through the API is read back (after replay).
             first = await http.post("/v1/products", json=product("RP-1"), headers={"Idempotency-Key": "rp-1"})
             assert first.status_code == 201, first.text
+            customer = await http.post("/v1/customers", json={"name": "Ada", "email": "ada@example.com"})
+            assert customer.status_code == 201, customer.text
             wait_until_replayed(c)
             assert (await http.get("/v1/products/" + first.json()["id"])).status_code == 200
+            # Every declared read runs in the standby's read-only transaction without error.
+            customer_id = customer.json()["id"]
+            reads = {
+                "/v1/products": 200,
+                "/v1/variants/RP-1-M": 200,
+                "/v1/categories": 200,
+                "/v1/locations": 200,
+                "/v1/availability?skus=RP-1-M": 200,
+                "/v1/customers?email=ada@example.com": 200,
+                f"/v1/customers/{customer_id}": 200,
+                f"/v1/customers/{customer_id}/overview": 200,
+                "/v1/orders": 200,
+                "/v1/orders/by-number/NOPE-1": 404,
+            }
+            answers = {url: (await http.get(url)).status_code for url in reads}
+            assert answers == reads
+            quote = await http.post(
+                "/v1/pricing/quote", json={"currency": "EUR", "lines": [{"sku": "RP-1-M", "quantity": 1}]}
+            )
+            assert quote.status_code < 500, quote.text
 
             # Replay paused: within the bound the replica still serves, so a product written
             # since is not there yet — the proof that the read was served by the standby.
