@@ -163,6 +163,8 @@ async def test_reads_go_to_the_replica_until_it_lags_or_goes_away(clusters: Clus
                 f"/v1/customers/{customer_id}/overview": 200,
                 "/v1/orders": 200,
                 "/v1/orders/by-number/NOPE-1": 404,
+                "/v1/reports/channels": 200,
+                "/v1/reports/channels.csv?table=by_channel": 200,
             }
             answers = {url: (await http.get(url)).status_code for url in reads}
             assert answers == reads
