@@ -122,7 +122,8 @@ async def test_reads_go_to_the_replica_until_it_lags_or_goes_away(clusters: Clus
     settings = replace(
         SETTINGS,
         database_url=c.url(c.primary_port),
-        database_replica_urls=(c.url(c.replica_port),),
+        # A second replica that never answers: the reads go to the one that does.
+        database_replica_urls=(c.url(c.replica_port), c.url(_free_port())),
         replica_max_lag_seconds=MAX_LAG_SECONDS,
     )
     engine = create_engine(settings)
@@ -139,7 +140,8 @@ async def test_reads_go_to_the_replica_until_it_lags_or_goes_away(clusters: Clus
             # The standby is what the declared reads see: its session is in recovery.
             replicas = app.state.replicas
             picked = await replicas.pick()
-            assert picked is not None and picked.lag_seconds == 0.0
+            assert picked is replicas.replicas[0] and picked.lag_seconds == 0.0
+            assert await replicas.pick() is picked and replicas.replicas[1].usable is False
             async with picked.sessionmaker() as session:
                 assert (await session.execute(text("SELECT pg_is_in_recovery()"))).scalar_one() is True
 
