@@ -28,6 +28,7 @@ from app.core.docs_page import render_plugins, static_router
 from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
+from app.core.replicas import create_replicas
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
@@ -73,6 +74,7 @@ def create_app(
     if sessionmaker is None:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
+    replicas = create_replicas(settings)
     if redis is None:
         redis = Redis.from_url(
             settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2, socket_connect_timeout=2
@@ -80,6 +82,7 @@ def create_app(
     state = State(
         {
             "sessionmaker": sessionmaker,
+            "replicas": replicas,
             "redis": redis,
             "settings": settings,
             "key_cache": KeyCache(settings.key_cache_seconds),
@@ -98,6 +101,7 @@ def create_app(
             stop()
         if engine is not None:
             await engine.dispose()
+        await replicas.dispose()
         await redis.aclose()
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])

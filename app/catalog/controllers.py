@@ -29,6 +29,7 @@ from app.core.auth import ALL_ROLES, STAFF_ROLES, Channel, Principal, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.replicas import REPLICA_READ
 
 WRITERS = roles(STAFF_ROLES)
 READERS = roles(ALL_ROLES)
@@ -50,7 +51,7 @@ async def create_category(
 
 @get(
     "/categories",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="The category tree, depth first by path (optionally one subtree)",
     responses=problem_responses(400),
 )
@@ -77,7 +78,7 @@ async def create_product(
 
 @get(
     "/products",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="List products: by category (with its subtree), by words of the name, oldest first",
     responses=problem_responses(400),
 )
@@ -106,7 +107,10 @@ async def list_products(
 
 
 @get(
-    "/products/{product_id:uuid}", opt=READERS, summary="A product with its variants", responses=problem_responses(404)
+    "/products/{product_id:uuid}",
+    opt=READERS | REPLICA_READ,
+    summary="A product with its variants",
+    responses=problem_responses(404),
 )
 async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> ProductOut:
     return await service.get_product(db_session, product_id)
@@ -122,14 +126,19 @@ async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: 
     return await service.update_product(db_session, product_id, data)
 
 
-@get("/variants/{sku:str}", opt=READERS, summary="A variant by SKU, with its product", responses=problem_responses(404))
+@get(
+    "/variants/{sku:str}",
+    opt=READERS | REPLICA_READ,
+    summary="A variant by SKU, with its product",
+    responses=problem_responses(404),
+)
 async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
     return await service.get_variant(db_session, sku)
 
 
 @get(
     "/variants",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="A variant by barcode (what a POS scans): EAN-8, UPC-A, EAN-13 or GTIN-14",
     responses=problem_responses(400, 404, 422),
 )

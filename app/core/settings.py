@@ -17,6 +17,10 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Streaming replicas for the reads that may be stale (app.core.replicas); none: all on the primary.
+    database_replica_urls: tuple[str, ...] = ()
+    # A replica further behind than this serves no reads (they go to the primary).
+    replica_max_lag_seconds: float = 5.0
     redis_url: str | None = None
     data_dir: Path = Path(".oms-data")
     host: str = "127.0.0.1"
@@ -77,6 +81,8 @@ class Settings:
 # The environment variable of each setting (README.md's configuration table lists them all).
 VARIABLES: dict[str, str] = {
     "database_url": "DATABASE_URL",
+    "database_replica_urls": "OMS_DATABASE_REPLICA_URL",
+    "replica_max_lag_seconds": "OMS_REPLICA_MAX_LAG_SECONDS",
     "redis_url": "REDIS_URL",
     "data_dir": "OMS_DATA_DIR",
     "host": "OMS_HOST",
@@ -150,6 +156,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     return Settings(
         database_url=raw("database_url"),
+        database_replica_urls=tuple(u.strip() for u in (raw("database_replica_urls") or "").split(",") if u.strip()),
+        replica_max_lag_seconds=seconds("replica_max_lag_seconds"),
         redis_url=raw("redis_url"),
         data_dir=Path(text("data_dir")),
         host=text("host"),

@@ -56,6 +56,7 @@ from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import Page
+from app.core.replicas import REPLICA_READ
 from app.core.routes import action
 from app.customers import service
 from app.customers.schemas import (
@@ -93,7 +94,7 @@ async def create_customer(
 
 @get(
     "/customers",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="Look a customer up by email, phone or card number",
     responses=problem_responses(400, 422),
 )
@@ -111,7 +112,7 @@ async def find_customers(
 
 @get(
     "/customers/{customer_id:uuid}",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="A customer (an absorbed id answers with its survivor)",
     responses=problem_responses(403, 404),
 )
@@ -153,7 +154,7 @@ async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data
 
 @get(
     "/customers/{customer_id:uuid}/overview",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="Contact-center view: profile, loyalty balance, order history of every channel",
     responses=problem_responses(400, 403, 404),
 )

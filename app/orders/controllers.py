@@ -16,6 +16,7 @@ from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.core.routes import action
 from app.core.schema import Code
 from app.flows import cancel_order as cancel_order_flow
@@ -201,7 +202,7 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
         raise InvalidInput(f"{name} needs a timezone offset", field=name) from None
 
 
-@get("/orders", opt=SHOPPERS, responses=problem_responses(400, 403, 422), tags=["orders"])
+@get("/orders", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(400, 403, 422), tags=["orders"])
 async def list_orders(
     principal: Principal,
     db_session: AsyncSession,
@@ -232,14 +233,19 @@ async def list_orders(
     )
 
 
-@get("/orders/{order_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+@get("/orders/{order_id:uuid}", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(403, 404), tags=["orders"])
 async def get_order(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> OrderOut:
     return await service.order_for(db_session, principal, order_id, customer_token)
 
 
-@get("/orders/by-number/{number:str}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+@get(
+    "/orders/by-number/{number:str}",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(403, 404),
+    tags=["orders"],
+)
 async def get_order_by_number(
     number: Annotated[str, Parameter(min_length=1, max_length=20)],
     principal: Principal,
@@ -283,7 +289,12 @@ async def lift_hold(
     return await service.lift_hold(db_session, principal, order_id, hold_id, data.note)
 
 
-@get("/orders/{order_id:uuid}/timeline", opt=SHOPPERS, responses=problem_responses(400, 403, 404), tags=["orders"])
+@get(
+    "/orders/{order_id:uuid}/timeline",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(400, 403, 404),
+    tags=["orders"],
+)
 async def order_timeline(
     order_id: uuid.UUID,
     principal: Principal,
