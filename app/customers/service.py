@@ -10,6 +10,8 @@ Public functions (other domains call only these; none commits):
 - `find_customers(session, *, email=None, phone=None, card=None) -> list[CustomerOut]`:
   exactly one key, exact match after normalization, 0 or 1 result.
 - `update_customer(session, customer_id, data: CustomerUpdate) -> CustomerOut`.
+- `customers_named(session, prefix, *, cursor, limit) -> Page[CustomerOut]`: live records
+  whose name starts with `prefix` (staff search; at least two characters).
 - `merge_customers(session, survivor_id, absorbed_id) -> CustomerOut`: one transaction;
   calls every `on_merge` callback in it and records `customer.merged`.
 - `authorize_customer_access(session, principal, customer_id, token) -> None`: the
@@ -50,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal, Role, hash_key
+from app.core.pagination import Keyset, Page
 from app.core.settings import get_settings
 from app.customers import repository, rules
 from app.customers.errors import (
@@ -82,6 +85,7 @@ __all__ = [
     "authorize_customer_access",
     "create_customer",
     "customer_overview",
+    "customers_named",
     "find_customers",
     "get_customer",
     "issue_customer_token",
@@ -468,3 +472,21 @@ async def customer_overview(session: AsyncSession, customer_id: uuid.UUID, histo
     for provider in _history_providers:
         entries.extend(await provider(session, customer.id, history_limit))
     return CustomerOverview(customer=customer, loyalty=balance, history=rules.newest_first(entries, history_limit))
+
+
+# ---- name search (contact center) ---------------------------------------------------------
+
+NAMES = Keyset("customers_by_name", str, uuid.UUID)
+MIN_NAME_PREFIX = 2
+
+
+async def customers_named(session: AsyncSession, prefix: str, *, cursor: str | None, limit: int) -> Page[CustomerOut]:
+    """Live records whose name starts with `prefix` (case-insensitive, at least two
+    characters), by name. For staff only: a storefront never enumerates customers."""
+    wanted = " ".join(prefix.split()).lower()
+    if len(wanted) < MIN_NAME_PREFIX:
+        raise InvalidLookup(f"a name search needs at least {MIN_NAME_PREFIX} characters")
+    after = NAMES.after(cursor, scope=wanted)
+    rows = await repository.by_name_prefix(session, wanted, (after[0], after[1]) if after else None, limit)
+    items = [_out(row[0], row[1]) for row in rows]
+    return NAMES.page(items, limit, lambda c: [c.name.lower(), c.id], scope=wanted)

@@ -561,3 +561,16 @@ async def balance_mismatches(session: AsyncSession) -> list[tuple[str, int, int,
         )
     )
     return [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+
+async def pending_lots(
+    session: AsyncSession, account_id: uuid.UUID, limit: int
+) -> list[tuple[int, datetime, str | None]]:
+    """(points left, release time, order) of the account's pending lots, soonest first."""
+    rows = await session.execute(
+        select(Lot.remaining, Lot.available_at, Lot.order_id)
+        .where(Lot.account_id == account_id, Lot.status == "pending", Lot.remaining > 0)
+        .order_by(Lot.available_at, Lot.id)
+        .limit(limit)
+    )
+    return [(int(r[0]), r[1], r[2]) for r in rows]

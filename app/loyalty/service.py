@@ -29,6 +29,8 @@ Public functions (other domains call only these; none commits):
   `ledger(session, card_number, *, limit, cursor, principal=None, customer_token=None)
   -> Page[LedgerEntryOut]`, `adjust(session, *, card_number, points, reason, channel=None)
   -> AdjustmentOut`.
+- `pending_releases(session, card_number, *, limit=50) -> list[PendingPointsOut]`: pending
+  points with the date each lot becomes spendable (the contact-center view).
 - `open_account(session, *, card_number, customer_id) -> None`: idempotent; accounts are
   also opened lazily on first use, so nothing waits for the `customer.created` event.
 - `merge_cards(session, survivor_id, absorbed_id)` (registered with customers' `on_merge`)
@@ -104,6 +106,7 @@ from app.loyalty.schemas import (
     Earning,
     ExpiryOut,
     LedgerEntryOut,
+    PendingPointsOut,
     Redemption,
     ReversalResult,
     TierProgress,
@@ -1035,3 +1038,13 @@ async def audit(session: AsyncSession) -> list[str]:
             session
         )
     ]
+
+
+async def pending_releases(session: AsyncSession, card_number: str, *, limit: int = 50) -> list[PendingPointsOut]:
+    """The card's pending points with the date each lot becomes spendable, soonest first
+    (the contact-center view). No access check: for flows that checked it."""
+    account = await repository.account_by_card(session, _card(card_number))
+    if account is None:
+        return []
+    rows = await repository.pending_lots(session, account.id, limit)
+    return [PendingPointsOut(points=points, available_at=at, order_id=order) for points, at, order in rows]

@@ -9,6 +9,8 @@ Carts
   `assign(session, principal, cart_id, customer_id, token)` (merges into the customer's open
   cart), `expire_carts(session, limit) -> int` (releases `cart:<id>` holds, `cart.expired`).
 
+- `open_cart(session, customer_id) -> CartOut | None`: read only (the contact-center view).
+
 Placement (see `usecases/placement.py` for why it is three steps)
 - `prepare_order(session, principal, data: OrderCreate, token) -> Draft`
 - `authorize_cards(sessionmaker, draft, payment_key) -> Authorizations` (no transaction)
@@ -71,6 +73,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
+from app.orders.usecases.customer_reads import open_cart
 from app.orders.usecases.hooks import on_cancel, register_handover_check, register_points_tender
 from app.orders.usecases.lifecycle import (
     add_hold,
@@ -126,6 +129,7 @@ __all__ = [
     "mark_lines_shipped",
     "on_cancel",
     "on_customer_merge",
+    "open_cart",
     "order_by_number",
     "order_for",
     "order_history",

@@ -80,3 +80,7 @@ class ExchangePaymentRequired(InvalidInput):
 
 class ExchangeStockShort(Conflict):
     code, title = "insufficient_stock", "The replacement is not available at this store"
+
+
+class ReturnsFilterRequired(InvalidInput):
+    code, title = "returns_filter_required", "Send exactly one of customer_id and order_id"

@@ -27,6 +27,9 @@ Returns (states: requested -> authorized -> received -> refunded; closed / rejec
 - `close(session, principal, return_id, action, reason) -> ReturnOut`: `close` or `reject`
   before any goods came back; the units may be returned again.
 - `create_exchange(session, principal, data: ExchangeCreate) -> ReturnOut`
+- `list_returns(session, principal, *, customer_id, order_id, cursor, limit, token=None)
+  -> Page[ReturnOut]`: newest first, of one order or of every order of one customer;
+  `returns_of_orders(session, order_ids) -> {order_id: [ReturnOut]}` (no access check).
 - `set_policy(session, category_code, days) -> PolicyOut`, `list_policies(...)`: return
   windows per category (longest-prefix match on the product's category path; default 30).
 - Jobs: `settle_refunds(sessionmaker, return_id) -> int` (gateway calls, no transaction
@@ -47,6 +50,7 @@ from __future__ import annotations
 from app.orders.returns.usecases.exchanges import create_exchange
 from app.orders.returns.usecases.finding import customer_returnable_lines, returnable
 from app.orders.returns.usecases.lifecycle import close, create_return, get_return, receive
+from app.orders.returns.usecases.listing import list_returns, returns_of_orders
 from app.orders.returns.usecases.policies import list_policies, set_policy
 from app.orders.returns.usecases.refunds import pending_refund_returns, refund, settle_refunds
 
@@ -57,10 +61,12 @@ __all__ = [
     "customer_returnable_lines",
     "get_return",
     "list_policies",
+    "list_returns",
     "pending_refund_returns",
     "receive",
     "refund",
     "returnable",
+    "returns_of_orders",
     "set_policy",
     "settle_refunds",
 ]
