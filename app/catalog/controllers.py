@@ -29,6 +29,8 @@ from app.core.auth import ALL_ROLES, STAFF_ROLES, Channel, Principal, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.flows import variant_offer as variant_offer_flow
+from app.flows.variant_offer import VariantOfferOut
 
 WRITERS = roles(STAFF_ROLES)
 READERS = roles(ALL_ROLES)
@@ -128,6 +130,27 @@ async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
 
 
 @get(
+    "/variants/{sku:str}/offer",
+    opt=READERS,
+    summary="A variant with the price in force (what a storefront or kiosk shows)",
+    responses=problem_responses(404, 422),
+)
+async def variant_offer(
+    db_session: AsyncSession,
+    principal: Principal,
+    sku: Annotated[str, Parameter(min_length=1, max_length=64)],
+    zone: Annotated[str | None, Parameter(max_length=40)] = None,
+    currency: Annotated[str | None, Parameter(pattern="^[A-Z]{3}$")] = None,
+) -> VariantOfferOut:
+    """The variant with its product and the price in force now — the zone's own price, else
+    the default zone's, exactly as a quote prices one unit before promotions — plus the next
+    scheduled change (`next_amount`, `next_valid_from`); never the history. The zone: `zone`,
+    else a kiosk or POS key's store zone, else `default`; the currency: `currency`, else
+    OMS_CURRENCY. 404 `unknown_sku`; 422 `price_not_found` when the SKU has no price yet."""
+    return await variant_offer_flow.variant_offer(db_session, principal, sku, zone=zone, currency=currency)
+
+
+@get(
     "/variants",
     opt=READERS,
     summary="A variant by barcode (what a POS scans): EAN-8, UPC-A, EAN-13 or GTIN-14",
@@ -147,5 +170,6 @@ ROUTES: list[Any] = [
     get_product,
     update_product,
     get_variant,
+    variant_offer,
     find_variant,
 ]

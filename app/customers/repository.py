@@ -175,3 +175,17 @@ async def by_name_prefix(
     if after is not None:
         stmt = stmt.where(tuple_(key, Customer.id) > tuple_(*after))
     return list((await session.execute(stmt)).all())
+
+
+async def token_customer(
+    session: AsyncSession, *, token_hash: bytes, api_key_id: uuid.UUID, now: datetime
+) -> uuid.UUID | None:
+    """The customer an unexpired token, presented by the key that obtained it, is for."""
+    found = await session.scalar(
+        select(CustomerToken.customer_id).where(
+            CustomerToken.token_hash == token_hash,
+            CustomerToken.api_key_id == api_key_id,
+            CustomerToken.expires_at > now,
+        )
+    )
+    return found

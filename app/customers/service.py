@@ -10,6 +10,7 @@ Public functions (other domains call only these; none commits):
 - `find_customers(session, *, email=None, phone=None, card=None) -> list[CustomerOut]`:
   exactly one key, exact match after normalization, 0 or 1 result.
 - `update_customer(session, customer_id, data: CustomerUpdate) -> CustomerOut`.
+- `customer_of_token(session, principal, token) -> UUID`: whose token it is (403 if none).
 - `customers_named(session, prefix, *, cursor, limit) -> Page[CustomerOut]`: live records
   whose name starts with `prefix` (staff search; at least two characters).
 - `merge_customers(session, survivor_id, absorbed_id) -> CustomerOut`: one transaction;
@@ -84,6 +85,7 @@ __all__ = [
     "LoyaltyBalance",
     "authorize_customer_access",
     "create_customer",
+    "customer_of_token",
     "customer_overview",
     "customers_named",
     "find_customers",
@@ -490,3 +492,14 @@ async def customers_named(session: AsyncSession, prefix: str, *, cursor: str | N
     rows = await repository.by_name_prefix(session, wanted, (after[0], after[1]) if after else None, limit)
     items = [_out(row[0], row[1]) for row in rows]
     return NAMES.page(items, limit, lambda c: [c.name.lower(), c.id], scope=wanted)
+
+
+async def customer_of_token(session: AsyncSession, principal: Principal, token: str) -> uuid.UUID:
+    """Whose token this is (a storefront listing "my orders" without naming the customer);
+    403 `customer_token_invalid` when it is unknown, expired or another key's."""
+    customer_id = await repository.token_customer(
+        session, token_hash=hash_key(token), api_key_id=principal.key_id, now=clock.now()
+    )
+    if customer_id is None:
+        raise CustomerTokenInvalid()
+    return customer_id

@@ -9,7 +9,8 @@ Carts
   `assign(session, principal, cart_id, customer_id, token)` (merges into the customer's open
   cart), `expire_carts(session, limit) -> int` (releases `cart:<id>` holds, `cart.expired`).
 
-- `open_cart(session, customer_id) -> CartOut | None`: read only (the contact-center view).
+- `open_cart(session, customer_id) -> CartOut | None`: read only (the contact-center view);
+  `token_customer(session, principal, token) -> UUID`: whose X-Customer-Token it is.
 
 Placement (see `usecases/placement.py` for why it is three steps)
 - `prepare_order(session, principal, data: OrderCreate, token) -> Draft`
@@ -73,7 +74,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
-from app.orders.usecases.customer_reads import open_cart
+from app.orders.usecases.customer_reads import open_cart, token_customer
 from app.orders.usecases.hooks import on_cancel, register_handover_check, register_points_tender
 from app.orders.usecases.lifecycle import (
     add_hold,
@@ -142,6 +143,7 @@ __all__ = [
     "set_line",
     "settle_payments",
     "timeline",
+    "token_customer",
     "void_cards",
     "write_order",
 ]

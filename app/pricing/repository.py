@@ -459,3 +459,23 @@ async def return_customer_use(session: AsyncSession, promotion_id: uuid.UUID, cu
         )
         .values(times_used=CustomerUse.times_used - 1)
     )
+
+
+async def prices_around(
+    session: AsyncSession, sku: str, zones: Sequence[str], currency: str, now: datetime
+) -> tuple[list[Price], list[Price]]:
+    """Per zone of `zones`: the price in force at `now` (latest `valid_from <= now`) and the
+    next scheduled one (earliest `valid_from > now`), if any."""
+    in_force = (
+        select(Price)
+        .where(Price.sku == sku, Price.zone_code.in_(list(zones)), Price.currency == currency, Price.valid_from <= now)
+        .distinct(Price.zone_code)
+        .order_by(Price.zone_code, Price.valid_from.desc(), Price.id.desc())
+    )
+    upcoming = (
+        select(Price)
+        .where(Price.sku == sku, Price.zone_code.in_(list(zones)), Price.currency == currency, Price.valid_from > now)
+        .distinct(Price.zone_code)
+        .order_by(Price.zone_code, Price.valid_from, Price.id)
+    )
+    return list((await session.scalars(in_force)).all()), list((await session.scalars(upcoming)).all())

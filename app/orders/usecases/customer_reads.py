@@ -7,6 +7,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.auth import Principal
+from app.customers import service as customers
 from app.orders import repository
 from app.orders.schemas import CartOut
 from app.orders.usecases.carts import priced
@@ -19,3 +21,8 @@ async def open_cart(session: AsyncSession, customer_id: uuid.UUID) -> CartOut | 
     if cart is None:
         return None
     return await priced(session, cart, await repository.cart_lines(session, cart.id))
+
+
+async def token_customer(session: AsyncSession, principal: Principal, token: str) -> uuid.UUID:
+    """The customer a storefront's `X-Customer-Token` is for (403 `customer_token_invalid`)."""
+    return await customers.customer_of_token(session, principal, token)

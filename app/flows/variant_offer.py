@@ -1,0 +1,35 @@
+"""A variant as a shopper sees it: the catalog's variant with the price in force.
+
+Reads only, in the request's transaction. Catalog gives the variant (404 `unknown_sku`),
+pricing the price in force — the zone's own, else the default zone's, as a quote prices
+it — with the next scheduled change, never the history. The zone: the one asked for, else
+the store of a kiosk or POS key (its price zone), else `default`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog import service as catalog
+from app.catalog.schemas import VariantDetail
+from app.core.auth import Principal
+from app.core.schema import Out
+from app.core.settings import get_settings
+from app.pricing import service as pricing
+from app.pricing.schemas import PriceInForceOut
+
+
+class VariantOfferOut(Out):
+    variant: VariantDetail
+    price: PriceInForceOut
+
+
+async def variant_offer(
+    session: AsyncSession, principal: Principal, sku: str, *, zone: str | None, currency: str | None
+) -> VariantOfferOut:
+    variant = await catalog.get_variant(session, sku)
+    in_zone = await pricing.resolve_zone(session, zone=zone, location_code=principal.location_code)
+    price = await pricing.price_in_force(
+        session, variant.sku, zone=in_zone, currency=currency or get_settings().currency
+    )
+    return VariantOfferOut(variant=variant, price=price)
