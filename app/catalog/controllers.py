@@ -25,15 +25,18 @@ from app.catalog.schemas import (
     ProductUpdate,
     VariantDetail,
 )
-from app.core.auth import ALL_ROLES, STAFF_ROLES, Channel, Principal, roles
-from app.core.errors import problem_responses
+from app.core.auth import ALL_ROLES, CHANNEL_ROLES, STAFF_ROLES, Channel, Principal, Role, roles
+from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.flows import endless_aisle as endless_aisle_flow
 from app.flows import variant_offer as variant_offer_flow
+from app.flows.endless_aisle import AisleOut
 from app.flows.variant_offer import VariantOfferOut
 
 WRITERS = roles(STAFF_ROLES)
 READERS = roles(ALL_ROLES)
+AISLE = roles(Role.ADMIN, CHANNEL_ROLES)
 
 CodeParam = Annotated[str | None, Parameter(max_length=40)]
 
@@ -124,6 +127,30 @@ async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: 
     return await service.update_product(db_session, product_id, data)
 
 
+@get(
+    "/products/{product_id:uuid}/aisle",
+    opt=AISLE,
+    summary="Endless aisle: every size of a style — here, at pickup stores nearby, or delivered",
+    responses=problem_responses(400, 403, 404, 422),
+)
+async def endless_aisle(
+    db_session: AsyncSession,
+    principal: Principal,
+    product_id: uuid.UUID,
+    store: Annotated[str | None, Parameter(max_length=40)] = None,
+    radius_km: Annotated[float, Parameter(gt=0, le=500)] = 25.0,
+) -> AisleOut:
+    """For a kiosk (or a till) the store is its own; other keys name `store`. Per size:
+    `here` (available on this store's shelf now), `nearby` (other pickup stores within
+    `radius_km` holding it, nearest first), `delivery` (what the shipping locations can
+    send) and `best`, the first of these that has it. 403 for another store than the key's;
+    422 `store_required` when the key has no store and none is named."""
+    where = store or principal.location_code
+    if where is None:
+        raise InvalidInput("name the store (store=CODE)", code="store_required", field="store")
+    return await endless_aisle_flow.endless_aisle(db_session, principal, product_id, store=where, radius_km=radius_km)
+
+
 @get("/variants/{sku:str}", opt=READERS, summary="A variant by SKU, with its product", responses=problem_responses(404))
 async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
     return await service.get_variant(db_session, sku)
@@ -168,6 +195,7 @@ ROUTES: list[Any] = [
     create_product,
     list_products,
     get_product,
+    endless_aisle,
     update_product,
     get_variant,
     variant_offer,
