@@ -34,6 +34,7 @@ from app.loyalty.controllers import ROUTES as LOYALTY_ROUTES
 from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
+from app.reports.controllers import ROUTES as REPORTS_ROUTES
 from app.wiring import wire_domains
 
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema"]
@@ -49,6 +50,7 @@ V1_ROUTES: list[Any] = [
     *ORDERS_ROUTES,
     *RETURNS_ROUTES,
     *PRICING_ROUTES,
+    *REPORTS_ROUTES,
 ]
 
 

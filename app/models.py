@@ -11,5 +11,6 @@ from app.loyalty import models as _loyalty  # noqa: F401
 from app.orders import models as _orders  # noqa: F401
 from app.orders.returns import models as _returns  # noqa: F401
 from app.pricing import models as _pricing  # noqa: F401
+from app.reports import models as _reports  # noqa: F401
 
 metadata = Base.metadata

@@ -7,6 +7,7 @@ jobs run use cases too, and must see the same hooks as requests.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,8 +82,9 @@ def wire_fulfillment() -> None:
 
 
 def wire_pricing() -> None:
-    """A store's price zone is `locations.zone` (inventory); pricing reads it through this
-    hook, since pricing may not import inventory."""
+    """A store's price zone is `locations.zone` (inventory); a customer's tier and first
+    order are loyalty's and orders' facts: pricing reads them through these hooks, since it
+    may not import those domains."""
     from app.inventory import service as inventory_service
     from app.inventory.errors import LocationNotFound
     from app.pricing import service as pricing_service
@@ -94,6 +96,14 @@ def wire_pricing() -> None:
             return None
 
     pricing_service.use_store_zones(store_zone)
+    pricing_service.use_customer_facts(customer_facts)
+
+
+async def customer_facts(session: AsyncSession, customer_id: uuid.UUID) -> tuple[str | None, bool]:
+    """A known customer's pricing facts from the records: the loyalty tier (loyalty) and
+    whether no order was placed yet (orders)."""
+    tier = (await loyalty_service.balance_for_customer(session, customer_id)).tier
+    return tier, not await orders_service.has_orders(session, customer_id)
 
 
 _wired: list[bool] = []

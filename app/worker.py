@@ -9,6 +9,7 @@ from app.inventory import jobs as _inventory_jobs
 from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 from app.orders.returns import jobs as _returns_jobs
+from app.reports import jobs as _reports_jobs
 from app.wiring import wire_domains
 
 # Jobs run use cases that call hooks (a pickup expiry cancels an order: points come back).
@@ -23,4 +24,5 @@ PERIODIC: list[tuple[str, float]] = [
     *_loyalty_jobs.PERIODIC,
     *_orders_jobs.PERIODIC,
     *_returns_jobs.PERIODIC,
+    *_reports_jobs.PERIODIC,
 ]

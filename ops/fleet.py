@@ -373,6 +373,7 @@ class Fleet:
             OMS_DB_POOL_TIMEOUT="2",
             OMS_BROKER_HEARTBEAT_TIMEOUT_MS="8000",
             OMS_BROKER_MAINTENANCE_CHANCE="100000",
+            OMS_WEBHOOKS_ALLOW_PRIVATE="true",  # the receiver listens on 127.0.0.1
             PYTHONUNBUFFERED="1",
         )
         return env

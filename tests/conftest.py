@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -27,6 +29,8 @@ os.environ["DATABASE_URL"] = TEST_DB_URL
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 # Jobs of this test process go to queues no other run (or a running service) listens to.
 os.environ["OMS_QUEUE_NAMESPACE"] = f"oms-test-{os.getpid()}"
+# Webhook tests deliver to receivers on 127.0.0.1 (tests of the address policy turn it off).
+os.environ["OMS_WEBHOOKS_ALLOW_PRIVATE"] = "true"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
@@ -119,8 +123,18 @@ async def make_keys(session: AsyncSession, store: str = TEST_STORE, warehouse: s
     return keys
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# The money-moving creates, which answer 428 without an Idempotency-Key.
+KEYED_POSTS = re.compile(
+    r"^/v1/(orders|returns|exchanges|returns/[^/]+/refund|loyalty/cards/[^/]+/adjustments"
+    r"|stock/(adjustments|counts|sync))/?$"
+)
+
+
 class AsKey:
-    """The client, sending every request with one role's key."""
+    """The client, sending every request with one role's key. Like a well-behaved client, it
+    sends a fresh `Idempotency-Key` with every money-moving POST unless the test names one; a
+    test that needs such a POST without one passes `headers={"Idempotency-Key": None}`."""
 
     def __init__(self, client: httpx.AsyncClient, key: str | None) -> None:
         self.client = client
@@ -128,6 +142,9 @@ class AsKey:
 
     async def request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         headers = {**self.headers, **(kwargs.pop("headers", None) or {})}  # type: ignore[dict-item]
+        if method == "POST" and IDEMPOTENCY_KEY not in headers and KEYED_POSTS.match(url.split("?")[0]):
+            headers[IDEMPOTENCY_KEY] = f"test-{uuid.uuid4()}"
+        headers = {k: v for k, v in headers.items() if v is not None}
         return await self.client.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
 
     async def get(self, url: str, **kwargs: object) -> httpx.Response:

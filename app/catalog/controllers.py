@@ -26,7 +26,7 @@ from app.catalog.schemas import (
     VariantDetail,
 )
 from app.core.auth import ALL_ROLES, CHANNEL_ROLES, STAFF_ROLES, Channel, Principal, Role, roles
-from app.core.errors import InvalidInput, problem_responses
+from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.flows import endless_aisle as endless_aisle_flow
@@ -145,10 +145,7 @@ async def endless_aisle(
     `radius_km` holding it, nearest first), `delivery` (what the shipping locations can
     send) and `best`, the first of these that has it. 403 for another store than the key's;
     422 `store_required` when the key has no store and none is named."""
-    where = store or principal.location_code
-    if where is None:
-        raise InvalidInput("name the store (store=CODE)", code="store_required", field="store")
-    return await endless_aisle_flow.endless_aisle(db_session, principal, product_id, store=where, radius_km=radius_km)
+    return await endless_aisle_flow.endless_aisle(db_session, principal, product_id, store=store, radius_km=radius_km)
 
 
 @get("/variants/{sku:str}", opt=READERS, summary="A variant by SKU, with its product", responses=problem_responses(404))

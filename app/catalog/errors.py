@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound, declare_codes
 
 
 class InvalidBarcode(InvalidInput):
@@ -55,3 +55,7 @@ class CategoryCodeTaken(Conflict):
 
 class CategoryPathConflict(Conflict):
     code, title = "category_path_conflict", "Category exists under another parent"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+declare_codes("unknown_channel")

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import InvalidInput, NotFound, declare_codes
 from app.core.models import ApiKey
 from app.core.pagination import Keyset, Page
 
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # `last_used_at` is written at most this often per key (and per process): not once per request.
 LAST_USED_EVERY = timedelta(minutes=1)
+
+declare_codes("invalid_key_binding")  # InvalidInput refined for key bindings
 
 
 class Role(StrEnum):

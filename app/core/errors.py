@@ -27,12 +27,39 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://oms.dev/problems/"
 
 
+_CODE_SHAPE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# Every problem `code` the service can answer: the class codes of all Problem subclasses
+# (registered as they are defined) and the codes declared with `declare_codes` for the
+# `code=` override. Nothing a caller sends ever becomes a code.
+_KNOWN_CODES: set[str] = set()
+
+
+def declare_codes(*codes: str) -> None:
+    """Codes a module passes as `Problem(..., code="...")` to refine a general class."""
+    for code in codes:
+        if not _CODE_SHAPE.match(code):
+            raise ValueError(f"problem code {code!r} is not a snake_case identifier")
+        _KNOWN_CODES.add(code)
+
+
+def known_codes() -> frozenset[str]:
+    return frozenset(_KNOWN_CODES)
+
+
 class Problem(Exception):
-    """A failure the client can act on. Raise it (or a domain subclass) from anywhere."""
+    """A failure the client can act on. Raise it (or a domain subclass) from anywhere.
+
+    `code=` may refine the class's code only with a declared code (`declare_codes`); any
+    other value is data, not an identity: it goes to `extra["code"]` and the class's code
+    stays (so a shopper's promotion code can never become the problem's code or type URL)."""
 
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declare_codes(cls.code)
 
     def __init__(
         self,
@@ -47,13 +74,29 @@ class Problem(Exception):
         super().__init__(detail or title or self.title)
         if status is not None:
             self.status = status
-        if code is not None:
+        if code is not None and code in _KNOWN_CODES:
             self.code = code
+        elif code is not None:
+            extra = {"code": code, **extra}
         if title is not None:
             self.title = title
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra
+
+
+declare_codes(
+    Problem.code,
+    "validation_error",
+    "conflict",
+    "invalid_value",
+    "internal_error",
+    "overloaded",
+    "database_unavailable",
+    "contention",
+    "dependency_unavailable",
+    "http_error",
+)
 
 
 class NotFound(Problem):
@@ -219,9 +262,11 @@ _HTTP_CODES = {
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("unprocessable", "Request cannot be processed"),
+    428: ("precondition_required", "Precondition required"),
     429: ("too_many_requests", "Too many requests"),
     503: ("unavailable", "Service temporarily unavailable"),
 }
+declare_codes(*(code for code, _ in _HTTP_CODES.values()))
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:

@@ -4,22 +4,33 @@ The key's record is inserted in the use case's own transaction, before the work.
 concurrent request with the same key blocks on that row until the first commits, then
 replays its stored response; if the first rolls back, the record vanishes with it and
 the second does the work. Same key + same body -> the first response; same key + a
-different body -> 422 `idempotency_key_reused`. Failed requests store nothing, so a
-client may retry them with the same key.
+different body -> 422 `idempotency_key_reused`. "Same body" means the same JSON value:
+bodies are compared parsed and re-encoded canonically (keys sorted, no whitespace), so
+`{"a":1,"b":2}` and `{"b": 2, "a": 1}` are one request. Failed requests store nothing
+(their transaction rolls back with the key's record), so a client may retry them with the
+same key; see README "Idempotency" for the exact rule.
+
+Money-moving creates (orders, returns, refunds, exchanges, loyalty and stock adjustments,
+counts, POS sync) call `idempotent(..., required=True)`, declare the header with
+`IdempotencyKeyHeader` and check it first with `before_request=key_required`: without a key
+they answer 428 `idempotency_key_required`, because a retried request without one would move
+the money twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
+from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import db
 from app.core.auth import Principal
+from app.core.edge import check_request
 from app.core.errors import Problem
 from app.core.models import IdempotencyRecord
 
@@ -36,8 +47,61 @@ class InvalidIdempotencyKey(Problem):
     status, code, title = 400, "invalid_idempotency_key", "Idempotency-Key is not valid"
 
 
+class IdempotencyKeyRequired(Problem):
+    status, code, title = 428, "idempotency_key_required", "Idempotency-Key is required"
+
+
+class IdempotencyInProgress(Problem):
+    status, code, title = 409, "idempotency_in_progress", "Request in progress"
+
+
+# The header of a money-moving create, declared required in the OpenAPI schema; the handler
+# answers 428 itself when it is missing (`idempotent(..., required=True)`).
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Parameter(
+        header=HEADER,
+        required=True,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="a key unique to this operation: a retry with the same key and body replays the first answer",
+    ),
+]
+
+
+def require_key(request: Request[Any, Any, Any]) -> str:
+    """The request's Idempotency-Key; 428 without one, 400 if it is blank or too long."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        raise IdempotencyKeyRequired(
+            f"send an {HEADER} header (a unique string per operation) so a retry cannot repeat it"
+        )
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+async def key_required(request: Request[Any, Any, Any]) -> None:
+    """`before_request=key_required` on a money-moving create: the 428 comes before the body
+    is parsed, so a client learns about the missing header whatever else is wrong. A route's
+    `before_request` replaces the app's, so this one runs the app's edge checks after it."""
+    require_key(request)
+    await check_request(request)
+
+
+def canonical_body(body: bytes) -> bytes:
+    """The JSON value of `body`, re-encoded with sorted keys and no whitespace (not JSON:
+    the bytes as they came)."""
+    if not body:
+        return body
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except msgspec.DecodeError:
+        return body
+
+
 def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical_body(body)).digest()
 
 
 async def idempotent(
@@ -46,13 +110,18 @@ async def idempotent(
     principal: Principal,
     create: Callable[[], Awaitable[T]],
     status_code: int = 201,
+    *,
+    required: bool = False,
 ) -> Response[T]:
-    """Run `create` once per (key, Idempotency-Key); replay its response to repeats."""
-    key = request.headers.get(HEADER)
-    if key is None:
-        return Response(content=await create(), status_code=status_code)
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    """Run `create` once per (key, Idempotency-Key); replay its response to repeats. With
+    `required`, a request without the header is refused (428)."""
+    if required:
+        key = require_key(request)
+    else:
+        optional = request.headers.get(HEADER)
+        if optional is None:
+            return Response(content=await create(), status_code=status_code)
+        key = require_key(request)
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     inserted = await db.fetchval(session, _CLAIM, principal.key_id, key, request.method, request.url.path, fingerprint)
     if inserted is None:
@@ -74,12 +143,7 @@ _RECORD = f"SELECT status_code, response_body, request_hash FROM {_TABLE} WHERE 
 def _replay(record: Any, fingerprint: bytes) -> Response[Any]:
     """The stored answer of `record` (a row of `_RECORD`, or None)."""
     if record is None or record["status_code"] is None or record["response_body"] is None:
-        raise Problem(
-            "the first request with this key is still running; retry",
-            status=409,
-            code="idempotency_in_progress",
-            title="Request in progress",
-        )
+        raise IdempotencyInProgress("the first request with this key is still running; retry")
     if record["request_hash"] != fingerprint:
         raise IdempotencyKeyReused("this key was first used with a different request body or path")
     return Response(

@@ -17,6 +17,7 @@ def action(
     errors: Sequence[int],
     summary: str | None = None,
     tags: list[str] | None = None,
+    before_request: Any = None,
     description: str | None = None,
 ) -> post:
     """`@action(path, opt=roles(...), errors=(404, 409))`: a POST that acts on something that
@@ -30,4 +31,5 @@ def action(
         description=description,
         tags=tags,
         responses=problem_responses(*errors),
+        before_request=before_request,
     )

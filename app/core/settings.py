@@ -55,6 +55,8 @@ class Settings:
     loyalty_expiry_months: int = 24
     # The retailer's rule: refund delivery when every unit of the order came back.
     returns_refund_delivery: bool = False
+    # Webhooks may target loopback/private/link-local addresses (development and tests only).
+    webhooks_allow_private: bool = False
     # Largest request body accepted (413 beyond it, before the body is read).
     max_body_bytes: int = 1024 * 1024
     # How far back a stock count may be dated (applied as of its time, so an old one rewrites history).
@@ -111,6 +113,7 @@ VARIABLES: dict[str, str] = {
     "loyalty_pending_days": "OMS_LOYALTY_PENDING_DAYS",
     "loyalty_expiry_months": "OMS_LOYALTY_EXPIRY_MONTHS",
     "returns_refund_delivery": "OMS_RETURNS_REFUND_DELIVERY",
+    "webhooks_allow_private": "OMS_WEBHOOKS_ALLOW_PRIVATE",
     "max_body_bytes": "OMS_MAX_BODY_BYTES",
     "stock_count_horizon_days": "OMS_STOCK_COUNT_HORIZON_DAYS",
     "metrics_port": "OMS_METRICS_PORT",
@@ -184,6 +187,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         loyalty_pending_days=number("loyalty_pending_days"),
         loyalty_expiry_months=number("loyalty_expiry_months"),
         returns_refund_delivery=flag("returns_refund_delivery"),
+        webhooks_allow_private=flag("webhooks_allow_private"),
         max_body_bytes=number("max_body_bytes"),
         stock_count_horizon_days=number("stock_count_horizon_days"),
         metrics_port=optional_number("metrics_port"),

@@ -17,9 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog import service as catalog
 from app.core.auth import Principal
+from app.core.errors import InvalidInput
 from app.core.schema import Out
 from app.inventory import service as inventory
 from app.inventory.schemas import SkuAvailability
+
+
+class StoreRequired(InvalidInput):
+    code, title = "store_required", "Name the store (store=CODE): this key has none"
+
 
 Best = Literal["here", "nearby", "delivery", "unavailable"]
 
@@ -51,8 +57,12 @@ class AisleOut(Out):
 
 
 async def endless_aisle(
-    session: AsyncSession, principal: Principal, product_id: uuid.UUID, *, store: str, radius_km: float
+    session: AsyncSession, principal: Principal, product_id: uuid.UUID, *, store: str | None, radius_km: float
 ) -> AisleOut:
+    """`store`: the one named, else the key's own (a kiosk's or till's)."""
+    store = store or principal.location_code
+    if store is None:
+        raise StoreRequired("a key without a store names one", field="store")
     principal.require_location(store)
     product = await catalog.get_product(session, product_id)
     here = await inventory.get_location(session, store)

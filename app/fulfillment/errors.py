@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Problem
+from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Problem, declare_codes
 
 
 class NotSourceable(Conflict):
@@ -77,3 +77,7 @@ class PickupLocked(Problem):
 
 class InvalidBins(InvalidInput):
     code, title = "invalid_bins", "The bin list is not valid"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+declare_codes("invalid_status", "location_required", "unknown_location")

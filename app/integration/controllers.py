@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,15 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit
 from app.integration import service
-from app.integration.schemas import DeliveryOut, DeliveryPage, EventPage, WebhookCreate, WebhookCreated, WebhookOut
+from app.integration.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    EventPage,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+    WebhookUpdate,
+)
 
 INTEGRATORS = roles(Role.INTEGRATION, Role.ADMIN)
 TypesParam = Annotated[
@@ -47,6 +55,11 @@ async def list_events(
     tags=["integration"],
     responses=problem_responses(400, 401, 403, 422),
     summary="Subscribe a URL to event types; the signing secret is returned once",
+    description=(
+        "The URL must reach a public address: loopback, private, link-local, multicast, reserved and "
+        "cloud metadata addresses answer 422 `webhook_address_not_allowed` (checked again at each delivery). "
+        "An unknown event type answers 422 `unknown_event_type` with `extra.known`, the types there are."
+    ),
 )
 async def create_webhook(
     data: WebhookCreate, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
@@ -67,6 +80,28 @@ async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
 @get("/webhooks/{webhook_id:uuid}", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403, 404))
 async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
     return await service.get_subscription(db_session, webhook_id)
+
+
+@patch(
+    "/webhooks/{webhook_id:uuid}",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(400, 401, 403, 404),
+    summary="Disable (`active: false`) or enable a subscription",
+)
+async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session: AsyncSession) -> WebhookOut:
+    return await service.set_enabled(db_session, webhook_id, data.active)
+
+
+@delete(
+    "/webhooks/{webhook_id:uuid}",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(401, 403, 404),
+    summary="Delete a subscription and its deliveries",
+)
+async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> None:
+    await service.delete_subscription(db_session, webhook_id)
 
 
 @get(
@@ -100,4 +135,13 @@ async def replay_delivery(webhook_id: uuid.UUID, delivery_id: int, db_session: A
     return delivery
 
 
-ROUTES = [list_events, create_webhook, list_webhooks, get_webhook, list_deliveries, replay_delivery]
+ROUTES = [
+    list_events,
+    create_webhook,
+    list_webhooks,
+    get_webhook,
+    update_webhook,
+    delete_webhook,
+    list_deliveries,
+    replay_delivery,
+]

@@ -50,6 +50,12 @@ async def add_subscription(session: AsyncSession, subscription: WebhookSubscript
     await session.flush()
 
 
+async def delete_subscription(session: AsyncSession, subscription: WebhookSubscription) -> None:
+    """Its deliveries go with it (ON DELETE CASCADE)."""
+    await session.delete(subscription)
+    await session.flush()
+
+
 async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookSubscription | None:
     return await session.get(WebhookSubscription, subscription_id)
 

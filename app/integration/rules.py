@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
@@ -59,3 +60,109 @@ def coalesce_key(event_type: str, payload: dict[str, Any]) -> str | None:
 
 def wants(event_types: list[str], event_type: str) -> bool:
     return "*" in event_types or event_type in event_types
+
+
+# Every event type the service records (`outbox.record` / `event_row` across the domains):
+# the one list subscriptions are checked against. tests/unit/integration/test_event_types.py
+# reads the source for every type recorded and fails when one is missing here.
+_FULFILLMENT_STATUSES = (
+    "awaiting_transfer",
+    "created",
+    "accepted",
+    "assigned",
+    "picked",
+    "packed",
+    "shipped",
+    "delivered",
+    "ready_for_pickup",
+    "collected",
+    "expired",
+    "rejected",
+    "cancelled",
+)
+EVENT_TYPES: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "cart.expired",
+            "catalog.product_created",
+            "catalog.product_updated",
+            "customer.created",
+            "customer.merged",
+            "customer.updated",
+            "order.cancelled",
+            "order.completed",
+            "order.hold_added",
+            "order.hold_lifted",
+            "order.lines_collected",
+            "order.lines_delivered",
+            "order.lines_shipped",
+            "order.placed",
+            "order.released",
+            "price.scheduled",
+            "reservation.consumed",
+            "reservation.created",
+            "reservation.released",
+            "return.authorized",
+            "return.closed",
+            "return.exchanged",
+            "return.received",
+            "return.refunded",
+            "return.rejected",
+            "return.requested",
+            "sourcing.rules_changed",
+            "stock.changed",
+            "transfer.dispatched",
+            "transfer.received",
+            "fulfillment.pickup_locked",
+            "fulfillment.pickup_ready",
+            "fulfillment.reduced",
+            "fulfillment.order_lines_shipped",
+            "fulfillment.order_lines_collected",
+            "fulfillment.order_lines_cancelled",
+            *(f"fulfillment.{status}" for status in _FULFILLMENT_STATUSES),
+        }
+    )
+)
+
+
+def unknown_event_types(event_types: list[str]) -> list[str]:
+    return sorted({t for t in event_types if t != "*" and t not in EVENT_TYPES})
+
+
+# Hosts that name a cloud's instance metadata service whatever they resolve to.
+_METADATA_HOSTS = frozenset({"metadata", "metadata.google.internal", "metadata.goog", "instance-data"})
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+
+
+def refused_host(host: str) -> str | None:
+    """Why a host name may not receive webhooks (before resolving it), or None."""
+    name = host.lower().rstrip(".")
+    if name in _METADATA_HOSTS:
+        return "cloud metadata host"
+    if name == "localhost" or name.endswith(".localhost"):
+        return "loopback address"
+    return None
+
+
+def refused_address(address: str) -> str | None:
+    """Why an IP address may not receive webhooks, or None: only public unicast addresses may
+    (no loopback, private, shared, link-local, multicast, reserved or metadata addresses)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip in _METADATA_ADDRESSES:
+        return "cloud metadata address"
+    if ip.is_loopback:
+        return "loopback address"
+    if ip.is_link_local:
+        return "link-local address"
+    if ip.is_multicast:
+        return "multicast address"
+    if ip.is_private or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+        return "private or reserved address"
+    return None

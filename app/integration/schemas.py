@@ -34,6 +34,10 @@ class WebhookCreate(Body):
     event_types: Annotated[list[EventType], msgspec.Meta(min_length=1, max_length=50)]
 
 
+class WebhookUpdate(Body):
+    active: bool  # false: no new deliveries (disabled); true: enabled again
+
+
 class WebhookOut(Out):
     id: uuid.UUID
     url: str

@@ -21,7 +21,7 @@ from app.core import clock
 from app.core.auth import ALL_ROLES, CHANNEL_ROLES, Principal, Role, roles
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import HEADER as IDEMPOTENCY_HEADER
-from app.core.idempotency import idempotent
+from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
 from app.core.settings import get_settings
@@ -146,10 +146,15 @@ async def list_stock(
     "/stock/adjustments",
     opt=ADJUSTERS,
     summary="Change on_hand by a delta with a reason (receipt, return_restock, damage, correction)",
-    responses=problem_responses(400, 403, 409, 422),
+    responses=problem_responses(400, 403, 409, 422, 428),
+    before_request=key_required,
 )
 async def create_adjustment(
-    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: AdjustmentCreate
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    data: AdjustmentCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[StockLevelOut]:
     principal.require_location(data.location)
     return await idempotent(
@@ -165,6 +170,7 @@ async def create_adjustment(
             reference=data.reference,
             actor=principal.key_id,
         ),
+        required=True,
     )
 
 
@@ -172,10 +178,15 @@ async def create_adjustment(
     "/stock/counts",
     opt=COUNTERS,
     summary="Cycle count: set absolute on_hand; the ledger records the difference",
-    responses=problem_responses(400, 403, 409, 422),
+    responses=problem_responses(400, 403, 409, 422, 428),
+    before_request=key_required,
 )
 async def create_count(
-    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CountCreate
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    data: CountCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[list[StockLevelOut]]:
     principal.require_location(data.location)
     return await idempotent(
@@ -190,6 +201,7 @@ async def create_count(
             reference=data.reference,
             actor=principal.key_id,
         ),
+        required=True,
     )
 
 
@@ -251,16 +263,30 @@ async def read_on_hand_at(
         "sales and receipts stay. A line that would then leave on_hand negative is rejected "
         "(`count_conflicts_with_later_movements`); the other lines apply."
     ),
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 422, 428),
+    before_request=key_required,
 )
-async def sync_stock(db_session: AsyncSession, principal: Principal, data: SyncBatch) -> SyncOut:
+async def sync_stock(
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    data: SyncBatch,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response[SyncOut]:
     principal.require_location(data.location)
-    return await service.sync_counts(
+    return await idempotent(
         db_session,
-        location_code=data.location,
-        batch_id=data.batch_id,
-        lines=[(line.sku, line.on_hand, line.counted_at) for line in data.lines],
-        actor=principal.key_id,
+        request,
+        principal,
+        lambda: service.sync_counts(
+            db_session,
+            location_code=data.location,
+            batch_id=data.batch_id,
+            lines=[(line.sku, line.on_hand, line.counted_at) for line in data.lines],
+            actor=principal.key_id,
+        ),
+        200,
+        required=True,
     )
 
 

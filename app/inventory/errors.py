@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, NotFound, Problem
+from app.core.errors import Conflict, InvalidInput, NotFound, Problem, declare_codes
 
 
 class InsufficientStock(Conflict):
@@ -96,3 +96,22 @@ class ReservedReference(InvalidInput):
 
 class ExpiryTooFar(InvalidInput):
     code, title = "expiry_too_far", "Holds made by channel keys expire within the hold limit"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+declare_codes(
+    "naive_time",
+    "ledger_filter_required",
+    "invalid_expiry",
+    "no_lines",
+    "no_skus",
+    "too_many_skus",
+    "invalid_point",
+    "same_location",
+    "invalid_time_zone",
+    "invalid_quantity",
+    # a count line's rejection reason, answered as the problem's code
+    "counted_in_future",
+    "count_conflicts_with_later_movements",
+    "counted_too_long_ago",
+)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
-from app.core.idempotency import idempotent
+from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.loyalty import service
 from app.loyalty.schemas import AdjustmentCreate, AdjustmentOut, CardOut, LedgerEntryOut
@@ -69,7 +69,8 @@ async def get_ledger(
     "/loyalty/cards/{number:str}/adjustments",
     opt=ADJUSTERS,
     summary="Correct a card's points (positive: available at once; negative: only from available points)",
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422, 428),
+    before_request=key_required,
 )
 async def create_adjustment(
     db_session: AsyncSession,
@@ -77,6 +78,7 @@ async def create_adjustment(
     principal: Principal,
     number: CardPath,
     data: AdjustmentCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[AdjustmentOut]:
     return await idempotent(
         db_session,
@@ -89,6 +91,7 @@ async def create_adjustment(
             reason=data.reason,
             channel=principal.channel.value if principal.channel else None,
         ),
+        required=True,
     )
 
 

@@ -82,6 +82,8 @@ class LedgerEntry(Base):
         CheckConstraint(_in("kind", LEDGER_KINDS), name="kind_known"),
         CheckConstraint("points <> 0", name="points_not_zero"),
         Index("ix_loyalty_ledger_account_id_id", "account_id", "id"),
+        # The channel dashboard's points issued/redeemed in a period (migration 0013).
+        Index("ix_loyalty_ledger_occurred_at", "occurred_at", postgresql_include=["kind", "points"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

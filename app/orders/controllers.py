@@ -16,7 +16,7 @@ from app.core import clock
 from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role, roles
 from app.core.db import autocommit
 from app.core.errors import InvalidInput, problem_responses
-from app.core.idempotency import HEADER, MAX_KEY_LENGTH, InvalidIdempotencyKey, idempotent, replay_if_done
+from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required, replay_if_done, require_key
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
@@ -157,8 +157,9 @@ async def customer_cart(
 @post(
     "/orders",
     opt=CHANNELS,
-    responses=problem_responses(400, 402, 403, 404, 409, 422, 503),
+    responses=problem_responses(400, 402, 403, 404, 409, 422, 428, 503),
     tags=["orders"],
+    before_request=key_required,
 )
 async def place_order(
     data: OrderCreate,
@@ -166,6 +167,7 @@ async def place_order(
     principal: Principal,
     state: State,
     customer_token: CustomerToken = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[OrderOut]:
     """Place an order from a cart or explicit lines, with an `Idempotency-Key`.
 
@@ -176,21 +178,19 @@ async def place_order(
     by `order:<key id>:<Idempotency-Key>`, so a retry never authorizes twice); then one
     write transaction writes the order and reserves its stock as its last step (run again
     if that stock went meanwhile). If it fails, the authorizations are voided."""
-    key = request.headers.get(HEADER)
-    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
-        raise InvalidIdempotencyKey(f"use 1 to {MAX_KEY_LENGTH} characters")
+    key = require_key(request)  # 428 without one: a retry would place a second order
     maker = state.sessionmaker
     async with autocommit(maker) as session:
         replay = await replay_if_done(session, request, principal)
         if replay is not None:
             return replay
         draft = await service.prepare_order(session, principal, data, customer_token)
-    payment_key = f"order:{principal.key_id}:{key if key is not None else uuid.uuid4()}"
+    payment_key = f"order:{principal.key_id}:{key}"
     auths = await service.authorize_cards(maker, draft, payment_key)
 
     async def write(session: AsyncSession, reserve_last: bool) -> Response[OrderOut]:
         create = partial(service.write_order, session, principal, draft, auths, reserve_last=reserve_last)
-        return await idempotent(session, request, principal, create)
+        return await idempotent(session, request, principal, create, required=True)
 
     try:
         return await service.in_order_transaction(maker, write)

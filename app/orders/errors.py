@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Problem
+from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, Problem, declare_codes
 
 
 class CartNotFound(NotFound):
@@ -87,3 +87,7 @@ class UnknownPromotionCode(InvalidInput):
 
 class LinesOrCart(InvalidInput):
     code, title = "lines_or_cart", "Send either a cart_id or lines, not both and not neither"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+declare_codes("unknown_line", "invalid_fulfilment", "channel_required", "unsupported_currency")

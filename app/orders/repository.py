@@ -42,6 +42,12 @@ async def cart(session: AsyncSession, cart_id: uuid.UUID, *, lock: bool = False)
     return (await session.scalars(stmt)).one_or_none()
 
 
+async def has_orders(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    """Whether the customer has placed an order (cancelled ones count: a first order is once)."""
+    found = await session.scalar(select(Order.id).where(Order.customer_id == customer_id).limit(1))
+    return found is not None
+
+
 async def open_cart_of(session: AsyncSession, customer_id: uuid.UUID, *, lock: bool = False) -> Cart | None:
     stmt = (
         select(Cart)

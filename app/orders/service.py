@@ -25,6 +25,7 @@ Placement (see `usecases/placement.py` for why it is three steps)
 
 Orders
 - `get_order(session, order_id) -> OrderOut` (no access check: for other domains),
+  `has_orders(session, customer_id) -> bool` (pricing's first-order fact),
   `order_for(session, principal, order_id, token)`, `order_by_number(...)`, `list_orders(...)`,
   `timeline(...)`.
 - `add_hold(session, principal, order_id, type, reason) -> HoldOut`,
@@ -82,6 +83,7 @@ from app.orders.usecases.lifecycle import (
     complete,
     customer_presents,
     get_order,
+    has_orders,
     lift_hold,
     list_orders,
     lock_orders,
@@ -122,6 +124,7 @@ __all__ = [
     "expire_carts",
     "get_cart",
     "get_order",
+    "has_orders",
     "in_order_transaction",
     "lift_hold",
     "list_orders",

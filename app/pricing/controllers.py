@@ -15,7 +15,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, roles
+from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -50,6 +50,14 @@ from app.pricing.schemas import (
 
 WRITERS = roles(STAFF_ROLES)
 EVERYONE = roles(ALL_ROLES)
+# Keys that sit on shoppers' devices (web, app, kiosk), where a key can be extracted: they
+# see only what a shopper may (running promotions needing no code, prices in force); staff
+# and back-office keys see everything.
+SHOPPER_FACING = frozenset({Role.STOREFRONT, Role.KIOSK})
+
+
+def _shopper(principal: Principal) -> tuple[bool, str | None]:
+    return principal.role in SHOPPER_FACING, principal.channel.value if principal.channel else None
 
 
 # ---- shaping -----------------------------------------------------------------------------
@@ -221,18 +229,22 @@ async def set_price(
 @get(
     "/prices",
     opt=EVERYONE,
-    summary="The price history of a SKU, newest first (scheduled prices on top)",
+    summary="The price history of a SKU, newest first (scheduled prices on top; not for storefront/kiosk keys)",
     responses=problem_responses(400),
 )
 async def price_history(
     db_session: AsyncSession,
+    principal: Principal,
     sku: Annotated[str, Parameter(min_length=1, max_length=64)],
     zone: Annotated[str | None, Parameter(max_length=40)] = None,
     currency: Annotated[str | None, Parameter(pattern="^[A-Z]{3}$")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PriceOut]:
-    page = await service.price_history(db_session, sku, zone=zone, currency=currency, cursor=cursor, limit=limit)
+    shopper_view, _ = _shopper(principal)
+    page = await service.price_history(
+        db_session, sku, zone=zone, currency=currency, cursor=cursor, limit=limit, shopper_view=shopper_view
+    )
     return Page(items=[_price_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
@@ -264,20 +276,38 @@ async def create_promotion(
     return await idempotent(db_session, request, principal, create)
 
 
-@get("/promotions", opt=EVERYONE, summary="Promotions, newest first", responses=problem_responses(400))
+@get(
+    "/promotions",
+    opt=EVERYONE,
+    summary="Promotions, newest first (storefront and kiosk keys: running ones that need no code)",
+    responses=problem_responses(400),
+)
 async def list_promotions(
     db_session: AsyncSession,
+    principal: Principal,
     archived: Annotated[bool, Parameter(description="include archived promotions")] = False,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PromotionOut]:
-    page = await service.list_promotions(db_session, cursor=cursor, limit=limit, archived=archived)
+    shopper_view, channel = _shopper(principal)
+    page = await service.list_promotions(
+        db_session,
+        cursor=cursor,
+        limit=limit,
+        archived=archived,
+        shopper_channel=channel,
+        shopper_view=shopper_view,
+    )
     return Page(items=[_promotion_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @get("/promotions/{promotion_id:uuid}", opt=EVERYONE, summary="A promotion", responses=problem_responses(404))
-async def get_promotion(db_session: AsyncSession, promotion_id: uuid.UUID) -> PromotionOut:
-    return _promotion_out(await service.get_promotion(db_session, promotion_id))
+async def get_promotion(db_session: AsyncSession, principal: Principal, promotion_id: uuid.UUID) -> PromotionOut:
+    shopper_view, channel = _shopper(principal)
+    promotion = await service.get_promotion(
+        db_session, promotion_id, shopper_channel=channel, shopper_view=shopper_view
+    )
+    return _promotion_out(promotion)
 
 
 @patch(
@@ -375,8 +405,6 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
             zone=zone,
             codes=tuple(data.codes),
             customer_id=customer.id if customer else None,
-            loyalty_tier=customer.loyalty_tier if customer else None,
-            first_order=customer.first_order if customer else False,
             channel=principal.channel.value if principal.channel else None,
             home_delivery=isinstance(choice, DeliveryChoice),
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound, declare_codes
 
 
 class UnknownSku(InvalidInput):
@@ -59,3 +59,7 @@ class CodeExists(Conflict):
 
 class UsageLimitReached(Conflict):
     code, title = "usage_limit_reached", "Promotion usage limit reached"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+declare_codes("duplicate_currency", "zone_area_taken", "compare_at_not_above_price", "invalid_codes_request")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -138,9 +138,13 @@ async def price_history(
     currency: str | None,
     after: tuple[datetime, str] | None,
     limit: int,
+    started_by: datetime | None = None,
 ) -> list[Price]:
-    """Newest first (scheduled ones on top), keyset on (valid_from, id)."""
+    """Newest first (scheduled ones on top), keyset on (valid_from, id); with `started_by`,
+    only prices that had started by then (none scheduled)."""
     query = select(Price).where(Price.sku == sku)
+    if started_by is not None:
+        query = query.where(Price.valid_from <= started_by)
     if zone is not None:
         query = query.where(Price.zone_code == zone)
     if currency is not None:
@@ -168,11 +172,29 @@ async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID, *, lock:
 
 
 async def promotion_page(
-    session: AsyncSession, after: tuple[datetime, str] | None, limit: int, *, archived: bool
+    session: AsyncSession,
+    after: tuple[datetime, str] | None,
+    limit: int,
+    *,
+    archived: bool,
+    live_without_code: tuple[datetime, str | None] | None = None,
 ) -> list[Promotion]:
+    """With `live_without_code=(now, channel)`: only promotions running at `now`, needing no
+    code, and open to that channel (a shopper's view)."""
     query = select(Promotion)
-    if not archived:
+    if not archived or live_without_code is not None:
         query = query.where(Promotion.archived_at.is_(None))
+    if live_without_code is not None:
+        now, channel = live_without_code
+        query = query.where(
+            Promotion.requires_code.is_(False),
+            Promotion.starts_at <= now,
+            or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
+            or_(
+                func.coalesce(func.cardinality(Promotion.channels), 0) == 0,
+                Promotion.channels.any(channel or ""),  # type: ignore[arg-type]
+            ),
+        )
     if after is not None:
         query = query.where(func.row(Promotion.created_at, Promotion.id) < func.row(after[0], uuid.UUID(after[1])))
     query = query.order_by(Promotion.created_at.desc(), Promotion.id.desc()).limit(limit + 1)

@@ -228,11 +228,10 @@ class QuoteLineIn(Body):
 
 
 class CustomerIn(Body):
-    """Facts about the customer the caller vouches for (an order re-checks them)."""
+    """The customer to price for. Their tier and whether this is their first order come from
+    the OMS's records (loyalty, orders), never from the caller; without an id: a guest."""
 
     id: uuid.UUID | None = None
-    loyalty_tier: Code | None = None
-    first_order: bool = False
 
 
 class DeliveryChoice(Body, tag="delivery", tag_field="method"):

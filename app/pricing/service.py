@@ -25,11 +25,13 @@ Public functions (other domains call only these):
   The price zone of an explicit zone, a pickup store, or a delivery address; else `default`.
   To quote for a delivery address, prefer `QuoteInput(zone=ZoneAddress(country,
   postal_code))`: the quote resolves it without a round trip of its own.
+- `use_customer_facts(lookup)`: wiring hands in a known customer's loyalty tier and whether
+  they ordered before (loyalty's and orders' records); a quote never takes them from the caller.
 - `use_store_zones(lookup)`: wiring (app/main.py) hands in how to read a store's zone
   (`locations.zone`, owned by inventory) — pricing does not import inventory.
 
 Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone: str | ZoneAddress = "default",
-codes=(), customer_id=None, loyalty_tier=None, first_order=False, channel=None,
+codes=(), customer_id=None, channel=None,
 home_delivery=False)`, `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
 `Quote` (`priced_at`, `customer_id`, `result: rules.PricingResult`, `compare_at`,
 `promotion_names`); `rules.LineSnapshot` is the
@@ -77,6 +79,7 @@ from app.pricing.usecases.quoting import (
     quote,
     redeem,
     resolve_zone,
+    use_customer_facts,
     use_store_zones,
 )
 
@@ -106,6 +109,7 @@ __all__ = [
     "set_price",
     "update_promotion",
     "update_zone",
+    "use_customer_facts",
     "use_store_zones",
     "withdraw_price",
     "zone_details",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
-from app.core.idempotency import idempotent
+from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
@@ -38,13 +38,20 @@ TILLS = roles(Role.ADMIN, Role.POS)
 POLICY_WRITERS = roles(Role.ADMIN, Role.MERCHANDISER)
 
 
-@post("/returns", opt=SHOPPERS, responses=problem_responses(400, 403, 404, 409, 422), tags=["returns"])
+@post(
+    "/returns",
+    opt=SHOPPERS,
+    responses=problem_responses(400, 403, 404, 409, 422, 428),
+    tags=["returns"],
+    before_request=key_required,
+)
 async def create_return(
     data: ReturnCreate,
     request: Request[Any, Any, Any],
     principal: Principal,
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[ReturnOut]:
     """A return authorization (the customer posts the goods back) or an immediate return at
     the caller's store (received and refunded at once). Ineligible lines answer 422 with the
@@ -52,9 +59,13 @@ async def create_return(
     `not_delivered`); more units than bought is 422 `return_exceeds_purchase`; a line of
     another order 422 `unknown_order_line`; a location that does not accept returns 422
     `location_does_not_accept_returns`; a unit another return took meanwhile 409
-    `already_returned`. Accepts `Idempotency-Key`."""
+    `already_returned`. Needs an `Idempotency-Key` (428 without one)."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_return(db_session, principal, data, customer_token)
+        db_session,
+        request,
+        principal,
+        lambda: service.create_return(db_session, principal, data, customer_token),
+        required=True,
     )
 
 
@@ -98,10 +109,25 @@ async def receive_return(
     return await service.receive(db_session, principal, return_id, data)
 
 
-@action("/returns/{return_id:uuid}/refund", opt=REFUNDERS, errors=(403, 404, 409), tags=["returns"])
-async def refund_return(return_id: uuid.UUID, principal: Principal, db_session: AsyncSession) -> ReturnOut:
-    """Refund exactly what was paid for the received units to the original tenders."""
-    return await service.refund(db_session, principal, return_id)
+@action(
+    "/returns/{return_id:uuid}/refund",
+    opt=REFUNDERS,
+    errors=(400, 403, 404, 409, 428),
+    tags=["returns"],
+    before_request=key_required,
+)
+async def refund_return(
+    return_id: uuid.UUID,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    db_session: AsyncSession,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response[ReturnOut]:
+    """Refund exactly what was paid for the received units to the original tenders. Needs an
+    `Idempotency-Key` (428 without one)."""
+    return await idempotent(
+        db_session, request, principal, lambda: service.refund(db_session, principal, return_id), 200, required=True
+    )
 
 
 @action("/returns/{return_id:uuid}/close", opt=DECIDERS, errors=(400, 403, 404, 409), tags=["returns"])
@@ -120,14 +146,24 @@ async def reject_return(
     return await service.close(db_session, principal, return_id, Action.REJECT, data.reason)
 
 
-@post("/exchanges", opt=TILLS, responses=problem_responses(400, 403, 404, 409, 422), tags=["returns"])
+@post(
+    "/exchanges",
+    opt=TILLS,
+    responses=problem_responses(400, 403, 404, 409, 422, 428),
+    tags=["returns"],
+    before_request=key_required,
+)
 async def create_exchange(
-    data: ExchangeCreate, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
+    data: ExchangeCreate,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    db_session: AsyncSession,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[ReturnOut]:
-    """Return units and take another variant at once at the caller's store. Accepts
-    `Idempotency-Key`."""
+    """Return units and take another variant at once at the caller's store. Needs an
+    `Idempotency-Key` (428 without one)."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_exchange(db_session, principal, data)
+        db_session, request, principal, lambda: service.create_exchange(db_session, principal, data), required=True
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from app.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, declare_codes
 
 
 class ReturnNotFound(NotFound):
@@ -84,3 +84,8 @@ class ExchangeStockShort(Conflict):
 
 class ReturnsFilterRequired(InvalidInput):
     code, title = "returns_filter_required", "Send exactly one of customer_id and order_id"
+
+
+# Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
+# NotEligible answers the first line's reason (app.orders.returns.rules.Reason) as its code.
+declare_codes("customer_not_found", "return_window_closed", "not_returnable", "already_returned", "not_delivered")

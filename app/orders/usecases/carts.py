@@ -17,7 +17,7 @@ from app.core.money import is_supported
 from app.core.settings import get_settings
 from app.customers.errors import CustomerNotFound
 from app.orders import repository, rules
-from app.orders.errors import CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
+from app.orders.errors import CartEmpty, CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
 from app.orders.models import Cart
 from app.orders.schemas import MAX_CODES, MAX_LINES, CartCreate, CartOut, CodeOut, Discount, PricedLine
 from app.orders.usecases import neighbours
@@ -209,7 +209,7 @@ async def add_code(
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
     if not lines:  # an empty cart cannot tell a known code from an unknown one yet
-        raise UnknownPromotionCode("add lines before codes", code=code)
+        raise CartEmpty("add lines before promotion codes", promotion_code=code)
     return await priced(session, cart, lines)
 
 

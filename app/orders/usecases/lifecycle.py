@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core import clock
 from app.core.auth import Principal, Role
 from app.core.db import transaction
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, Problem
 from app.core.money import Money
 from app.core.pagination import Keyset, Page
 from app.orders import repository, rules
@@ -58,14 +58,14 @@ async def check_access(session: AsyncSession, principal: Principal, order: Order
     if principal.role in (Role.KIOSK, Role.POS):
         if principal.location_code in (order.store_code, order.pickup_location_code):
             return
-        raise OrderNotFound(f"no order {order.id} at this store")
+        raise OrderNotFound("no such order at this store")
     if principal.role == Role.STOREFRONT:
         if order.customer_id is not None:
             await neighbours.authorize_customer(session, principal, order.customer_id, token)
             return
         if order.api_key_id == principal.key_id:
             return
-    raise OrderNotFound(f"no order {order.id}")
+    raise OrderNotFound("no such order")
 
 
 async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.UUID, token: str | None) -> OrderOut:
@@ -76,11 +76,23 @@ async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.
     return await _out(session, order)
 
 
+async def has_orders(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    """Whether the customer placed an order before (pricing's `first_order` fact)."""
+    return await repository.has_orders(session, customer_id)
+
+
 async def order_by_number(session: AsyncSession, principal: Principal, number: str, token: str | None) -> OrderOut:
+    """One 404 whether the number is unknown or the order is not the caller's (another store's,
+    another customer's): a number tells nothing about an order the caller may not see."""
     order_id = await repository.order_id_by_number(session, rules.normalize_order_number(number))
     if order_id is None:
-        raise OrderNotFound(f"no order {number}")
-    return await order_for(session, principal, order_id, token)
+        raise OrderNotFound("no order with this number")
+    try:
+        return await order_for(session, principal, order_id, token)
+    except Problem as refused:
+        if refused.status not in (401, 403, 404):
+            raise
+        raise OrderNotFound("no order with this number") from None
 
 
 async def list_orders(

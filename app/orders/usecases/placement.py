@@ -138,7 +138,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
     unknown = [c.code for c in quote.result.codes if str(c.reason) == "unknown_code"]
     if unknown:
         raise UnknownPromotionCode(f"unknown code {unknown[0]!r}", codes=unknown)
-    _check_tenders(data, quote.result.total, channel)
+    _check_tenders(data, quote, channel)
     return Draft(
         channel=channel,
         store_code=principal.location_code,
@@ -174,12 +174,13 @@ async def _fulfilment(
     return store.code, None
 
 
-def _check_tenders(data: OrderCreate, total: int, channel: str) -> None:
+def _check_tenders(data: OrderCreate, quote: Any, channel: str) -> None:
+    total = quote.result.total
     requests = [rules.TenderRequest(kind=t.kind, amount=t.amount) for t in data.tenders]
     problems = rules.tender_problems(requests, total, channel, data.fulfilment)
     paid = sum(t.amount for t in data.tenders)
     if paid != total:
-        raise TendersDoNotSumToTotal(problems[-1], total=total, tendered=paid)
+        raise _total_mismatch(problems[-1], quote, paid)
     if problems:
         raise TenderNotAllowed("; ".join(problems))
     for index, tender in enumerate(data.tenders):
@@ -192,6 +193,32 @@ def _check_tenders(data: OrderCreate, total: int, channel: str) -> None:
                 raise TenderNotAllowed(f"tenders[{index}]: loyalty points are not accepted yet")
             if tender.loyalty_card is None:
                 raise TenderNotAllowed(f"tenders[{index}]: a points tender needs loyalty_card")
+
+
+def _total_mismatch(problem: str, quote: Any, paid: int) -> TendersDoNotSumToTotal:
+    """The order's price differs from what the client tendered, usually because its quote
+    was made with facts that no longer hold (a code used up or expired, a promotion ended,
+    a tier the customer does not have): say what this price applied and which codes not."""
+    applied = [
+        {
+            "promotion_id": d.promotion_id,
+            "name": quote.promotion_names.get(d.promotion_id),
+            "code": d.code,
+            "amount": d.amount,
+        }
+        for d in quote.result.discounts
+    ]
+    not_applied = [{"code": c.code, "reason": str(c.reason)} for c in quote.result.codes if not c.applied]
+    why = "; promotions applied: " + (", ".join(str(a["name"]) for a in applied) or "none")
+    if not_applied:
+        why += "; codes that do not apply: " + ", ".join(f"{c['code']} ({c['reason']})" for c in not_applied)
+    return TendersDoNotSumToTotal(
+        f"{problem}{why}. Quote again and tender the new total.",
+        total=quote.result.total,
+        tendered=paid,
+        applied_promotions=applied,
+        codes_not_applied=not_applied,
+    )
 
 
 # Only to check that a provider name exists; never used to open a session.

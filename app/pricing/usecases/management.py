@@ -172,10 +172,14 @@ async def price_history(
     currency: str | None,
     cursor: str | None,
     limit: int,
+    shopper_view: bool = False,
 ) -> Page[Price]:
+    """With `shopper_view`, no price scheduled for later: a storefront must not learn
+    tomorrow's price change today."""
     after = PRICE_HISTORY.after(cursor, scope=(sku, zone, currency))
     key = (after[0], str(after[1])) if after else None
-    rows = await repository.price_history(session, sku, zone, currency, key, limit)
+    started_by = clock.now() if shopper_view else None
+    rows = await repository.price_history(session, sku, zone, currency, key, limit, started_by)
     return PRICE_HISTORY.page(rows, limit, lambda p: [p.valid_from, p.id], scope=(sku, zone, currency))
 
 
@@ -287,19 +291,43 @@ async def update_promotion(session: AsyncSession, promotion_id: uuid.UUID, body:
     return promotion
 
 
-async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promotion:
+async def get_promotion(
+    session: AsyncSession, promotion_id: uuid.UUID, *, shopper_channel: str | None = None, shopper_view: bool = False
+) -> Promotion:
+    """With `shopper_view`, a promotion a shopper may not see (needs a code, not running, not
+    for this channel) is not found."""
     promotion = await repository.get_promotion(session, promotion_id)
-    if promotion is None:
-        raise PromotionNotFound(f"no promotion {promotion_id}")
+    if promotion is None or (shopper_view and not _shown_to_shoppers(promotion, shopper_channel)):
+        raise PromotionNotFound("no such promotion")
     return promotion
 
 
+def _shown_to_shoppers(promotion: Promotion, channel: str | None) -> bool:
+    now = clock.now()
+    return (
+        promotion.archived_at is None
+        and not promotion.requires_code
+        and promotion.starts_at <= now
+        and (promotion.ends_at is None or promotion.ends_at > now)
+        and (not promotion.channels or channel in promotion.channels)
+    )
+
+
 async def list_promotions(
-    session: AsyncSession, *, cursor: str | None, limit: int, archived: bool = False
+    session: AsyncSession,
+    *,
+    cursor: str | None,
+    limit: int,
+    archived: bool = False,
+    shopper_channel: str | None = None,
+    shopper_view: bool = False,
 ) -> Page[Promotion]:
+    """With `shopper_view`: only running promotions that need no code and are open to
+    `shopper_channel` (codes are handed out by the retailer, not listed)."""
     after = PROMOTIONS.after(cursor)
     key = (after[0], str(after[1])) if after else None
-    rows = await repository.promotion_page(session, key, limit, archived=archived)
+    live = (clock.now(), shopper_channel) if shopper_view else None
+    rows = await repository.promotion_page(session, key, limit, archived=archived, live_without_code=live)
     return PROMOTIONS.page(rows, limit, lambda p: [p.created_at, p.id])
 
 

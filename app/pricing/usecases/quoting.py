@@ -45,9 +45,9 @@ class QuoteInput(msgspec.Struct, frozen=True, kw_only=True):
     # resolves in its own statement, saving a round trip.
     zone: str | ZoneAddress = DEFAULT_ZONE
     codes: tuple[str, ...] = ()
+    # The customer's tier and first-order status come from the records (`use_customer_facts`),
+    # never from the caller: a guest (no id) has no tier and no first order.
     customer_id: uuid.UUID | None = None
-    loyalty_tier: str | None = None
-    first_order: bool = False
     channel: str | None = None  # from the caller's key; read only by channel-restricted promotions
     home_delivery: bool = False  # the zone's delivery fee applies; pickup (or not chosen yet): none
 
@@ -62,6 +62,21 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
 
 StoreZoneLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
 _store_zone: list[StoreZoneLookup] = []
+# (loyalty tier, first order) of a known customer, read from loyalty and orders.
+CustomerFactsLookup = Callable[[AsyncSession, uuid.UUID], Awaitable[tuple[str | None, bool]]]
+_customer_facts: list[CustomerFactsLookup] = []
+
+
+def use_customer_facts(lookup: CustomerFactsLookup) -> None:
+    _customer_facts[:] = [lookup]
+
+
+async def customer_facts(session: AsyncSession, customer_id: uuid.UUID | None) -> rules.Customer:
+    """What the engine knows of the customer: only what the OMS's own records say."""
+    if customer_id is None or not _customer_facts:
+        return rules.Customer(id=str(customer_id) if customer_id else None)
+    tier, first_order = await _customer_facts[0](session, customer_id)
+    return rules.Customer(id=str(customer_id), loyalty_tier=tier, first_order=first_order)
 
 
 def use_store_zones(lookup: StoreZoneLookup) -> None:
@@ -110,6 +125,7 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
     if unknown:
         raise UnknownSku(f"not in the catalog: {', '.join(unknown)}", skus=unknown)
     codes = tuple(dict.fromkeys(normalize_code(code) for code in request.codes))
+    customer = await customer_facts(session, request.customer_id)
     found = await _quote_facts(session, request, skus, codes, at)
     prices = {row.sku: row for row in found.prices}
     lines = tuple(
@@ -136,11 +152,7 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
                 )
                 for row in found.codes
             },
-            customer=rules.Customer(
-                id=str(request.customer_id) if request.customer_id else None,
-                loyalty_tier=request.loyalty_tier,
-                first_order=request.first_order,
-            ),
+            customer=customer,
             channel=request.channel,
             delivery_fee=found.fee if request.home_delivery else 0,
         )
@@ -246,7 +258,7 @@ async def redeem(
             raise UsageLimitReached("the promotion's last use was just taken", promotion_id=str(pid))
     for code in sorted(code for code, max_uses in code_limits.items() if max_uses is not None):
         if not await repository.take_code_use(session, code):
-            raise UsageLimitReached(f"code {code} has no use left", code=code)
+            raise UsageLimitReached(f"code {code} has no use left", promotion_code=code)
     for pid, _, _ in todo:
         per_customer = limits[pid].usage_limit_per_customer
         if per_customer is None:

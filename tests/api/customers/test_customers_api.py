@@ -231,12 +231,18 @@ async def test_merge_refusals_over_http(api: Api) -> None:
     _problem(await api.as_("admin").post(url, json={"absorb": "not-a-uuid"}), 400, "validation_error")
 
 
+class CartBusy(Problem):
+    """A domain's own problem (its class declares its code)."""
+
+    status, code, title = 409, "test_cart_busy", "Cart busy"
+
+
 async def test_merge_aborted_by_a_domain_leaves_both_records(api: Api) -> None:
     guest = await _create(api, {"name": "G", "email": "guest@example.com"})
     registered = await _create(api, ADA)
 
     async def refuse(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
-        raise Problem("cart is being checked out", status=409, code="test_cart_busy")
+        raise CartBusy("cart is being checked out")
 
     unregister = service.on_merge(refuse)
     try:

@@ -1,0 +1,1 @@
+"""Read-only figures for the retailer: the channel dashboard (see service.py)."""

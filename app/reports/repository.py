@@ -1,0 +1,255 @@
+"""Every SQL statement of the reports.
+
+Reads: the orders, fulfilment, returns and loyalty tables (read-only: DESIGN.md) to
+refresh an order's contribution, and the reports' own summary tables to answer.
+Writes: only the reports' own tables (`report_daily`, `report_endless_aisle_skus`,
+`report_order_facts`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import String
+
+from app.core.models import OutboxEvent
+from app.reports.rules import COUNTERS, LEAD_BUCKETS, FulfillmentRow, LineRow, OrderRow, ReturnRow
+
+_IDS = bindparam("ids", type_=ARRAY(String))
+_LOCS = bindparam("locs", type_=ARRAY(String))
+
+
+def _ids(order_ids: Sequence[uuid.UUID]) -> list[str]:
+    return [str(i) for i in order_ids]
+
+
+# ---------------------------------------------------------------- the sources of one batch
+
+
+async def orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, OrderRow]:
+    rows = await session.execute(
+        text(
+            "SELECT id, channel, status, total, customer_id IS NOT NULL AS member, fulfilment, store_code, "
+            "pickup_location_code, placed_at FROM orders WHERE id = ANY(CAST(:ids AS uuid[]))"
+        ).bindparams(_IDS),
+        {"ids": _ids(order_ids)},
+    )
+    return {r.id: OrderRow(**{k: v for k, v in r._mapping.items() if k != "id"}) for r in rows}
+
+
+async def lines(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[LineRow]]:
+    rows = await session.execute(
+        text(
+            "SELECT l.order_id, l.line_no, l.sku, l.quantity, l.line_total, l.location_code, "
+            "coalesce(loc.kind, 'warehouse') AS location_kind, "
+            "(SELECT f.location_code FROM fulfillment_orders f JOIN fulfillment_order_lines fl "
+            " ON fl.fulfillment_order_id = f.id AND fl.line_id = l.line_no::text "
+            " WHERE f.order_id = l.order_id AND f.type = 'ship_to_store' ORDER BY f.created_at LIMIT 1) AS sent_from "
+            "FROM order_lines l LEFT JOIN locations loc ON loc.code = l.location_code "
+            "WHERE l.order_id = ANY(CAST(:ids AS uuid[]))"
+        ).bindparams(_IDS),
+        {"ids": _ids(order_ids)},
+    )
+    out: dict[uuid.UUID, list[LineRow]] = {}
+    for r in rows:
+        out.setdefault(r.order_id, []).append(LineRow(**{k: v for k, v in r._mapping.items() if k != "order_id"}))
+    return out
+
+
+async def fulfillment_orders(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[FulfillmentRow]]:
+    rows = await session.execute(
+        text(
+            "SELECT f.order_id, f.type, f.status, f.location_code, coalesce(loc.kind, 'warehouse') AS location_kind, "
+            "f.reject_reason, f.created_at, f.closed_at, f.ready_at, "
+            "(SELECT min(e.at) FROM fulfillment_events e WHERE e.order_id = f.order_id "
+            " AND e.fulfillment_order_id = f.id AND e.kind = 'ship') AS shipped_at "
+            "FROM fulfillment_orders f LEFT JOIN locations loc ON loc.code = f.location_code "
+            "WHERE f.order_id = ANY(CAST(:ids AS uuid[]))"
+        ).bindparams(_IDS),
+        {"ids": _ids(order_ids)},
+    )
+    out: dict[uuid.UUID, list[FulfillmentRow]] = {}
+    for r in rows:
+        fo = FulfillmentRow(**{k: v for k, v in r._mapping.items() if k != "order_id"})
+        out.setdefault(r.order_id, []).append(fo)
+    return out
+
+
+async def returns(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ReturnRow]]:
+    rows = await session.execute(
+        text(
+            "SELECT r.order_id, r.channel, r.location_code, r.status, r.created_at, r.refund_total, "
+            "(SELECT coalesce(sum(quantity), 0) FROM return_lines WHERE return_id = r.id) AS units "
+            "FROM returns r WHERE r.order_id = ANY(CAST(:ids AS uuid[]))"
+        ).bindparams(_IDS),
+        {"ids": _ids(order_ids)},
+    )
+    out: dict[uuid.UUID, list[ReturnRow]] = {}
+    for r in rows:
+        ret = ReturnRow(
+            channel=r.channel,
+            location_code=r.location_code,
+            status=r.status,
+            created_at=r.created_at,
+            units=int(r.units),
+            refund_total=r.refund_total,
+        )
+        out.setdefault(r.order_id, []).append(ret)
+    return out
+
+
+async def orders_after(
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[tuple[datetime, uuid.UUID]]:
+    """Every order in (placed_at, id) order (ix_orders_placed): a rebuild walks them in batches
+    of neighbouring days, so each batch adds to few summary rows."""
+    if after is None:
+        statement = text("SELECT placed_at, id FROM orders ORDER BY placed_at, id LIMIT :limit")
+        params: dict[str, Any] = {"limit": limit}
+    else:
+        statement = text(
+            "SELECT placed_at, id FROM orders WHERE (placed_at, id) > (:at, CAST(:id AS uuid)) "
+            "ORDER BY placed_at, id LIMIT :limit"
+        )
+        params = {"at": after[0], "id": str(after[1]), "limit": limit}
+    return [(r.placed_at, r.id) for r in await session.execute(statement, params)]
+
+
+async def event(session: AsyncSession, event_id: uuid.UUID) -> OutboxEvent | None:
+    return (await session.execute(select(OutboxEvent).where(OutboxEvent.event_id == event_id))).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------- the summary tables
+
+
+async def lock_facts(session: AsyncSession, order_ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, Any]:
+    """The orders' current contributions, their rows locked (in id order: no deadlock
+    between two refreshes of overlapping batches)."""
+    ids = sorted(_ids(order_ids))
+    await session.execute(
+        text(
+            "INSERT INTO report_order_facts (order_id, contributions, refreshed_at) "
+            "SELECT i, '{}'::jsonb, :now FROM unnest(CAST(:ids AS uuid[])) i ORDER BY i ON CONFLICT DO NOTHING"
+        ).bindparams(_IDS),
+        {"ids": ids, "now": now},
+    )
+    rows = await session.execute(
+        text(
+            "SELECT order_id, contributions FROM report_order_facts WHERE order_id = ANY(CAST(:ids AS uuid[])) "
+            "ORDER BY order_id FOR UPDATE"
+        ).bindparams(_IDS),
+        {"ids": ids},
+    )
+    return {r.order_id: r.contributions for r in rows}
+
+
+async def save_facts(session: AsyncSession, facts: dict[uuid.UUID, dict[str, Any]], now: datetime) -> None:
+    rows = [{"order_id": str(k), "c": v} for k, v in facts.items()]
+    await session.execute(
+        text(
+            "UPDATE report_order_facts f SET contributions = v.c, refreshed_at = :now "
+            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(order_id uuid, c jsonb) WHERE f.order_id = v.order_id"
+        ),
+        {"rows": msgspec.json.encode(rows).decode(), "now": now},
+    )
+
+
+_ADD_DAILY = text(
+    "INSERT INTO report_daily SELECT * FROM jsonb_populate_recordset(NULL::report_daily, CAST(:rows AS jsonb)) "
+    "ORDER BY day, channel, location "
+    "ON CONFLICT (day, channel, location) DO UPDATE SET "
+    + ", ".join(f"{c} = report_daily.{c} + excluded.{c}" for c in COUNTERS)
+)
+
+
+async def add_daily(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add each row's counters to its (day, channel, location) row; every counter is given."""
+    if rows:
+        await session.execute(_ADD_DAILY, {"rows": msgspec.json.encode(rows).decode()})
+
+
+async def add_skus(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO report_endless_aisle_skus (day, location, sku, lines, units) "
+                "SELECT day, location, sku, lines, units "
+                "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(day date, location text, sku text, lines bigint, "
+                "units bigint) ORDER BY day, location, sku "
+                "ON CONFLICT (day, location, sku) DO UPDATE SET "
+                "lines = report_endless_aisle_skus.lines + excluded.lines, "
+                "units = report_endless_aisle_skus.units + excluded.units"
+            ),
+            {"rows": msgspec.json.encode(rows).decode()},
+        )
+
+
+# ---------------------------------------------------------------- the answers
+
+
+async def _located(
+    session: AsyncSession, sql: str, params: dict[str, Any], locations: Sequence[str] | None
+) -> list[Any]:
+    if locations is None:
+        statement = text(sql.format(at=""))
+    else:
+        statement = text(sql.format(at="AND location = ANY(:locs)")).bindparams(_LOCS)
+        params = {**params, "locs": list(locations)}
+    return list((await session.execute(statement, params)).mappings())
+
+
+async def counters(
+    session: AsyncSession, first: date, end: date, locations: Sequence[str] | None
+) -> tuple[list[Any], list[Any]]:
+    """One scan of the summary, aggregated once per (day, channel); then every counter per
+    channel, and orders and revenue per day and channel (the line charts)."""
+    per_day = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+    per_channel = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+    nothing = ", ".join(f"NULL::bigint AS {c}" for c in COUNTERS)
+    sql = (
+        f"WITH d AS MATERIALIZED (SELECT day, channel, {per_day} FROM report_daily "
+        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel) "
+        f"SELECT true AS per_channel, NULL::date AS day, channel, {per_channel}, "
+        "NULL::bigint AS day_orders, NULL::bigint AS day_revenue FROM d GROUP BY channel "
+        f"UNION ALL SELECT false, day, channel, {nothing}, orders::bigint, revenue::bigint FROM d WHERE orders > 0 "
+        "ORDER BY day NULLS FIRST, channel"
+    )
+    rows = await _located(session, sql, {"first": first, "end": end}, locations)
+    return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"]]
+
+
+async def endless_aisle_skus(
+    session: AsyncSession, first: date, end: date, locations: Sequence[str] | None, top: int
+) -> list[Any]:
+    sql = (
+        "SELECT sku, sum(lines)::bigint AS lines, sum(units)::bigint AS units FROM report_endless_aisle_skus "
+        "WHERE day >= :first AND day < :end {at} GROUP BY sku HAVING sum(units) > 0 "
+        "ORDER BY units DESC, sku LIMIT :top"
+    )
+    return await _located(session, sql, {"first": first, "end": end, "top": top}, locations)
+
+
+async def points(session: AsyncSession, start: datetime, end: datetime) -> Any:
+    """Points earned and redeemed (index-only scan of ix_loyalty_ledger_occurred_at)."""
+    row = await session.execute(
+        text(
+            "SELECT coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0)::bigint AS issued, "
+            "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)::bigint AS redeemed "
+            "FROM loyalty_ledger WHERE occurred_at >= :start AND occurred_at < :end"
+        ),
+        {"start": start, "end": end},
+    )
+    return row.mappings().one()
+
+
+def lead_histogram(row: Any, measure: str) -> list[int]:
+    return [int(row[b.format(measure)] or 0) for b in LEAD_BUCKETS]
