@@ -167,8 +167,9 @@ async def variant_offer(
     currency: Annotated[str | None, Parameter(pattern="^[A-Z]{3}$")] = None,
 ) -> VariantOfferOut:
     """The variant with its product and the price in force now — the zone's own price, else
-    the default zone's, exactly as a quote prices one unit before promotions — plus the next
-    scheduled change (`next_amount`, `next_valid_from`); never the history. The zone: `zone`,
+    the default zone's, exactly as a quote prices one unit before promotions — plus, for staff
+    keys, the next scheduled change (`next_amount`, `next_valid_from`; null for storefront and
+    kiosk keys, which never see scheduled prices); never the history. The zone: `zone`,
     else a kiosk or POS key's store zone, else `default`; the currency: `currency`, else
     OMS_CURRENCY. 404 `unknown_sku`; 422 `price_not_found` when the SKU has no price yet."""
     return await variant_offer_flow.variant_offer(db_session, principal, sku, zone=zone, currency=currency)

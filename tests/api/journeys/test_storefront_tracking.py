@@ -50,9 +50,11 @@ async def test_storefront_order_to_tracking_with_the_shoppers_token(api: Api, db
         "default",
         "default",
     )
-    assert (price["next_amount"], price["next_valid_from"][:19]) == (1999, tomorrow.isoformat()[:19])
+    # Tomorrow's cut is the retailer's secret until it starts (shopper-facing keys never see
+    # scheduled prices); the price history shows this key the price in force only.
+    assert (price["next_amount"], price["next_valid_from"]) == (None, None)
     history = (await web.get("/v1/prices", params={"sku": shop.medium})).json()["items"]
-    assert [p["amount"] for p in history] == [1999, 2500]  # the history would have shown 19.99 first
+    assert [p["amount"] for p in history] == [2500]
     unknown = await web.get("/v1/variants/NOPE/offer")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_sku")
 
@@ -147,3 +149,32 @@ async def test_storefront_order_to_tracking_with_the_shoppers_token(api: Api, db
     assert (refused.status_code, refused.json()["code"]) == (403, "customer_token_invalid")
     bare = await web.get(f"/v1/orders/{order['id']}/shipments")
     assert (bare.status_code, bare.json()["code"]) == (403, "customer_token_required")
+
+
+async def test_the_offer_prices_like_a_quote_and_shows_staff_the_next_change(api: Api, db: AsyncSession) -> None:
+    shop = await make_shop(db)
+    staff = api.as_("merchandiser")
+    zone = await staff.post("/v1/price-zones", json={"code": "paris", "name": "Paris"})
+    assert zone.status_code == 201, zone.text
+    tomorrow = clock.now() + timedelta(days=1)
+    for body in (
+        {"sku": shop.medium, "currency": "EUR", "amount": 1999, "valid_from": tomorrow.isoformat()},
+        {"sku": shop.medium, "currency": "EUR", "amount": 2700, "zone": "paris", "valid_from": tomorrow.isoformat()},
+    ):
+        assert (await staff.post("/v1/prices", json=body)).status_code == 201
+
+    default = (await staff.get(f"/v1/variants/{shop.medium}/offer")).json()["price"]
+    assert (default["amount"], default["next_amount"], default["next_valid_from"][:19]) == (
+        2500, 1999, tomorrow.isoformat()[:19],
+    )  # fmt: skip
+    # Paris has no price in force yet: the default zone's applies (as in a quote); Paris's own
+    # takes over tomorrow.
+    paris = (await staff.get(f"/v1/variants/{shop.medium}/offer", params={"zone": "paris"})).json()["price"]
+    assert (paris["zone"], paris["priced_in_zone"], paris["amount"], paris["next_amount"]) == (
+        "paris", "default", 2500, 2700,
+    )  # fmt: skip
+    clock.advance(timedelta(days=1, minutes=1))
+    later = (await staff.get(f"/v1/variants/{shop.medium}/offer", params={"zone": "paris"})).json()["price"]
+    assert (later["priced_in_zone"], later["amount"], later["next_amount"]) == ("paris", 2700, None)
+    none = await staff.get(f"/v1/variants/{shop.medium}/offer", params={"currency": "USD"})
+    assert (none.status_code, none.json()["code"]) == (422, "price_not_found")
