@@ -12,10 +12,14 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalog.controllers import ROUTES as CATALOG_ROUTES
+from app.console.controllers import console_routes
+from app.console.web import TEMPLATES
 from app.core import health
 from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
@@ -35,9 +39,9 @@ from app.orders.controllers import ROUTES as ORDERS_ROUTES
 from app.orders.returns.controllers import ROUTES as RETURNS_ROUTES
 from app.pricing.controllers import ROUTES as PRICING_ROUTES
 from app.reports.controllers import ROUTES as REPORTS_ROUTES
-from app.wiring import wire_domains
 
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema"]
+# /console authenticates staff by their session cookie (app/console/web.py), never by API key.
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/console"]
 
 V1_ROUTES: list[Any] = [
     *API_KEYS_ROUTES,
@@ -52,9 +56,6 @@ V1_ROUTES: list[Any] = [
     *PRICING_ROUTES,
     *REPORTS_ROUTES,
 ]
-
-
-wire_domains()
 
 
 def create_app(
@@ -101,7 +102,8 @@ def create_app(
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
     return Litestar(
-        route_handlers=[*health.ROUTES, v1],
+        route_handlers=[*health.ROUTES, v1, *console_routes()],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=state,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,6 +1,7 @@
 """Every domain's tables, imported so Alembic sees one metadata."""
 
 from app.catalog import models as _catalog  # noqa: F401
+from app.console import models as _console  # noqa: F401
 from app.core import models as _core  # noqa: F401
 from app.core.db import Base
 from app.customers import models as _customers  # noqa: F401

@@ -1,5 +1,6 @@
 """Dramatiq entry: `dramatiq app.worker` imports every domain's actors (after the broker is set)."""
 
+from app.console import jobs as _console_jobs
 from app.core import broker as _broker  # noqa: F401  (sets the broker before actors are declared)
 from app.core import jobs as _core_jobs
 from app.customers import jobs as _customers_jobs
@@ -10,12 +11,9 @@ from app.loyalty import jobs as _loyalty_jobs
 from app.orders import jobs as _orders_jobs
 from app.orders.returns import jobs as _returns_jobs
 from app.reports import jobs as _reports_jobs
-from app.wiring import wire_domains
-
-# Jobs run use cases that call hooks (a pickup expiry cancels an order: points come back).
-wire_domains()
 
 PERIODIC: list[tuple[str, float]] = [
+    *_console_jobs.PERIODIC,
     *_core_jobs.PERIODIC,
     *_customers_jobs.PERIODIC,
     *_fulfillment_jobs.PERIODIC,

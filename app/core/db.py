@@ -247,20 +247,6 @@ async def executemany(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
     await _run(session, "executemany", sql, (rows,))
 
 
-def last_before_commit(session: AsyncSession, step: Callable[[], Awaitable[None]]) -> None:
-    """Run `step` as the transaction's last statements, just before COMMIT (`transaction()`
-    runs it; a request's `db_session` too). For a write that locks rows every concurrent
-    request wants (the stock of a best seller): the locks are then held for the step and
-    the commit only, not for the rest of the use case. If it raises, nothing commits."""
-    session.info.setdefault("last_before_commit", []).append(step)
-
-
-async def run_last_steps(session: AsyncSession) -> None:
-    steps: list[Callable[[], Awaitable[None]]] = session.info.pop("last_before_commit", [])
-    for step in steps:
-        await step()
-
-
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     """Run `hook` once this session's transaction has committed (never if it rolls back)."""
     session.info.setdefault("after_commit", []).append(hook)
@@ -292,10 +278,8 @@ async def autocommit(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 @asynccontextmanager
 async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One session, one transaction, one commit: the last steps before it, the after-commit
-    hooks after it."""
+    """One session, one transaction, one commit; the after-commit hooks after it."""
     async with maker() as session:
         async with session.begin():
             yield session
-            await run_last_steps(session)
         await run_after_commit_hooks(session)

@@ -12,7 +12,7 @@ from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.core.db import run_after_commit_hooks, run_last_steps
+from app.core.db import run_after_commit_hooks
 
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -22,7 +22,6 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
     async with state.sessionmaker() as session:
         async with session.begin():
             yield session
-            await run_last_steps(session)
         await run_after_commit_hooks(session)
 
 

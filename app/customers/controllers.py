@@ -14,8 +14,8 @@ enumerable. Contacts travel only in query strings and bodies, which are never lo
 
 **Merge.** `POST /v1/customers/{survivor}/merge {"absorb": id}` (admin, contact_center),
 one transaction: the survivor keeps its own data and gains the absorbed record's missing
-email/phone and addresses; consent follows the newest decision; every domain registered
-with `service.on_merge` moves its rows (orders, carts, points); `customer.merged` is
+email/phone and addresses; consent follows the newest decision; the customer-merge flow
+(app/flows/customer_merge.py) moves the orders, carts and points; `customer.merged` is
 recorded. The absorbed record stays as a tombstone: its id, card number and contacts keep
 resolving to the survivor and remain reserved. Reading an absorbed id answers **200 with
 the survivor's body** (its `id` is the survivor's, `merged_ids` lists absorbed records)
@@ -67,7 +67,7 @@ from app.customers.schemas import (
     CustomerUpdate,
     MergeBody,
 )
-from app.flows import customer_search
+from app.flows import customer_merge, customer_search
 from app.flows import customer_view as customer_view_flow
 from app.flows.customer_search import CustomerMatch
 from app.flows.customer_view import CustomerViewOut
@@ -152,7 +152,7 @@ async def update_customer(
     summary="Merge another record of the same person into this one",
 )
 async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data: MergeBody) -> CustomerOut:
-    return await service.merge_customers(db_session, customer_id, data.absorb)
+    return await customer_merge.merge_customers(db_session, customer_id, data.absorb)
 
 
 @get(
@@ -169,7 +169,7 @@ async def customer_overview(
     history_limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
 ) -> CustomerOverview:
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
-    return await service.customer_overview(db_session, customer_id, history_limit)
+    return await customer_merge.customer_overview(db_session, customer_id, history_limit)
 
 
 @get(

@@ -13,24 +13,19 @@ Public functions (other domains call only these; none commits):
 - `customer_of_token(session, principal, token) -> UUID`: whose token it is (403 if none).
 - `customers_named(session, prefix, *, cursor, limit) -> Page[CustomerOut]`: live records
   whose name starts with `prefix` (staff search; at least two characters).
-- `merge_customers(session, survivor_id, absorbed_id) -> CustomerOut`: one transaction;
-  calls every `on_merge` callback in it and records `customer.merged`.
+- `merge_customers(session, survivor_id, absorbed_id) -> Merged`: folds the records (both
+  rows locked, by id) and records `customer.merged`; `Merged.fresh` is False when the merge
+  was done before (a repeat). The customer-merge flow (app/flows/customer_merge.py) then
+  moves the orders, carts and points in the same transaction.
 - `authorize_customer_access(session, principal, customer_id, token) -> None`: the
   storefront rule (below); orders call it before showing or changing a customer's things.
 - `visible_customers(session, principal, token, customers) -> list[CustomerOut]`: a
   look-up result as the caller may see it (a storefront: only its token's customer).
 - `issue_customer_token(session, principal, customer_id) -> CustomerTokenOut` and
   `start_customer_session(session, principal, *, email=None, phone=None) -> CustomerTokenOut`.
-- `customer_overview(session, customer_id, history_limit) -> CustomerOverview`.
+- `overview(customer, balance, entries, history_limit) -> CustomerOverview`: the
+  contact-center view from the parts the flow gathers (orders' history, loyalty's balance).
 - `purge_expired_tokens(session) -> int`.
-- Registries, wired in app/main.py; each returns a function that unregisters:
-  `on_merge(callback)` with `async callback(session, survivor_id, absorbed_id)`: move your
-  rows (orders, carts, points) from the absorbed customer to the survivor, inside the
-  merge's transaction; raising aborts the whole merge.
-  `register_history_provider(provider)` with `async provider(session, customer_id, limit)
-  -> Sequence[HistoryEntry]` (newest first, at most `limit`).
-  `register_balance_provider(provider)` with `async provider(session, customer_id) ->
-  LoyaltyBalance` (one provider; loyalty).
 
 The storefront rule: a storefront key (web or app) reads or changes a customer's record
 only with that customer's token (`X-Customer-Token`), obtained by the same key. Staff and
@@ -43,7 +38,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -83,36 +78,26 @@ from app.customers.schemas import (
 __all__ = [
     "HistoryEntry",
     "LoyaltyBalance",
+    "Merged",
     "authorize_customer_access",
     "create_customer",
     "customer_of_token",
-    "customer_overview",
     "customers_named",
     "find_customers",
     "get_customer",
     "issue_customer_token",
     "merge_customers",
-    "on_merge",
+    "overview",
     "purge_expired_tokens",
-    "register_balance_provider",
-    "register_history_provider",
     "resolve_customer_id",
     "start_customer_session",
     "update_customer",
     "visible_customers",
 ]
 
-MergeCallback = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[None]]
-HistoryProvider = Callable[[AsyncSession, uuid.UUID, int], Awaitable[Sequence[HistoryEntry]]]
-BalanceProvider = Callable[[AsyncSession, uuid.UUID], Awaitable[LoyaltyBalance]]
-
 TOKEN_PREFIX = "oct_"
 # A fresh random card number collides with an issued one with odds ~ cards / 10^10.
 _CARD_ATTEMPTS = 5
-
-_merge_callbacks: list[MergeCallback] = []
-_history_providers: list[HistoryProvider] = []
-_balance_providers: list[BalanceProvider] = []
 
 
 def default_region() -> str:
@@ -122,33 +107,6 @@ def default_region() -> str:
 
 def token_ttl() -> timedelta:
     return timedelta(minutes=get_settings().customer_token_ttl_minutes)
-
-
-# ---- registries ------------------------------------------------------------------------
-
-
-def _register(registry: list[Any], item: Any) -> Callable[[], None]:
-    registry.append(item)
-
-    def unregister() -> None:
-        if item in registry:
-            registry.remove(item)
-
-    return unregister
-
-
-def on_merge(callback: MergeCallback) -> Callable[[], None]:
-    return _register(_merge_callbacks, callback)
-
-
-def register_history_provider(provider: HistoryProvider) -> Callable[[], None]:
-    return _register(_history_providers, provider)
-
-
-def register_balance_provider(provider: BalanceProvider) -> Callable[[], None]:
-    if _balance_providers:
-        raise RuntimeError("a loyalty balance provider is already registered")
-    return _register(_balance_providers, provider)
 
 
 # ---- normalization at the service edge --------------------------------------------------
@@ -343,7 +301,12 @@ def _profile(customer: Customer) -> rules.Profile:
     )
 
 
-async def merge_customers(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> CustomerOut:
+class Merged(msgspec.Struct, frozen=True):
+    customer: CustomerOut  # the survivor
+    fresh: bool  # False: the absorbed record had been merged into the survivor before
+
+
+async def merge_customers(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> Merged:
     """Fold `absorbed_id` into `survivor_id`. Repeating a finished merge returns the survivor."""
     if survivor_id == absorbed_id:
         raise CannotMergeSelf("survivor and absorbed record are the same")
@@ -354,7 +317,7 @@ async def merge_customers(session: AsyncSession, survivor_id: uuid.UUID, absorbe
             raise CustomerNotFound(f"no customer {wanted}", customer_id=str(wanted))
     assert survivor is not None and absorbed is not None
     if absorbed.merged_into_id == survivor.id:
-        return await get_customer(session, survivor.id)
+        return Merged(await get_customer(session, survivor.id), fresh=False)
     for row in (survivor, absorbed):
         if row.merged_into_id is not None:
             raise CustomerMerged(
@@ -377,8 +340,6 @@ async def merge_customers(session: AsyncSession, survivor_id: uuid.UUID, absorbe
     await session.flush()
     await repository.repoint_tombstones(session, absorbed.id, survivor.id)
     await repository.move_tokens(session, absorbed.id, survivor.id)
-    for callback in list(_merge_callbacks):
-        await callback(session, survivor.id, absorbed.id)
     await outbox.record(
         session,
         "customer.merged",
@@ -386,7 +347,7 @@ async def merge_customers(session: AsyncSession, survivor_id: uuid.UUID, absorbe
         aggregate_id=str(survivor.id),
         payload={"survivor_id": str(survivor.id), "absorbed_id": str(absorbed.id)},
     )
-    return await get_customer(session, survivor.id)
+    return Merged(await get_customer(session, survivor.id), fresh=True)
 
 
 # ---- storefront access ------------------------------------------------------------------
@@ -463,17 +424,13 @@ async def purge_expired_tokens(session: AsyncSession) -> int:
 # ---- contact-center view ----------------------------------------------------------------
 
 
-async def customer_overview(session: AsyncSession, customer_id: uuid.UUID, history_limit: int) -> CustomerOverview:
+def overview(
+    customer: CustomerOut, balance: LoyaltyBalance, entries: Sequence[HistoryEntry], history_limit: int
+) -> CustomerOverview:
     """Profile, loyalty balance and the newest `history_limit` entries of every channel."""
-    customer = await get_customer(session, customer_id)
-    balance = LoyaltyBalance()
-    for balance_of in _balance_providers:
-        balance = await balance_of(session, customer.id)
-    entries: list[HistoryEntry] = []
-    # One after the other: a session runs one statement at a time.
-    for provider in _history_providers:
-        entries.extend(await provider(session, customer.id, history_limit))
-    return CustomerOverview(customer=customer, loyalty=balance, history=rules.newest_first(entries, history_limit))
+    return CustomerOverview(
+        customer=customer, loyalty=balance, history=rules.newest_first(list(entries), history_limit)
+    )
 
 
 # ---- name search (contact center) ---------------------------------------------------------

@@ -18,6 +18,7 @@ from app.catalog.schemas import VariantDetail
 from app.core.auth import Principal, Role
 from app.core.schema import Out
 from app.core.settings import get_settings
+from app.flows.quote import price_zone
 from app.pricing import service as pricing
 from app.pricing.schemas import PriceInForceOut
 
@@ -31,7 +32,7 @@ async def variant_offer(
     session: AsyncSession, principal: Principal, sku: str, *, zone: str | None, currency: str | None
 ) -> VariantOfferOut:
     variant = await catalog.get_variant(session, sku)
-    in_zone = await pricing.resolve_zone(session, zone=zone, location_code=principal.location_code)
+    in_zone = await price_zone(session, zone=zone, store=principal.location_code)
     price = await pricing.price_in_force(
         session, variant.sku, zone=in_zone, currency=currency or get_settings().currency
     )

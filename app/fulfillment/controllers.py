@@ -19,6 +19,7 @@ from app.core.errors import InvalidInput, problem_response, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
 from app.core.schema import Body, Code
+from app.flows import fulfillment_progress
 from app.fulfillment import rules, service
 from app.fulfillment.schemas import (
     BinsBody,
@@ -114,7 +115,7 @@ async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUI
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
-    return await service.reject(db_session, principal, fo_id, data.reason, data.note)
+    return await fulfillment_progress.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
 @_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
@@ -124,7 +125,7 @@ async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID,
 
 @_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
-    return await service.ship(db_session, principal, fo_id)
+    return await fulfillment_progress.ship(db_session, principal, fo_id)
 
 
 @_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
@@ -142,7 +143,7 @@ async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
 ) -> Response[Any]:
     try:
-        return Response(await service.collect(db_session, principal, fo_id, data))
+        return Response(await fulfillment_progress.collect(db_session, principal, fo_id, data))
     except service.CodeRefused as refused:
         # Answered, not raised: the wrong attempt must be committed with the refusal.
         p = refused.problem
@@ -156,7 +157,7 @@ async def collect(
     summary="Carrier tracking webhook (delivered completes the parcel)",
 )
 async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> CarrierEventOut:
-    return await service.carrier_event(db_session, data)
+    return await fulfillment_progress.carrier_event(db_session, data)
 
 
 # ---- pick lists ---------------------------------------------------------------------------------
@@ -201,7 +202,7 @@ async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_l
 async def confirm_pick_list(
     db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, data: ConfirmBody
 ) -> PickListOut:
-    return await service.confirm(db_session, principal, pick_list_id, data.lines)
+    return await fulfillment_progress.confirm_pick_list(db_session, principal, pick_list_id, data.lines)
 
 
 @put(

@@ -11,7 +11,7 @@ import dramatiq
 from app.core import broker as _broker  # noqa: F401  (the broker before any actor)
 from app.core.db import transaction
 from app.core.jobs import job_sessionmaker
-from app.fulfillment import service
+from app.flows import fulfillment_progress
 
 BATCH = 50
 
@@ -21,7 +21,7 @@ async def store_timeouts() -> None:
     """A store that has not accepted a ship-from-store order in time is treated as rejecting it."""
     while True:
         async with transaction(job_sessionmaker()) as session:
-            handled = await service.reject_overdue(session, BATCH)
+            handled = await fulfillment_progress.reject_overdue(session, BATCH)
         if handled < BATCH:
             return
 
@@ -31,7 +31,7 @@ async def expire_pickups() -> None:
     """Pickups not collected within the configured days: cancelled, restocked, voided."""
     while True:
         async with transaction(job_sessionmaker()) as session:
-            handled = await service.expire_pickups(session, BATCH)
+            handled = await fulfillment_progress.expire_pickups(session, BATCH)
         if handled < BATCH:
             return
 

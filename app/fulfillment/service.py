@@ -3,34 +3,45 @@
 Public functions (other domains call only these; none commits):
 
 Sourcing
-- `plan_and_reserve(session, order: OrderToSource, *, actor) -> Sourced`: order placement
-  calls this in the order's transaction. It plans with the rules in force, reserves under
+- `plan_and_reserve(session, order: OrderToSource, *, actor, reserve=True) -> Sourced`: the
+  place-order flow calls this in the order's transaction. It plans with the rules in force, reserves under
   `order.reservation_ref` (re-planning when a concurrent order took the stock, bounded),
   writes the fulfillment orders and the explained decision. `Sourced.line_locations` says
   where each order line's units are. Raises NotSourceable (409 `insufficient_stock`, extra
   `lines=[{sku, requested, available}]`, `available_at={sku: {location: units}}`), PickupNotOffered,
-  UnknownLocation (422). With `reserve_last=True` the reserve is the transaction's last step
-  and raises `StockMoved` there if the stock went meanwhile: the caller runs it again.
+  UnknownLocation (422). With `reserve=False` nothing is reserved yet: the flow calls
+  `reserve_planned(session, sourced, actor)` as its transaction's last step, which raises
+  `StockMoved` if the planned stock went meanwhile (the flow then runs it again).
+- `delivered_lines(session, order_ids) -> {order_id: [HandedOver(line_id, quantity, at)]}`:
+  what reached the customer of each order (delivered `delivery`, collected `pickup`
+  fulfillment orders), for many orders in one statement (returns' customer look-up).
 - `order_fulfilment(session, order_id) -> OrderFulfilmentOut`: fulfillment orders,
   decisions with every candidate's reason, and the fulfilment timeline (contact center).
 - `current_version`, `get_version`, `list_versions`, `save_rules`, `simulate` (rule versions).
 
 Fulfillment orders (`principal` may be a location-bound key: it acts on its location only)
-- `get_fulfillment_order`, `list_fulfillment_orders`
-- `accept`, `reject(session, principal | None, fo_id, reason)`, `pack`, `ship`, `ready`,
-  `collect(session, principal, fo_id, body: CollectBody)` (the pickup code, or the order
-  number with the customer's loyalty card or phone; raises CodeRefused after counting a
-  wrong answer), `carrier_event` (a delivered parcel tells orders every unit delivered so
-  far: cash/card on delivery is taken then)
-- `reject_overdue(session, limit)`, `expire_pickups(session, limit)` (jobs)
-- `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: orders' `on_cancel`
-  hook (wired in app/wiring.py): the open (not yet picked) fulfillment orders give the units up
-  (reduced: `fulfillment.reduced`; or `fulfillment.cancelled`) and the reservations holding
-  them are released; returns the lines whose stock fulfilment holds. Units already picked,
-  packed or shipped: 409 `invalid_transition` (nothing written).
+- `get_fulfillment_order`, `list_fulfillment_orders`, `accept`, `pack`, `ready` (touch no order)
+- Steps that change their order's lines take `news: OrderNews` and put into it what the
+  order must record (shipped, collected, cancelled, delivered so far); the caller — a flow in
+  `app/flows/fulfillment_progress.py` — has locked the order's row first (`order_of`,
+  `order_of_parcel`, `orders_of_pick_list` name it) and tells orders afterwards:
+  `reject(session, principal | None, fo_id, reason, note, *, news)`, `ship(..., *, news)`,
+  `collect(session, principal, fo_id, body: CollectBody, *, customer_presents, news)`
+  (the pickup code, or the order number with the customer's loyalty card or phone; raises
+  CodeRefused after counting a wrong answer), `carrier_event(session, body, *, news)`,
+  `reject_if_overdue(session, fo_id, *, news)` / `overdue_store_responses(session, limit)`,
+  `expire_pickup(session, fo_id, *, news)` / `expired_pickups(session, limit)` (jobs)
+- `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: the cancel flow's
+  step (after the order's row lock): the open (not yet picked) fulfillment orders give the
+  units up (reduced: `fulfillment.reduced`; or `fulfillment.cancelled`) and the reservations
+  holding them are released; returns the lines whose stock fulfilment holds. Units already
+  picked, packed or shipped: 409 `invalid_transition` (nothing written).
+- `order_handed_over(session, order_id) -> bool`: every fulfillment order of the order is
+  finished (delivered, collected or given up).
 
 Pick lists
-- `next_pick_list(session, principal, location_code)`, `get_pick_list`, `confirm`,
+- `next_pick_list(session, principal, location_code)`, `get_pick_list`,
+  `confirm(session, principal, pick_list_id, found, *, news)`,
   `print_view(pick_list) -> str` (HTML), `put_bins(session, principal, location_code, body)`
 
 Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
@@ -51,35 +62,40 @@ from app.fulfillment import repository as _repository
 from app.fulfillment.errors import StockMoved
 from app.fulfillment.rules import TERMINAL as _TERMINAL
 from app.fulfillment.usecases.cancelling import cancel_order_lines
+from app.fulfillment.usecases.common import LinesNews, OrderNews, order_of
 from app.fulfillment.usecases.lifecycle import (
-    CodeRefused,
+    HandedOver,
     accept,
     carrier_event,
-    collect,
-    expire_pickups,
+    delivered_lines,
     get_fulfillment_order,
     list_fulfillment_orders,
     order_fulfilment,
+    order_handed_over,
+    order_of_parcel,
+    overdue_store_responses,
     pack,
-    ready,
     reject,
-    reject_overdue,
+    reject_if_overdue,
     ship,
 )
-from app.fulfillment.usecases.picking import confirm, get_pick_list, next_pick_list, print_view, put_bins
-from app.fulfillment.usecases.sourcing import (
-    OrderToSource,
-    Sourced,
-    current_version,
-    get_version,
-    list_versions,
-    plan_and_reserve,
-    save_rules,
-    simulate,
+from app.fulfillment.usecases.picking import (
+    confirm,
+    get_pick_list,
+    next_pick_list,
+    orders_of_pick_list,
+    print_view,
+    put_bins,
 )
+from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
+from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
+from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned
 
 __all__ = [
     "CodeRefused",
+    "HandedOver",
+    "LinesNews",
+    "OrderNews",
     "OrderToSource",
     "Sourced",
     "StockMoved",
@@ -89,7 +105,9 @@ __all__ = [
     "collect",
     "confirm",
     "current_version",
-    "expire_pickups",
+    "delivered_lines",
+    "expire_pickup",
+    "expired_pickups",
     "get_fulfillment_order",
     "get_pick_list",
     "get_version",
@@ -97,28 +115,23 @@ __all__ = [
     "list_versions",
     "next_pick_list",
     "order_fulfilment",
+    "order_handed_over",
+    "order_of",
+    "order_of_parcel",
+    "orders_of_pick_list",
+    "overdue_store_responses",
     "pack",
     "plan_and_reserve",
     "print_view",
     "put_bins",
     "ready",
     "reject",
-    "reject_overdue",
+    "reject_if_overdue",
+    "reserve_planned",
     "save_rules",
     "ship",
     "simulate",
 ]
-
-
-# Public as well (appended to the list above):
-# - `delivered_lines(session, order_ids) -> {order_id: [HandedOver(line_id, quantity, at)]}`:
-#   what reached the customer of each order (delivered `delivery`, collected `pickup`
-#   fulfillment orders), for many orders in one statement (returns' customer look-up).
-# - `order_handed_over(session, order_id) -> bool`: every fulfillment order of the order is
-#   finished; orders' handover check (wired in app/wiring.py).
-from app.fulfillment.usecases.lifecycle import HandedOver, delivered_lines, order_handed_over
-
-__all__ += ["HandedOver", "delivered_lines", "order_handed_over"]
 
 
 # - `units_held(session, *, limit) -> list[HeldUnits]`: what unfinished fulfillment orders

@@ -16,6 +16,7 @@ from app.core import outbox
 from app.core.db import transaction
 from app.core.errors import Problem
 from app.core.jobs import job_sessionmaker
+from app.flows import earn_points
 from app.loyalty import service
 
 log = logging.getLogger("oms.loyalty")
@@ -25,7 +26,7 @@ log = logging.getLogger("oms.loyalty")
 async def earn_for_order(event_id: str) -> None:
     try:
         async with transaction(job_sessionmaker()) as session:
-            await service.earn_for_event(session, event_id)
+            await earn_points.earn_for_event(session, event_id)
     except Problem as problem:
         # Bad data or a conflicting repeat: retrying cannot fix it; it needs a person.
         log.error("event %s earned no points: %s %s", event_id, problem.code, problem.detail)

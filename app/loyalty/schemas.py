@@ -103,7 +103,7 @@ class ReversalResult(msgspec.Struct, frozen=True, kw_only=True):
 
 class DeliveredOrder(msgspec.Struct, frozen=True, kw_only=True):
     """What orders and fulfilment know about goods that reached the customer (delivered or
-    collected), as the provider wired in app/main.py hands it to loyalty."""
+    collected), as the earn-points flow (app/flows/earn_points.py) hands it to loyalty."""
 
     order_id: str
     customer_id: uuid.UUID | None

@@ -10,8 +10,8 @@ Public functions (other domains call only these; none commits):
   or `points` of them; never more than was redeemed (a repeat restores 0).
 - `redeem_for_order(session, card_number, amount_minor, currency, order_id, *, channel=None)
   -> str` and `restore_for_order(session, reference, amount_minor, *, channel=None)`: the
-  same, in money (a partial restore gives back that part only), registered with
-  orders' `register_points_tender` (wired in app/main.py).
+  same, in money (a partial restore gives back that part only): the place-order, cancel
+  and refund flows (app/flows/) call them for `loyalty_points` tenders.
 - `earn(session, *, source_id, event_type, card_number, channel, lines, currency,
   occurred_at, points_paid_minor=0, order_id=None) -> Earning`: `lines` are
   (order line id, net paid after discounts, without delivery) in minor units;
@@ -33,10 +33,11 @@ Public functions (other domains call only these; none commits):
   points with the date each lot becomes spendable (the contact-center view).
 - `open_account(session, *, card_number, customer_id) -> None`: idempotent; accounts are
   also opened lazily on first use, so nothing waits for the `customer.created` event.
-- `merge_cards(session, survivor_id, absorbed_id)` (registered with customers' `on_merge`)
-  and `balance_for_customer(session, customer_id) -> LoyaltyBalance` (their balance provider).
-- `register_delivered_order_provider(provider)`: see "Earning events" below.
-- Jobs: `earn_for_event(session, event_id)`, `open_account_for_event(session, event_id)`,
+- `merge_cards(session, survivor_id, absorbed_id)` (the customer-merge flow) and
+  `balance_for_customer(session, customer_id) -> LoyaltyBalance` (the contact-center view).
+- Jobs: `earning_event(session, event_id) -> EarningEvent | None` and
+  `earn_for_event(session, event, delivered=None)` (see "Earning events" below),
+  `open_account_for_event(session, event_id)`,
   `release_pending(session, limit) -> int`, `expire_points(session, limit) -> int`;
   `audit(session) -> list[str]` lists cards whose balances disagree with ledger or lots.
 
@@ -57,8 +58,9 @@ expired are not taken from other points (the shopper never had the use of them).
 Earning events (`fulfillment.delivered`, `fulfillment.collected`, consumed by the
 `loyalty.earn_for_order` actor): the source document is the event's aggregate id (the
 fulfillment order). Fulfilment's own payload names the order and the fulfillment order;
-the provider registered with `register_delivered_order_provider` (app/main.py) reads the
-order's lines, totals and points tender, and loyalty earns on the units handed over, with
+the earn-points flow (app/flows/earn_points.py) reads the order's lines, totals and points
+tender and what that fulfillment order handed over (`DeliveredOrder`), and loyalty earns on
+the units handed over, with
 line ids `<order id>:<line no>` (what returns reverse with). A ship-to-store transfer
 earns nothing, nor does a guest order. Any other producer may instead put the earning in
 the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_number` or
@@ -68,7 +70,7 @@ the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_n
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -905,20 +907,32 @@ class _EarnEvent(msgspec.Struct, forbid_unknown_fields=False):
     points_paid_minor: int = 0
 
 
-DeliveredOrderProvider = Callable[[AsyncSession, dict[str, Any]], Awaitable[DeliveredOrder | None]]
-_delivered_order: list[DeliveredOrderProvider] = []
+class EarningEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An outbox event loyalty earns on (`EARNING_EVENTS`)."""
+
+    type: str
+    aggregate_id: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+    @property
+    def needs_order(self) -> bool:
+        """A fulfilment order's event (no `lines` of its own): what it handed over comes
+        from orders and fulfilment (`DeliveredOrder`). A ship-to-store transfer is no sale."""
+        return "lines" not in self.payload and self.payload.get("type") != "ship_to_store"
 
 
-def register_delivered_order_provider(provider: DeliveredOrderProvider) -> None:
-    """How loyalty learns what a delivered/collected fulfilment event handed over (wired in
-    app/main.py: orders and fulfilment know it, and loyalty may not import them)."""
-    _delivered_order[:] = [provider]
-
-
-async def _from_fulfilment(session: AsyncSession, payload: dict[str, Any]) -> _EarnEvent | None:
-    if not _delivered_order or payload.get("type") == "ship_to_store":  # a transfer to a store is no sale
+async def earning_event(session: AsyncSession, event_id: str) -> EarningEvent | None:
+    """The outbox event `event_id` if loyalty earns on its type."""
+    event = await repository.event_by_id(session, uuid.UUID(event_id))
+    if event is None or event.type not in EARNING_EVENTS:
         return None
-    order = await _delivered_order[0](session, payload)
+    return EarningEvent(
+        type=event.type, aggregate_id=event.aggregate_id, occurred_at=event.occurred_at, payload=event.payload
+    )
+
+
+def _from_fulfilment(order: DeliveredOrder | None) -> _EarnEvent | None:
     if order is None or order.customer_id is None:
         return None
     lines, points_paid = rules.handed_over(
@@ -939,20 +953,20 @@ async def _from_fulfilment(session: AsyncSession, payload: dict[str, Any]) -> _E
     )
 
 
-async def earn_for_event(session: AsyncSession, event_id: str) -> Earning | None:
-    """Earn for a delivered/collected event (the outbox event id); None if it earns nothing.
-    The payload either carries the earning (`lines` with `net_paid_minor`, see above) or is a
-    fulfilment order's event, completed by the registered delivered-order provider."""
-    event = await repository.event_by_id(session, uuid.UUID(event_id))
-    if event is None or event.type not in EARNING_EVENTS:
-        return None
+async def earn_for_event(
+    session: AsyncSession, event: EarningEvent, delivered: DeliveredOrder | None = None
+) -> Earning | None:
+    """Earn for a delivered/collected event; None if it earns nothing. The payload either
+    carries the earning (`lines` with `net_paid_minor`, see above) or is a fulfilment order's
+    event (`event.needs_order`), for which the caller hands in what it delivered
+    (app/flows/earn_points.py)."""
     if "lines" in event.payload:
         try:
             data: _EarnEvent | None = msgspec.convert(event.payload, _EarnEvent)
         except msgspec.ValidationError as exc:
-            raise InvalidEarning(f"event {event_id}: {exc}") from None
+            raise InvalidEarning(f"event {event.aggregate_id}: {exc}") from None
     else:
-        data = await _from_fulfilment(session, event.payload)
+        data = _from_fulfilment(delivered) if event.needs_order else None
     if data is None:
         return None
     card_number = data.card_number

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post, put
@@ -14,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role, roles
-from app.core.db import autocommit
 from app.core.errors import InvalidInput, problem_responses
-from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required, replay_if_done, require_key
+from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
+from app.flows import cancel_order as cancel_order_flow
 from app.flows import order_tracking
+from app.flows import place_order as place_order_flow
+from app.flows import quote as quote_flow
 from app.flows.order_tracking import OrderShipmentsOut
 from app.orders import service
 from app.orders.schemas import (
@@ -60,8 +61,14 @@ async def create_cart(
 ) -> Response[CartOut]:
     """A cart for any channel, anonymous or for a customer (that customer's open cart is reused)."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_cart(db_session, principal, data, customer_token)
+        db_session, request, principal, lambda: _create_cart(db_session, principal, data, customer_token)
     )
+
+
+async def _create_cart(session: AsyncSession, principal: Principal, data: CartCreate, token: str | None) -> CartOut:
+    """Carts are priced with the customer's facts from the records (app/flows/quote.py)."""
+    facts = await quote_flow.customer_facts(session, data.customer_id)
+    return await service.create_cart(session, principal, data, token, facts)
 
 
 @get("/carts/{cart_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
@@ -69,7 +76,8 @@ async def get_cart(
     cart_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
     """The cart priced live by the price engine."""
-    return await service.get_cart(db_session, principal, cart_id, customer_token)
+    facts = await quote_flow.cart_facts(db_session, cart_id)
+    return await service.get_cart(db_session, principal, cart_id, customer_token, facts)
 
 
 @action("/carts/{cart_id:uuid}/lines", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
@@ -81,7 +89,8 @@ async def add_cart_line(
     customer_token: CustomerToken = None,
 ) -> CartOut:
     """Add a quantity of a SKU (a SKU already in the cart adds up)."""
-    return await service.add_line(db_session, principal, cart_id, data.sku, data.quantity, customer_token)
+    facts = await quote_flow.cart_facts(db_session, cart_id)
+    return await service.add_line(db_session, principal, cart_id, data.sku, data.quantity, customer_token, facts)
 
 
 @put(
@@ -99,7 +108,8 @@ async def set_cart_line(
     customer_token: CustomerToken = None,
 ) -> CartOut:
     """Set a line's quantity; 0 removes it."""
-    return await service.set_line(db_session, principal, cart_id, sku, data.quantity, customer_token)
+    facts = await quote_flow.cart_facts(db_session, cart_id)
+    return await service.set_line(db_session, principal, cart_id, sku, data.quantity, customer_token, facts)
 
 
 @action("/carts/{cart_id:uuid}/codes", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
@@ -111,7 +121,8 @@ async def add_cart_code(
     customer_token: CustomerToken = None,
 ) -> CartOut:
     """Apply a promotion code; an unknown code is a 422 `unknown_promotion_code`."""
-    return await service.add_code(db_session, principal, cart_id, data.code, customer_token)
+    facts = await quote_flow.cart_facts(db_session, cart_id)
+    return await service.add_code(db_session, principal, cart_id, data.code, customer_token, facts)
 
 
 @delete(
@@ -128,7 +139,8 @@ async def remove_cart_code(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> CartOut:
-    return await service.remove_code(db_session, principal, cart_id, code, customer_token)
+    facts = await quote_flow.cart_facts(db_session, cart_id)
+    return await service.remove_code(db_session, principal, cart_id, code, customer_token, facts)
 
 
 @action("/carts/{cart_id:uuid}/assign", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
@@ -140,7 +152,8 @@ async def assign_cart(
     customer_token: CustomerToken = None,
 ) -> CartOut:
     """Give an anonymous cart to a customer; with an open cart already, the lines merge into it."""
-    return await service.assign(db_session, principal, cart_id, data.customer_id, customer_token)
+    facts = await quote_flow.customer_facts(db_session, data.customer_id)  # the cart's new owner
+    return await service.assign(db_session, principal, cart_id, data.customer_id, customer_token, facts)
 
 
 @get("/customers/{customer_id:uuid}/cart", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
@@ -148,7 +161,8 @@ async def customer_cart(
     customer_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
     """The customer's one open cart, whichever channel started it (created empty if none)."""
-    return await service.customer_cart(db_session, principal, customer_id, customer_token)
+    facts = await quote_flow.customer_facts(db_session, customer_id)
+    return await service.customer_cart(db_session, principal, customer_id, customer_token, facts)
 
 
 # ---- orders -------------------------------------------------------------------------------
@@ -173,30 +187,11 @@ async def place_order(
 
     This handler does not take the request transaction (`db_session`): that one would be
     open, holding a connection and possibly row locks, while the card gateway is called.
-    Instead: validation and pricing read without a transaction (each read stands alone, so
-    no BEGIN/COMMIT round trips); the cards are authorized with no transaction open (keyed
-    by `order:<key id>:<Idempotency-Key>`, so a retry never authorizes twice); then one
-    write transaction writes the order and reserves its stock as its last step (run again
-    if that stock went meanwhile). If it fails, the authorizations are voided."""
-    key = require_key(request)  # 428 without one: a retry would place a second order
-    maker = state.sessionmaker
-    async with autocommit(maker) as session:
-        replay = await replay_if_done(session, request, principal)
-        if replay is not None:
-            return replay
-        draft = await service.prepare_order(session, principal, data, customer_token)
-    payment_key = f"order:{principal.key_id}:{key}"
-    auths = await service.authorize_cards(maker, draft, payment_key)
-
-    async def write(session: AsyncSession, reserve_last: bool) -> Response[OrderOut]:
-        create = partial(service.write_order, session, principal, draft, auths, reserve_last=reserve_last)
-        return await idempotent(session, request, principal, create, required=True)
-
-    try:
-        return await service.in_order_transaction(maker, write)
-    except BaseException:
-        await service.void_cards(maker, auths)
-        raise
+    The place-order flow (app/flows/place_order.py) reads without a transaction, authorizes
+    the cards with none open, then writes the order in one transaction that reserves its
+    stock last — and voids the cards if that fails. Without an `Idempotency-Key`: 428 (a
+    retry would place a second order)."""
+    return await place_order_flow.place_order(state.sessionmaker, request, principal, data, customer_token)
 
 
 def _utc(value: datetime | None, name: str) -> datetime | None:
@@ -281,7 +276,9 @@ async def cancel_order(
     customer_token: CustomerToken = None,
 ) -> OrderOut:
     """Cancel the whole order, or some line quantities not yet fulfilled."""
-    return await service.cancel(db_session, principal, order_id, data.reason, data.lines, customer_token)
+    return await cancel_order_flow.cancel_order(
+        db_session, principal, order_id, data.reason, data.lines, customer_token
+    )
 
 
 @post(

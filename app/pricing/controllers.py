@@ -19,6 +19,7 @@ from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
 from app.pricing.rules import Kind
@@ -391,12 +392,10 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
     if data.zone is None and isinstance(choice, DeliveryChoice):
         zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
     else:
-        zone = await service.resolve_zone(
-            db_session,
-            zone=data.zone,
-            location_code=choice.location_code if isinstance(choice, PickupChoice) else None,
-        )
-    customer = data.customer
+        store = choice.location_code if isinstance(choice, PickupChoice) else None
+        zone = await quote_flow.price_zone(db_session, zone=data.zone, store=store)
+    customer_id = data.customer.id if data.customer else None
+    facts = await quote_flow.customer_facts(db_session, customer_id)  # the records', not the caller's
     result = await service.quote(
         db_session,
         service.QuoteInput(
@@ -404,7 +403,9 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
             lines=tuple(service.QuoteLine(line.sku, line.quantity) for line in data.lines),
             zone=zone,
             codes=tuple(data.codes),
-            customer_id=customer.id if customer else None,
+            customer_id=customer_id,
+            loyalty_tier=facts.loyalty_tier,
+            first_order=facts.first_order,
             channel=principal.channel.value if principal.channel else None,
             home_delivery=isinstance(choice, DeliveryChoice),
         ),

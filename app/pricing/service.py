@@ -21,18 +21,17 @@ Public functions (other domains call only these):
   caller rolls back and re-quotes. Idempotent per order.
 - `give_back(session, *, order_id: UUID) -> int`
   On cancellation: returns the order's uses to their promotions and codes (idempotent).
-- `resolve_zone(session, *, zone=None, country=None, postal_code=None, location_code=None) -> str`
-  The price zone of an explicit zone, a pickup store, or a delivery address; else `default`.
+- `resolve_zone(session, *, zone=None, country=None, postal_code=None) -> str`
+  The price zone of an explicit zone (a store's: the caller reads it from inventory), or a
+  delivery address; else `default`.
   To quote for a delivery address, prefer `QuoteInput(zone=ZoneAddress(country,
   postal_code))`: the quote resolves it without a round trip of its own.
-- `use_customer_facts(lookup)`: wiring hands in a known customer's loyalty tier and whether
-  they ordered before (loyalty's and orders' records); a quote never takes them from the caller.
-- `use_store_zones(lookup)`: wiring (app/main.py) hands in how to read a store's zone
-  (`locations.zone`, owned by inventory) — pricing does not import inventory.
 
 Types: `QuoteInput(currency, lines: tuple[QuoteLine, ...], zone: str | ZoneAddress = "default",
-codes=(), customer_id=None, channel=None,
-home_delivery=False)`, `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
+codes=(), customer_id=None, loyalty_tier=None, first_order=False, channel=None,
+home_delivery=False)` (tier and first order: the records', read by the flow above — loyalty,
+orders — never the caller's; `CustomerFacts(customer_id, loyalty_tier, first_order)` carries
+them, `GUEST` has none), `QuoteLine(sku, quantity)`, `ZoneAddress(country, postal_code="")`,
 `Quote` (`priced_at`, `customer_id`, `result: rules.PricingResult`, `compare_at`,
 `promotion_names`); `rules.LineSnapshot` is the
 per-line snapshot (sku, quantity, unit_price, gross, discounts [{promotion_id, code, amount}],
@@ -50,6 +49,7 @@ HTTP-facing use cases: `create_zone`, `update_zone`, `get_zone`, `list_zones`, `
 from __future__ import annotations
 
 from app.pricing import rules
+from app.pricing.models import DEFAULT_ZONE
 from app.pricing.usecases.in_force import price_in_force
 from app.pricing.usecases.management import (
     add_codes,
@@ -69,25 +69,26 @@ from app.pricing.usecases.management import (
     zone_details,
 )
 from app.pricing.usecases.quoting import (
+    GUEST,
+    CustomerFacts,
     Quote,
     QuoteInput,
     QuoteLine,
-    StoreZoneLookup,
     ZoneAddress,
     give_back,
     normalize_code,
     quote,
     redeem,
     resolve_zone,
-    use_customer_facts,
-    use_store_zones,
 )
 
 __all__ = [
+    "DEFAULT_ZONE",
+    "GUEST",
+    "CustomerFacts",
     "Quote",
     "QuoteInput",
     "QuoteLine",
-    "StoreZoneLookup",
     "ZoneAddress",
     "add_codes",
     "archive_promotion",
@@ -109,8 +110,6 @@ __all__ = [
     "set_price",
     "update_promotion",
     "update_zone",
-    "use_customer_facts",
-    "use_store_zones",
     "withdraw_price",
     "zone_details",
 ]

@@ -1,13 +1,13 @@
 """journeys2: the contact center finds a customer by the start of their name
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0012
 """
 
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

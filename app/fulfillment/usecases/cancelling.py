@@ -1,4 +1,5 @@
-"""A customer cancels units of an order (orders' `on_cancel` hook, wired in app/wiring.py): the
+"""A customer cancels units of an order (the cancel flow, app/flows/cancel_order.py, calls this
+after locking the order's row): the
 fulfillment orders not yet picked give them up — reduced, or cancelled when nothing is left —
 and exactly the reservations holding those units are released, wherever they are held (a
 line split over two locations, a re-sourcing's own reference, a warehouse feeding a pickup).
@@ -12,9 +13,10 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import outbox
-from app.fulfillment import neighbours, repository, rules
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import FulfillmentInvalidTransition
 from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
+from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import move, record, take_from_holds
 
 Key = tuple[uuid.UUID, str]  # (fulfillment order id, order line id)
@@ -93,7 +95,7 @@ async def _release(
 ) -> None:
     """Release the reservations holding the cut units (a line arriving by ship-to-store holds
     nothing at the store yet: its units are released at the warehouse)."""
-    by_ref: dict[str, list[neighbours.StockLine]] = {}
+    by_ref: dict[str, list[stock.StockLine]] = {}
     for (fo_id, line_id), units in sorted(cut.items()):
         line = line_of[(fo_id, line_id)]
         if _arriving(line):
@@ -101,7 +103,7 @@ async def _release(
         for ref, taken in take_from_holds(line, units):
             by_ref.setdefault(ref, []).append((line.sku, by_id[fo_id].location_code, taken))
     for ref, held in sorted(by_ref.items()):
-        await neighbours.release(session, ref, held, None)
+        await stock.release(session, ref, held, None)
 
 
 async def _shrink(

@@ -1,22 +1,25 @@
 """Pieces every fulfilment use case shares: the rules in force, response shapes, the
-fulfilment timeline, and what orders are told."""
+fulfilment timeline, and the news for orders (`OrderNews`: what a step did to its orders'
+lines; the flow above both domains tells orders, app/flows/fulfillment_progress.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal
-from app.fulfillment import neighbours, repository, rules
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import FulfillmentInvalidTransition, FulfillmentOrderNotFound
 from app.fulfillment.models import FulfillmentEvent, FulfillmentOrder, FulfillmentOrderLine, Parcel
 from app.fulfillment.schemas import FulfillmentLineOut, FulfillmentOrderOut, ParcelOut
+from app.fulfillment.usecases import stock
 
 # Rules by their JSON text: validating them is the same work for every order under one
 # version. Keyed by the text, not the version number, because a number can come back with
@@ -54,23 +57,13 @@ async def load(session: AsyncSession, fo_id: uuid.UUID, *, lock: bool = True) ->
     return fo
 
 
-async def load_after_order(session: AsyncSession, fo_id: uuid.UUID) -> FulfillmentOrder:
-    """The fulfillment order, locked after its order's row.
-
-    The one lock order of every writer that changes an order and its fulfillment orders:
-    1. the order row (several orders: by id — `neighbours.lock_orders`);
-    2. its fulfillment orders (several: as `repository.fulfillment_orders_of` reads them);
-    3. the stock rows (inventory: by SKU, location).
-    An order's cancellation (orders.cancel, then `cancel_order_lines`) takes them in this
-    order, so every step that then tells the order something (ship, collect, a delivery, an
-    expiry, a rejection) must too: locking the fulfillment order first, a ship and a cancel
-    of the same order would each hold the row the other waits for — a deadlock, answered 503.
-    Steps that never touch the order (accept, pack, ready) lock the fulfillment order only."""
-    peek = await repository.fulfillment_order(session, fo_id)
-    if peek is None:
+async def order_of(session: AsyncSession, fo_id: uuid.UUID) -> uuid.UUID:
+    """The order a fulfillment order serves (read without a lock: it never changes). A flow
+    locks that order's row before the fulfillment order's (see `app/flows/__init__.py`)."""
+    fo = await repository.fulfillment_order(session, fo_id)
+    if fo is None:
         raise FulfillmentOrderNotFound(f"no fulfillment order {fo_id}")
-    await neighbours.lock_orders(session, [peek.order_id])  # a fulfillment order never changes order
-    return await load(session, fo_id)
+    return fo.order_id
 
 
 def require_location(principal: Principal, fo: FulfillmentOrder) -> None:
@@ -226,20 +219,47 @@ async def fo_view(session: AsyncSession, fo: FulfillmentOrder) -> FulfillmentOrd
     return fo_out(fo, lines, parcels, current.pickup_max_attempts)
 
 
+NewsKind = Literal["shipped", "collected", "cancelled", "delivered"]
+
+
+@dataclass(frozen=True)
+class LinesNews:
+    """Units of an order's lines that left (`shipped`), were handed over at a counter
+    (`collected`), can no longer be served (`cancelled`, stock already released), or — for
+    `delivered` — every unit delivered to the door so far (cumulative)."""
+
+    order_id: uuid.UUID
+    kind: NewsKind
+    lines: dict[int, int]
+    reason: str | None = None
+
+
+@dataclass
+class OrderNews:
+    """What a fulfillment step did to its orders' lines, in the order it happened. Fulfilment
+    cannot call orders (they sit side by side); the flow that ran the step tells orders in
+    the same transaction."""
+
+    items: list[LinesNews] = field(default_factory=list)
+
+    def add(self, order_id: uuid.UUID, kind: NewsKind, lines: dict[int, int], reason: str | None = None) -> None:
+        self.items.append(LinesNews(order_id, kind, lines, reason))
+
+
 async def tell_orders(
     session: AsyncSession,
+    news: OrderNews,
     order_id: uuid.UUID,
-    kind: str,
+    kind: NewsKind,
     lines: Sequence[tuple[str, int]],
     *,
     actor: uuid.UUID | None,
     reason: str | None = None,
     location: str | None = None,
 ) -> None:
-    """Tell the order what happened to some of its lines: `shipped` (capture the card for
-    them), `collected` (capture),
-    `cancelled` (cancel and refund/void them). An outbox event records it; the orders
-    service applies it in this same transaction."""
+    """Record what happened to some of the order's lines — `shipped` (capture the card for
+    them), `collected` (capture), `cancelled` (cancel and refund/void them) — as an outbox
+    event, and add it to `news` for the flow to apply to the order."""
     merged: dict[str, int] = {}
     for line_id, qty in lines:
         if qty > 0:
@@ -256,12 +276,19 @@ async def tell_orders(
     await outbox.record(
         session, f"fulfillment.order_lines_{kind}", aggregate_type="order", aggregate_id=str(order_id), payload=payload
     )
-    if kind == "shipped":
-        await neighbours.order_lines_left(session, order_id, merged)
-    elif kind == "collected":
-        await neighbours.order_lines_collected(session, order_id, merged)
-    elif kind == "cancelled":
-        await neighbours.order_lines_cancelled(session, order_id, merged, reason or "not available")
+    if kind == "cancelled":
+        reason = reason or "not available"
+    news.add(order_id, kind, {int(k): v for k, v in merged.items()}, reason)
+
+
+async def release_held(
+    session: AsyncSession, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], actor: uuid.UUID | None
+) -> None:
+    """Release what the lines' holds reserve (wherever each hold is) and forget the holds."""
+    for ref, held in stock_lines(fo, lines).items():
+        await stock.release(session, ref, held, actor)
+    for ln in lines:
+        ln.holds = []
 
 
 def start_of_day(now: datetime) -> datetime:

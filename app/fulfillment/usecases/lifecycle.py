@@ -3,43 +3,44 @@ delivered (carrier webhook), ready for pickup, collect, expire."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, outbox
+from app.core import clock
 from app.core.auth import Principal
 from app.core.pagination import Keyset, Page
-from app.fulfillment import neighbours, repository, rules
-from app.fulfillment.errors import PickupLocked, TrackingNumberTaken, UnknownParcel, WrongPickupCode
-from app.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Parcel
+from app.fulfillment import repository, rules
+from app.fulfillment.errors import TrackingNumberTaken, UnknownParcel
+from app.fulfillment.models import FulfillmentOrder, Parcel
 from app.fulfillment.schemas import (
     CarrierEventBody,
     CarrierEventOut,
-    CollectBody,
     FulfillmentEventOut,
     FulfillmentOrderOut,
     OrderFulfilmentOut,
     PackBody,
 )
+from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import (
+    OrderNews,
     fo_out,
     fo_view,
     load,
-    load_after_order,
     move,
     record,
+    release_held,
     require_location,
     rules_in_force,
     stock_lines,
     tell_orders,
     transition,
 )
-from app.fulfillment.usecases.sourcing import decision_out, resource_lines
+from app.fulfillment.usecases.resourcing import resource_lines
+from app.fulfillment.usecases.sourcing import decision_out
 
 FULFILLMENT_ORDERS = Keyset("fulfillment_orders", datetime, uuid.UUID)
 
@@ -149,29 +150,36 @@ async def accept(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) 
 
 
 async def reject(
-    session: AsyncSession, principal: Principal | None, fo_id: uuid.UUID, reason: str, note: str | None = None
+    session: AsyncSession,
+    principal: Principal | None,
+    fo_id: uuid.UUID,
+    reason: str,
+    note: str | None = None,
+    *,
+    news: OrderNews,
 ) -> FulfillmentOrderOut:
     """The location will not ship it. The reason drives the stock correction (not found: the
     SKU's available quantity there is counted down to 0; damaged: the units are written off;
     no staff / timeout: none); the location is excluded for this order and the lines are
-    re-sourced by the same rules (or cancelled and refunded after K rejections)."""
-    fo = await load_after_order(session, fo_id)
+    re-sourced by the same rules (or cancelled and refunded after K rejections: in `news`).
+    The caller holds the order's row lock."""
+    fo = await load(session, fo_id)
     if principal is not None:
         require_location(principal, fo)
     actor = principal.key_id if principal else None
     transition(fo, "reject")
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
-    await _release(session, fo, lines, actor)
+    await release_held(session, fo, lines, actor)
     correction = rules.REJECT_REASONS.get(reason)
     units = {ln.sku: ln.quantity for ln in lines}
     ref = f"fulfillment:{fo.number}:rejected"
     if correction == "count_zero":
-        found = await neighbours.available(session, sorted(units), [fo.location_code])
-        await neighbours.count_missing(
+        found = await stock.available(session, sorted(units), [fo.location_code])
+        await stock.count_missing(
             session, fo.location_code, dict(found.get(fo.location_code, {})), reference=ref, actor=actor
         )
     elif correction == "damage":
-        await neighbours.write_off(session, fo.location_code, units, reference=ref, actor=actor)
+        await stock.write_off(session, fo.location_code, units, reference=ref, actor=actor)
     fo.reject_reason = reason
     fo.respond_by = None
     await move(session, fo, "reject", actor, reason=reason, note=note)
@@ -182,27 +190,22 @@ async def reject(
         [(ln.line_id, ln.sku, ln.quantity) for ln in lines],
         trigger="timeout" if reason == "timeout" else "rejection",
         actor=actor,
+        news=news,
     )
     return await fo_view(session, fo)
 
 
-async def _release(
-    session: AsyncSession, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], actor: uuid.UUID | None
-) -> None:
-    for ref, held in stock_lines(fo, lines).items():
-        await neighbours.release(session, ref, held, actor)
-    for ln in lines:
-        ln.holds = []
+async def overdue_store_responses(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
+    """Ship-from-store orders whose store did not accept in time (up to `limit`)."""
+    return list(await repository.overdue_store_responses(session, clock.now(), limit))
 
 
-async def reject_overdue(session: AsyncSession, limit: int = 100) -> int:
-    """Stores that did not accept in time count as rejecting (the `fulfillment.store_timeouts` job)."""
-    ids = await repository.overdue_store_responses(session, clock.now(), limit)
-    for fo_id in ids:
-        fo = await load_after_order(session, fo_id)
-        if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
-            await reject(session, None, fo_id, "timeout")
-    return len(ids)
+async def reject_if_overdue(session: AsyncSession, fo_id: uuid.UUID, *, news: OrderNews) -> None:
+    """A store that did not accept in time counts as rejecting (re-checked under the lock;
+    the caller holds the order's row lock)."""
+    fo = await load(session, fo_id)
+    if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
+        await reject(session, None, fo_id, "timeout", news=news)
 
 
 # ---- pack, ship, deliver -----------------------------------------------------------------------------
@@ -236,18 +239,21 @@ async def pack(session: AsyncSession, principal: Principal, fo_id: uuid.UUID, bo
     return await fo_view(session, fo)
 
 
-async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
-    """The parcels leave: the reservation is consumed (a `sale` in the ledger) and the card is
-    captured for the shipped lines. A ship-to-store parcel becomes a dispatched transfer."""
-    fo = await load_after_order(session, fo_id)
+async def ship(
+    session: AsyncSession, principal: Principal, fo_id: uuid.UUID, *, news: OrderNews
+) -> FulfillmentOrderOut:
+    """The parcels leave: the reservation is consumed (a `sale` in the ledger); the shipped
+    lines go into `news` (the order captures the card for them). A ship-to-store parcel
+    becomes a dispatched transfer. The caller holds the order's row lock."""
+    fo = await load(session, fo_id)
     require_location(principal, fo)
     transition(fo, "ship")
     lines = (await repository.lines_of(session, [fo.id]))[fo.id]
     shipped = {ln.line_id: ln.picked_quantity for ln in lines if ln.picked_quantity}
     if fo.type == "ship_to_store":
-        await _release(session, fo, lines, principal.key_id)
+        await release_held(session, fo, lines, principal.key_id)
         assert fo.deliver_to is not None
-        fo.transfer_id = await neighbours.ship_to_store(
+        fo.transfer_id = await stock.ship_to_store(
             session,
             from_location=fo.location_code,
             to_location=fo.deliver_to,
@@ -257,18 +263,29 @@ async def ship(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) ->
         )
     else:
         for ref, held in stock_lines(fo, lines).items():
-            await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
+            await stock.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
         for ln in lines:
             ln.holds = []
-        await tell_orders(session, fo.order_id, "shipped", list(shipped.items()), actor=principal.key_id)
+        await tell_orders(session, news, fo.order_id, "shipped", list(shipped.items()), actor=principal.key_id)
     await move(session, fo, "ship", principal.key_id)
     return await fo_view(session, fo)
 
 
-async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> CarrierEventOut:
+async def order_of_parcel(session: AsyncSession, carrier: str, tracking_number: str) -> uuid.UUID | None:
+    """The order whose parcel this is (None: no such parcel)."""
+    parcel = await repository.parcel_by_tracking(session, carrier, tracking_number)
+    if parcel is None:
+        return None
+    fo = await repository.fulfillment_order(session, parcel.fulfillment_order_id)
+    return fo.order_id if fo is not None else None
+
+
+async def carrier_event(session: AsyncSession, body: CarrierEventBody, *, news: OrderNews) -> CarrierEventOut:
     """A carrier's tracking update (at least once: a repeated event id changes nothing).
-    `delivered` on the last parcel completes the fulfillment order; a ship-to-store parcel
-    delivered at the store is received there and reserved for the pickup it feeds."""
+    `delivered` on the last parcel completes the fulfillment order (and puts every unit of
+    the order delivered so far into `news`); a ship-to-store parcel delivered at the store is
+    received there and reserved for the pickup it feeds. The caller holds the order's row
+    lock (`order_of_parcel`)."""
     now = clock.now()
     fresh = await repository.claim_carrier_event(
         session,
@@ -285,7 +302,7 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
         raise UnknownParcel(f"no parcel {body.carrier} {body.tracking_number}")
     if not fresh:
         return CarrierEventOut(duplicate=True, fulfillment_order_id=parcel.fulfillment_order_id, status=None)
-    fo = await load_after_order(session, parcel.fulfillment_order_id)
+    fo = await load(session, parcel.fulfillment_order_id)
     if body.status == "delivered" and parcel.delivered_at is None:
         parcel.delivered_at = body.occurred_at or now
         await session.flush()
@@ -295,14 +312,13 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
             if fo.type == "ship_to_store":
                 await _arrived_at_store(session, fo)
             else:
-                await _tell_orders_delivered(session, fo.order_id)
-                await _complete_if_done(session, fo.order_id)
+                await _delivered_so_far(session, news, fo.order_id)
     else:
         record(session, fo, fo.order_id, f"carrier_{body.status}", None, tracking=body.tracking_number)
     return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
 
 
-async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> None:
+async def _delivered_so_far(session: AsyncSession, news: OrderNews, order_id: uuid.UUID) -> None:
     """Cash/card on delivery is taken at the door: orders learns every unit delivered so far."""
     fos = await repository.fulfillment_orders_of(session, order_id)
     handed_over = [fo.id for fo in fos if fo.type == "delivery" and fo.status == "delivered"]
@@ -310,19 +326,14 @@ async def _tell_orders_delivered(session: AsyncSession, order_id: uuid.UUID) -> 
     for lines in (await repository.lines_of(session, handed_over)).values():
         for ln in lines:
             delivered[ln.line_id] = delivered.get(ln.line_id, 0) + ln.picked_quantity
-    await neighbours.order_delivered(session, order_id, delivered)
-
-
-async def _complete_if_done(session: AsyncSession, order_id: uuid.UUID) -> None:
-    if await order_handed_over(session, order_id) and await neighbours.order_status(session, order_id) == "fulfilled":
-        await neighbours.complete_order(session, order_id)
+    news.add(order_id, "delivered", {int(k): v for k, v in delivered.items()})
 
 
 async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) -> None:
     """The ship-to-store parcel is at the store: receive the transfer, reserve the units for
     the pickup, and open the pickup for picking once everything it waits for is there."""
     if inbound.transfer_id is not None:
-        await neighbours.receive_transfer(session, inbound.transfer_id, None)
+        await stock.receive_transfer(session, inbound.transfer_id, None)
     if inbound.feeds_id is None:
         return
     pickup = await load(session, inbound.feeds_id)
@@ -330,7 +341,7 @@ async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) ->
     pickup_lines = {ln.line_id: ln for ln in (await repository.lines_of(session, [pickup.id]))[pickup.id]}
     ref = f"fulfillment:{pickup.number}:arrived:{inbound.number}"
     arrived = [(ln.sku, pickup.location_code, ln.picked_quantity) for ln in inbound_lines if ln.picked_quantity]
-    await neighbours.reserve(session, ref, arrived, None)
+    await stock.reserve(session, ref, arrived, None)
     for ln in inbound_lines:
         target = pickup_lines.get(ln.line_id)
         if target is not None and ln.picked_quantity:
@@ -338,145 +349,3 @@ async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) ->
     waiting = [ln for ln in pickup_lines.values() if ln.inbound_from and sum(h["qty"] for h in ln.holds) < ln.quantity]
     if pickup.status == "awaiting_transfer" and not waiting:
         await move(session, pickup, "transfer_arrived", None)
-
-
-# ---- BOPIS ----------------------------------------------------------------------------------------
-
-
-async def ready(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
-    """Picked and waiting at the counter: a pickup code (six digits, hashed, single use) is
-    issued and sent to the customer through the `fulfillment.pickup_ready` event."""
-    fo = await load(session, fo_id)
-    require_location(principal, fo)
-    _, current = await rules_in_force(session)
-    code = rules.new_pickup_code()
-    fo.code_salt = os.urandom(16)
-    fo.code_hash = rules.hash_pickup_code(code, fo.code_salt)
-    fo.code_attempts = 0
-    now = clock.now()
-    fo.ready_at = now
-    fo.expires_at = now + timedelta(days=current.pickup_expiry_days)
-    await move(session, fo, "ready", principal.key_id, expires_at=fo.expires_at.isoformat())
-    # The notifier needs the code itself; it travels only in this event, never in a response.
-    await outbox.record(
-        session,
-        "fulfillment.pickup_ready",
-        aggregate_type="fulfillment_order",
-        aggregate_id=str(fo.id),
-        payload={
-            "fulfillment_order_id": str(fo.id),
-            "order_id": str(fo.order_id),
-            "order_number": fo.order_number,
-            "store": fo.location_code,
-            "pickup_code": code,
-            "expires_at": fo.expires_at.isoformat(),
-        },
-    )
-    return await fo_view(session, fo)
-
-
-class CodeRefused(Exception):
-    """A wrong code was counted; the caller answers with `problem` once the count is committed."""
-
-    def __init__(self, problem: WrongPickupCode | PickupLocked) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-async def collect(
-    session: AsyncSession, principal: Principal, fo_id: uuid.UUID, body: CollectBody
-) -> FulfillmentOrderOut:
-    """At the counter: the right code — or the order number with the customer's loyalty
-    card or phone — hands the goods over (reservation consumed, payment captured, order
-    completed). A wrong answer is counted and refused; after the rules' max attempts the
-    pickup locks. Raises CodeRefused *after* counting: the controller must commit and answer
-    with its problem."""
-    fo = await load_after_order(session, fo_id)
-    require_location(principal, fo)
-    _, current = await rules_in_force(session)
-    used = fo.status == "collected"
-    if body.code is not None:
-        verdict = rules.check_pickup_code(
-            body.code,
-            stored_hash=fo.code_hash,
-            salt=fo.code_salt,
-            attempts=fo.code_attempts,
-            max_attempts=current.pickup_max_attempts,
-            used=used,
-        )
-    else:
-        assert body.order_number is not None  # CollectBody: code, or order number + card/phone
-        matches = fo.code_hash is not None and await neighbours.customer_presents(
-            session, fo.order_id, body.order_number, card_number=body.card_number, phone=body.phone
-        )
-        verdict = rules.check_pickup_identity(
-            matches, attempts=fo.code_attempts, max_attempts=current.pickup_max_attempts, used=used
-        )
-    if verdict == "used":
-        transition(fo, "collect")  # raises 409 invalid_transition
-    if fo.status != "ready_for_pickup":
-        transition(fo, "collect")
-    if verdict == "locked":
-        raise CodeRefused(PickupLocked("the pickup is locked after too many wrong codes; ask a manager"))
-    if verdict == "wrong":
-        fo.code_attempts += 1
-        left = max(current.pickup_max_attempts - fo.code_attempts, 0)
-        record(
-            session,
-            fo,
-            fo.order_id,
-            "wrong_pickup_code" if body.code is not None else "wrong_pickup_identity",
-            principal.key_id,
-            attempts=fo.code_attempts,
-        )
-        if left == 0:
-            await outbox.record(
-                session,
-                "fulfillment.pickup_locked",
-                aggregate_type="fulfillment_order",
-                aggregate_id=str(fo.id),
-                payload={"fulfillment_order_id": str(fo.id), "order_id": str(fo.order_id)},
-            )
-            raise CodeRefused(PickupLocked("too many wrong codes: the pickup is now locked", attempts_left=0))
-        what = "the code does not match" if body.code is not None else "the order number and card or phone do not match"
-        raise CodeRefused(WrongPickupCode(what, attempts_left=left))
-    lines = (await repository.lines_of(session, [fo.id]))[fo.id]
-    for ref, held in stock_lines(fo, lines).items():
-        await neighbours.consume(session, ref, held, principal.key_id, f"fulfillment:{fo.number}")
-    for ln in lines:
-        ln.holds = []
-    fo.code_hash = None  # single use
-    await move(session, fo, "collect", principal.key_id, verified_by="code" if body.code is not None else "identity")
-    await tell_orders(
-        session,
-        fo.order_id,
-        "collected",
-        [(ln.line_id, ln.picked_quantity) for ln in lines],
-        actor=principal.key_id,
-    )
-    await _complete_if_done(session, fo.order_id)
-    return await fo_view(session, fo)
-
-
-async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
-    """Ready pickups not collected in time: cancelled, the goods back in the store's
-    available stock, the payment voided, `fulfillment.expired` emitted (the
-    `fulfillment.expire_pickups` job)."""
-    ids = await repository.expired_pickups(session, clock.now(), limit)
-    for fo_id in ids:
-        fo = await load_after_order(session, fo_id)
-        if fo.status != "ready_for_pickup" or fo.expires_at is None or fo.expires_at > clock.now():
-            continue
-        lines = (await repository.lines_of(session, [fo.id]))[fo.id]
-        await _release(session, fo, lines, None)
-        fo.code_hash = None
-        await move(session, fo, "expire", None)
-        await tell_orders(
-            session,
-            fo.order_id,
-            "cancelled",
-            [(ln.line_id, ln.quantity - ln.short_quantity) for ln in lines],
-            actor=None,
-            reason="pickup not collected in time",
-        )
-    return len(ids)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog import service as catalog
 from app.core import clock
 from app.core.auth import Principal
-from app.fulfillment import neighbours, repository, rules
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import (
     ConfirmationMismatch,
     InvalidBins,
@@ -27,8 +27,10 @@ from app.fulfillment.errors import (
 )
 from app.fulfillment.models import FulfillmentOrder, PickList
 from app.fulfillment.schemas import BinsBody, BinsOut, FoundLine, PickLineOut, PickListOut, PickShareOut
-from app.fulfillment.usecases.common import move, record, rules_in_force, take_from_holds
-from app.fulfillment.usecases.sourcing import location_exists, resource_lines
+from app.fulfillment.usecases import stock
+from app.fulfillment.usecases.common import OrderNews, move, record, rules_in_force, take_from_holds
+from app.fulfillment.usecases.resourcing import resource_lines
+from app.fulfillment.usecases.sourcing import location_exists
 
 # How many queue rows to read beyond the order cap, so the unit cap can skip a big order.
 LOOKAHEAD = 3
@@ -155,12 +157,22 @@ async def get_pick_list(session: AsyncSession, principal: Principal, pick_list_i
     return _out(await _open_list(session, principal, pick_list_id, lock=False))
 
 
+async def orders_of_pick_list(session: AsyncSession, pick_list_id: uuid.UUID) -> list[uuid.UUID]:
+    """The orders a pick list's fulfillment orders serve (read without a lock): a flow locks
+    their rows before `confirm` locks the fulfillment orders."""
+    pl = await repository.pick_list(session, pick_list_id)
+    if pl is None:
+        return []
+    return list(await repository.order_ids_of(session, [uuid.UUID(i) for i in pl.fulfillment_order_ids]))
+
+
 async def confirm(
-    session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, found: list[FoundLine]
+    session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, found: list[FoundLine], *, news: OrderNews
 ) -> PickListOut:
     """Per SKU of the walk, the units actually found. They go to the walk's orders in
     priority order; what was not found is released, written to the ledger as a cycle-count
-    correction, and re-sourced to another location (or cancelled and refunded)."""
+    correction, and re-sourced to another location (or cancelled: in `news`). The caller
+    holds the row locks of the walk's orders (`orders_of_pick_list`)."""
     pl = await _open_list(session, principal, pick_list_id, lock=True)
     if pl.status != "open":
         raise PickListClosed("this pick list was already confirmed")
@@ -173,9 +185,6 @@ async def confirm(
     if wrong or len(given) != len(found):
         raise ConfirmationMismatch("confirm each SKU of the walk exactly once, at most its quantity", skus=wrong)
     fo_ids = [uuid.UUID(i) for i in pl.fulfillment_order_ids]
-    # Orders' rows before their fulfillment orders (the lock order of common.load_after_order):
-    # a short pick may cancel units of an order that its customer is cancelling right now.
-    await neighbours.lock_orders(session, await repository.order_ids_of(session, fo_ids))
     fos = {fo_id: await _locked_fo(session, fo_id) for fo_id in fo_ids}
     lines = await repository.lines_of(session, fo_ids)
     line_of = {(fo_id, ln.line_id): ln for fo_id, ls in lines.items() for ln in ls}
@@ -214,9 +223,10 @@ async def confirm(
                 [(ln.line_id, ln.sku, ln.short_quantity) for ln in short],
                 trigger="short_pick",
                 actor=principal.key_id,
+                news=news,
             )
     if missing:
-        await neighbours.count_missing(
+        await stock.count_missing(
             session, pl.location_code, missing, reference=f"pick_list:{pl.id}:short", actor=principal.key_id
         )
     pl.status, pl.confirmed_at = "confirmed", clock.now()
@@ -235,7 +245,7 @@ async def _settle_shorts(session: AsyncSession, fo: FulfillmentOrder, short: lis
     """Release the reservation of the units not found (the count correction follows)."""
     for line in short:
         for ref, units in take_from_holds(line, line.short_quantity):
-            await neighbours.release(session, ref, [(line.sku, fo.location_code, units)], actor)
+            await stock.release(session, ref, [(line.sku, fo.location_code, units)], actor)
         record(
             session, fo, fo.order_id, "short_pick", actor, line_id=line.line_id, sku=line.sku, short=line.short_quantity
         )

@@ -1,6 +1,6 @@
 """Sourcing: plan with the rules in force, reserve in the order's transaction, write the
 fulfillment orders and the explained decision. Re-sourcing (short pick, rejection) uses the
-same rules, excluding the locations that failed."""
+same rules, excluding the locations that failed (`resourcing.py`)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,27 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Literal
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, db, outbox
-from app.fulfillment import neighbours, repository, rules
+from app.core import clock, outbox
+from app.fulfillment import repository, rules
 from app.fulfillment.errors import (
     NotSourceable,
     PickupNotOffered,
-    RuleVersionNotFound,
     StockMoved,
     UnknownLocation,
 )
-from app.fulfillment.models import FulfillmentOrder, SourcingDecision, SourcingRuleVersion
+from app.fulfillment.models import SourcingDecision
 from app.fulfillment.schemas import (
     CandidateOut,
-    ChangedOrder,
     DecisionOut,
     ReasonOut,
-    RuleVersionOut,
-    SimulationOut,
 )
-from app.fulfillment.usecases.common import record, rules_in_force, start_of_day, tell_orders
+from app.fulfillment.usecases import stock
+from app.fulfillment.usecases.common import rules_in_force, start_of_day
 from app.inventory.errors import InsufficientStock, LocationNotFound
 
 # A concurrent order may take the stock between plan and reserve: plan again, a few times.
@@ -63,6 +59,10 @@ class Sourced(msgspec.Struct, frozen=True, kw_only=True):
     # line_id -> [(location, units)]: where each order line's units are reserved or come from.
     line_locations: dict[str, list[tuple[str, int]]]
     fulfillment_order_ids: list[uuid.UUID]
+    # What the plan reserves under `reservation_ref`: (sku, location, units). Already
+    # reserved, unless `plan_and_reserve` was asked not to (`reserve_planned` then does).
+    reservation_ref: str = ""
+    units: list[tuple[str, str, int]] = []
 
 
 # ---- candidates ------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ async def candidates(
     """The locations that can serve an order of `serves` (None: of either kind) with their
     capabilities, today's load and the SKUs' availability: one query whatever the number of
     locations, plus the load one at most once a second."""
-    locations = await neighbours.sourcing_locations(session, skus, serves, pickup_location)
+    locations = await stock.sourcing_locations(session, skus, serves, pickup_location)
     today = await todays_load(session)
     return [
         rules.Candidate(
@@ -158,7 +158,7 @@ def _not_sourceable(plan: rules.Plan, pool: list[rules.Candidate], order: OrderT
     return NotSourceable(plan.summary, lines=lines, available_at=where_by_sku, summary=plan.summary)
 
 
-def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
+def reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
     """(sku, location, units) to reserve now: everything, except pickup lines that arrive
     by ship-to-store (reserved at the warehouse instead, and at the store on arrival)."""
     inbound = {ln.line_id for a in plan.assignments if a.type == "ship_to_store" for ln in a.lines}
@@ -175,17 +175,18 @@ def _reserved_by_plan(plan: rules.Plan) -> list[tuple[str, str, int]]:
 
 
 async def plan_and_reserve(
-    session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None, reserve_last: bool = False
+    session: AsyncSession, order: OrderToSource, *, actor: uuid.UUID | None, reserve: bool = True
 ) -> Sourced:
     """Choose the locations of a new order, reserve its units under `order.reservation_ref`
     and write its fulfillment orders — all in the caller's transaction. When a concurrent
     order takes the stock between plan and reserve, plan again (bounded); never oversell.
     Raises NotSourceable (409 `insufficient_stock`, with what is available where).
 
-    `reserve_last`: reserve as the transaction's last step (`db.last_before_commit`), so the
-    stock rows every order of a best seller wants stay locked for the reserve and the commit
-    only; if the stock moved meanwhile, that step raises StockMoved and the caller runs its
-    transaction again (the last attempt should reserve at once, to get a definite answer)."""
+    `reserve=False`: plan and write only; the caller reserves with `reserve_planned` as its
+    transaction's last step, so the stock rows every order of a best seller wants stay
+    locked for the reserve and the commit only. If the stock moved meanwhile that raises
+    StockMoved and the caller runs its transaction again (its last attempt should reserve
+    here, at once, to get a definite answer)."""
     if order.fulfilment == "pickup" and order.pickup_location is None:
         raise PickupNotOffered("a pickup order needs a pickup_location", field="pickup_location")
     version, current = await rules_in_force(session)
@@ -197,14 +198,12 @@ async def plan_and_reserve(
             if order.fulfilment == "pickup" and plan.notes and plan.notes[0].reasons[0].code == "no_pickup":
                 raise PickupNotOffered(f"{order.pickup_location} does not offer pickup", location=order.pickup_location)
             raise _not_sourceable(plan, pool, order)
-        units = _reserved_by_plan(plan)
-        if reserve_last:
-            db.last_before_commit(session, partial(_reserve_planned, session, order.reservation_ref, units, actor))
-        else:
+        units = reserved_by_plan(plan)
+        if reserve:
             try:
                 # No savepoint needed: inventory's reserve is all or nothing (a refusal gives
                 # back what it took before raising), and a savepoint costs two round trips.
-                await neighbours.reserve(session, order.reservation_ref, units, actor)
+                await stock.reserve(session, order.reservation_ref, units, actor)
             except InsufficientStock:
                 continue  # the stock moved under us: look again
         # A new order has no fulfillment orders yet: number them from 1 without counting.
@@ -217,15 +216,23 @@ async def plan_and_reserve(
             summary=plan.summary,
             line_locations=_line_locations(plan),
             fulfillment_order_ids=[fo["id"] for fo in fos],
+            reservation_ref=order.reservation_ref,
+            units=units,
         )
     raise NotSourceable("the stock kept moving while the order was placed; retry", summary="contention")
+
+
+async def reserve_planned(session: AsyncSession, sourced: Sourced, actor: uuid.UUID | None) -> None:
+    """Reserve what `plan_and_reserve(reserve=False)` planned (inventory locks the stock rows
+    in (SKU, location) order); StockMoved when it is no longer there."""
+    await _reserve_planned(session, sourced.reservation_ref, sourced.units, actor)
 
 
 async def _reserve_planned(
     session: AsyncSession, reference: str, units: list[tuple[str, str, int]], actor: uuid.UUID | None
 ) -> None:
     try:
-        await neighbours.reserve(session, reference, units, actor)
+        await stock.reserve(session, reference, units, actor)
     except InsufficientStock:
         raise StockMoved("the planned stock was taken before the order committed") from None
 
@@ -387,182 +394,6 @@ def _fulfillment_orders(
     return fos, lines
 
 
-# ---- re-sourcing --------------------------------------------------------------------------------
-
-
-async def resource_lines(
-    session: AsyncSession,
-    failed: FulfillmentOrder,
-    lines: Sequence[tuple[str, str, int]],
-    *,
-    trigger: str,
-    actor: uuid.UUID | None,
-) -> rules.Plan | None:
-    """Serve `lines` (line_id, sku, units) of `failed`'s order from other locations by the
-    same rules, excluding every location that failed this order; after the rules' max
-    rejections, or when nothing can serve them, they are cancelled and refunded.
-    Pickups are not re-sourced: their lines are cancelled (the customer chose that store)."""
-    if not lines:
-        return None
-    version, current = await rules_in_force(session)
-    history = await repository.fulfillment_orders_of(session, failed.order_id)
-    excluded = sorted({fo.location_code for fo in history if fo.status == "rejected"} | {failed.location_code})
-    rejections = sum(1 for fo in history if fo.status == "rejected")
-    placement = next(iter(await repository.decisions_of(session, failed.order_id)), None)
-    order = OrderToSource(
-        order_id=failed.order_id,
-        order_number=failed.order_number,
-        reservation_ref=f"resource:{uuid.uuid4()}",
-        fulfilment="delivery",
-        lines=list(lines),
-        latitude=placement.latitude if placement else None,
-        longitude=placement.longitude if placement else None,
-        promised_at=failed.promised_at,
-    )
-    if failed.type != "delivery":
-        await _cancel(session, failed, lines, "pickup lines are not re-sourced", actor)
-        return None
-    if rejections >= current.max_rejections:
-        await _cancel(session, failed, lines, f"rejected {rejections} times", actor)
-        return None
-    skus = sorted({sku for _, sku, _ in lines})
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        pool = await candidates(session, skus, order.fulfilment)
-        plan = make_plan(order, pool, current, excluded)
-        served = [a for a in plan.assignments]
-        if served:
-            try:
-                async with session.begin_nested():
-                    await neighbours.reserve(session, order.reservation_ref, _reserved_by_plan(plan), actor)
-            except InsufficientStock:
-                continue
-        _, fos = await write_decision(
-            session, order, plan, current, version, trigger=trigger, attempts=attempt, actor=actor, excluded=excluded
-        )
-        if served:
-            record(
-                session,
-                failed,
-                failed.order_id,
-                "re_sourced",
-                actor,
-                to=[fo["number"] for fo in fos],
-                summary=plan.summary,
-            )
-        if plan.unserved:
-            unserved = [(ln.line_id, ln.sku, ln.quantity) for ln in plan.unserved]
-            await _cancel(session, failed, unserved, plan.summary, actor)
-        return plan
-    await _cancel(session, failed, lines, "the stock kept moving", actor)
-    return None
-
-
-async def _cancel(
-    session: AsyncSession,
-    failed: FulfillmentOrder,
-    lines: Sequence[tuple[str, str, int]],
-    why: str,
-    actor: uuid.UUID | None,
-) -> None:
-    record(
-        session,
-        failed,
-        failed.order_id,
-        "lines_cancelled",
-        actor,
-        reason=why,
-        lines=[{"line_id": i, "sku": s, "quantity": q} for i, s, q in lines],
-    )
-    await tell_orders(session, failed.order_id, "cancelled", [(i, q) for i, _, q in lines], actor=actor, reason=why)
-
-
-# ---- rule versions and simulation ---------------------------------------------------------------
-
-
-def version_out(row: SourcingRuleVersion | None, current: rules.SourcingRules) -> RuleVersionOut:
-    if row is None:
-        return RuleVersionOut(version=0, rules=current, note="built-in defaults", created_at=None)
-    return RuleVersionOut(
-        version=row.version,
-        rules=msgspec.convert(row.rules, rules.SourcingRules),
-        note=row.note,
-        created_at=row.created_at,
-    )
-
-
-async def save_rules(
-    session: AsyncSession, new: rules.SourcingRules, note: str | None, actor: uuid.UUID | None
-) -> RuleVersionOut:
-    row = await repository.add_rule_version(
-        session,
-        SourcingRuleVersion(rules=msgspec.to_builtins(new), note=note, created_by=actor, created_at=clock.now()),
-    )
-    await outbox.record(
-        session,
-        "sourcing.rules_changed",
-        aggregate_type="sourcing_rules",
-        aggregate_id=str(row.version),
-        payload={"version": row.version, "note": note},
-    )
-    return version_out(row, new)
-
-
-async def current_version(session: AsyncSession) -> RuleVersionOut:
-    row = await repository.current_rules(session)
-    _, current = await rules_in_force(session)
-    return version_out(row, current)
-
-
-async def get_version(session: AsyncSession, version: int) -> RuleVersionOut:
-    row = await repository.rule_version(session, version)
-    if row is None:
-        raise RuleVersionNotFound(f"no rule version {version}")
-    return version_out(row, rules.SourcingRules())
-
-
-async def list_versions(session: AsyncSession, *, before: int | None, limit: int) -> list[RuleVersionOut]:
-    rows = await repository.rule_versions(session, before=before, limit=limit)
-    return [version_out(r, rules.SourcingRules()) for r in rows]
-
-
-async def simulate(session: AsyncSession, proposed: rules.SourcingRules, orders: int) -> SimulationOut:
-    """Replay the last `orders` placements under the rules in force and under `proposed`,
-    both against today's stock and load. Read-only: nothing is reserved or written."""
-    version, current = await rules_in_force(session)
-    decisions = await repository.recent_placements(session, orders)
-    skus = sorted({line["sku"] for d in decisions for line in d.lines})
-    pool = await candidates(session, skus) if decisions else []
-    kinds = {c.code: c.kind for c in pool}
-    totals = rules.PlanDiff()
-    examples: list[ChangedOrder] = []
-    for d in decisions:
-        order = OrderToSource(
-            order_id=d.order_id,
-            order_number="",
-            reservation_ref="",
-            fulfilment="pickup" if d.fulfilment == "pickup" else "delivery",
-            lines=[(ln["line_id"], ln["sku"], int(ln["quantity"])) for ln in d.lines],
-            pickup_location=d.pickup_location_code,
-            latitude=d.latitude,
-            longitude=d.longitude,
-        )
-        try:
-            before, after = make_plan(order, pool, current), make_plan(order, pool, proposed)
-        except UnknownLocation:
-            continue  # the pickup store was closed since
-        changed_before = totals.changed
-        rules.compare_plans(totals, before, after, kinds)
-        if totals.changed > changed_before and len(examples) < 20:
-            examples.append(
-                ChangedOrder(
-                    order_id=d.order_id,
-                    before=[f"{a.location_code}:{a.type}" for a in before.assignments],
-                    after=[f"{a.location_code}:{a.type}" for a in after.assignments],
-                )
-            )
-    return SimulationOut(current_version=version, totals=totals, changed_examples=examples)
-
-
 def decision_out(d: SourcingDecision) -> DecisionOut:
     plan = d.plan
     return DecisionOut(
@@ -592,7 +423,7 @@ def decision_out(d: SourcingDecision) -> DecisionOut:
 
 async def location_exists(session: AsyncSession, code: str) -> bool:
     try:
-        await neighbours.location(session, code)
+        await stock.location(session, code)
     except LocationNotFound:
         return False
     return True

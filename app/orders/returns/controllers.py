@@ -15,6 +15,7 @@ from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.routes import action
 from app.core.schema import Code
+from app.flows import exchange, return_and_refund
 from app.orders.returns import service
 from app.orders.returns.rules import Action
 from app.orders.returns.schemas import (
@@ -64,7 +65,7 @@ async def create_return(
         db_session,
         request,
         principal,
-        lambda: service.create_return(db_session, principal, data, customer_token),
+        lambda: return_and_refund.create_return(db_session, principal, data, customer_token),
         required=True,
     )
 
@@ -126,7 +127,12 @@ async def refund_return(
     """Refund exactly what was paid for the received units to the original tenders. Needs an
     `Idempotency-Key` (428 without one)."""
     return await idempotent(
-        db_session, request, principal, lambda: service.refund(db_session, principal, return_id), 200, required=True
+        db_session,
+        request,
+        principal,
+        lambda: return_and_refund.refund(db_session, principal, return_id),
+        200,
+        required=True,
     )
 
 
@@ -163,7 +169,7 @@ async def create_exchange(
     """Return units and take another variant at once at the caller's store. Needs an
     `Idempotency-Key` (428 without one)."""
     return await idempotent(
-        db_session, request, principal, lambda: service.create_exchange(db_session, principal, data), required=True
+        db_session, request, principal, lambda: exchange.create_exchange(db_session, principal, data), required=True
     )
 
 
@@ -177,7 +183,7 @@ async def order_returnable(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnableOut:
     """Per line: delivered, returned, what may still come back and what it would refund."""
-    return await service.returnable(db_session, principal, order_id, customer_token)
+    return await return_and_refund.returnable(db_session, principal, order_id, customer_token)
 
 
 @get(
@@ -191,7 +197,7 @@ async def customer_returnable_lines(
 ) -> CustomerReturnableOut:
     """The delivered, not yet returned lines of the customer's recent orders (find the
     customer by card or phone with `GET /v1/customers`)."""
-    return await service.customer_returnable_lines(db_session, principal, customer_id, customer_token)
+    return await return_and_refund.customer_returnable_lines(db_session, principal, customer_id, customer_token)
 
 
 @put(

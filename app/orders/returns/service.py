@@ -2,31 +2,38 @@
 
 The code lives in `app/orders/returns/usecases/`; this is its face.
 
-Public functions (other domains call only these; none commits):
+Public functions (none commits). Returns need what fulfilment knows (which units reached
+the customer) and give points back through loyalty: the flows that span those domains are in
+`app/flows/return_and_refund.py` and `app/flows/exchange.py`; these are their steps.
 
 Finding the purchase
-- `returnable(session, principal, order_id, token=None) -> ReturnableOut`: every line of the
-  order with what was delivered, returned, may still come back, what the next unit (and all
-  of them) would refund, the window, and the reason code when it cannot come back.
-- `customer_returnable_lines(session, principal, customer_id, token=None) -> CustomerReturnableOut`:
-  the returnable lines of the customer's recent orders (a card or phone look-up at a till:
-  find the customer through customers' `find_customers`, then this).
+- `find_order(session, principal, order_id, order_number, token, *, lock) -> Order`: the
+  order row (locked for a writer: every return writer's first lock), with the caller's access.
+- `order_view(session, order, delivered) -> OrderView`, `order_views(session, orders,
+  delivered)`: lines, windows, delivered and returned units, what each unit was paid.
+  `delivered`: {order id: {line no: Delivered(quantity, last_at)}} (from fulfilment).
+- `returnable(view) -> ReturnableOut`; `customer_orders(session, principal, customer_id,
+  token) -> (survivor id, orders)` and `customer_returnable_lines(survivor, views)`.
 
 Returns (states: requested -> authorized -> received -> refunded; closed / rejected)
-- `create_return(session, principal, data: ReturnCreate, token=None) -> ReturnOut`:
-  `authorization` (the customer posts it back) or `immediate` (at a store's till: received
-  with each line's disposition and refunded in the same transaction).
-- `get_return(session, principal, return_id, token=None) -> ReturnOut`
+- `immediate_store(session, principal, data) -> str | None`, `request_return(session,
+  principal, view, data) -> Return` (eligibility, the conditional take of units, the
+  authorized return), `dispositions(data)`, `receive_goods(session, principal, order, ret,
+  store, dispositions)`.
+- `get_return(session, principal, return_id, token=None) -> ReturnOut`, `return_out`.
 - `receive(session, principal, return_id, data: ReceiveBody) -> ReturnOut`: at the location
   where the goods arrive (it must accept returns): `restock` -> a `return_restock` row there;
   `damaged` -> `return_restock` + `damage` rows (written off, never available).
-- `refund(session, principal, return_id) -> ReturnOut`: exactly what was paid for the
-  units (rules.py), loyalty points of the lines reversed first (a spent-points shortfall is
-  deducted), then the money back to the original tenders; cards at the gateway after
-  commit (`returns.settle_refunds`).
+- Refund steps: `load_for_refund(session, principal, return_id) -> (Order, Return)`,
+  `refund_due(session, order, ret) -> RefundDue` (exactly what was paid for the units,
+  rules.py), `points_to_reverse(order, refunded)`, `pay_back(session, order, ret, *, money,
+  delivery, points_reversed, shortfall) -> [(points reference, amount)]` (money back to the
+  original tenders; cards at the gateway after commit, `returns.settle_refunds`),
+  `record_refunded(session, principal, ret, due)`.
 - `close(session, principal, return_id, action, reason) -> ReturnOut`: `close` or `reject`
   before any goods came back; the units may be returned again.
-- `create_exchange(session, principal, data: ExchangeCreate) -> ReturnOut`
+- Exchange steps: `till(session, principal, location_code) -> str`, `exchange(session,
+  principal, data, view, store) -> Exchange`, `record_exchange(session, principal, ex)`.
 - `list_returns(session, principal, *, customer_id, order_id, cursor, limit, token=None)
   -> Page[ReturnOut]`: newest first, of one order or of every order of one customer;
   `returns_of_orders(session, order_ids) -> {order_id: [ReturnOut]}` (no access check).
@@ -42,31 +49,76 @@ also on the order's timeline (`return_<step>`), where the contact center reads i
 Loyalty: the reversal uses `return:<return id>` / `return.refunded` and the order line ids
 `<order id>:<line no>` — the ids the delivered/collected earning must use for its lines.
 Delivered quantities and times come from fulfilment's `delivered_lines` (delivery FOs
-whose parcels all arrived, pickup FOs collected), one call for all the orders a look-up scans.
+whose parcels all arrived, pickup FOs collected), one call for all the orders a look-up
+scans; the flows hand them in.
 """
 
 from __future__ import annotations
 
-from app.orders.returns.usecases.exchanges import create_exchange
-from app.orders.returns.usecases.finding import customer_returnable_lines, returnable
-from app.orders.returns.usecases.lifecycle import close, create_return, get_return, receive
+from app.orders.returns.usecases.common import (
+    Delivered,
+    DeliveredLines,
+    OrderView,
+    find_order,
+    order_view,
+    order_views,
+    return_out,
+)
+from app.orders.returns.usecases.exchanges import Exchange, exchange, record_exchange, till
+from app.orders.returns.usecases.finding import customer_orders, customer_returnable_lines, returnable
+from app.orders.returns.usecases.lifecycle import (
+    close,
+    dispositions,
+    get_return,
+    immediate_store,
+    receive,
+    receive_goods,
+    request_return,
+)
 from app.orders.returns.usecases.listing import list_returns, returns_of_orders
 from app.orders.returns.usecases.policies import list_policies, set_policy
-from app.orders.returns.usecases.refunds import pending_refund_returns, refund, settle_refunds
+from app.orders.returns.usecases.refunds import (
+    RefundDue,
+    load_for_refund,
+    pay_back,
+    points_to_reverse,
+    record_refunded,
+    refund_due,
+)
+from app.orders.returns.usecases.settling import pending_refund_returns, settle_refunds
 
 __all__ = [
+    "Delivered",
+    "DeliveredLines",
+    "Exchange",
+    "OrderView",
+    "RefundDue",
     "close",
-    "create_exchange",
-    "create_return",
+    "customer_orders",
     "customer_returnable_lines",
+    "dispositions",
+    "exchange",
+    "find_order",
     "get_return",
+    "immediate_store",
     "list_policies",
     "list_returns",
+    "load_for_refund",
+    "order_view",
+    "order_views",
+    "pay_back",
     "pending_refund_returns",
+    "points_to_reverse",
     "receive",
-    "refund",
+    "receive_goods",
+    "record_exchange",
+    "record_refunded",
+    "refund_due",
+    "request_return",
+    "return_out",
     "returnable",
     "returns_of_orders",
     "set_policy",
     "settle_refunds",
+    "till",
 ]

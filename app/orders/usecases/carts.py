@@ -15,13 +15,14 @@ from app.core.auth import Principal
 from app.core.errors import InvalidInput
 from app.core.money import is_supported
 from app.core.settings import get_settings
+from app.customers import service as customers
 from app.customers.errors import CustomerNotFound
 from app.orders import repository, rules
 from app.orders.errors import CartEmpty, CartLimitReached, CartNotFound, CartNotOpen, UnknownPromotionCode
 from app.orders.models import Cart
 from app.orders.schemas import MAX_CODES, MAX_LINES, CartCreate, CartOut, CodeOut, Discount, PricedLine
-from app.orders.usecases import neighbours
-from app.orders.usecases.common import channel_of
+from app.orders.usecases.common import channel_of, quote, release_stock
+from app.pricing import service as pricing
 
 MAX_QUANTITY = 1_000_000
 
@@ -34,20 +35,23 @@ def _expiry() -> tuple[datetime, datetime]:
 async def _customer(
     session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
 ) -> uuid.UUID:
-    survivor = await neighbours.survivor_of(session, customer_id)
+    survivor = await customers.resolve_customer_id(session, customer_id)
     if survivor is None:
         raise CustomerNotFound(f"no customer {customer_id}")
-    await neighbours.authorize_customer(session, principal, survivor, token)
+    await customers.authorize_customer_access(session, principal, survivor, token)
     return survivor
 
 
-async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> CartOut:
-    """The cart as the price engine sees it now; an unknown code among the cart's is a 422."""
+async def priced(
+    session: AsyncSession, cart: Cart, lines: dict[str, int], facts: pricing.CustomerFacts = pricing.GUEST
+) -> CartOut:
+    """The cart as the price engine sees it now, with the customer's facts (tier, first
+    order) the flow read (app/flows/quote.py); an unknown code among the cart's is a 422."""
     subtotal = discount_total = total = 0
     priced_lines: list[PricedLine] = []
     codes = [CodeOut(code=c, applied=False, reason="cart_empty") for c in cart.codes]
     if lines:
-        result: Any = await neighbours.quote(
+        result: Any = await quote(
             session,
             currency=cart.currency,
             lines=lines,
@@ -55,6 +59,7 @@ async def priced(session: AsyncSession, cart: Cart, lines: dict[str, int]) -> Ca
             customer_id=cart.customer_id,
             channel=cart.channel,
             store=cart.location_code,
+            facts=facts,
         )
         result = result.result
         priced_lines = [
@@ -104,7 +109,13 @@ def _check_size(lines: dict[str, int], codes: Sequence[str]) -> None:
         raise CartLimitReached(f"a cart holds at most {MAX_LINES} SKUs and {MAX_CODES} codes")
 
 
-async def create_cart(session: AsyncSession, principal: Principal, data: CartCreate, token: str | None) -> CartOut:
+async def create_cart(
+    session: AsyncSession,
+    principal: Principal,
+    data: CartCreate,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> CartOut:
     """A new cart; for a customer who already has an open cart, that cart gains the lines."""
     currency = data.currency or get_settings().currency
     if not is_supported(currency):
@@ -138,7 +149,7 @@ async def create_cart(session: AsyncSession, principal: Principal, data: CartCre
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
     await session.flush()
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> Cart:
@@ -146,7 +157,7 @@ async def _open_cart(session: AsyncSession, principal: Principal, cart_id: uuid.
     if cart is None:
         raise CartNotFound(f"no cart {cart_id}")
     if cart.customer_id is not None:
-        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+        await customers.authorize_customer_access(session, principal, cart.customer_id, token)
     if cart.status != "open":
         raise CartNotOpen(
             f"the cart is {cart.status}", cart_status=cart.status, merged_into=str(cart.merged_into_id or "")
@@ -158,50 +169,77 @@ def _touch(cart: Cart) -> None:
     cart.updated_at, cart.expires_at = _expiry()
 
 
-async def get_cart(session: AsyncSession, principal: Principal, cart_id: uuid.UUID, token: str | None) -> CartOut:
+async def get_cart(
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> CartOut:
     cart = await repository.cart(session, cart_id)
     if cart is None:
         raise CartNotFound(f"no cart {cart_id}")
     if cart.customer_id is not None:
-        await neighbours.authorize_customer(session, principal, cart.customer_id, token)
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        await customers.authorize_customer_access(session, principal, cart.customer_id, token)
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def customer_cart(
-    session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     """The customer's open cart, created empty if there is none (so every channel finds one)."""
     survivor = await _customer(session, principal, customer_id, token)
     cart = await repository.open_cart_of(session, survivor)
     if cart is None:
-        return await create_cart(session, principal, CartCreate(customer_id=survivor), token)
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await create_cart(session, principal, CartCreate(customer_id=survivor), token, facts)
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def add_line(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    sku: str,
+    quantity: int,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     await repository.add_cart_lines(session, cart.id, {sku: quantity}, clock.now(), MAX_QUANTITY)
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def set_line(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, sku: str, quantity: int, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    sku: str,
+    quantity: int,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     await repository.set_cart_line(session, cart.id, sku, quantity, clock.now())
     lines = await repository.cart_lines(session, cart.id)
     _check_size(lines, cart.codes)
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def add_code(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    code: str,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
@@ -210,27 +248,37 @@ async def add_code(
     _check_size(lines, cart.codes)
     if not lines:  # an empty cart cannot tell a known code from an unknown one yet
         raise CartEmpty("add lines before promotion codes", promotion_code=code)
-    return await priced(session, cart, lines)
+    return await priced(session, cart, lines, facts)
 
 
 async def remove_code(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, code: str, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    code: str,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     cart = await _open_cart(session, principal, cart_id, token)
     _touch(cart)
     cart.codes = [c for c in cart.codes if c != code.strip().upper()]
-    return await priced(session, cart, await repository.cart_lines(session, cart.id))
+    return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
 
 
 async def assign(
-    session: AsyncSession, principal: Principal, cart_id: uuid.UUID, customer_id: uuid.UUID, token: str | None
+    session: AsyncSession,
+    principal: Principal,
+    cart_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
 ) -> CartOut:
     """Give an anonymous cart to a customer; if they already have an open cart, its lines
     are merged into that one and this cart is closed as `merged`."""
     survivor = await _customer(session, principal, customer_id, token)
     cart = await _open_cart(session, principal, cart_id, token)
     if cart.customer_id == survivor:
-        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
     if cart.customer_id is not None:
         raise CartNotOpen("the cart already belongs to another customer")
     target = await repository.open_cart_of(session, survivor, lock=True)
@@ -238,9 +286,9 @@ async def assign(
         cart.customer_id = survivor
         _touch(cart)
         await session.flush()
-        return await priced(session, cart, await repository.cart_lines(session, cart.id))
+        return await priced(session, cart, await repository.cart_lines(session, cart.id), facts)
     merged = await merge_into(session, cart, target)
-    return await priced(session, target, merged)
+    return await priced(session, target, merged, facts)
 
 
 async def merge_into(session: AsyncSession, absorbed: Cart, target: Cart) -> dict[str, int]:
@@ -255,7 +303,7 @@ async def merge_into(session: AsyncSession, absorbed: Cart, target: Cart) -> dic
     absorbed.status, absorbed.merged_into_id, absorbed.updated_at = "merged", target.id, now
     await session.flush()
     # Holds of the absorbed cart (a kiosk hold) are not carried over: the survivor re-holds.
-    await neighbours.release(session, f"cart:{absorbed.id}")
+    await release_stock(session, f"cart:{absorbed.id}")
     return merged
 
 
@@ -264,7 +312,7 @@ async def expire_carts(session: AsyncSession, limit: int = 200) -> int:
     carts = await repository.expired_carts(session, clock.now(), limit)
     for cart in carts:
         cart.status, cart.updated_at = "expired", clock.now()
-        await neighbours.release(session, f"cart:{cart.id}")
+        await release_stock(session, f"cart:{cart.id}")
         await outbox.record(
             session,
             "cart.expired",
@@ -287,3 +335,11 @@ async def move_customer_carts(session: AsyncSession, survivor_id: uuid.UUID, abs
         else:
             await merge_into(session, absorbed, target)
     await repository.move_carts(session, survivor_id, absorbed_id)
+
+
+async def cart_customer(session: AsyncSession, cart_id: uuid.UUID) -> uuid.UUID | None:
+    """The customer a cart belongs to (None: anonymous or no such cart) — what the flow
+    needs to read the customer's pricing facts before the cart is priced. No access check:
+    the cart use case that follows checks it."""
+    cart = await repository.cart(session, cart_id)
+    return cart.customer_id if cart is not None else None

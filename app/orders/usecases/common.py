@@ -1,17 +1,25 @@
-"""Pieces every orders use case shares: the caller's channel, timeline rows, response shapes."""
+"""Pieces every orders use case shares: the caller's channel, timeline rows, response shapes,
+and the plain calls orders makes downward (pricing's quote in the right zone, inventory's
+release, a location, the customer holding a card or phone)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal
+from app.customers import service as customers
+from app.customers.errors import InvalidCardNumber, InvalidPhone
+from app.inventory import service as inventory
+from app.inventory.errors import LocationNotFound, ReservationNotFound
+from app.inventory.schemas import LocationOut
 from app.orders.models import Order, OrderHold, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.schemas import HoldOut, OrderLineOut, OrderOut, TenderOut
+from app.pricing import service as pricing
 
 
 def channel_of(principal: Principal) -> str | None:
@@ -137,3 +145,74 @@ def order_out(
         cancelled_at=order.cancelled_at,
         cancel_reason=order.cancel_reason,
     )
+
+
+# ---- downward calls ------------------------------------------------------------------------
+
+
+async def quote(
+    session: AsyncSession,
+    *,
+    currency: str,
+    lines: Mapping[str, int],
+    codes: Sequence[str],
+    customer_id: uuid.UUID | None,
+    channel: str | None,
+    store: str | None = None,
+    address: Mapping[str, Any] | None = None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> pricing.Quote:
+    """Price lines in the zone of the pickup/kiosk store (inventory records it) or of the
+    delivery address (the quote resolves that in its own statement: no round trip here),
+    with the customer's facts the flow above read (used only if they are this customer's)."""
+    known = facts.of(customer_id)
+    country = address.get("country") if address else None
+    postal_code = address.get("postal_code") if address else None
+    zone: str | pricing.ZoneAddress
+    if store is not None:
+        found = await location_or_none(session, store)
+        zone = (found.zone if found is not None else None) or pricing.DEFAULT_ZONE
+    elif country:
+        zone = pricing.ZoneAddress(country, postal_code or "")
+    else:
+        zone = pricing.DEFAULT_ZONE
+    return await pricing.quote(
+        session,
+        pricing.QuoteInput(
+            currency=currency,
+            lines=tuple(pricing.QuoteLine(sku, qty) for sku, qty in lines.items()),
+            zone=zone,
+            codes=tuple(codes),
+            customer_id=customer_id,
+            loyalty_tier=known.loyalty_tier,
+            first_order=known.first_order,
+            channel=channel,
+            home_delivery=address is not None,
+        ),
+    )
+
+
+async def release_stock(
+    session: AsyncSession, reference: str, lines: Sequence[tuple[str, str, int]] | None = None
+) -> None:
+    """Release (all, or some lines); a reference that never reserved anything is fine."""
+    try:
+        await inventory.release(session, reference=reference, lines=list(lines) if lines is not None else None)
+    except ReservationNotFound:
+        return
+
+
+async def location_or_none(session: AsyncSession, code: str) -> LocationOut | None:
+    try:
+        return await inventory.get_location(session, code)
+    except LocationNotFound:
+        return None
+
+
+async def customer_with(session: AsyncSession, *, card: str | None, phone: str | None) -> uuid.UUID | None:
+    """The customer holding this loyalty card or phone; a malformed one identifies nobody."""
+    try:
+        found = await customers.find_customers(session, card=card, phone=phone)
+    except (InvalidCardNumber, InvalidPhone):
+        return None
+    return found[0].id if found else None

@@ -1,35 +1,42 @@
-"""After placement: reading and listing orders, holds, cancellation, fulfilment progress,
-and settling card captures/releases with the gateway outside any row lock."""
+"""After placement: reading and listing orders, access, the order row's lock and status
+moves, holds, and a customer's orders (merge, history). Cancelling is in `cancelling.py`,
+fulfilment progress in `progress.py`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from litestar.exceptions import PermissionDeniedException
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal, Role
-from app.core.db import transaction
-from app.core.errors import InvalidInput, Problem
+from app.core.errors import Problem
 from app.core.money import Money
 from app.core.pagination import Keyset, Page
+from app.customers import service as customers
+from app.customers.schemas import HistoryEntry
 from app.orders import repository, rules
 from app.orders.errors import (
     HoldAlreadyLifted,
     HoldNotFound,
-    NoLinesToCancel,
     OrderInvalidTransition,
     OrderNotFound,
 )
-from app.orders.models import Order, OrderHold, OrderLine, OrderTender
-from app.orders.payments import registry
-from app.orders.schemas import CancelLine, HoldOut, OrderOut, OrderSummary, TimelineEntryOut
-from app.orders.usecases import hooks, neighbours
-from app.orders.usecases.common import add_timeline, channel_of, hold_out, order_out, record_event
+from app.orders.models import Order, OrderHold, OrderLine
+from app.orders.schemas import HoldOut, OrderOut, OrderSummary, TimelineEntryOut
+from app.orders.usecases.carts import move_customer_carts
+from app.orders.usecases.common import (
+    add_timeline,
+    channel_of,
+    customer_with,
+    hold_out,
+    order_out,
+    record_event,
+)
 
 # ---- reading ------------------------------------------------------------------------------
 
@@ -38,10 +45,10 @@ async def get_order(session: AsyncSession, order_id: uuid.UUID) -> OrderOut:
     order = await repository.order(session, order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
-async def _out(session: AsyncSession, order: Order) -> OrderOut:
+async def order_view(session: AsyncSession, order: Order) -> OrderOut:
     return order_out(
         order,
         await repository.order_lines(session, order.id),
@@ -61,7 +68,7 @@ async def check_access(session: AsyncSession, principal: Principal, order: Order
         raise OrderNotFound("no such order at this store")
     if principal.role == Role.STOREFRONT:
         if order.customer_id is not None:
-            await neighbours.authorize_customer(session, principal, order.customer_id, token)
+            await customers.authorize_customer_access(session, principal, order.customer_id, token)
             return
         if order.api_key_id == principal.key_id:
             return
@@ -73,7 +80,7 @@ async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
     await check_access(session, principal, order, token)
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
 async def has_orders(session: AsyncSession, customer_id: uuid.UUID) -> bool:
@@ -111,10 +118,10 @@ async def list_orders(
 ) -> Page[OrderSummary]:
     customer_ids: list[uuid.UUID] | None = None
     if customer_id is not None:
-        survivor = await neighbours.survivor_of(session, customer_id)
+        survivor = await customers.resolve_customer_id(session, customer_id)
         if survivor is None:
             return Page(items=[])
-        await neighbours.authorize_customer(session, principal, survivor, token)
+        await customers.authorize_customer_access(session, principal, survivor, token)
         # Orders placed before a merge were moved to the survivor by the merge hook.
         customer_ids = [survivor]
     elif principal.role == Role.STOREFRONT:
@@ -183,14 +190,14 @@ async def customer_presents(
     order = await repository.order(session, order_id)
     if order is None or order.customer_id is None or rules.normalize_order_number(order_number) != order.number:
         return False
-    shown = await neighbours.customer_with(session, card=card_number, phone=phone)
-    return shown is not None and shown == await neighbours.survivor_of(session, order.customer_id)
+    shown = await customer_with(session, card=card_number, phone=phone)
+    return shown is not None and shown == await customers.resolve_customer_id(session, order.customer_id)
 
 
 # ---- state changes ------------------------------------------------------------------------
 
 
-async def _locked(session: AsyncSession, order_id: uuid.UUID) -> Order:
+async def locked_order(session: AsyncSession, order_id: uuid.UUID) -> Order:
     order = await repository.order(session, order_id, lock=True)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
@@ -209,17 +216,22 @@ async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> 
     await repository.lock_orders(session, order_ids)
 
 
-def _move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
-    before = order.status
+def next_status(order: Order, action: rules.Action) -> rules.Status:
+    """The status `action` leads to; 409 `invalid_transition` when it is not allowed."""
     try:
-        after = rules.next_status(rules.Status(before), action)
+        return rules.next_status(rules.Status(order.status), action)
     except rules.TransitionRefused as exc:
         raise OrderInvalidTransition(
             str(exc),
-            from_status=before,
+            from_status=order.status,
             action=action.value,
-            allowed=[a.value for a in rules.allowed_actions(rules.Status(before))],
+            allowed=[a.value for a in rules.allowed_actions(rules.Status(order.status))],
         ) from None
+
+
+def move(order: Order, action: rules.Action, principal: Principal | None, session: AsyncSession, **detail: Any) -> str:
+    before = order.status
+    after = next_status(order, action)
     order.status, order.updated_at = after.value, clock.now()
     if after.value != before or action == rules.Action.HOLD:
         add_timeline(
@@ -232,9 +244,9 @@ async def add_hold(
     session: AsyncSession, principal: Principal, order_id: uuid.UUID, type_: str, reason: str, token: str | None = None
 ) -> HoldOut:
     """A typed hold (who/why/when): the order keeps its reservations but is not released."""
-    order = await _locked(session, order_id)
+    order = await locked_order(session, order_id)
     await check_access(session, principal, order, token)
-    _move(order, rules.Action.HOLD, principal, session, hold_type=type_, reason=reason)
+    move(order, rules.Action.HOLD, principal, session, hold_type=type_, reason=reason)
     hold = OrderHold(
         id=uuid.uuid4(),
         order_id=order.id,
@@ -260,7 +272,7 @@ async def lift_hold(
     token: str | None = None,
 ) -> OrderOut:
     """Lift one hold; lifting the last one releases the order to fulfilment."""
-    order = await _locked(session, order_id)
+    order = await locked_order(session, order_id)
     await check_access(session, principal, order, token)
     hold = await repository.hold(session, order.id, hold_id)
     if hold is None:
@@ -277,319 +289,31 @@ async def lift_hold(
     add_timeline(session, order.id, "hold_lifted", principal, detail={"hold_id": str(hold.id), "hold_type": hold.type})
     await record_event(session, "order.hold_lifted", order, hold_id=str(hold.id), hold_type=hold.type)
     if order.open_holds == 0 and order.status == rules.Status.ON_HOLD:
-        _move(order, rules.Action.RELEASE, principal, session)
+        move(order, rules.Action.RELEASE, principal, session)
         await record_event(session, "order.released", order)
     await session.flush()
-    return await _out(session, order)
+    return await order_view(session, order)
 
 
-async def cancel(
-    session: AsyncSession,
-    principal: Principal | None,
-    order_id: uuid.UUID,
-    reason: str,
-    lines: Sequence[CancelLine] | None = None,
-    token: str | None = None,
-    move_stock: bool = True,
-) -> OrderOut:
-    """Cancel the whole order (`lines` None) or some quantities of lines not yet fulfilled:
-    the `on_cancel` hooks give the units up (fulfilment: its open fulfillment orders and the
-    reservations holding them; 409 when they were picked already), card holds released (by
-    the settle job), points restored, and — when nothing is left — promotion redemptions
-    given back. `principal` None: a system caller. `move_stock=False`: fulfilment cancels
-    units itself and has already released them (no hook runs)."""
-    order = await _locked(session, order_id)
-    if principal is not None:
-        await check_access(session, principal, order, token)
-    order_lines = {line.line_no: line for line in await repository.order_lines(session, order.id)}
-    wanted = _cancel_quantities(order_lines, lines)
-    if not wanted:
-        raise NoLinesToCancel("every line is already cancelled or fulfilled")
-    remaining = {
-        no: line.quantity - line.cancelled_quantity - line.fulfilled_quantity - wanted.get(no, 0)
-        for no, line in order_lines.items()
-    }
-    nothing_left = all(q == 0 for q in remaining.values())
-    fulfilled_any = any(line.fulfilled_quantity for line in order_lines.values())
-    if nothing_left and not fulfilled_any:
-        _move(order, rules.Action.CANCEL, principal, session, reason=reason)
-        order.cancelled_at, order.cancel_reason = clock.now(), reason
-    elif order.status not in _PARTIAL_CANCEL_STATES:
-        raise OrderInvalidTransition(f"an order that is {order.status} cannot cancel lines", from_status=order.status)
-    # Fulfilment knows where each unit is held (split lines, re-sourced units): it gives
-    # them up and releases their reservations; orders releases only what nobody sourced.
-    sourced = await hooks.cancelling(session, order.id, wanted) if move_stock else set(wanted)
-    value = 0
-    released: list[tuple[str, str, int]] = []
-    for no, qty in sorted(wanted.items()):
-        line = order_lines[no]
-        value += rules.cancelled_value(line.line_total, line.quantity, line.cancelled_quantity, qty)
-        line.cancelled_quantity += qty
-        if no not in sourced:
-            released.append((line.sku, line.location_code, qty))
-    if released:
-        await neighbours.release(session, order.reservation_ref, released)
-    await _release_tenders(session, order, value, channel_of(principal) if principal else order.channel)
-    if nothing_left and not fulfilled_any:
-        await neighbours.give_back(session, order_id=order.id)
-    elif nothing_left:
-        _progress_status(order, list(order_lines.values()), principal, session)
-    add_timeline(
-        session,
-        order.id,
-        "lines_cancelled",
-        principal,
-        detail={"reason": reason, "lines": [{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())]},
-    )
-    order.updated_at = clock.now()
-    await session.flush()
-    await record_event(
-        session,
-        "order.cancelled",
-        order,
-        reason=reason,
-        whole_order=nothing_left and not fulfilled_any,
-        lines=[{"line_no": n, "quantity": q} for n, q in sorted(wanted.items())],
-        amount=value,
-    )
-    if nothing_left and order.status == rules.Status.FULFILLED and await hooks.handed_over(session, order.id):
-        # The other units were delivered or collected already: no delivery is left to complete it.
-        _move(order, rules.Action.COMPLETE, principal, session)
-        await record_event(session, "order.completed", order)
-    return await _out(session, order)
-
-
-_PARTIAL_CANCEL_STATES = frozenset({"placed", "on_hold", "released_to_fulfilment", "partially_fulfilled"})
-
-
-def _cancel_quantities(order_lines: Mapping[int, OrderLine], lines: Sequence[CancelLine] | None) -> dict[int, int]:
-    open_qty = {no: ln.quantity - ln.cancelled_quantity - ln.fulfilled_quantity for no, ln in order_lines.items()}
-    if lines is None:
-        return {no: q for no, q in open_qty.items() if q > 0}
-    wanted: dict[int, int] = {}
-    for line in lines:
-        if line.line_no not in order_lines:
-            raise InvalidInput(f"the order has no line {line.line_no}", code="unknown_line", line_no=line.line_no)
-        wanted[line.line_no] = wanted.get(line.line_no, 0) + line.quantity
-    for no, qty in wanted.items():
-        if qty > open_qty[no]:
-            raise NoLinesToCancel(f"line {no} has only {open_qty[no]} left to cancel", line_no=no, open=open_qty[no])
-    return wanted
-
-
-async def _release_tenders(session: AsyncSession, order: Order, value: int, channel: str | None) -> None:
-    tenders = {t.id: t for t in await repository.tenders(session, order.id)}
-    balances = [
-        rules.TenderBalance(id=t.id, kind=rules.TenderKind(t.kind), open_amount=_open_amount(t))
-        for t in tenders.values()
-    ]
-    for tender_id, amount in rules.allocate_release(balances, value):
-        tender = tenders[tender_id]  # type: ignore[index]
-        if tender.kind in ("cash", "loyalty_points"):
-            # Taken already: cash goes back at the till, points to the card.
-            tender.refunded += amount
-            if tender.kind == "loyalty_points" and tender.reference:
-                await hooks.restore_points(session, tender.reference, amount, channel)
-        else:
-            tender.released += amount
-    if any(t.kind == "card" for t in tenders.values()):
-        from app.core.broker import enqueue_after_commit
-        from app.orders.jobs import settle_payments
-
-        enqueue_after_commit(session, settle_payments, str(order.id))
-
-
-def _open_amount(tender: OrderTender) -> int:
-    """What a tender still stands for: money taken up front (cash, points) until refunded,
-    money not taken yet (cards, on delivery) until captured or released."""
-    if tender.kind in ("cash", "loyalty_points"):
-        return tender.amount - tender.refunded
-    return tender.amount - tender.captured - tender.released
-
-
-def _progress_status(
+def progress_status(
     order: Order, lines: Sequence[OrderLine], principal: Principal | None, session: AsyncSession
 ) -> None:
     action = rules.fulfilment_action((ln.quantity, ln.cancelled_quantity, ln.fulfilled_quantity) for ln in lines)
     if action is not None and (order.status, action) != ("fulfilled", rules.Action.FULFIL_ALL):
-        _move(order, action, principal, session)
+        move(order, action, principal, session)
 
 
-async def record_fulfilment_progress(
-    session: AsyncSession,
-    order_id: uuid.UUID,
-    fulfilled: Mapping[int, int],
-    *,
-    event: str,
-    actor: Principal | None = None,
-    move_stock: bool = True,
-) -> OrderOut:
-    """Fulfilment reports units that left (shipped or collected): `fulfilled` maps line_no to
-    the units that left now. Consumes their reservation (unless `move_stock=False`: the
-    fulfilment domain consumed them where they are held), records the card capture intent
-    (the settle job captures at the gateway), and moves the order to partially_fulfilled or
-    fulfilled."""
-    order = await _locked(session, order_id)
-    lines = {line.line_no: line for line in await repository.order_lines(session, order.id)}
-    consumed: list[tuple[str, str, int]] = []
-    value = 0
-    for no, qty in sorted(fulfilled.items()):
-        line = lines.get(no)
-        if line is None or qty <= 0 or qty > line.quantity - line.cancelled_quantity - line.fulfilled_quantity:
-            raise InvalidInput(
-                f"line {no} cannot take {qty} more fulfilled units", code="invalid_fulfilment", line_no=no
-            )
-        value += rules.value_of_units(
-            line.line_total, line.quantity, line.fulfilled_quantity + qty
-        ) - rules.value_of_units(line.line_total, line.quantity, line.fulfilled_quantity)
-        line.fulfilled_quantity += qty
-        consumed.append((line.sku, line.location_code, qty))
-    _progress_status(order, list(lines.values()), actor, session)
-    if move_stock:
-        await neighbours.consume(session, order.reservation_ref, consumed)
-    await _capture_intent(session, order, value)
-    add_timeline(
-        session,
-        order.id,
-        event,
-        actor,
-        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(fulfilled.items())]},
-    )
-    await session.flush()
-    await record_event(
-        session, f"order.{event}", order, lines=[{"line_no": n, "quantity": q} for n, q in sorted(fulfilled.items())]
-    )
-    return await _out(session, order)
+# ---- a customer's record -------------------------------------------------------------------
 
 
-async def _capture_intent(session: AsyncSession, order: Order, value: int) -> None:
-    """Card captures happen when goods leave; on-delivery tenders are taken at the door
-    (`record_delivery`)."""
-    remaining = value
-    for tender in await repository.tenders(session, order.id):
-        if remaining <= 0:
-            break
-        if tender.kind == "card":
-            take = min(tender.amount - tender.captured - tender.released, remaining)
-            if take > 0:
-                tender.captured += take
-                remaining -= take
-    from app.core.broker import enqueue_after_commit
-    from app.orders.jobs import settle_payments
-
-    enqueue_after_commit(session, settle_payments, str(order.id))
-
-
-async def record_delivery(
-    session: AsyncSession, order_id: uuid.UUID, delivered: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    """The carrier handed parcels over: `delivered` maps line_no to the units delivered so far
-    (all parcels, cumulative: a repeat changes nothing). Cash or card on delivery is captured
-    for what the delivered goods cost beyond what the other tenders stand for."""
-    order = await _locked(session, order_id)
-    lines = await repository.order_lines(session, order.id)
-    units = {ln.line_no: min(delivered.get(ln.line_no, 0), ln.quantity - ln.cancelled_quantity) for ln in lines}
-    tenders = await repository.tenders(session, order.id)
-    at_door = sorted((t for t in tenders if t.kind in rules.ON_DELIVERY), key=lambda t: t.position)
-    due = rules.due_on_delivery(
-        delivered_value=sum(rules.value_of_units(ln.line_total, ln.quantity, units[ln.line_no]) for ln in lines),
-        covered_elsewhere=sum(_stands_for(t) for t in tenders if t.kind not in rules.ON_DELIVERY),
-        on_delivery_total=sum(t.amount - t.released for t in at_door),
-        everything_delivered=all(units[ln.line_no] == ln.quantity - ln.cancelled_quantity for ln in lines),
-    )
-    taken = 0
-    remaining = due - sum(t.captured for t in at_door)
-    for tender in at_door:
-        take = min(tender.amount - tender.captured - tender.released, max(remaining, 0))
-        tender.captured += take
-        remaining -= take
-        taken += take
-    add_timeline(
-        session,
-        order.id,
-        "lines_delivered",
-        actor,
-        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q], "taken": taken},
-    )
-    order.updated_at = clock.now()
-    await session.flush()
-    await record_event(
-        session,
-        "order.lines_delivered",
-        order,
-        lines=[{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q],
-        collected_at_door=taken,
-    )
-    return await _out(session, order)
-
-
-def _stands_for(tender: OrderTender) -> int:
-    """The part of the order a tender pays for, whether taken yet or not."""
-    if tender.kind in ("cash", "loyalty_points"):
-        return tender.amount - tender.refunded
-    return tender.amount - tender.released
-
-
-async def mark_lines_shipped(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    return await record_fulfilment_progress(session, order_id, lines, event="lines_shipped", actor=actor)
-
-
-async def mark_lines_collected(
-    session: AsyncSession, order_id: uuid.UUID, lines: Mapping[int, int], actor: Principal | None = None
-) -> OrderOut:
-    return await record_fulfilment_progress(session, order_id, lines, event="lines_collected", actor=actor)
-
-
-async def complete(session: AsyncSession, order_id: uuid.UUID, actor: Principal | None = None) -> OrderOut:
-    order = await _locked(session, order_id)
-    _move(order, rules.Action.COMPLETE, actor, session)
-    await record_event(session, "order.completed", order)
-    return await _out(session, order)
-
-
-# ---- the gateway, after commit -----------------------------------------------------------
-
-
-async def settle_payments(maker: async_sessionmaker[AsyncSession], order_id: uuid.UUID) -> int:
-    """Catch the gateway up with the card tenders' captured/released amounts. Each call is
-    keyed by the cumulative amount, so repeats and concurrent runs move no money twice.
-    No transaction is open during a gateway call. Returns how many calls were made."""
-    async with transaction(maker) as session:
-        cards = [
-            (t.id, t.provider, t.authorization_id, t.captured, t.gateway_captured, t.released, t.gateway_released)
-            for t in await repository.tenders(session, order_id)
-            if t.kind == "card" and t.authorization_id
-        ]
-    calls = 0
-    for tender_id, provider, auth_id, captured, g_captured, released, g_released in cards:
-        gateway = registry.provider(provider or registry.DEFAULT_PROVIDER, maker)
-        assert auth_id is not None
-        if captured > g_captured:
-            await gateway.capture(f"capture:{tender_id}:{captured}", auth_id, captured - g_captured)
-            calls += 1
-        if released > g_released:
-            await gateway.void(f"release:{tender_id}:{released}", auth_id, released - g_released)
-            calls += 1
-        async with transaction(maker) as session:
-            await repository.gateway_caught_up(session, tender_id, captured, released)
-    return calls
-
-
-# ---- customers' registries ---------------------------------------------------------------
-
-
-async def on_customer_merge(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
-    from app.orders.usecases.carts import move_customer_carts
-
+async def move_to_survivor(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
+    """Customer merge: the absorbed customer's orders and carts become the survivor's."""
     await repository.move_orders(session, survivor_id, absorbed_id)
     await move_customer_carts(session, survivor_id, absorbed_id)
 
 
-async def order_history(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[Any]:
-    from app.customers.service import HistoryEntry
-
+async def order_history(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[HistoryEntry]:
+    """The customer's newest orders as contact-center history entries."""
     rows = await repository.list_orders(
         session,
         customer_ids=[customer_id],

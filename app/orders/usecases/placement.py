@@ -1,26 +1,23 @@
-"""Order placement from a cart or from explicit lines.
+"""Order placement from a cart or from explicit lines: orders' steps of the place-order flow
+(`app/flows/place_order.py` runs them, with fulfilment's sourcing and loyalty's points between).
 
-Three steps, so that no row lock is ever held across a gateway call:
-1. `prepare_order` (reads only, each its own statement: the caller runs it in
+1. `prepare_order` (reads only, each its own statement: the flow runs it in
    `app.core.db.autocommit`, no BEGIN/COMMIT): validate, price with the engine, check tenders.
 2. `authorize_cards` (no transaction): authorize each card tender at its gateway, keyed by
    the order's payment key, so a retried request never authorizes twice.
-3. `write_order` (one transaction, run by `in_order_transaction`): redeem promotions and
-   points, write the order, let fulfilment's sourcing rules plan the locations and write the
-   fulfillment orders (`fulfillment.plan_and_reserve`), write the lines (with the engine's
-   exact per-line result), tenders, timeline and outbox events — and reserve the planned
-   stock as the transaction's last step; if that stock went meanwhile, the transaction runs
-   again with a fresh plan.
-If step 3 fails, `void_cards` releases the authorizations (unless a concurrent twin of the
-same request committed the order).
+3. In the order's transaction: `open_order` (promotions redeemed, the order row written) and,
+   once sourcing has placed the lines, `finish_order` (lines with the engine's exact per-line
+   result, tenders, timeline, outbox events, the cart marked ordered).
+If the transaction fails, `void_cards` releases the authorizations (unless a concurrent twin
+of the same request committed the order).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +28,7 @@ from app.core.db import insert_rows, transaction
 from app.core.idempotency import IdempotencyKeyReused
 from app.core.models import OutboxEvent
 from app.core.settings import get_settings
-from app.fulfillment import service as fulfillment
+from app.customers import service as customers
 from app.orders import repository, rules
 from app.orders.errors import (
     CardDeclined,
@@ -52,11 +49,11 @@ from app.orders.models import Order, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.payments import registry
 from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
 from app.orders.schemas import OrderCreate, OrderOut, TenderIn
-from app.orders.usecases import hooks, neighbours
+from app.orders.usecases import common
 from app.orders.usecases.carts import _customer
-from app.orders.usecases.common import channel_of, event_row, order_out, timeline_row
+from app.orders.usecases.common import channel_of, event_row, location_or_none, order_out, timeline_row
+from app.pricing import service as pricing
 
-T = TypeVar("T")
 _NUMBER_ATTEMPTS = 8
 _REAUTHORIZE_ATTEMPTS = 5
 
@@ -77,6 +74,18 @@ class Draft:
     pickup_location: str | None
     address: dict[str, Any] | None
     tenders: list[TenderIn]
+
+    def lines_to_source(self) -> list[tuple[str, str, int]]:
+        """(line no as text, sku, quantity) of the order's lines, as sourcing takes them."""
+        return [(str(no), snap.sku, snap.quantity) for no, snap in enumerate(self.quote.result.lines, start=1)]
+
+    def points_tenders(self) -> list[tuple[int, str, int]]:
+        """(position, loyalty card, amount) of the tenders paid in points."""
+        return [
+            (position, tender.loyalty_card or "", tender.amount)
+            for position, tender in enumerate(self.tenders)
+            if tender.kind == rules.TenderKind.LOYALTY_POINTS
+        ]
 
 
 @dataclass
@@ -100,7 +109,15 @@ def _sum(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     return total
 
 
-async def prepare_order(session: AsyncSession, principal: Principal, data: OrderCreate, token: str | None) -> Draft:
+async def prepare_order(
+    session: AsyncSession,
+    principal: Principal,
+    data: OrderCreate,
+    token: str | None,
+    facts: pricing.CustomerFacts = pricing.GUEST,
+) -> Draft:
+    """Validate and price the order; `facts` are the customer's tier and first order as the
+    records say (the place-order flow reads them), used only if they are this order's customer."""
     channel = channel_of(principal)
     if channel is None:
         raise TenderNotAllowed("only a channel's key places orders", code="channel_required")
@@ -112,7 +129,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
         if cart is None:
             raise CartNotFound(f"no cart {data.cart_id}")
         if cart.customer_id is not None:
-            await neighbours.authorize_customer(session, principal, cart.customer_id, token)
+            await customers.authorize_customer_access(session, principal, cart.customer_id, token)
         if cart.status != "open":
             raise CartNotOpen(f"the cart is {cart.status}", cart_status=cart.status)
         lines = await repository.cart_lines(session, cart.id)
@@ -125,7 +142,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
     if not lines:
         raise CartEmpty("an order needs at least one line")
     pickup, address = await _fulfilment(session, principal, data)
-    quote = await neighbours.quote(
+    quote = await common.quote(
         session,
         currency=currency,
         lines=lines,
@@ -134,6 +151,7 @@ async def prepare_order(session: AsyncSession, principal: Principal, data: Order
         channel=channel,
         store=pickup or principal.location_code,
         address=address,
+        facts=facts,
     )
     unknown = [c.code for c in quote.result.codes if str(c.reason) == "unknown_code"]
     if unknown:
@@ -166,7 +184,7 @@ async def _fulfilment(
         raise PickupNotOffered("pickup needs a pickup_location (and no delivery_address)", field="pickup_location")
     # A kiosk or POS key acts for its own store only.
     principal.require_location(data.pickup_location)
-    store = await neighbours.location(session, data.pickup_location)
+    store = await location_or_none(session, data.pickup_location)
     if store is None:
         raise UnknownLocation(f"no location {data.pickup_location}", field="pickup_location")
     if not store.pickup or not getattr(store, "active", True):
@@ -188,11 +206,8 @@ def _check_tenders(data: OrderCreate, quote: Any, channel: str) -> None:
             if tender.card_token is None:
                 raise TenderNotAllowed(f"tenders[{index}]: a card tender needs card_token")
             registry.provider(tender.provider or registry.DEFAULT_PROVIDER, _NO_SESSIONS)
-        if tender.kind == rules.TenderKind.LOYALTY_POINTS:
-            if not hooks.points_accepted():
-                raise TenderNotAllowed(f"tenders[{index}]: loyalty points are not accepted yet")
-            if tender.loyalty_card is None:
-                raise TenderNotAllowed(f"tenders[{index}]: a points tender needs loyalty_card")
+        if tender.kind == rules.TenderKind.LOYALTY_POINTS and tender.loyalty_card is None:
+            raise TenderNotAllowed(f"tenders[{index}]: a points tender needs loyalty_card")
 
 
 def _total_mismatch(problem: str, quote: Any, paid: int) -> TendersDoNotSumToTotal:
@@ -264,26 +279,6 @@ async def authorize_cards(maker: async_sessionmaker[AsyncSession], draft: Draft,
     return result
 
 
-_ORDER_TRANSACTION_ATTEMPTS = 3
-
-
-async def in_order_transaction(
-    maker: async_sessionmaker[AsyncSession], write: Callable[[AsyncSession, bool], Awaitable[T]]
-) -> T:
-    """Run `write(session, reserve_last)` in the order's transaction. With the reserve last,
-    a commit that finds the planned stock gone (StockMoved) runs it again with a fresh plan;
-    the last attempt reserves at once (re-planning inside), which answers definitely: the
-    order, or 409 `insufficient_stock`."""
-    for attempt in range(1, _ORDER_TRANSACTION_ATTEMPTS + 1):
-        try:
-            async with transaction(maker) as session:
-                return await write(session, attempt < _ORDER_TRANSACTION_ATTEMPTS)
-        except fulfillment.StockMoved:
-            if attempt == _ORDER_TRANSACTION_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
-
-
 async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizations) -> None:
     """Release the authorizations of an order that was not written. A twin request with the
     same key may have committed the order meanwhile: then the money stays held."""
@@ -296,53 +291,48 @@ async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizati
         await registry.provider(card.provider, maker).void(f"void:{card.authorization_id}", card.authorization_id)
 
 
-async def _source(
+@dataclass
+class NewOrder:
+    """The order row as `open_order` wrote it; `finish_order` writes the rest."""
+
+    values: dict[str, Any]
+    tender_rows: list[dict[str, Any]]
+
+    @property
+    def id(self) -> uuid.UUID:
+        order_id: uuid.UUID = self.values["id"]
+        return order_id
+
+    @property
+    def number(self) -> str:
+        return str(self.values["number"])
+
+    @property
+    def reservation_ref(self) -> str:
+        return str(self.values["reservation_ref"])
+
+
+async def open_order(
     session: AsyncSession,
     principal: Principal,
     draft: Draft,
+    auths: Authorizations,
+    *,
     order_id: uuid.UUID,
-    number: str,
-    reference: str,
-    reserve_last: bool,
-) -> fulfillment.Sourced:
-    """Fulfilment's sourcing rules choose the locations, reserve under `reference` and write
-    the fulfillment orders; raises its 409 `insufficient_stock` with what is where."""
-    address = draft.address or {}
-    return await fulfillment.plan_and_reserve(
-        session,
-        fulfillment.OrderToSource(
-            order_id=order_id,
-            order_number=number,
-            reservation_ref=reference,
-            fulfilment="pickup" if draft.pickup_location is not None else "delivery",
-            lines=[(str(no), snap.sku, snap.quantity) for no, snap in enumerate(draft.quote.result.lines, start=1)],
-            pickup_location=draft.pickup_location,
-            latitude=address.get("latitude"),
-            longitude=address.get("longitude"),
-        ),
-        actor=principal.key_id,
-        reserve_last=reserve_last,
-    )
-
-
-async def write_order(
-    session: AsyncSession, principal: Principal, draft: Draft, auths: Authorizations, *, reserve_last: bool = False
-) -> OrderOut:
-    """The order transaction: reserve, redeem, write. Raises (and writes nothing) on failure.
-    `reserve_last`: the stock is reserved as the transaction's last step, so that the rows
-    of a best seller stay locked only for that and the commit; the commit then raises
-    `StockMoved` when the planned stock went meanwhile, and the caller runs it again."""
+    points_references: Mapping[int, str],
+) -> NewOrder:
+    """The order transaction's first writes: the cart locked (it must still be open), the
+    promotions redeemed, the order row with a fresh number. `points_references`: tender
+    position -> the loyalty redemption that paid it (the flow redeemed them)."""
     now = clock.now()
-    order_id = uuid.uuid4()
     if draft.cart_id is not None:
         cart = await repository.cart(session, draft.cart_id, lock=True)
         if cart is None or cart.status != "open":
             raise CartNotOpen("the cart was ordered or closed meanwhile")
-    reference = f"order:{order_id}"
     quote = draft.quote.result
     if quote.discounts:
-        await neighbours.redeem(session, draft.quote, order_id=order_id, customer_id=draft.customer_id)
-    tender_rows = await _tender_rows(session, draft, auths, order_id)
+        await pricing.redeem(session, quote=draft.quote, order_id=order_id, customer_id=draft.customer_id)
+    tender_rows = _tender_rows(draft, auths, order_id, points_references)
     status = rules.next_status(rules.Status.PLACED, rules.Action.RELEASE)
     values: dict[str, Any] = {
         "id": order_id,
@@ -363,7 +353,7 @@ async def write_order(
         "pricing": msgspec.to_builtins(
             {"discounts": quote.discounts, "codes": quote.codes, "delivery": quote.delivery, "zone": quote.zone}
         ),
-        "reservation_ref": reference,
+        "reservation_ref": f"order:{order_id}",
         "payment_key": auths.payment_key,
         "open_holds": 0,
         "placed_at": now,
@@ -377,9 +367,23 @@ async def write_order(
             break
     else:
         raise RuntimeError("could not draw a free order number")
-    # Sourcing (fulfilment's rules) reserves and writes the fulfillment orders, in this transaction.
-    sourced = await _source(session, principal, draft, order_id, values["number"], reference, reserve_last)
-    location = sourced.summary
+    return NewOrder(values, tender_rows)
+
+
+async def finish_order(
+    session: AsyncSession,
+    principal: Principal,
+    draft: Draft,
+    new: NewOrder,
+    *,
+    line_locations: Mapping[str, Sequence[tuple[str, int]]],
+    summary: str,
+) -> OrderOut:
+    """The rest of the order in one statement: lines (each at the first location sourcing
+    placed it: `line_locations[line no] = [(location, units)]`), tenders, timeline, events;
+    the cart marked ordered."""
+    order_id, quote = new.id, draft.quote.result
+    status = new.values["status"]
     line_rows = [
         {
             "order_id": order_id,
@@ -390,41 +394,40 @@ async def write_order(
             "discount": snap.gross - snap.net,
             "line_total": snap.net,
             "pricing": msgspec.to_builtins(snap),
-            "location_code": sourced.line_locations[str(no)][0][0],
+            "location_code": line_locations[str(no)][0][0],
             "cancelled_quantity": 0,
             "fulfilled_quantity": 0,
         }
         for no, snap in enumerate(quote.lines, start=1)
     ]
     timeline = [
-        timeline_row(order_id, "placed", principal, to_status="placed", detail={"location": location}),
-        timeline_row(order_id, "released", principal, from_status="placed", to_status=status.value),
+        timeline_row(order_id, "placed", principal, to_status="placed", detail={"location": summary}),
+        timeline_row(order_id, "released", principal, from_status="placed", to_status=status),
     ]
-    order = Order(**values)
+    order = Order(**new.values)
     events = [
-        event_row("order.placed", order, total=order.total, currency=order.currency, location=location),
+        event_row("order.placed", order, total=order.total, currency=order.currency, location=summary),
         event_row("order.released", order),
     ]
     await insert_rows(
-        session, {OrderLine: line_rows, OrderTender: tender_rows, OrderTimelineEntry: timeline, OutboxEvent: events}
+        session,
+        {OrderLine: line_rows, OrderTender: new.tender_rows, OrderTimelineEntry: timeline, OutboxEvent: events},
     )
     if draft.cart_id is not None:
-        await repository.mark_cart_ordered(session, draft.cart_id, order_id, now)
-    return order_out(order, [OrderLine(**row) for row in line_rows], [OrderTender(**row) for row in tender_rows], [])
+        await repository.mark_cart_ordered(session, draft.cart_id, order_id, new.values["placed_at"])
+    return order_out(
+        order, [OrderLine(**row) for row in line_rows], [OrderTender(**row) for row in new.tender_rows], []
+    )
 
 
-async def _tender_rows(
-    session: AsyncSession, draft: Draft, auths: Authorizations, order_id: uuid.UUID
+def _tender_rows(
+    draft: Draft, auths: Authorizations, order_id: uuid.UUID, points_references: Mapping[int, str]
 ) -> list[dict[str, Any]]:
     cards = {card.position: card for card in auths.cards}
     rows: list[dict[str, Any]] = []
     for position, tender in enumerate(draft.tenders):
         card = cards.get(position)
-        reference = None
-        if tender.kind == rules.TenderKind.LOYALTY_POINTS:
-            reference = await hooks.redeem_points(
-                session, tender.loyalty_card, tender.amount, draft.currency, order_id, draft.channel
-            )
+        reference = points_references.get(position)
         # Cash at the till and points are taken now; cards and on-delivery tenders are
         # captured when the goods leave.
         taken_now = tender.kind in (rules.TenderKind.CASH, rules.TenderKind.LOYALTY_POINTS)

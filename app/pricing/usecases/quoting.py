@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -45,11 +44,34 @@ class QuoteInput(msgspec.Struct, frozen=True, kw_only=True):
     # resolves in its own statement, saving a round trip.
     zone: str | ZoneAddress = DEFAULT_ZONE
     codes: tuple[str, ...] = ()
-    # The customer's tier and first-order status come from the records (`use_customer_facts`),
-    # never from the caller: a guest (no id) has no tier and no first order.
+    # The customer's tier and first-order status are the OMS's records, which the flow above
+    # reads (app/flows/quote.py: loyalty, orders) and passes here; never the API caller's
+    # word. A guest (no id) has no tier and no first order.
     customer_id: uuid.UUID | None = None
+    loyalty_tier: str | None = None
+    first_order: bool = False
     channel: str | None = None  # from the caller's key; read only by channel-restricted promotions
     home_delivery: bool = False  # the zone's delivery fee applies; pickup (or not chosen yet): none
+
+
+class CustomerFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the OMS's records say of a customer, for pricing: the loyalty tier (loyalty's)
+    and whether they have not ordered yet (orders'). The flow above reads them
+    (app/flows/quote.py) and passes them down; never the API caller's word."""
+
+    customer_id: uuid.UUID | None = None
+    loyalty_tier: str | None = None
+    first_order: bool = False
+
+    def of(self, customer_id: uuid.UUID | None) -> CustomerFacts:
+        """These facts if they are this customer's; else none (a guest, or a cart that
+        changed hands after they were read: priced without, never with someone else's)."""
+        if customer_id is not None and customer_id == self.customer_id:
+            return self
+        return CustomerFacts(customer_id=customer_id)
+
+
+GUEST = CustomerFacts()
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,29 +80,6 @@ class Quote(msgspec.Struct, frozen=True, kw_only=True):
     result: rules.PricingResult
     compare_at: dict[str, int]  # sku -> the "was" price, display only
     promotion_names: dict[str, str]
-
-
-StoreZoneLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
-_store_zone: list[StoreZoneLookup] = []
-# (loyalty tier, first order) of a known customer, read from loyalty and orders.
-CustomerFactsLookup = Callable[[AsyncSession, uuid.UUID], Awaitable[tuple[str | None, bool]]]
-_customer_facts: list[CustomerFactsLookup] = []
-
-
-def use_customer_facts(lookup: CustomerFactsLookup) -> None:
-    _customer_facts[:] = [lookup]
-
-
-async def customer_facts(session: AsyncSession, customer_id: uuid.UUID | None) -> rules.Customer:
-    """What the engine knows of the customer: only what the OMS's own records say."""
-    if customer_id is None or not _customer_facts:
-        return rules.Customer(id=str(customer_id) if customer_id else None)
-    tier, first_order = await _customer_facts[0](session, customer_id)
-    return rules.Customer(id=str(customer_id), loyalty_tier=tier, first_order=first_order)
-
-
-def use_store_zones(lookup: StoreZoneLookup) -> None:
-    _store_zone[:] = [lookup]
 
 
 def normalize_code(code: str) -> str:
@@ -105,12 +104,11 @@ async def resolve_zone(
     zone: str | None = None,
     country: str | None = None,
     postal_code: str | None = None,
-    location_code: str | None = None,
 ) -> str:
+    """The explicit zone (e.g. a store's, as inventory records it), else the address's,
+    else the default."""
     if zone is not None:
         return zone
-    if location_code is not None and _store_zone:
-        return await _store_zone[0](session, location_code) or DEFAULT_ZONE
     if country is not None:
         return await repository.zone_for_address(session, country, postal_key(postal_code or "")) or DEFAULT_ZONE
     return DEFAULT_ZONE
@@ -125,7 +123,6 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
     if unknown:
         raise UnknownSku(f"not in the catalog: {', '.join(unknown)}", skus=unknown)
     codes = tuple(dict.fromkeys(normalize_code(code) for code in request.codes))
-    customer = await customer_facts(session, request.customer_id)
     found = await _quote_facts(session, request, skus, codes, at)
     prices = {row.sku: row for row in found.prices}
     lines = tuple(
@@ -152,7 +149,11 @@ async def quote(session: AsyncSession, request: QuoteInput, *, now: datetime | N
                 )
                 for row in found.codes
             },
-            customer=customer,
+            customer=rules.Customer(
+                id=str(request.customer_id) if request.customer_id else None,
+                loyalty_tier=request.loyalty_tier if request.customer_id else None,
+                first_order=request.first_order and request.customer_id is not None,
+            ),
             channel=request.channel,
             delivery_fee=found.fee if request.home_delivery else 0,
         )

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Problem
 from app.core.models import OutboxEvent
-from app.customers import rules, service
+from app.customers import rules
 from app.customers.models import Customer
 from app.customers.service import HistoryEntry, LoyaltyBalance
+from app.flows import customer_merge
 from tests.conftest import Api
 
 ADA = {"name": "Ada Lovelace", "email": "Ada@Example.com", "phone": "+49 30 1234567"}
@@ -237,18 +238,15 @@ class CartBusy(Problem):
     status, code, title = 409, "test_cart_busy", "Cart busy"
 
 
-async def test_merge_aborted_by_a_domain_leaves_both_records(api: Api) -> None:
+async def test_merge_aborted_by_a_domain_leaves_both_records(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     guest = await _create(api, {"name": "G", "email": "guest@example.com"})
     registered = await _create(api, ADA)
 
     async def refuse(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
         raise CartBusy("cart is being checked out")
 
-    unregister = service.on_merge(refuse)
-    try:
-        response = await api.as_("admin").post(f"/v1/customers/{registered['id']}/merge", json={"absorb": guest["id"]})
-    finally:
-        unregister()
+    monkeypatch.setattr(customer_merge.orders, "move_to_survivor", refuse)
+    response = await api.as_("admin").post(f"/v1/customers/{registered['id']}/merge", json={"absorb": guest["id"]})
     _problem(response, 409, "test_cart_busy")
     still = await api.as_("admin").get(f"/v1/customers/{guest['id']}")
     assert still.json()["id"] == guest["id"]
@@ -328,24 +326,17 @@ async def test_bad_customer_sessions(api: Api, body: dict[str, str], status: int
 # ---- contact-center overview -----------------------------------------------------------
 
 
-@pytest.fixture
-def bare_registries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No orders or loyalty plugged in (app.main wires the real ones at import)."""
-    for name in ("_merge_callbacks", "_history_providers", "_balance_providers"):
-        monkeypatch.setattr(service, name, [])
-
-
-async def test_overview_without_orders_or_loyalty(api: Api, bare_registries: None) -> None:
+async def test_overview_without_orders_or_loyalty(api: Api) -> None:
     ada = await _create(api, ADA)
     response = await api.as_("contact_center").get(f"/v1/customers/{ada['id']}/overview")
     assert response.status_code == 200
     body = response.json()
     assert body["customer"]["id"] == ada["id"]
-    assert body["loyalty"] == {"points": 0, "tier": None}
+    assert body["loyalty"] == {"points": 0, "tier": "basic"}  # no card used yet: the first tier
     assert body["history"] == []
 
 
-async def test_overview_lists_every_channel_newest_first(api: Api, bare_registries: None) -> None:
+async def test_overview_lists_every_channel_newest_first(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     ada = await _create(api, ADA)
 
     async def orders(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> Sequence[HistoryEntry]:
@@ -371,14 +362,9 @@ async def test_overview_lists_every_channel_newest_first(api: Api, bare_registri
     async def balance(session: AsyncSession, customer_id: uuid.UUID) -> LoyaltyBalance:
         return LoyaltyBalance(points=120)
 
-    removers = [service.register_history_provider(orders), service.register_balance_provider(balance)]
-    try:
-        response = await api.as_("contact_center").get(
-            f"/v1/customers/{ada['id']}/overview", params={"history_limit": 5}
-        )
-    finally:
-        for remove in removers:
-            remove()
+    monkeypatch.setattr(customer_merge.orders, "order_history", orders)
+    monkeypatch.setattr(customer_merge.loyalty, "balance_for_customer", balance)
+    response = await api.as_("contact_center").get(f"/v1/customers/{ada['id']}/overview", params={"history_limit": 5})
     body = response.json()
     assert [(e["id"], e["channel"]) for e in body["history"]] == [("web-1", "web"), ("pos-1", "pos")]
     assert body["loyalty"]["points"] == 120

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.auth import Role
 from app.core.models import OutboxEvent
-from app.fulfillment import service
+from app.flows import fulfillment_progress
 from app.orders.models import OrderTender
 from tests.api.fulfillment.conftest import (
     PRICE,
@@ -372,9 +372,9 @@ async def test_uncollected_pickup_expires_and_is_restocked(api: Api, db: AsyncSe
     await pick_all(api.as_("pos"))
     await api.as_("pos").post(f"/v1/fulfillment-orders/{fo['id']}/ready")
     assert await stock(db, a, "STORE-TEST") == (2, 2)
-    assert await service.expire_pickups(db) == 0  # not yet
+    assert await fulfillment_progress.expire_pickups(db) == 0  # not yet
     clock.advance(timedelta(days=5, minutes=1))
-    assert await service.expire_pickups(db) == 1
+    assert await fulfillment_progress.expire_pickups(db) == 1
     await db.commit()
     view = (await api.as_("pos").get(f"/v1/fulfillment-orders/{fo['id']}")).json()
     assert view["status"] == "expired"
@@ -397,7 +397,7 @@ async def test_store_that_does_not_answer_counts_as_rejecting(api: Api, db: Asyn
     [fo] = await fos_of(api, order["id"])
     assert fo["location_code"] == "ST-NEAR"
     clock.advance(timedelta(minutes=121))
-    assert await service.reject_overdue(db) == 1
+    assert await fulfillment_progress.reject_overdue(db) == 1
     await db.commit()
     fos = {f["location_code"]: f for f in await fos_of(api, order["id"])}
     assert (fos["ST-NEAR"]["status"], fos["ST-NEAR"]["reject_reason"]) == ("rejected", "timeout")

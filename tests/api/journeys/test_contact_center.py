@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.models import OutboxEvent
-from app.fulfillment import service as fulfillment
+from app.flows import earn_points, fulfillment_progress
 from app.loyalty import service as loyalty
 from tests.api.returns.conftest import _fo, _pick_all, delivery_body, make_shop, pickup_body, place
 from tests.conftest import Api
@@ -60,7 +60,7 @@ async def _earn(db: AsyncSession) -> list[int]:
             select(OutboxEvent.event_id).where(OutboxEvent.type.in_(loyalty.EARNING_EVENTS)).order_by(OutboxEvent.id)
         )
     ).all()
-    earned = [await loyalty.earn_for_event(db, str(i)) for i in ids]
+    earned = [await earn_points.earn_for_event(db, str(i)) for i in ids]
     await db.commit()
     return [e.points if e else 0 for e in earned]
 
@@ -77,7 +77,7 @@ async def test_contact_center_finds_the_caller_and_sees_every_channel_in_one_vie
     kiosk = await place(api, "kiosk", pickup_body({shop.small: 1}, 2500, customer_id=customer_id))
     kiosk_fo = await _ready(api, kiosk)
     clock.advance(timedelta(days=5, minutes=1))
-    assert await fulfillment.expire_pickups(db) == 1
+    assert await fulfillment_progress.expire_pickups(db) == 1
     await db.commit()
     expired_at = clock.now()
 

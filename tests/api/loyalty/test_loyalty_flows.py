@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import OutboxEvent
+from app.flows import earn_points
 from app.loyalty import service as loyalty
 from tests.api.returns.conftest import collect, deliver, delivery_body, make_shop, pickup_body, place
 from tests.conftest import Api
@@ -24,7 +25,7 @@ async def _earn_from_events(db: AsyncSession) -> list[int]:
     ).all()
     earned = []
     for event_id in events:
-        result = await loyalty.earn_for_event(db, str(event_id))
+        result = await earn_points.earn_for_event(db, str(event_id))
         earned.append(result.points if result else 0)
     await db.flush()
     return earned

@@ -89,9 +89,9 @@ async def test_partial_cancel_then_shipment_captures_only_what_left(
         f"/v1/orders/{order_id}/cancel", json={"reason": "x", "lines": [{"line_no": 2, "quantity": 1}]}
     )
     assert too_many.status_code == 422
-    shipped = await service.mark_lines_shipped(db, order_id, {1: 1})
+    shipped = await service.record_fulfilment_progress(db, order_id, {1: 1}, event="lines_shipped")
     assert shipped.status == "partially_fulfilled"
-    done = await service.mark_lines_shipped(db, order_id, {3: 1})
+    done = await service.record_fulfilment_progress(db, order_id, {3: 1}, event="lines_shipped")
     assert (done.status, done.tenders[0].captured) == ("fulfilled", 1499)
     assert await service.settle_payments(db_maker, order_id) == 2
     auth = await db.get(TestGatewayAuthorization, done.tenders[0].authorization_id, populate_existing=True)

@@ -82,3 +82,27 @@ async def test_a_total_mismatch_names_what_applied_and_which_codes_did_not(api: 
     assert problem["extra"]["applied_promotions"] == []
     assert problem["extra"]["codes_not_applied"] == [{"code": "USEDUP", "reason": "usage_limit_reached"}]
     assert "USEDUP (usage_limit_reached)" in problem["detail"] and "promotions applied: none" in problem["detail"]
+
+
+async def test_a_cart_is_priced_with_its_customers_tier(api: Api, db: AsyncSession) -> None:
+    """Carts are priced inside orders, which may not read loyalty: the cart endpoints get the
+    tier from the quote flow (app/flows/quote.py) — on create, on every change, on assign."""
+    skus = await _shop_with_gold_offer(db)
+    gold_id, gold_card = await new_card(db, "Gold")
+    await earn(db, gold_card, [("l1", GOLD_SPEND)])
+    caller = api.as_("contact_center")
+    line = {"sku": skus[0], "quantity": 1}
+    anonymous = await caller.post("/v1/carts", json={"currency": "EUR", "lines": [line]})
+    assert anonymous.status_code == 201, anonymous.text
+    assert anonymous.json()["total"] == 1000
+    gold = await caller.post("/v1/carts", json={"currency": "EUR", "customer_id": str(gold_id), "lines": [line]})
+    assert gold.status_code == 201, gold.text
+    assert gold.json()["total"] == 800
+    more = await caller.put(f"/v1/carts/{gold.json()['id']}/lines/{skus[0]}", json={"quantity": 2})
+    assert more.status_code == 200, more.text
+    assert more.json()["total"] == 1600
+    assert (await caller.get(f"/v1/carts/{gold.json()['id']}")).json()["total"] == 1600
+    basic_id, _ = await new_card(db, "Basic")
+    assigned = await caller.post(f"/v1/carts/{anonymous.json()['id']}/assign", json={"customer_id": str(basic_id)})
+    assert assigned.status_code in (200, 201), assigned.text
+    assert assigned.json()["total"] == 1000

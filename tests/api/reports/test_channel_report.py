@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.models import OutboxEvent
-from app.fulfillment import service as fulfillment
+from app.flows import earn_points, fulfillment_progress
 from app.loyalty import service as loyalty
 from app.pricing import service as pricing
 from app.pricing.schemas import PriceCreate
@@ -124,10 +124,10 @@ async def _consume_events(db: AsyncSession) -> int:
 
 
 async def _earn_points(db: AsyncSession) -> None:
-    """What loyalty's consumer does with the delivered/collected events."""
+    """What loyalty's consumer (the earn-points flow) does with the delivered/collected events."""
     events = select(OutboxEvent.event_id).where(OutboxEvent.type.in_(loyalty.EARNING_EVENTS)).order_by(OutboxEvent.id)
     for event_id in (await db.scalars(events)).all():
-        await loyalty.earn_for_event(db, str(event_id))
+        await earn_points.earn_for_event(db, str(event_id))
     await db.commit()
 
 
@@ -199,9 +199,9 @@ async def _seven_orders(api: Api, db: AsyncSession) -> None:
             "order_number": order["number"], "mode": "immediate", "reason": "changed mind",
             "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}]})  # fmt: skip
 
-    # O6 is not collected: expired after 5 days (the `fulfillment.expire_pickups` job's body).
+    # O6 is not collected: expired after 5 days (the `fulfillment.expire_pickups` job's body: the flow).
     clock.freeze(T0 + timedelta(days=6))
-    assert await fulfillment.expire_pickups(db) == 1
+    assert await fulfillment_progress.expire_pickups(db) == 1
     await db.commit()
 
 

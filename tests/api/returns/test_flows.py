@@ -255,7 +255,7 @@ async def test_card_and_points_order_fully_returned(api: Api, db: AsyncSession) 
 
 
 async def test_card_and_points_order_returned_unit_by_unit_gives_points_back_first(api: Api, db: AsyncSession) -> None:
-    """Paid 3000 in points and 2000 by card for two shirts (the tender wired in app/wiring.py):
+    """Paid 3000 in points and 2000 by card for two shirts (the place-order flow redeems the points tender):
     the first shirt back returns 2500 of the 3000 points, and only that; the second the last
     500 points and the card's 2000. The ledger rows carry the channel of each step."""
     shop = await make_shop(db)

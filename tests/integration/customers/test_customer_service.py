@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +30,7 @@ from app.customers.errors import (
 from app.customers.models import Customer, CustomerToken
 from app.customers.schemas import Address, CustomerCreate, CustomerUpdate
 from app.customers.service import HistoryEntry, LoyaltyBalance
+from app.flows import customer_merge
 
 
 async def _principal(
@@ -184,7 +185,7 @@ async def test_merge_folds_the_guest_into_the_registration(db: AsyncSession, web
         addresses=[Address(line1="Side St 2", city="Berlin", country="DE")],
     )
     registered = await _create(db, web, email="ada@example.com")
-    merged = await service.merge_customers(db, registered.id, guest.id)
+    merged = await customer_merge.merge_customers(db, registered.id, guest.id)
     assert merged.id == registered.id
     assert merged.email == "ada@example.com"
     assert merged.phone == "+49301234567"  # taken over from the guest record
@@ -205,39 +206,41 @@ async def test_merge_folds_the_guest_into_the_registration(db: AsyncSession, web
     assert info.value.extra["existing_customer_id"] == str(registered.id)
 
 
-async def test_merge_callbacks_run_in_the_same_transaction(db: AsyncSession, web: Principal) -> None:
+async def test_the_merge_flow_moves_orders_in_the_same_transaction(
+    db: AsyncSession, web: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     guest = await _create(db, web, email="guest@example.com")
     registered = await _create(db, web, email="ada@example.com")
     calls: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None]] = []
+    move = customer_merge.orders.move_to_survivor
 
     async def move_orders(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
-        # What a domain would see: the absorbed record already points at the survivor.
+        # What orders sees: the absorbed record already points at the survivor.
         merged_into = await session.scalar(select(Customer.merged_into_id).where(Customer.id == absorbed_id))
         calls.append((survivor_id, absorbed_id, merged_into))
+        await move(session, survivor_id, absorbed_id)
 
-    unregister = service.on_merge(move_orders)
-    try:
-        await service.merge_customers(db, registered.id, guest.id)
-    finally:
-        unregister()
+    monkeypatch.setattr(customer_merge.orders, "move_to_survivor", move_orders)
+    await customer_merge.merge_customers(db, registered.id, guest.id)
     assert calls == [(registered.id, guest.id, registered.id)]
+    await customer_merge.merge_customers(db, registered.id, guest.id)  # a repeat moves nothing again
+    assert len(calls) == 1
 
 
-async def test_a_failing_callback_aborts_the_whole_merge(db: AsyncSession, web: Principal) -> None:
+async def test_a_failing_step_aborts_the_whole_merge(
+    db: AsyncSession, web: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     guest = await _create(db, web, email="guest@example.com")
     registered = await _create(db, web, email="ada@example.com")
     await db.commit()  # (a savepoint of the test's transaction)
 
     async def refuse(session: AsyncSession, survivor_id: uuid.UUID, absorbed_id: uuid.UUID) -> None:
-        raise Problem("orders cannot move", status=409, code="test_refusal")
+        raise Problem("points cannot move", status=409, code="test_refusal")
 
-    unregister = service.on_merge(refuse)
-    try:
-        with pytest.raises(Problem):
-            async with db.begin():
-                await service.merge_customers(db, registered.id, guest.id)
-    finally:
-        unregister()
+    monkeypatch.setattr(customer_merge.loyalty, "merge_cards", refuse)
+    with pytest.raises(Problem):
+        async with db.begin():
+            await customer_merge.merge_customers(db, registered.id, guest.id)
     assert (await service.get_customer(db, guest.id)).id == guest.id
     assert await _events(db, "customer.merged") == []
 
@@ -247,26 +250,26 @@ async def test_merge_refusals(db: AsyncSession, web: Principal) -> None:
     b = await _create(db, web, email="b@example.com")
     c = await _create(db, web, email="c@example.com")
     with pytest.raises(CannotMergeSelf):
-        await service.merge_customers(db, a.id, a.id)
+        await customer_merge.merge_customers(db, a.id, a.id)
     with pytest.raises(CustomerNotFound):
-        await service.merge_customers(db, a.id, uuid.uuid4())
-    await service.merge_customers(db, a.id, b.id)
+        await customer_merge.merge_customers(db, a.id, uuid.uuid4())
+    await customer_merge.merge_customers(db, a.id, b.id)
     # Repeating a finished merge answers the survivor again, without a second event.
-    assert (await service.merge_customers(db, a.id, b.id)).id == a.id
+    assert (await customer_merge.merge_customers(db, a.id, b.id)).id == a.id
     assert len(await _events(db, "customer.merged")) == 1
     with pytest.raises(CustomerMerged) as info:
-        await service.merge_customers(db, c.id, b.id)
+        await customer_merge.merge_customers(db, c.id, b.id)
     assert info.value.extra == {"customer_id": str(b.id), "merged_into": str(a.id)}
     with pytest.raises(CustomerMerged):
-        await service.merge_customers(db, b.id, c.id)
+        await customer_merge.merge_customers(db, b.id, c.id)
 
 
 async def test_merge_chains_stay_one_hop(db: AsyncSession, web: Principal) -> None:
     a = await _create(db, web, email="a@example.com")
     b = await _create(db, web, email="b@example.com")
     c = await _create(db, web, email="c@example.com")
-    await service.merge_customers(db, b.id, a.id)
-    await service.merge_customers(db, c.id, b.id)
+    await customer_merge.merge_customers(db, b.id, a.id)
+    await customer_merge.merge_customers(db, c.id, b.id)
     assert [x.id for x in await service.find_customers(db, card=a.card_number)] == [c.id]
     assert await service.resolve_customer_id(db, a.id) == c.id
     assert sorted((await service.get_customer(db, c.id)).merged_ids) == sorted([a.id, b.id])
@@ -277,7 +280,7 @@ async def test_merge_chains_stay_one_hop(db: AsyncSession, web: Principal) -> No
 async def test_survivor_can_take_back_a_contact_of_its_tombstone(db: AsyncSession, web: Principal) -> None:
     a = await _create(db, web, email="old@example.com")
     b = await _create(db, web, email="new@example.com")
-    await service.merge_customers(db, b.id, a.id)
+    await customer_merge.merge_customers(db, b.id, a.id)
     updated = await service.update_customer(db, b.id, CustomerUpdate(email="old@example.com"))
     assert updated.email == "old@example.com"
     assert [x.id for x in await service.find_customers(db, email="old@example.com")] == [b.id]
@@ -343,7 +346,7 @@ async def test_tokens_follow_the_merge(db: AsyncSession, web: Principal) -> None
     guest = await _create(db, web, email="guest@example.com")
     registered = await _create(db, web, email="ada@example.com")
     guest_token = await service.issue_customer_token(db, web, guest.id)
-    await service.merge_customers(db, registered.id, guest.id)
+    await customer_merge.merge_customers(db, registered.id, guest.id)
     await service.authorize_customer_access(db, web, registered.id, guest_token.token)
     await service.authorize_customer_access(db, web, guest.id, guest_token.token)
 
@@ -358,54 +361,24 @@ async def test_session_for_unknown_shopper_is_not_found(db: AsyncSession, web: P
 # ---- contact-center overview -----------------------------------------------------------
 
 
-@pytest.fixture
-def bare_registries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No orders or loyalty plugged in (app.main wires the real ones at import)."""
-    for name in ("_merge_callbacks", "_history_providers", "_balance_providers"):
-        monkeypatch.setattr(service, name, [])
-
-
-@pytest.fixture
-async def providers() -> AsyncIterator[list[object]]:
-    unregister: list[object] = []
-    yield unregister
-    for remove in unregister:
-        remove()  # type: ignore[operator]
-
-
-async def test_overview_without_providers_is_empty(db: AsyncSession, web: Principal, bare_registries: None) -> None:
+async def test_overview_without_orders_or_points_is_empty(db: AsyncSession, web: Principal) -> None:
     ada = await _create(db, web, email="ada@example.com")
-    overview = await service.customer_overview(db, ada.id, 10)
+    overview = await customer_merge.customer_overview(db, ada.id, 10)
     assert overview.customer.id == ada.id
-    assert overview.loyalty == LoyaltyBalance(points=0, tier=None)
+    assert overview.loyalty.points == 0
     assert overview.history == []
 
 
-async def test_overview_merges_every_channels_history_newest_first(
-    db: AsyncSession, web: Principal, providers: list[object], bare_registries: None
-) -> None:
+async def test_overview_merges_every_channels_history_newest_first(db: AsyncSession, web: Principal) -> None:
     ada = await _create(db, web, email="ada@example.com")
     t0 = datetime(2026, 2, 1, tzinfo=UTC)
     eur = Money(1999, "EUR")
-
-    async def web_orders(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> Sequence[HistoryEntry]:
-        assert customer_id == ada.id
-        return [
-            HistoryEntry(kind="order", id="w2", occurred_at=t0 + timedelta(days=2), channel="web", total=eur),
-            HistoryEntry(kind="order", id="w1", occurred_at=t0, channel="web", total=eur),
-        ][:limit]
-
-    async def store_returns(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> Sequence[HistoryEntry]:
-        return [HistoryEntry(kind="return", id="r1", occurred_at=t0 + timedelta(days=1), channel="pos")]
-
-    async def balance(session: AsyncSession, customer_id: uuid.UUID) -> LoyaltyBalance:
-        return LoyaltyBalance(points=420, tier="gold")
-
-    providers.append(service.register_history_provider(web_orders))
-    providers.append(service.register_history_provider(store_returns))
-    providers.append(service.register_balance_provider(balance))
-    with pytest.raises(RuntimeError):
-        service.register_balance_provider(balance)
-    overview = await service.customer_overview(db, ada.id, 2)
+    web_orders = [
+        HistoryEntry(kind="order", id="w2", occurred_at=t0 + timedelta(days=2), channel="web", total=eur),
+        HistoryEntry(kind="order", id="w1", occurred_at=t0, channel="web", total=eur),
+    ]
+    store_returns = [HistoryEntry(kind="return", id="r1", occurred_at=t0 + timedelta(days=1), channel="pos")]
+    customer = await service.get_customer(db, ada.id)
+    overview = service.overview(customer, LoyaltyBalance(points=420, tier="gold"), [*web_orders, *store_returns], 2)
     assert [e.id for e in overview.history] == ["w2", "r1"]
     assert overview.loyalty == LoyaltyBalance(points=420, tier="gold")

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfillment import rules
 from app.fulfillment.usecases import common
-from app.fulfillment.usecases.sourcing import save_rules
+from app.fulfillment.usecases.rule_versions import save_rules
 
 
 async def test_rules_in_force_follow_every_saved_version(db: AsyncSession) -> None:

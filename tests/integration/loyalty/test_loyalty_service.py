@@ -13,7 +13,7 @@ from app.core import clock, outbox
 from app.core.models import OutboxEvent
 from app.core.money import Money
 from app.core.settings import get_settings
-from app.customers import service as customers_service
+from app.flows import customer_merge, earn_points
 from app.loyalty import service
 from app.loyalty.errors import (
     AlreadyRedeemed,
@@ -363,8 +363,8 @@ async def test_delivered_event_earns_through_the_event_path(db: AsyncSession) ->
         db, "fulfillment.delivered", aggregate_type="fulfillment_order", aggregate_id="fo-77", payload=payload
     )
     await db.flush()
-    first = await service.earn_for_event(db, str(event_id))
-    again = await service.earn_for_event(db, str(event_id))
+    first = await earn_points.earn_for_event(db, str(event_id))
+    again = await earn_points.earn_for_event(db, str(event_id))
     assert first is not None and again is not None
     assert (first.points, again.replayed) == (12, True)
     entries = (await db.execute(select(LedgerEntry.reference, LedgerEntry.channel))).all()
@@ -380,14 +380,14 @@ async def test_merge_moves_points_to_the_survivor_and_the_absorbed_card_finds_it
     clock.advance(timedelta(days=get_settings().loyalty_pending_days))
     await service.release_pending(db)
     await earn(db, absorbed_card, [("a2", 3000)], at=clock.now())
-    await customers_service.merge_customers(db, survivor_id, absorbed_id)
+    await customer_merge.merge_customers(db, survivor_id, absorbed_id)
     view = await service.card_view(db, absorbed_card)
     assert (view.card_number, view.available, view.pending) == (survivor_card, 30, 30)
     assert await ledger(db, absorbed_card) == [("earn", 20), ("earn", 30), ("merge", -50)]
     assert await ledger(db, survivor_card) == [("earn", 10), ("merge", 50)]
     # Redeeming with the old card spends the survivor's points.
     await service.redeem(db, card_number=absorbed_card, points=25, reference="order-m", channel="pos")
-    overview = await customers_service.customer_overview(db, survivor_id, 5)
+    overview = await customer_merge.customer_overview(db, survivor_id, 5)
     assert (overview.loyalty.points, overview.loyalty.tier) == (5, "basic")
     # A return of a line earned on the absorbed card reverses on the survivor's.
     result = await service.reverse(db, source_id="ret-m", event_type="return.refunded", lines=[("a2", 3000)])

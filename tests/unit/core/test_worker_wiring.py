@@ -1,10 +1,10 @@
-"""The worker process sees the same consumers and hooks as the API: loyalty earns from events the
-relay publishes there, and jobs that cancel orders reach the points-restore hook."""
+"""The worker process declares every outbox consumer and periodic job: loyalty earns from the
+events the relay publishes there."""
 
 from __future__ import annotations
 
 
-def test_worker_registers_every_consumer_and_hook() -> None:
+def test_worker_registers_every_consumer_and_periodic_job() -> None:
     import app.worker as worker
     from app.core.outbox import consumers_of
 

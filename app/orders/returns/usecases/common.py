@@ -4,18 +4,23 @@ units, windows, what each unit was paid), who may act on it, steps (timeline + e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalog import service as catalog
 from app.core import clock, money, outbox
 from app.core.auth import Principal, Role
+from app.customers import service as customers
+from app.inventory import service as inventory
+from app.inventory.errors import LocationNotFound
 from app.orders import repository as orders_repository
 from app.orders import rules as order_rules
 from app.orders.models import Order, OrderLine
-from app.orders.returns import neighbours, repository, rules
+from app.orders.returns import repository, rules
 from app.orders.returns.errors import (
     ImmediateOnlyAtStore,
     LocationDoesNotAcceptReturns,
@@ -34,6 +39,9 @@ from app.orders.returns.schemas import (
     ReturnOut,
 )
 from app.orders.usecases.common import add_timeline
+from app.pricing import service as pricing
+from app.pricing.errors import PromotionNotFound
+from app.pricing.rules import Kind
 
 # How many recent orders a customer look-up scans for returnable lines.
 CUSTOMER_ORDERS_SCANNED = 20
@@ -45,6 +53,19 @@ _NUMBER_ATTEMPTS = 8
 STORE_ROLES = frozenset({Role.POS, Role.KIOSK})
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """Units of an order line that reached the customer, and when the last of them did
+    (fulfilment knows: the flows hand it in, app/flows/return_and_refund.py)."""
+
+    quantity: int
+    last_at: datetime | None
+
+
+# order id -> order line no -> what reached the customer
+DeliveredLines = Mapping[uuid.UUID, Mapping[int, Delivered]]
+
+
 @dataclass
 class OrderView:
     order: Order
@@ -52,7 +73,7 @@ class OrderView:
     facts: dict[int, rules.LineFacts]
     values: dict[int, list[int]]  # what each unit was paid, cheapest first
     totals: dict[int, Any]  # running totals (returned, refunded units, refunded amount)
-    products: dict[str, neighbours.ProductFacts]
+    products: dict[str, catalog.VariantFacts]
 
 
 async def unit_values(session: AsyncSession, lines: Sequence[OrderLine]) -> dict[int, list[int]]:
@@ -65,7 +86,7 @@ async def _unit_values_by_order(
     """What each unit was paid, cheapest first, for the lines of any number of orders (the
     promotions looked up once for all of them)."""
     promotion_ids = [d["promotion_id"] for ln in lines for d in (ln.pricing or {}).get("discounts", [])]
-    rewards = await neighbours.reward_bp(session, promotion_ids)
+    rewards = await _reward_bp(session, promotion_ids)
     out: dict[uuid.UUID, dict[int, list[int]]] = {}
     for line in lines:
         discounts = [
@@ -79,18 +100,32 @@ async def _unit_values_by_order(
     return out
 
 
-async def order_view(session: AsyncSession, order: Order) -> OrderView:
-    return (await order_views(session, [order]))[0]
+async def _reward_bp(session: AsyncSession, promotion_ids: Iterable[str]) -> dict[str, int]:
+    """The buy-X-get-Y promotions among `promotion_ids` and their reward share (basis points):
+    the refund arithmetic needs to know which discounts sit on rewarded units only."""
+    out: dict[str, int] = {}
+    for raw in sorted(set(promotion_ids)):
+        try:
+            promotion = await pricing.get_promotion(session, uuid.UUID(raw))
+        except (PromotionNotFound, ValueError):
+            continue
+        if promotion.kind == Kind.BUY_X_GET_Y:
+            out[raw] = int(promotion.reward_percent_bp)
+    return out
 
 
-async def order_views(session: AsyncSession, orders: Sequence[Order]) -> list[OrderView]:
+async def order_view(session: AsyncSession, order: Order, delivered: DeliveredLines) -> OrderView:
+    return (await order_views(session, [order], delivered))[0]
+
+
+async def order_views(session: AsyncSession, orders: Sequence[Order], delivered: DeliveredLines) -> list[OrderView]:
     """The views of `orders`, in their order, with a fixed number of statements whatever their
-    number (a customer's look-up scans up to CUSTOMER_ORDERS_SCANNED orders)."""
+    number (a customer's look-up scans up to CUSTOMER_ORDERS_SCANNED orders). `delivered`:
+    what reached the customer of each order."""
     ids = [order.id for order in orders]
     lines_of = await orders_repository.lines_of_orders(session, ids)
     all_lines = [ln for order_id in ids for ln in lines_of.get(order_id, [])]
-    delivered = await neighbours.delivered_lines(session, ids)
-    products = await neighbours.product_facts(session, {ln.sku for ln in all_lines})
+    products = await catalog.variant_facts(session, {ln.sku for ln in all_lines})
     codes = sorted({code for p in products.values() for code in p.category_path})
     policies = await repository.policies_for(session, codes)
     totals = await repository.line_totals(session, ids)
@@ -109,14 +144,14 @@ async def order_views(session: AsyncSession, orders: Sequence[Order]) -> list[Or
 
 def _line_facts(
     line: OrderLine,
-    delivered: dict[int, neighbours.Delivered],
+    delivered: Mapping[int, Delivered],
     totals: dict[int, Any],
-    products: dict[str, neighbours.ProductFacts],
+    products: dict[str, catalog.VariantFacts],
     policies: dict[str, int],
 ) -> rules.LineFacts:
     no = line.line_no
     product = products.get(line.sku)
-    got = delivered.get(no, neighbours.Delivered(0, None))
+    got = delivered.get(no, Delivered(0, None))
     total = totals.get(no)
     return rules.LineFacts(
         line_no=no,
@@ -148,7 +183,7 @@ async def check_access(session: AsyncSession, principal: Principal, order: Order
         return
     if principal.role == Role.STOREFRONT:
         if order.customer_id is not None:
-            await neighbours.authorize_customer(session, principal, order.customer_id, token)
+            await customers.authorize_customer_access(session, principal, order.customer_id, token)
             return
         if order.api_key_id == principal.key_id:
             return
@@ -193,9 +228,10 @@ def store_of(principal: Principal, named: str | None, *, roles: frozenset[Role] 
 
 
 async def accepting(session: AsyncSession, code: str) -> str:
-    location = await neighbours.location(session, code)
-    if location is None:
-        raise UnknownLocation(f"no location {code}", field="location_code")
+    try:
+        location = await inventory.get_location(session, code)
+    except LocationNotFound:
+        raise UnknownLocation(f"no location {code}", field="location_code") from None
     if not location.accepts_returns or not getattr(location, "active", True):
         raise LocationDoesNotAcceptReturns(f"{code} does not accept returns", location=code)
     return str(location.code)

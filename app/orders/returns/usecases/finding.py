@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal
+from app.customers import service as customers
 from app.orders import repository as orders_repository
-from app.orders.returns import neighbours, rules
+from app.orders.models import Order
+from app.orders.returns import rules
 from app.orders.returns.errors import ReturnOrderNotFound
 from app.orders.returns.schemas import (
     CustomerReturnableOut,
@@ -19,9 +22,6 @@ from app.orders.returns.schemas import (
 from app.orders.returns.usecases.common import (
     CUSTOMER_ORDERS_SCANNED,
     OrderView,
-    find_order,
-    order_view,
-    order_views,
     refund_state,
 )
 
@@ -62,11 +62,10 @@ def returnable_line(view: OrderView, no: int) -> ReturnableLineOut:
     )
 
 
-async def returnable(
-    session: AsyncSession, principal: Principal, order_id: uuid.UUID, token: str | None = None
-) -> ReturnableOut:
-    order = await find_order(session, principal, order_id, None, token, lock=False)
-    view = await order_view(session, order)
+def returnable(view: OrderView) -> ReturnableOut:
+    """Every line of the order with what was delivered, returned, may still come back, and
+    what it would refund."""
+    order = view.order
     return ReturnableOut(
         order_id=order.id,
         order_number=order.number,
@@ -76,15 +75,14 @@ async def returnable(
     )
 
 
-async def customer_returnable_lines(
+async def customer_orders(
     session: AsyncSession, principal: Principal, customer_id: uuid.UUID, token: str | None = None
-) -> CustomerReturnableOut:
-    """Lines of the customer's recent orders that were delivered and not returned yet (with
-    the reason when one of them cannot come back any more)."""
-    survivor = await neighbours.survivor_of(session, customer_id)
+) -> tuple[uuid.UUID, list[Order]]:
+    """The customer (following merges) and their recent orders a returns look-up scans."""
+    survivor = await customers.resolve_customer_id(session, customer_id)
     if survivor is None:
         raise ReturnOrderNotFound(f"no customer {customer_id}", code="customer_not_found")
-    await neighbours.authorize_customer(session, principal, survivor, token)
+    await customers.authorize_customer_access(session, principal, survivor, token)
     rows = await orders_repository.list_orders(
         session,
         customer_ids=[survivor],
@@ -98,8 +96,13 @@ async def customer_returnable_lines(
     )
     ids = [row.id for row in list(rows)[:CUSTOMER_ORDERS_SCANNED]]
     found = await orders_repository.orders_by_id(session, ids)
-    orders = [found[i] for i in ids if i in found and found[i].status != "cancelled"]
+    return survivor, [found[i] for i in ids if i in found and found[i].status != "cancelled"]
+
+
+def customer_returnable_lines(customer_id: uuid.UUID, views: Sequence[OrderView]) -> CustomerReturnableOut:
+    """Lines of the customer's recent orders that were delivered and not returned yet (with
+    the reason when one of them cannot come back any more)."""
     lines: list[ReturnableLineOut] = []
-    for view in await order_views(session, orders):
+    for view in views:
         lines.extend(returnable_line(view, no) for no in sorted(view.lines) if view.facts[no].open_quantity > 0)
-    return CustomerReturnableOut(customer_id=survivor, lines=lines)
+    return CustomerReturnableOut(customer_id=customer_id, lines=lines)

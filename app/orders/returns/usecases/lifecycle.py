@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal, Role
+from app.inventory import service as inventory
 from app.orders import repository as orders_repository
 from app.orders.models import Order
-from app.orders.returns import neighbours, repository, rules
+from app.orders.returns import repository, rules
 from app.orders.returns.errors import (
     DuplicateLine,
     ExceedsPurchase,
@@ -37,15 +38,12 @@ from app.orders.returns.usecases.common import (
     OrderView,
     accepting,
     check_access,
-    find_order,
     load,
     move,
-    order_view,
     return_out,
     step,
     store_of,
 )
-from app.orders.returns.usecases.refunds import refund_received
 from app.orders.usecases.common import channel_of
 
 
@@ -149,21 +147,25 @@ async def open_return(
     return ret
 
 
-async def create_return(
-    session: AsyncSession, principal: Principal, data: ReturnCreate, token: str | None = None
-) -> ReturnOut:
-    store = None
-    if data.mode == rules.Mode.IMMEDIATE:
-        store = await accepting(session, store_of(principal, data.location_code))
-        missing = [line.line_no for line in data.lines if line.disposition is None]
-        if missing:
-            raise ReceiptMismatch("an immediate return names each line's disposition", lines=missing)
-    order = await find_order(session, principal, data.order_id, data.order_number, token, lock=True)
-    view = await order_view(session, order)
+async def immediate_store(session: AsyncSession, principal: Principal, data: ReturnCreate) -> str | None:
+    """Where an immediate return is received (the caller's store, which must accept
+    returns; each line names its disposition); None for a return the customer posts back."""
+    if data.mode != rules.Mode.IMMEDIATE:
+        return None
+    store = await accepting(session, store_of(principal, data.location_code))
+    missing = [line.line_no for line in data.lines if line.disposition is None]
+    if missing:
+        raise ReceiptMismatch("an immediate return names each line's disposition", lines=missing)
+    return store
+
+
+async def request_return(session: AsyncSession, principal: Principal, view: OrderView, data: ReturnCreate) -> Return:
+    """Check the lines (eligibility, or an admin's override), take their units (a unit
+    another return took meanwhile: 409) and write the authorized return."""
     wanted = wanted_lines(view, data.lines)
     overridden = eligibility(view, wanted, principal, data.override_reason)
     await take(session, view, wanted)
-    ret = await open_return(
+    return await open_return(
         session,
         principal,
         view,
@@ -173,11 +175,11 @@ async def create_return(
         override=data.override_reason,
         overridden=overridden,
     )
-    if store is not None:
-        dispositions = [(ln.line_no, ln.quantity, rules.Disposition(ln.disposition or "restock")) for ln in data.lines]
-        await receive_goods(session, principal, order, ret, store, dispositions)
-        await refund_received(session, principal, order, ret)
-    return await return_out(session, ret)
+
+
+def dispositions(data: ReturnCreate) -> list[tuple[int, int, rules.Disposition]]:
+    """(line no, units, disposition) of an immediate return."""
+    return [(ln.line_no, ln.quantity, rules.Disposition(ln.disposition or "restock")) for ln in data.lines]
 
 
 async def get_return(
@@ -239,10 +241,12 @@ async def receive_goods(
         line = lines[no]
         line.restocked = got[no].get(rules.Disposition.RESTOCK, 0)
         line.damaged = got[no].get(rules.Disposition.DAMAGED, 0)
-        if line.restocked:
-            await neighbours.restock(session, line.sku, store, line.restocked, reference, principal.key_id)
-        if line.damaged:
-            await neighbours.write_off(session, line.sku, store, line.damaged, reference, principal.key_id)
+        # Back into the receiving location's on_hand: a `return_restock` ledger row. A damaged
+        # unit enters its books and is written off at once (`return_restock` + `damage`), so
+        # on_hand does not move and the ledger still explains where the unit went.
+        for units, written_off in ((line.restocked, False), (line.damaged, True)):
+            if units:
+                await _restock(session, line.sku, store, units, reference, principal, written_off=written_off)
     ret.location_code, ret.received_at = store, clock.now()
     await session.flush()
     await step(
@@ -253,6 +257,29 @@ async def receive_goods(
         before,
         lines=[{"line_no": ln.line_no, "restocked": ln.restocked, "damaged": ln.damaged} for ln in lines.values()],
     )
+
+
+async def _restock(
+    session: AsyncSession,
+    sku: str,
+    store: str,
+    units: int,
+    reference: str,
+    principal: Principal,
+    *,
+    written_off: bool,
+) -> None:
+    moves = [(units, "return_restock"), (-units, "damage")] if written_off else [(units, "return_restock")]
+    for delta, reason in moves:
+        await inventory.adjust(
+            session,
+            sku=sku,
+            location_code=store,
+            delta=delta,
+            reason=reason,
+            reference=reference,
+            actor=principal.key_id,
+        )
 
 
 async def close(

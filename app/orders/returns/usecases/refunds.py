@@ -5,31 +5,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal
-from app.core.db import transaction
+from app.core.broker import enqueue_after_commit
 from app.core.settings import get_settings
 from app.orders import repository as orders_repository
 from app.orders.models import Order, OrderLine, OrderTender
-from app.orders.payments import registry
-from app.orders.returns import neighbours, repository, rules
+from app.orders.returns import jobs, repository, rules
 from app.orders.returns.models import Return, ReturnLine
-from app.orders.returns.schemas import ReturnOut
-from app.orders.returns.usecases.common import load, move, return_out, step, unit_values
-from app.orders.usecases import hooks
-from app.orders.usecases.common import channel_of
+from app.orders.returns.usecases.common import load, move, step, unit_values
 
 
-async def refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> ReturnOut:
+async def load_for_refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> tuple[Order, Return]:
+    """The order and the return, locked in that order; a store's key refunds its own returns."""
     order, ret = await load(session, principal, return_id)
     if principal.location_code is not None and ret.location_code is not None:
         principal.require_location(ret.location_code)
-    await refund_received(session, principal, order, ret)
-    return await return_out(session, ret)
+    return order, ret
 
 
 async def value_lines(
@@ -55,43 +52,67 @@ async def value_lines(
     return lines, order_lines, totals
 
 
-async def refund_received(session: AsyncSession, principal: Principal, order: Order, ret: Return) -> None:
+@dataclass
+class RefundDue:
+    """A received return priced for its refund (`refund_due`), not paid back yet."""
+
+    before: str
+    lines: list[ReturnLine]
+    money: int  # what the goods were paid
+    delivery: int  # the delivery fee, when everything came back and the retailer refunds it
+
+    @property
+    def refunded(self) -> list[tuple[int, int]]:
+        return [(ln.line_no, ln.refund_amount) for ln in self.lines]
+
+
+async def refund_due(session: AsyncSession, order: Order, ret: Return) -> RefundDue:
+    """Move the return to refunded and price its lines: exactly what was paid for the units."""
     before = move(ret, rules.Action.REFUND)
     lines, order_lines, totals = await value_lines(session, order, ret)
-    goods = sum(line.refund_amount for line in lines)
     back = rules.everything_back(
         (ol.quantity, ol.cancelled_quantity, totals[no].refunded_quantity if no in totals else 0)
         for no, ol in order_lines.items()
     )
     delivery = int((order.pricing or {}).get("delivery", 0)) if (get_settings().returns_refund_delivery and back) else 0
-    await pay_back(session, principal, order, ret, [(ln.line_no, ln.refund_amount) for ln in lines], goods, delivery)
+    return RefundDue(before, lines, sum(line.refund_amount for line in lines), delivery)
+
+
+async def record_refunded(session: AsyncSession, principal: Principal, ret: Return, due: RefundDue) -> None:
+    """The refund's step on the order's timeline and `return.refunded` (after `pay_back`)."""
     await step(
         session,
         principal,
         ret,
         "refunded",
-        before,
+        due.before,
         amount=ret.refund_total,
-        delivery=delivery,
+        delivery=due.delivery,
         points_reversed=ret.points_reversed,
-        lines=[{"line_no": ln.line_no, "quantity": ln.quantity, "amount": ln.refund_amount} for ln in lines],
+        lines=[{"line_no": ln.line_no, "quantity": ln.quantity, "amount": ln.refund_amount} for ln in due.lines],
     )
+
+
+def points_to_reverse(order: Order, refunded: Sequence[tuple[int, int]]) -> list[tuple[str, int]]:
+    """(loyalty line id `<order id>:<line no>`, amount) of the refunded (line no, amount):
+    the points those lines earned are taken back first."""
+    return [(f"{order.id}:{no}", amount) for no, amount in refunded if amount > 0]
 
 
 async def pay_back(
     session: AsyncSession,
-    principal: Principal,
     order: Order,
     ret: Return,
-    refunded: Sequence[tuple[int, int]],
+    *,
     money: int,
     delivery: int,
-) -> None:
-    """Reverse the points of the refunded (line_no, amount), then spread `money + delivery -
-    shortfall` over the original tenders (rules.REFUND_ORDER). Cards are refunded at the
-    gateway after commit."""
-    reversal = [(f"{order.id}:{no}", amount) for no, amount in refunded if amount > 0]
-    reversed_points, shortfall = await neighbours.reverse_points(session, ret.id, reversal, channel_of(principal))
+    points_reversed: int,
+    shortfall: int,
+) -> list[tuple[str, int]]:
+    """Spread `money + delivery - shortfall` (the value of reversed points the customer had
+    spent already; at most `money`) over the original tenders (rules.REFUND_ORDER). Cash and
+    points are paid back now, cards at the gateway after commit. Returns the points tenders'
+    shares (reference, amount) to give back to the card they came from."""
     shortfall = min(shortfall, money)
     amount = money + delivery - shortfall
     tenders = {t.id: t for t in await orders_repository.tenders(session, order.id)}
@@ -101,12 +122,13 @@ async def pay_back(
     ]
     now = clock.now()
     rows: list[dict[str, Any]] = []
+    points_back: list[tuple[str, int]] = []
     for tender_id, share in rules.allocate_refund(balances, amount):
         tender: OrderTender = tenders[tender_id]  # type: ignore[index]
         tender.refunded += share
-        if tender.kind == "loyalty_points" and tender.reference:
+        if tender.kind == "loyalty_points" and tender.reference and share > 0:
             # Exactly this share goes back to the card, not the whole redemption.
-            await hooks.restore_points(session, tender.reference, share, channel_of(principal) or order.channel)
+            points_back.append((tender.reference, share))
         rows.append(
             {
                 "id": uuid.uuid4(),
@@ -124,38 +146,8 @@ async def pay_back(
     await session.flush()
     await repository.insert_refunds(session, rows)
     ret.refund_total = sum(r["amount"] for r in rows)
-    ret.delivery_refund, ret.points_shortfall, ret.points_reversed = delivery, shortfall, reversed_points
+    ret.delivery_refund, ret.points_shortfall, ret.points_reversed = delivery, shortfall, points_reversed
     ret.refunded_at = now
     if any(r["status"] == "pending" for r in rows):
-        from app.core.broker import enqueue_after_commit
-        from app.orders.returns.jobs import settle_refunds as settle_job
-
-        enqueue_after_commit(session, settle_job, str(ret.id))
-
-
-async def settle_refunds(maker: async_sessionmaker[AsyncSession], return_id: uuid.UUID) -> int:
-    """Refund the return's card shares at their gateway, keyed by the refund id (a repeat
-    moves no money twice). Captures the order's cards first (the gateway refunds only what
-    it captured). No transaction is open during a gateway call. Returns the calls made."""
-    from app.orders import service as orders_service
-
-    async with transaction(maker) as session:
-        ret = await repository.get_return(session, return_id)
-        if ret is None:
-            return 0
-        order_id = ret.order_id
-    await orders_service.settle_payments(maker, order_id)
-    async with transaction(maker) as session:
-        pending = await repository.pending_card_refunds(session, return_id)
-    calls = 0
-    for row in pending:
-        gateway = registry.provider(row.provider or registry.DEFAULT_PROVIDER, maker)
-        await gateway.refund(f"refund:{row.id}", row.authorization_id, row.amount)
-        calls += 1
-        async with transaction(maker) as session:
-            await repository.mark_refund_done(session, row.id, clock.now())
-    return calls
-
-
-async def pending_refund_returns(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
-    return await repository.returns_with_pending_refunds(session, limit)
+        enqueue_after_commit(session, jobs.settle_refunds, str(ret.id))
+    return points_back

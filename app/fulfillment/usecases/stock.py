@@ -1,5 +1,6 @@
-"""Fulfilment's calls into inventory and orders — through their services only, in one
-place, so each contract is read once."""
+"""Fulfilment's stock moves, made through inventory's service (fulfilment sits above
+inventory): sourcing's view of the locations, reserve/release/consume of fulfillment
+orders' units, count corrections and write-offs, ship-to-store transfers."""
 
 from __future__ import annotations
 
@@ -133,79 +134,3 @@ def _merged(lines: Sequence[StockLine]) -> list[StockLine]:
     for sku, loc, qty in lines:
         total[(sku, loc)] = total.get((sku, loc), 0) + qty
     return [(sku, loc, qty) for (sku, loc), qty in sorted(total.items())]
-
-
-# ---- orders ---------------------------------------------------------------------------------
-# Imported late: orders' placement calls fulfilment's sourcing, so a module-level import
-# either way would be circular.
-
-
-async def lock_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> None:
-    """Lock the orders' rows (by id): the first lock of any step that goes on to tell orders
-    (see `usecases.common.load_after_order`)."""
-    from app.orders import service as orders
-
-    await orders.lock_orders(session, order_ids)
-
-
-async def order_lines_left(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int]) -> None:
-    """Units that left the building (shipped or collected): orders records the card capture
-    and its progress. Fulfilment has already consumed the stock (it knows where it is held)."""
-    from app.orders import service as orders
-
-    await orders.record_fulfilment_progress(
-        session, order_id, {int(k): v for k, v in lines.items()}, event="lines_shipped", move_stock=False
-    )
-
-
-async def order_lines_collected(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int]) -> None:
-    from app.orders import service as orders
-
-    await orders.record_fulfilment_progress(
-        session, order_id, {int(k): v for k, v in lines.items()}, event="lines_collected", move_stock=False
-    )
-
-
-async def order_delivered(session: AsyncSession, order_id: uuid.UUID, delivered: dict[str, int]) -> None:
-    """The carrier delivered: `delivered` is every unit of each line delivered so far (all
-    the order's delivered parcels); orders takes cash/card on delivery for them."""
-    from app.orders import service as orders
-
-    await orders.record_delivery(session, order_id, {int(k): v for k, v in delivered.items()})
-
-
-async def order_lines_cancelled(session: AsyncSession, order_id: uuid.UUID, lines: dict[str, int], reason: str) -> None:
-    """Nothing can serve these units: orders cancels them and refunds/voids their value.
-    Fulfilment has already released their stock."""
-    from app.orders import service as orders
-    from app.orders.schemas import CancelLine
-
-    await orders.cancel(
-        session,
-        None,
-        order_id,
-        reason,
-        lines=[CancelLine(line_no=int(k), quantity=v) for k, v in sorted(lines.items())],
-        move_stock=False,
-    )
-
-
-async def customer_presents(
-    session: AsyncSession, order_id: uuid.UUID, order_number: str, *, card_number: str | None, phone: str | None
-) -> bool:
-    """The order number and the customer's card or phone, shown at a pickup counter."""
-    from app.orders import service as orders
-
-    return await orders.customer_presents(session, order_id, order_number, card_number=card_number, phone=phone)
-
-
-async def order_status(session: AsyncSession, order_id: uuid.UUID) -> str:
-    from app.orders import service as orders
-
-    return str((await orders.get_order(session, order_id)).status)
-
-
-async def complete_order(session: AsyncSession, order_id: uuid.UUID) -> None:
-    from app.orders import service as orders
-
-    await orders.complete(session, order_id)
