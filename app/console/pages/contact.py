@@ -17,6 +17,7 @@ from app.console.rules import Staff, StaffRole
 from app.console.web import MANAGERS, page, staff_roles, whole_number
 from app.core.errors import InvalidInput, NotFound
 from app.customers import service as customers
+from app.flows import cancel_order, customer_merge
 from app.fulfillment import service as fulfillment
 from app.loyalty import service as loyalty
 from app.orders import service as orders
@@ -60,7 +61,7 @@ async def customer_view(db_session: AsyncSession, staff: Staff, customer_id: uui
 
 
 async def _customer_page(session: AsyncSession, staff: Staff, customer_id: uuid.UUID, **extra: Any) -> Template:
-    overview = await customers.customer_overview(session, customer_id, 50)
+    overview = await customer_merge.customer_overview(session, customer_id, 50)
     # Points are corrected by admin keys only in the API: managers and admins here.
     can_adjust = staff.role in MANAGERS
     return page("contact_customer.html", staff, overview=overview, money=_money, can_adjust=can_adjust, **extra)
@@ -113,7 +114,7 @@ def _reason(raw: object) -> str:
 @post("/contact/orders/{order_id:uuid}/cancel", opt=AGENTS, status_code=200)
 async def cancel(request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff, order_id: uuid.UUID) -> Any:
     reason = _reason((await request.form()).get("reason"))
-    await orders.cancel(db_session, staff.principal, order_id, reason)
+    await cancel_order.cancel_order(db_session, staff.principal, order_id, reason)
     return await _order_page(db_session, staff, order_id, done="Order cancelled: the customer is refunded.")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.rules import Staff, StaffRole
 from app.console.web import MANAGERS, find_variant, page, staff_roles, variant_names, whole_number, work_location
+from app.flows import fulfillment_progress
 from app.fulfillment import service as fulfillment
 from app.fulfillment.errors import NothingToPick
 from app.fulfillment.schemas import FoundLine, PackBody, PickListOut
@@ -124,7 +125,7 @@ async def confirm(
     short = {ln.sku: ln.quantity - found[ln.sku] for ln in pick_list.lines if found[ln.sku] < ln.quantity}
     if short and form.get("short_ok") != "yes":
         return await _walk(db_session, staff, pick_list, found, short=short)
-    done = await fulfillment.confirm(
+    done = await fulfillment_progress.confirm_pick_list(
         db_session, staff.principal, pick_list_id, [FoundLine(sku=sku, found=n) for sku, n in found.items()]
     )
     return await _confirmed(db_session, staff, done)
@@ -158,7 +159,7 @@ async def pack(request: Request[Any, Any, Any], db_session: AsyncSession, staff:
 
 @post("/picker/fulfillment-orders/{fo_id:uuid}/ship", opt=PICKERS, status_code=200)
 async def ship(db_session: AsyncSession, staff: Staff, fo_id: uuid.UUID) -> Redirect:
-    await fulfillment.ship(db_session, staff.principal, fo_id)
+    await fulfillment_progress.ship(db_session, staff.principal, fo_id)
     return Redirect(path=f"/console/picker/fulfillment-orders/{fo_id}", status_code=303)
 
 

@@ -23,6 +23,7 @@ from app.console.rules import Staff, StaffRole
 from app.console.web import MANAGERS, page, staff_roles, whole_number, work_location
 from app.core.errors import InvalidInput, NotFound
 from app.customers import service as customers
+from app.flows import return_and_refund
 from app.orders import service as orders
 from app.orders.returns import service as returns
 from app.orders.returns.schemas import ReturnableLineOut, ReturnCreate, ReturnOut
@@ -38,7 +39,7 @@ async def _find_lines(session: AsyncSession, staff: Staff, text: str) -> list[Re
     if "@" not in text:
         with contextlib.suppress(NotFound, InvalidInput):
             order = await orders.order_by_number(session, principal, text, None)
-            return list((await returns.returnable(session, principal, order.id)).lines)
+            return list((await return_and_refund.returnable(session, principal, order.id)).lines)
     keys = [{"email": text}] if "@" in text else [{"card": text}, {"phone": text}]
     for key in keys:
         try:
@@ -46,7 +47,7 @@ async def _find_lines(session: AsyncSession, staff: Staff, text: str) -> list[Re
         except InvalidInput:
             continue
         if found:
-            return list((await returns.customer_returnable_lines(session, principal, found[0].id)).lines)
+            return list((await return_and_refund.customer_returnable_lines(session, principal, found[0].id)).lines)
     return []
 
 
@@ -114,14 +115,14 @@ async def preview(request: Request[Any, Any, Any], db_session: AsyncSession, sta
     form = await request.form()
     body = _return_body(form, staff)
     async with _rolled_back(db_session):
-        would = await returns.create_return(db_session, staff.principal, body)
+        would = await return_and_refund.create_return(db_session, staff.principal, body)
     return page("returns_preview.html", staff, ret=would, body=body, reason=body.reason, money=_money)
 
 
 @post("/returns/confirm", opt=COUNTER, status_code=200)
 async def confirm(request: Request[Any, Any, Any], db_session: AsyncSession, staff: Staff) -> Template:
     body = _return_body(await request.form(), staff)
-    done = await returns.create_return(db_session, staff.principal, body)
+    done = await return_and_refund.create_return(db_session, staff.principal, body)
     return _receipt(staff, done)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console.rules import Staff, StaffRole
 from app.console.web import MANAGERS, page, staff_roles, work_location
 from app.core import clock
+from app.flows import fulfillment_progress
 from app.fulfillment import service as fulfillment
 from app.fulfillment.schemas import CollectBody, FulfillmentOrderOut
 
@@ -73,7 +74,7 @@ async def reject(request: Request[Any, Any, Any], db_session: AsyncSession, staf
         fo = await fulfillment.get_fulfillment_order(db_session, staff.principal, fo_id)
         refusal = "Choose why the store cannot ship it."
         return await _store(db_session, staff, fo.location_code, refusal=refusal, status=422)
-    fo = await fulfillment.reject(db_session, staff.principal, fo_id, reason, note)
+    fo = await fulfillment_progress.reject(db_session, staff.principal, fo_id, reason, note)
     return await _store(db_session, staff, fo.location_code, done=f"{fo.number} rejected: sent to another location.")
 
 
@@ -93,7 +94,7 @@ async def collect(request: Request[Any, Any, Any], db_session: AsyncSession, sta
         fo = await fulfillment.get_fulfillment_order(db_session, staff.principal, fo_id)
         return await _store(db_session, staff, fo.location_code, refusal="Type or scan the pickup code.", status=422)
     try:
-        fo = await fulfillment.collect(db_session, staff.principal, fo_id, body)
+        fo = await fulfillment_progress.collect(db_session, staff.principal, fo_id, body)
     except fulfillment.CodeRefused as refused:
         # Answered, not raised: the wrong attempt is committed with the refusal (as the API does).
         fo = await fulfillment.get_fulfillment_order(db_session, staff.principal, fo_id)
