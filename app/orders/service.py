@@ -63,6 +63,7 @@ from __future__ import annotations
 
 from app.orders.payments.settling import settle_payments
 from app.orders.usecases.cancelling import Cancellation, Cancelled, cancel, start_cancel
+from app.orders.usecases.card_authorization import Authorizations, authorize_cards, void_cards
 from app.orders.usecases.carts import (
     add_code,
     add_line,
@@ -75,6 +76,7 @@ from app.orders.usecases.carts import (
     remove_code,
     set_line,
 )
+from app.orders.usecases.common import Draft
 from app.orders.usecases.customer_reads import open_cart, token_customer
 from app.orders.usecases.lifecycle import (
     add_hold,
@@ -90,16 +92,7 @@ from app.orders.usecases.lifecycle import (
     order_history,
     timeline,
 )
-from app.orders.usecases.placement import (
-    Authorizations,
-    Draft,
-    NewOrder,
-    authorize_cards,
-    finish_order,
-    open_order,
-    prepare_order,
-    void_cards,
-)
+from app.orders.usecases.placement import NewOrder, finish_order, open_order, prepare_order
 from app.orders.usecases.progress import complete, is_fulfilled, record_delivery, record_fulfilment_progress
 
 __all__ = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,9 @@ from app.customers.errors import InvalidCardNumber, InvalidPhone
 from app.inventory import service as inventory
 from app.inventory.errors import LocationNotFound, ReservationNotFound
 from app.inventory.schemas import LocationOut
+from app.orders import rules
 from app.orders.models import Order, OrderHold, OrderLine, OrderTender, OrderTimelineEntry
-from app.orders.schemas import HoldOut, OrderLineOut, OrderOut, TenderOut
+from app.orders.schemas import HoldOut, OrderLineOut, OrderOut, TenderIn, TenderOut
 from app.pricing import service as pricing
 
 
@@ -216,3 +218,33 @@ async def customer_with(session: AsyncSession, *, card: str | None, phone: str |
     except (InvalidCardNumber, InvalidPhone):
         return None
     return found[0].id if found else None
+
+
+@dataclass
+class Draft:
+    """A validated, priced order not yet written."""
+
+    channel: str
+    store_code: str | None
+    customer_id: uuid.UUID | None
+    cart_id: uuid.UUID | None
+    currency: str
+    lines: dict[str, int]
+    codes: list[str]
+    quote: Any
+    fulfilment: rules.Fulfilment
+    pickup_location: str | None
+    address: dict[str, Any] | None
+    tenders: list[TenderIn]
+
+    def lines_to_source(self) -> list[tuple[str, str, int]]:
+        """(line no as text, sku, quantity) of the order's lines, as sourcing takes them."""
+        return [(str(no), snap.sku, snap.quantity) for no, snap in enumerate(self.quote.result.lines, start=1)]
+
+    def points_tenders(self) -> list[tuple[int, str, int]]:
+        """(position, loyalty card, amount) of the tenders paid in points."""
+        return [
+            (position, tender.loyalty_card or "", tender.amount)
+            for position, tender in enumerate(self.tenders)
+            if tender.kind == rules.TenderKind.LOYALTY_POINTS
+        ]

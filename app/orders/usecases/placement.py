@@ -3,7 +3,7 @@
 
 1. `prepare_order` (reads only, each its own statement: the flow runs it in
    `app.core.db.autocommit`, no BEGIN/COMMIT): validate, price with the engine, check tenders.
-2. `authorize_cards` (no transaction): authorize each card tender at its gateway, keyed by
+2. `authorize_cards` (`card_authorization.py`, no transaction): authorize each card tender at its gateway, keyed by
    the order's payment key, so a retried request never authorizes twice.
 3. In the order's transaction: `open_order` (promotions redeemed, the order row written) and,
    once sourcing has placed the lines, `finish_order` (lines with the engine's exact per-line
@@ -16,29 +16,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal
-from app.core.db import insert_rows, transaction
-from app.core.idempotency import IdempotencyKeyReused
+from app.core.db import insert_rows
 from app.core.models import OutboxEvent
 from app.core.settings import get_settings
 from app.customers import service as customers
 from app.orders import repository, rules
 from app.orders.errors import (
-    CardDeclined,
     CartEmpty,
     CartNotFound,
     CartNotOpen,
     InvalidAddress,
     LinesOrCart,
-    PaymentGatewayError,
-    PaymentGatewayTimeout,
     PickupNotOffered,
     TenderNotAllowed,
     TendersDoNotSumToTotal,
@@ -47,59 +43,14 @@ from app.orders.errors import (
 )
 from app.orders.models import Order, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.payments import registry
-from app.orders.payments.provider import Declined, GatewayError, GatewayTimeout
-from app.orders.schemas import OrderCreate, OrderOut, TenderIn
+from app.orders.schemas import OrderCreate, OrderOut
 from app.orders.usecases import common
+from app.orders.usecases.card_authorization import _NO_SESSIONS, Authorizations
 from app.orders.usecases.carts import _customer
-from app.orders.usecases.common import channel_of, event_row, location_or_none, order_out, timeline_row
+from app.orders.usecases.common import Draft, channel_of, event_row, location_or_none, order_out, timeline_row
 from app.pricing import service as pricing
 
 _NUMBER_ATTEMPTS = 8
-_REAUTHORIZE_ATTEMPTS = 5
-
-
-@dataclass
-class Draft:
-    """A validated, priced order not yet written."""
-
-    channel: str
-    store_code: str | None
-    customer_id: uuid.UUID | None
-    cart_id: uuid.UUID | None
-    currency: str
-    lines: dict[str, int]
-    codes: list[str]
-    quote: Any
-    fulfilment: rules.Fulfilment
-    pickup_location: str | None
-    address: dict[str, Any] | None
-    tenders: list[TenderIn]
-
-    def lines_to_source(self) -> list[tuple[str, str, int]]:
-        """(line no as text, sku, quantity) of the order's lines, as sourcing takes them."""
-        return [(str(no), snap.sku, snap.quantity) for no, snap in enumerate(self.quote.result.lines, start=1)]
-
-    def points_tenders(self) -> list[tuple[int, str, int]]:
-        """(position, loyalty card, amount) of the tenders paid in points."""
-        return [
-            (position, tender.loyalty_card or "", tender.amount)
-            for position, tender in enumerate(self.tenders)
-            if tender.kind == rules.TenderKind.LOYALTY_POINTS
-        ]
-
-
-@dataclass
-class CardAuthorization:
-    position: int
-    provider: str
-    authorization_id: str
-    amount: int
-
-
-@dataclass
-class Authorizations:
-    payment_key: str
-    cards: list[CardAuthorization] = field(default_factory=list)
 
 
 def _sum(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
@@ -234,61 +185,6 @@ def _total_mismatch(problem: str, quote: Any, paid: int) -> TendersDoNotSumToTot
         applied_promotions=applied,
         codes_not_applied=not_applied,
     )
-
-
-# Only to check that a provider name exists; never used to open a session.
-_NO_SESSIONS: async_sessionmaker[AsyncSession] = async_sessionmaker()
-
-
-async def authorize_cards(maker: async_sessionmaker[AsyncSession], draft: Draft, payment_key: str) -> Authorizations:
-    """Authorize every card tender, outside any transaction of ours."""
-    result = Authorizations(payment_key=payment_key)
-    for position, tender in enumerate(draft.tenders):
-        if tender.kind != rules.TenderKind.CARD:
-            continue
-        name = tender.provider or registry.DEFAULT_PROVIDER
-        gateway = registry.provider(name, maker)
-        try:
-            auth = None
-            for attempt in range(_REAUTHORIZE_ATTEMPTS):
-                # A key whose authorization we voided after a failed attempt answers
-                # "voided" forever: a retry of the request authorizes under a fresh suffix.
-                key = f"{payment_key}:{position}" + (f":r{attempt}" if attempt else "")
-                auth = await gateway.authorize(key, tender.card_token or "", tender.amount, draft.currency)
-                if auth.status == "authorized":
-                    break
-            assert auth is not None
-        except Declined as exc:
-            await void_cards(maker, result)
-            raise CardDeclined(
-                f"the card was declined: {exc.reason}", tender=position, decline_code=exc.reason
-            ) from None
-        except GatewayTimeout:
-            await void_cards(maker, result)
-            raise PaymentGatewayTimeout(
-                "the payment gateway did not answer; retry with the same Idempotency-Key",
-                tender=position,
-                headers={"Retry-After": str(get_settings().retry_after_seconds)},
-            ) from None
-        except GatewayError as exc:
-            await void_cards(maker, result)
-            if "reused" in str(exc):
-                raise IdempotencyKeyReused("this key was first used with another card or amount") from None
-            raise PaymentGatewayError(str(exc), tender=position) from None
-        result.cards.append(CardAuthorization(position, name, auth.id, tender.amount))
-    return result
-
-
-async def void_cards(maker: async_sessionmaker[AsyncSession], auths: Authorizations) -> None:
-    """Release the authorizations of an order that was not written. A twin request with the
-    same key may have committed the order meanwhile: then the money stays held."""
-    if not auths.cards:
-        return
-    async with transaction(maker) as session:
-        if await repository.order_id_by_payment_key(session, auths.payment_key) is not None:
-            return
-    for card in auths.cards:
-        await registry.provider(card.provider, maker).void(f"void:{card.authorization_id}", card.authorization_id)
 
 
 @dataclass

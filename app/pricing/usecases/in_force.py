@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.pricing import repository
 from app.pricing.errors import PriceNotFound
 from app.pricing.models import DEFAULT_ZONE
+from app.pricing.repository.in_force import prices_around
 from app.pricing.schemas import PriceInForceOut
 from app.pricing.usecases.quoting import check_currency
 
@@ -22,7 +22,7 @@ async def price_in_force(
     at = now or clock.now()
     check_currency(currency)
     zones = [zone] if zone == DEFAULT_ZONE else [zone, DEFAULT_ZONE]
-    current, upcoming = await repository.prices_around(session, sku, zones, currency, at)
+    current, upcoming = await prices_around(session, sku, zones, currency, at)
     by_zone = {p.zone_code: p for p in current}
     price = by_zone.get(zone) or by_zone.get(DEFAULT_ZONE)
     if price is None:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import cli
+from app.cli import workers as cli
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="Linux /proc only")
 

@@ -1,0 +1,88 @@
+"""Transfers over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.auth import Principal
+from app.core.errors import problem_responses
+from app.core.idempotency import idempotent
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.routes import action
+from app.inventory import service
+from app.inventory.controllers.common import MOVERS, CodeParam, own_location
+from app.inventory.schemas import TransferCreate, TransferOut
+
+
+@post(
+    "/transfers",
+    opt=MOVERS,
+    summary="Plan a transfer between two locations",
+    responses=problem_responses(400, 403, 422),
+)
+async def create_transfer(
+    db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: TransferCreate
+) -> Response[TransferOut]:
+    if principal.location_code not in (None, data.from_location, data.to_location):
+        principal.require_location(data.from_location)
+    return await idempotent(
+        db_session,
+        request,
+        principal,
+        lambda: service.create_transfer(
+            db_session,
+            from_location=data.from_location,
+            to_location=data.to_location,
+            lines=[(line.sku, line.quantity) for line in data.lines],
+            note=data.note,
+            actor=principal.key_id,
+        ),
+    )
+
+
+@get(
+    "/transfers",
+    opt=MOVERS,
+    summary="Transfers, newest first (status=dispatched: in transit)",
+    responses=problem_responses(400, 403),
+)
+async def list_transfers(
+    db_session: AsyncSession,
+    principal: Principal,
+    status: Annotated[str | None, Parameter(pattern="^(draft|dispatched|received|cancelled)$")] = None,
+    location: CodeParam = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[TransferOut]:
+    location = own_location(principal, location)
+    return await service.list_transfers(db_session, status=status, location_code=location, limit=limit, cursor=cursor)
+
+
+@get("/transfers/{transfer_id:uuid}", opt=MOVERS, summary="A transfer", responses=problem_responses(403, 404))
+async def get_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    return await service.get_transfer(db_session, transfer_id, principal=principal)
+
+
+def _transfer_action(verb: str, summary: str) -> post:
+    """A transfer's transition; the service checks the key's location on the transfer it loads."""
+    return action(f"/transfers/{{transfer_id:uuid}}/{verb}", opt=MOVERS, errors=(403, 404, 409), summary=summary)
+
+
+@_transfer_action("dispatch", "Dispatch: stock leaves the source (transfer_out) and is in transit to the destination")
+async def dispatch_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    return await service.dispatch_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
+
+
+@_transfer_action("receive", "Receive: the stock arrives at the destination (transfer_in)")
+async def receive_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    return await service.receive_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
+
+
+@_transfer_action("cancel", "Cancel a transfer not yet dispatched")
+async def cancel_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    return await service.cancel_transfer(db_session, transfer_id, principal=principal)
