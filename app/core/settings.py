@@ -68,6 +68,14 @@ class Settings:
     # /metrics needs an admin or integration key; with a port, it is also served without a
     # key there (bind it where only the monitoring network reaches it).
     metrics_port: int | None = None
+    # carrier=URL with {tracking}, comma-separated: the tracking link shown with each parcel
+    # (a carrier not listed gets no link).
+    carrier_tracking_urls: str = (
+        "colissimo=https://www.laposte.fr/outils/suivre-vos-envois?code={tracking},"
+        "dhl=https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking},"
+        "dpd=https://tracking.dpd.de/status/en_US/parcel/{tracking},"
+        "ups=https://www.ups.com/track?tracknum={tracking}"
+    )
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,6 +123,7 @@ VARIABLES: dict[str, str] = {
     "max_body_bytes": "OMS_MAX_BODY_BYTES",
     "stock_count_horizon_days": "OMS_STOCK_COUNT_HORIZON_DAYS",
     "metrics_port": "OMS_METRICS_PORT",
+    "carrier_tracking_urls": "OMS_CARRIER_TRACKING_URLS",
 }
 
 
@@ -190,6 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=number("max_body_bytes"),
         stock_count_horizon_days=number("stock_count_horizon_days"),
         metrics_port=optional_number("metrics_port"),
+        carrier_tracking_urls=text("carrier_tracking_urls"),
     )
 
 

@@ -458,3 +458,31 @@ async def units_held(session: AsyncSession, terminal: Sequence[str], limit: int)
     LIMIT :limit
     """
     return list((await session.execute(text(sql), {"terminal": sorted(terminal), "limit": limit})).all())
+
+
+# ---- shipments (the shopper's and the contact center's view) -------------------------------
+
+
+async def fulfillment_orders_of_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> list[FulfillmentOrder]:
+    if not order_ids:
+        return []
+    query = (
+        select(FulfillmentOrder)
+        .where(FulfillmentOrder.order_id.in_(list(order_ids)))
+        .order_by(FulfillmentOrder.order_id, FulfillmentOrder.created_at, FulfillmentOrder.number)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def first_moves_to(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID], status: str
+) -> dict[uuid.UUID, datetime]:
+    """When each fulfillment order of these orders first reached `status` (its events)."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(FulfillmentEvent.fulfillment_order_id, func.min(FulfillmentEvent.at))
+        .where(FulfillmentEvent.order_id.in_(list(order_ids)), FulfillmentEvent.to_status == status)
+        .group_by(FulfillmentEvent.fulfillment_order_id)
+    )
+    return {row[0]: row[1] for row in rows if row[0] is not None}

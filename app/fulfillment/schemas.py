@@ -285,3 +285,42 @@ class BinOut(Out):
 class BinsOut(Out):
     location_code: str
     updated: int
+
+
+# ---- shipments: what the shopper and the contact center see of an order's fulfilment ------
+
+
+class ShipmentLineOut(Out):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class TrackedParcelOut(Out):
+    carrier: str
+    tracking_number: str
+    # The carrier's tracking page (OMS_CARRIER_TRACKING_URLS); None for a carrier not listed.
+    tracking_url: str | None
+    delivered_at: datetime | None
+
+
+class ShipmentOut(Out):
+    """One fulfillment order as a shopper sees it: no staff, key or pick-list ids.
+    `type`: delivery (to the address), pickup (at `location_code`), ship_to_store (a parcel
+    from `location_code` to the pickup store `deliver_to`, feeding the pickup)."""
+
+    fulfillment_order_id: uuid.UUID
+    number: str
+    type: str
+    status: str
+    location_code: str
+    deliver_to: str | None
+    lines: list[ShipmentLineOut]
+    parcels: list[TrackedParcelOut]
+    promised_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    ready_at: datetime | None
+    pickup_expires_at: datetime | None
+    collected_at: datetime | None
+    closed_at: datetime | None

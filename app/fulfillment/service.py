@@ -159,3 +159,11 @@ async def units_held(session: AsyncSession, *, limit: int = 100_000) -> list[Hel
 
 
 __all__ += ["HeldUnits", "units_held"]
+
+
+# - `shipments_of(session, order_ids) -> {order_id: [ShipmentOut]}`: each order's fulfillment
+#   orders as the shopper and the contact center see them (parcels with tracking links,
+#   promised, shipped, delivered, ready, collected dates); reads only.
+from app.fulfillment.usecases.shipments import shipments_of  # noqa: E402
+
+__all__ += ["shipments_of"]

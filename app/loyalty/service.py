@@ -67,6 +67,8 @@ line ids `<order id>:<line no>` (what returns reverse with). A ship-to-store tra
 earns nothing, nor does a guest order. Any other producer may instead put the earning in
 the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_number` or
 `customer_id`, and optionally `order_id` and `points_paid_minor`.
+- `pending_releases(session, card_number, *, limit=50) -> list[PendingPointsOut]`: pending
+  points with the date each lot becomes spendable (the contact-center view).
 """
 
 from __future__ import annotations
@@ -125,3 +127,8 @@ __all__ = [
     "reverse",
     "tiers",
 ]
+
+
+from app.loyalty.usecases.pending import pending_releases
+
+__all__ += ["pending_releases"]

@@ -176,7 +176,8 @@ async def timeline(
             kind=r.kind,
             from_status=r.from_status,
             to_status=r.to_status,
-            actor_key_id=r.actor_key_id,
+            # Which API key acted is the retailer's business, not the shopper's.
+            actor_key_id=None if principal.role is Role.STOREFRONT else r.actor_key_id,
             channel=r.channel,
             detail=r.detail,
             at=r.at,
