@@ -10,7 +10,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
@@ -25,9 +24,11 @@ from app.core.api_keys import ROUTES as API_KEYS_ROUTES
 from app.core.auth import ApiKeyMiddleware, KeyCache, roles_guard
 from app.core.db import create_engine, create_sessionmaker
 from app.core.deps import DEPENDENCIES
+from app.core.docs_page import render_plugins, static_router
 from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
+from app.core.replicas import create_replicas
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
 from app.fulfillment.controllers import ROUTES as FULFILLMENT_ROUTES
@@ -41,7 +42,7 @@ from app.pricing.controllers import ROUTES as PRICING_ROUTES
 from app.reports.controllers import ROUTES as REPORTS_ROUTES
 
 # /console authenticates staff by their session cookie (app/console/web.py), never by API key.
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/console"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/schema", "^/console", "^/static/"]
 
 V1_ROUTES: list[Any] = [
     *API_KEYS_ROUTES,
@@ -73,6 +74,7 @@ def create_app(
     if sessionmaker is None:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
+    replicas = create_replicas(settings)
     if redis is None:
         redis = Redis.from_url(
             settings.redis_url or "redis://127.0.0.1:6379", socket_timeout=2, socket_connect_timeout=2
@@ -80,6 +82,7 @@ def create_app(
     state = State(
         {
             "sessionmaker": sessionmaker,
+            "replicas": replicas,
             "redis": redis,
             "settings": settings,
             "key_cache": KeyCache(settings.key_cache_seconds),
@@ -98,11 +101,12 @@ def create_app(
             stop()
         if engine is not None:
             await engine.dispose()
+        await replicas.dispose()
         await redis.aclose()
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
     return Litestar(
-        route_handlers=[*health.ROUTES, v1, *console_routes()],
+        route_handlers=[*health.ROUTES, v1, *console_routes(), static_router()],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=state,
         dependencies=DEPENDENCIES,
@@ -119,7 +123,7 @@ def create_app(
             version="1",
             description="One catalog, one price, one stock picture, orders from every channel.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=render_plugins(),
             components=Components(
                 security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
             ),

@@ -17,6 +17,10 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # Streaming replicas for the reads that may be stale (app.core.replicas); none: all on the primary.
+    database_replica_urls: tuple[str, ...] = ()
+    # A replica further behind than this serves no reads (they go to the primary).
+    replica_max_lag_seconds: float = 5.0
     redis_url: str | None = None
     data_dir: Path = Path(".oms-data")
     host: str = "127.0.0.1"
@@ -64,6 +68,14 @@ class Settings:
     # /metrics needs an admin or integration key; with a port, it is also served without a
     # key there (bind it where only the monitoring network reaches it).
     metrics_port: int | None = None
+    # carrier=URL with {tracking}, comma-separated: the tracking link shown with each parcel
+    # (a carrier not listed gets no link).
+    carrier_tracking_urls: str = (
+        "colissimo=https://www.laposte.fr/outils/suivre-vos-envois?code={tracking},"
+        "dhl=https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking},"
+        "dpd=https://tracking.dpd.de/status/en_US/parcel/{tracking},"
+        "ups=https://www.ups.com/track?tracknum={tracking}"
+    )
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -77,6 +89,8 @@ class Settings:
 # The environment variable of each setting (README.md's configuration table lists them all).
 VARIABLES: dict[str, str] = {
     "database_url": "DATABASE_URL",
+    "database_replica_urls": "OMS_DATABASE_REPLICA_URL",
+    "replica_max_lag_seconds": "OMS_REPLICA_MAX_LAG_SECONDS",
     "redis_url": "REDIS_URL",
     "data_dir": "OMS_DATA_DIR",
     "host": "OMS_HOST",
@@ -109,6 +123,7 @@ VARIABLES: dict[str, str] = {
     "max_body_bytes": "OMS_MAX_BODY_BYTES",
     "stock_count_horizon_days": "OMS_STOCK_COUNT_HORIZON_DAYS",
     "metrics_port": "OMS_METRICS_PORT",
+    "carrier_tracking_urls": "OMS_CARRIER_TRACKING_URLS",
 }
 
 
@@ -150,6 +165,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     return Settings(
         database_url=raw("database_url"),
+        database_replica_urls=tuple(u.strip() for u in (raw("database_replica_urls") or "").split(",") if u.strip()),
+        replica_max_lag_seconds=seconds("replica_max_lag_seconds"),
         redis_url=raw("redis_url"),
         data_dir=Path(text("data_dir")),
         host=text("host"),
@@ -182,6 +199,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=number("max_body_bytes"),
         stock_count_horizon_days=number("stock_count_horizon_days"),
         metrics_port=optional_number("metrics_port"),
+        carrier_tracking_urls=text("carrier_tracking_urls"),
     )
 
 

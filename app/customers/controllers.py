@@ -55,7 +55,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.auth import CHANNEL_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
-from app.core.pagination import Page
+from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.core.routes import action
 from app.customers import service
 from app.customers.schemas import (
@@ -67,10 +68,14 @@ from app.customers.schemas import (
     CustomerUpdate,
     MergeBody,
 )
-from app.flows import customer_merge
+from app.flows import customer_merge, customer_search
+from app.flows import customer_view as customer_view_flow
+from app.flows.customer_search import CustomerMatch
+from app.flows.customer_view import CustomerViewOut
 
 READERS = roles(Role.ADMIN, CHANNEL_ROLES)
 MERGERS = roles(Role.ADMIN, Role.CONTACT_CENTER)
+AGENTS = roles(Role.ADMIN, Role.CONTACT_CENTER)
 STOREFRONTS = roles(Role.STOREFRONT)
 
 # A token is a secret: no cache (browser, proxy) may keep the response.
@@ -93,7 +98,7 @@ async def create_customer(
 
 @get(
     "/customers",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="Look a customer up by email, phone or card number",
     responses=problem_responses(400, 422),
 )
@@ -111,7 +116,7 @@ async def find_customers(
 
 @get(
     "/customers/{customer_id:uuid}",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="A customer (an absorbed id answers with its survivor)",
     responses=problem_responses(403, 404),
 )
@@ -153,7 +158,7 @@ async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data
 
 @get(
     "/customers/{customer_id:uuid}/overview",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="Contact-center view: profile, loyalty balance, order history of every channel",
     responses=problem_responses(400, 403, 404),
 )
@@ -166,6 +171,48 @@ async def customer_overview(
 ) -> CustomerOverview:
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await customer_merge.customer_overview(db_session, customer_id, history_limit)
+
+
+@get(
+    "/customers/{customer_id:uuid}/view",
+    opt=AGENTS,
+    summary="Contact center: one customer's whole story in one call",
+    responses=problem_responses(400, 403, 404, 422),
+)
+async def customer_view(
+    db_session: AsyncSession,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> CustomerViewOut:
+    """The record; loyalty (available and pending points with each lot's release date, tier
+    and progress, upcoming expiries); the open cart; and the orders of every channel, newest
+    first, `limit` per page, each with its shipments (carrier, tracking number and link,
+    promised and actual dates), pickups (ready, collected, expired) and returns with their
+    refunds. An absorbed id answers with its survivor. Roles: admin, contact_center."""
+    return await customer_view_flow.customer_view(db_session, principal, customer_id, cursor=cursor, limit=limit)
+
+
+@get(
+    "/customers/search",
+    opt=AGENTS,
+    summary="Contact center: find a customer by phone, e-mail, card, order number or name prefix",
+    responses=problem_responses(400, 422),
+)
+async def search_customers(
+    db_session: AsyncSession,
+    principal: Principal,
+    q: Annotated[str, Parameter(min_length=2, max_length=320)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+) -> Page[CustomerMatch]:
+    """One box for whatever the caller gives: an e-mail (has `@`), a card number (13 digits
+    from 29), a phone number (digits, `+`, spaces; normalized as in the look-up), an order
+    number (dashes and case ignored; a guest order finds nobody), else the start of a name
+    (case-insensitive, by name, paged). Each match says what matched. Roles: admin,
+    contact_center (a name search lists people: no channel key may do it)."""
+    return await customer_search.search(db_session, principal, q, cursor=cursor, limit=limit)
 
 
 @post(
@@ -201,6 +248,8 @@ ROUTES: list[object] = [
     update_customer,
     merge_customers,
     customer_overview,
+    search_customers,
+    customer_view,
     issue_customer_token,
     start_customer_session,
 ]

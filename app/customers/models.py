@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +27,13 @@ class Customer(Base):
         CheckConstraint("phone ~ '^\\+[1-9][0-9]{1,14}$'", name="phone_e164"),
         CheckConstraint("merged_into_id <> id", name="not_merged_into_self"),
         CheckConstraint("(merged_into_id IS NULL) = (merged_at IS NULL)", name="merged_at_with_merge"),
+        # Name-prefix search (contact center); migration 0016.
+        Index(
+            "ix_customers_name_prefix",
+            text("lower(name) text_pattern_ops"),
+            "id",
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, default=uuid.uuid4)

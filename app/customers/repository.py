@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -156,3 +156,36 @@ async def token_grants(
 async def delete_expired_tokens(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(delete(CustomerToken).where(CustomerToken.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def by_name_prefix(
+    session: AsyncSession, prefix: str, after: tuple[str, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    """(Customer, merged_ids) of live records whose lower-cased name starts with `prefix`
+    (already lower-case), in (lower(name), id) order — `ix_customers_name_prefix`."""
+    key = func.lower(Customer.name)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(Customer, _merged_ids)
+        .where(Customer.merged_into_id.is_(None), key.like(escaped + "%", escape="\\"))
+        .order_by(key, Customer.id)
+        .limit(limit + 1)
+        .execution_options(populate_existing=True)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(key, Customer.id) > tuple_(*after))
+    return list((await session.execute(stmt)).all())
+
+
+async def token_customer(
+    session: AsyncSession, *, token_hash: bytes, api_key_id: uuid.UUID, now: datetime
+) -> uuid.UUID | None:
+    """The customer an unexpired token, presented by the key that obtained it, is for."""
+    found = await session.scalar(
+        select(CustomerToken.customer_id).where(
+            CustomerToken.token_hash == token_hash,
+            CustomerToken.api_key_id == api_key_id,
+            CustomerToken.expires_at > now,
+        )
+    )
+    return found

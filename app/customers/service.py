@@ -10,6 +10,9 @@ Public functions (other domains call only these; none commits):
 - `find_customers(session, *, email=None, phone=None, card=None) -> list[CustomerOut]`:
   exactly one key, exact match after normalization, 0 or 1 result.
 - `update_customer(session, customer_id, data: CustomerUpdate) -> CustomerOut`.
+- `customer_of_token(session, principal, token) -> UUID`: whose token it is (403 if none).
+- `customers_named(session, prefix, *, cursor, limit) -> Page[CustomerOut]`: live records
+  whose name starts with `prefix` (staff search; at least two characters).
 - `merge_customers(session, survivor_id, absorbed_id) -> Merged`: folds the records (both
   rows locked, by id) and records `customer.merged`; `Merged.fresh` is False when the merge
   was done before (a repeat). The customer-merge flow (app/flows/customer_merge.py) then
@@ -45,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal, Role, hash_key
+from app.core.pagination import Keyset, Page
 from app.core.settings import get_settings
 from app.customers import repository, rules
 from app.customers.errors import (
@@ -77,6 +81,8 @@ __all__ = [
     "Merged",
     "authorize_customer_access",
     "create_customer",
+    "customer_of_token",
+    "customers_named",
     "find_customers",
     "get_customer",
     "issue_customer_token",
@@ -425,3 +431,32 @@ def overview(
     return CustomerOverview(
         customer=customer, loyalty=balance, history=rules.newest_first(list(entries), history_limit)
     )
+
+
+# ---- name search (contact center) ---------------------------------------------------------
+
+NAMES = Keyset("customers_by_name", str, uuid.UUID)
+MIN_NAME_PREFIX = 2
+
+
+async def customers_named(session: AsyncSession, prefix: str, *, cursor: str | None, limit: int) -> Page[CustomerOut]:
+    """Live records whose name starts with `prefix` (case-insensitive, at least two
+    characters), by name. For staff only: a storefront never enumerates customers."""
+    wanted = " ".join(prefix.split()).lower()
+    if len(wanted) < MIN_NAME_PREFIX:
+        raise InvalidLookup(f"a name search needs at least {MIN_NAME_PREFIX} characters")
+    after = NAMES.after(cursor, scope=wanted)
+    rows = await repository.by_name_prefix(session, wanted, (after[0], after[1]) if after else None, limit)
+    items = [_out(row[0], row[1]) for row in rows]
+    return NAMES.page(items, limit, lambda c: [c.name.lower(), c.id], scope=wanted)
+
+
+async def customer_of_token(session: AsyncSession, principal: Principal, token: str) -> uuid.UUID:
+    """Whose token this is (a storefront listing "my orders" without naming the customer);
+    403 `customer_token_invalid` when it is unknown, expired or another key's."""
+    customer_id = await repository.token_customer(
+        session, token_hash=hash_key(token), api_key_id=principal.key_id, now=clock.now()
+    )
+    if customer_id is None:
+        raise CustomerTokenInvalid()
+    return customer_id

@@ -6,7 +6,10 @@
     app/flows/  place_order · cancel_order · fulfillment_progress (ship, deliver, collect,
                 reject, pick-list confirm, expiries) · return_and_refund · exchange ·
                 customer_merge (+ the contact-center view) · earn_points · quote ·
-                integrity (`oms check`: open orders whose reservation is gone)
+                integrity (`oms check`: open orders whose reservation is gone) ·
+                reads across domains: customer_view (the contact center's one view) ·
+                customer_search · order_tracking (shipments for the shopper) ·
+                variant_offer (variant + price in force) · endless_aisle (kiosk)
                      │  plain calls to domain services
                      ▼
     orders (+ returns) · fulfillment · loyalty · integration

@@ -34,6 +34,7 @@ from app.fulfillment.schemas import (
     CollectBody,
     FoundLine,
     FulfillmentOrderOut,
+    ParcelScan,
     PickListOut,
 )
 from app.orders import service as orders
@@ -58,6 +59,11 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody) -> Carrie
     out = await fulfillment.carrier_event(session, body, news=news)
     await tell_orders(session, news)
     return out
+
+
+async def receive_parcel(session: AsyncSession, principal: Principal, scan: ParcelScan) -> CarrierEventOut:
+    """A store scans a ship-to-store parcel in at its back door: its carrier's "delivered"."""
+    return await carrier_event(session, await fulfillment.parcel_bound_for(session, principal, scan))
 
 
 async def collect(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
@@ -44,14 +45,28 @@ async def create_return(
     if store is not None:
         await returns.receive_goods(session, principal, order, ret, store, returns.dispositions(data))
         await refund_received(session, principal, order, ret)
-    return await returns.return_out(session, ret)
+    return await with_points_so_far(session, await returns.return_out(session, ret))
+
+
+async def get_return(
+    session: AsyncSession, principal: Principal, return_id: uuid.UUID, token: str | None = None
+) -> ReturnOut:
+    return await with_points_so_far(session, await returns.get_return(session, principal, return_id, token))
+
+
+async def with_points_so_far(session: AsyncSession, out: ReturnOut) -> ReturnOut:
+    """The points the refund has taken back by now, read from loyalty: a till may refund before
+    the sale's points were earned (the delivered event's earning runs after commit); loyalty
+    reverses them when they arrive, and the return must then say so."""
+    result = await loyalty.reversal_so_far(session, source_id=f"return:{out.id}", event_type="return.refunded")
+    return out if result is None else msgspec.structs.replace(out, points_reversed=result.points_reversed)
 
 
 async def refund(session: AsyncSession, principal: Principal, return_id: uuid.UUID) -> ReturnOut:
     """Refund a received return."""
     order, ret = await returns.load_for_refund(session, principal, return_id)
     await refund_received(session, principal, order, ret)
-    return await returns.return_out(session, ret)
+    return await with_points_so_far(session, await returns.return_out(session, ret))
 
 
 async def refund_received(session: AsyncSession, principal: Principal, order: Order, ret: Return) -> None:

@@ -31,6 +31,7 @@ from app.fulfillment.schemas import (
     FulfillmentOrderOut,
     OrderFulfillmentOut,
     PackBody,
+    ParcelScan,
     PickListOut,
     RejectBody,
     RuleVersionCreate,
@@ -160,6 +161,20 @@ async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> Car
     return await fulfillment_progress.carrier_event(db_session, data)
 
 
+@action(
+    "/parcels/received",
+    opt=WORKERS,
+    errors=(400, 404, 409),
+    summary="A store scans a ship-to-store parcel in at its back door (as the carrier's delivered)",
+)
+async def receive_parcel(db_session: AsyncSession, principal: Principal, data: ParcelScan) -> CarrierEventOut:
+    """The parcel's units go on the store's stock and are reserved for the pickup they feed,
+    whatever the store's safety stock; the pickup opens for picking once all it waits for is
+    in. A location-bound key receives only parcels bound for its own store (404 otherwise).
+    A repeated scan (or the carrier's event afterwards) answers `duplicate: true`."""
+    return await fulfillment_progress.receive_parcel(db_session, principal, data)
+
+
 # ---- pick lists ---------------------------------------------------------------------------------
 
 
@@ -274,6 +289,7 @@ ROUTES: list[Any] = [
     ready,
     collect,
     carrier_event,
+    receive_parcel,
     next_pick_list,
     get_pick_list,
     print_pick_list,

@@ -67,6 +67,10 @@ class UnknownParcel(NotFound):
     code, title = "unknown_parcel", "No parcel has this carrier and tracking number"
 
 
+class AmbiguousParcel(InvalidInput):
+    code, title = "ambiguous_parcel", "Several carriers' parcels have this tracking number"
+
+
 class WrongPickupCode(Problem):
     status, code, title = 422, "wrong_pickup_code", "The pickup code is not right"
 

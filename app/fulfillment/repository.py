@@ -303,6 +303,23 @@ async def pick_list(session: AsyncSession, pick_list_id: uuid.UUID, *, lock: boo
     return result
 
 
+async def pick_list_sequence(session: AsyncSession, pl: PickList, since: datetime) -> int:
+    """The list's place among its location's lists made from `since` (its local midnight)."""
+    query = select(func.count()).where(
+        PickList.location_code == pl.location_code,
+        PickList.created_at >= since,
+        func.row(PickList.created_at, PickList.id) <= func.row(pl.created_at, pl.id),
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def fulfillment_orders_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, FulfillmentOrder]:
+    rows = await session.scalars(select(FulfillmentOrder).where(FulfillmentOrder.id.in_(list(ids))))
+    return {fo.id: fo for fo in rows}
+
+
 async def bins_at(session: AsyncSession, location_code: str, skus: Sequence[str]) -> dict[str, str]:
     query = select(Bin.sku, Bin.bin_code).where(Bin.location_code == location_code, Bin.sku.in_(list(skus)))
     return {sku: code for sku, code in (await session.execute(query)).all()}
@@ -341,6 +358,18 @@ async def parcel_by_tracking(session: AsyncSession, carrier: str, tracking_numbe
     query = select(Parcel).where(Parcel.carrier == carrier, Parcel.tracking_number == tracking_number)
     result: Parcel | None = await session.scalar(query.with_for_update())
     return result
+
+
+async def parcels_to(session: AsyncSession, tracking_number: str, store: str | None) -> list[Parcel]:
+    """Ship-to-store parcels with this tracking number bound for `store` (None: any store)."""
+    query = (
+        select(Parcel)
+        .join(FulfillmentOrder, FulfillmentOrder.id == Parcel.fulfillment_order_id)
+        .where(Parcel.tracking_number == tracking_number, FulfillmentOrder.type == "ship_to_store")
+    )
+    if store is not None:
+        query = query.where(FulfillmentOrder.deliver_to == store)
+    return list((await session.scalars(query)).all())
 
 
 async def tracking_taken(session: AsyncSession, pairs: Sequence[tuple[str, str]]) -> list[Row[Any]]:
@@ -429,3 +458,31 @@ async def units_held(session: AsyncSession, terminal: Sequence[str], limit: int)
     LIMIT :limit
     """
     return list((await session.execute(text(sql), {"terminal": sorted(terminal), "limit": limit})).all())
+
+
+# ---- shipments (the shopper's and the contact center's view) -------------------------------
+
+
+async def fulfillment_orders_of_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> list[FulfillmentOrder]:
+    if not order_ids:
+        return []
+    query = (
+        select(FulfillmentOrder)
+        .where(FulfillmentOrder.order_id.in_(list(order_ids)))
+        .order_by(FulfillmentOrder.order_id, FulfillmentOrder.created_at, FulfillmentOrder.number)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def first_moves_to(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID], status: str
+) -> dict[uuid.UUID, datetime]:
+    """When each fulfillment order of these orders first reached `status` (its events)."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(FulfillmentEvent.fulfillment_order_id, func.min(FulfillmentEvent.at))
+        .where(FulfillmentEvent.order_id.in_(list(order_ids)), FulfillmentEvent.to_status == status)
+        .group_by(FulfillmentEvent.fulfillment_order_id)
+    )
+    return {row[0]: row[1] for row in rows if row[0] is not None}

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta
 
 from app.core.schema import Body, Code, Out, Text
@@ -185,6 +186,14 @@ class CarrierEventBody(Body):
     occurred_at: Annotated[datetime, Meta(tz=True)] | None = None
 
 
+class ParcelScan(Body):
+    """A ship-to-store parcel scanned in at the store's back door (its tracking number; the
+    carrier only when two carriers' parcels share the number)."""
+
+    tracking_number: Tracking
+    carrier: Code | None = None
+
+
 class CarrierEventOut(Out):
     duplicate: bool
     fulfillment_order_id: uuid.UUID | None
@@ -199,6 +208,8 @@ class PickShareOut(Out):
     fulfillment_order_number: str
     line_id: str
     quantity: int
+    # The tote these units go into (one tote per fulfillment order of the walk: A, B, C...).
+    tote: str | None = None
 
 
 class PickLineOut(Out):
@@ -206,6 +217,24 @@ class PickLineOut(Out):
     bin: str | None
     quantity: int
     shares: list[PickShareOut]
+    # What the picker reads on the shelf label (from the catalog when the list is shown).
+    product_name: str | None = None
+    size: str | None = None
+    color: str | None = None
+    barcode: str | None = None
+
+
+class ToteOut(Out):
+    """One fulfillment order of the walk: its tote, and how it leaves the building."""
+
+    tote: str
+    fulfillment_order_id: uuid.UUID
+    fulfillment_order_number: str
+    order_number: str
+    type: Literal["delivery", "pickup", "ship_to_store"]
+    deliver_to: str | None
+    pickup_slot_at: datetime | None
+    units: int
 
 
 class PickListOut(Out):
@@ -217,6 +246,14 @@ class PickListOut(Out):
     created_at: datetime
     confirmed_at: datetime | None
     confirmation: dict[str, Any] | None
+    # For people: "Lyon warehouse (WH-TEST) · Mon 07 Dec · list 3", the n-th list of the
+    # location's local day, and when it was made in the location's time zone.
+    title: str = ""
+    sequence: int = 0
+    location_name: str = ""
+    time_zone: str = "UTC"
+    created_at_local: str = ""
+    totes: list[ToteOut] = msgspec.field(default_factory=list)
 
 
 class FoundLine(Body):
@@ -248,3 +285,42 @@ class BinOut(Out):
 class BinsOut(Out):
     location_code: str
     updated: int
+
+
+# ---- shipments: what the shopper and the contact center see of an order's fulfillment ------
+
+
+class ShipmentLineOut(Out):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class TrackedParcelOut(Out):
+    carrier: str
+    tracking_number: str
+    # The carrier's tracking page (OMS_CARRIER_TRACKING_URLS); None for a carrier not listed.
+    tracking_url: str | None
+    delivered_at: datetime | None
+
+
+class ShipmentOut(Out):
+    """One fulfillment order as a shopper sees it: no staff, key or pick-list ids.
+    `type`: delivery (to the address), pickup (at `location_code`), ship_to_store (a parcel
+    from `location_code` to the pickup store `deliver_to`, feeding the pickup)."""
+
+    fulfillment_order_id: uuid.UUID
+    number: str
+    type: str
+    status: str
+    location_code: str
+    deliver_to: str | None
+    lines: list[ShipmentLineOut]
+    parcels: list[TrackedParcelOut]
+    promised_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    ready_at: datetime | None
+    pickup_expires_at: datetime | None
+    collected_at: datetime | None
+    closed_at: datetime | None

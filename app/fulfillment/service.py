@@ -43,6 +43,8 @@ Pick lists
 - `next_pick_list(session, principal, location_code)`, `get_pick_list`,
   `confirm(session, principal, pick_list_id, found, *, news)`,
   `print_view(pick_list) -> str` (HTML), `put_bins(session, principal, location_code, body)`
+- `parcel_bound_for(session, principal, scan) -> CarrierEventBody`: the ship-to-store parcel a
+  store scanned in, as the carrier's "delivered" for it (the flow then runs `carrier_event`)
 
 Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 `fulfillment.pickup_ready` (carries the pickup code for the customer notification),
@@ -79,15 +81,16 @@ from app.fulfillment.usecases.lifecycle import (
     reject_if_overdue,
     ship,
 )
+from app.fulfillment.usecases.pick_sheet import print_view
 from app.fulfillment.usecases.picking import (
     confirm,
     get_pick_list,
     next_pick_list,
     orders_of_pick_list,
-    print_view,
     put_bins,
 )
 from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
+from app.fulfillment.usecases.receiving import parcel_bound_for
 from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
 from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned
 
@@ -121,6 +124,7 @@ __all__ = [
     "orders_of_pick_list",
     "overdue_store_responses",
     "pack",
+    "parcel_bound_for",
     "plan_and_reserve",
     "print_view",
     "put_bins",
@@ -155,3 +159,11 @@ async def units_held(session: AsyncSession, *, limit: int = 100_000) -> list[Hel
 
 
 __all__ += ["HeldUnits", "units_held"]
+
+
+# - `shipments_of(session, order_ids) -> {order_id: [ShipmentOut]}`: each order's fulfillment
+#   orders as the shopper and the contact center see them (parcels with tracking links,
+#   promised, shipped, delivered, ready, collected dates); reads only.
+from app.fulfillment.usecases.shipments import shipments_of  # noqa: E402
+
+__all__ += ["shipments_of"]

@@ -12,7 +12,8 @@ Locations (`usecases/locations.py`)
 
 Reservations (`usecases/reservations.py`: reserve, hold, read; `usecases/settlement.py`: release,
 consume, expire)
-- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None, holder=None) -> ReservationOut`
+- `reserve(session, *, reference, lines: Sequence[Line], expires_at=None, actor=None, holder=None,
+  beyond_safety_stock=False) -> ReservationOut`
   All lines or none. Raises InsufficientStock (409 `insufficient_stock`, extra
   `lines=[{sku, location, requested, available}]` for each line that could not be reserved),
   UnknownSku / UnknownLocation (422), DuplicateLine (422), ReferenceInUse (409: the

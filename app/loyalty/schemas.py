@@ -114,3 +114,11 @@ class DeliveredOrder(msgspec.Struct, frozen=True, kw_only=True):
     points_paid_minor: int
     # (order line no, units ordered, line total after discounts, units handed over now)
     lines: list[tuple[int, int, int, int]]
+
+
+class PendingPointsOut(Out):
+    """Points earned and still pending (the return window): when they become spendable."""
+
+    points: int
+    available_at: datetime
+    order_id: str | None

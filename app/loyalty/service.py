@@ -26,6 +26,8 @@ Public functions (other domains call only these; none commits):
   Called by the returns flow *before* it refunds: `shortfall_value` is to be deducted
   from the money refund (see "Spent points on return" below). A line whose sale has not
   earned yet (an offline till syncing late) waits and is reversed when the sale arrives.
+- `reversal_so_far(session, *, source_id, event_type) -> ReversalResult | None`: what a
+  reversal has taken back by now (lines that waited for their earning included), no write.
 - `points_value(points) -> Money`, `points_to_cover(amount_minor) -> int`: the tender value.
 - `card_view(session, card_number, *, principal=None, customer_token=None) -> CardOut`,
   `ledger(session, card_number, *, limit, cursor, principal=None, customer_token=None)
@@ -65,6 +67,8 @@ line ids `<order id>:<line no>` (what returns reverse with). A ship-to-store tra
 earns nothing, nor does a guest order. Any other producer may instead put the earning in
 the payload: `currency`, `lines` [{line_id, net_paid_minor}], `channel`, `card_number` or
 `customer_id`, and optionally `order_id` and `points_paid_minor`.
+- `pending_releases(session, card_number, *, limit=50) -> list[PendingPointsOut]`: pending
+  points with the date each lot becomes spendable (the contact-center view).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ from app.loyalty.usecases.earning import earn
 from app.loyalty.usecases.events import EarningEvent, earn_for_event, earning_event, open_account_for_event
 from app.loyalty.usecases.merging import merge_cards
 from app.loyalty.usecases.redeeming import redeem, redeem_for_order, restore, restore_for_order
-from app.loyalty.usecases.reversing import reverse
+from app.loyalty.usecases.reversing import reversal_so_far, reverse
 
 __all__ = [
     "CARD_LEDGER_LIMIT",
@@ -119,6 +123,12 @@ __all__ = [
     "release_pending",
     "restore",
     "restore_for_order",
+    "reversal_so_far",
     "reverse",
     "tiers",
 ]
+
+
+from app.loyalty.usecases.pending import pending_releases
+
+__all__ += ["pending_releases"]

@@ -16,11 +16,14 @@ from app.core.auth import CHANNEL_ROLES, Channel, CustomerToken, Principal, Role
 from app.core.errors import InvalidInput, problem_responses
 from app.core.idempotency import IdempotencyKeyHeader, idempotent, key_required
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.core.routes import action
 from app.core.schema import Code
 from app.flows import cancel_order as cancel_order_flow
+from app.flows import order_tracking
 from app.flows import place_order as place_order_flow
 from app.flows import quote as quote_flow
+from app.flows.order_tracking import OrderShipmentsOut
 from app.orders import service
 from app.orders.schemas import (
     CancelBody,
@@ -201,7 +204,7 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
         raise InvalidInput(f"{name} needs a timezone offset", field=name) from None
 
 
-@get("/orders", opt=SHOPPERS, responses=problem_responses(400, 403, 422), tags=["orders"])
+@get("/orders", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(400, 403, 422), tags=["orders"])
 async def list_orders(
     principal: Principal,
     db_session: AsyncSession,
@@ -215,8 +218,11 @@ async def list_orders(
     cursor: Annotated[str | None, Parameter(max_length=400)] = None,
     customer_token: CustomerToken = None,
 ) -> Page[OrderSummary]:
-    """Newest first. Storefront keys list one customer's orders (with the customer's token);
-    kiosk/POS keys see their store's orders."""
+    """Newest first. Storefront keys list one customer's orders: the token's customer
+    (`X-Customer-Token` alone is enough; a `customer_id` must be the token's); kiosk/POS keys
+    see their store's orders."""
+    if customer_id is None and customer_token and principal.role is Role.STOREFRONT:
+        customer_id = await service.token_customer(db_session, principal, customer_token)
     return await service.list_orders(
         db_session,
         principal,
@@ -232,14 +238,31 @@ async def list_orders(
     )
 
 
-@get("/orders/{order_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+@get("/orders/{order_id:uuid}", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(403, 404), tags=["orders"])
 async def get_order(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> OrderOut:
     return await service.order_for(db_session, principal, order_id, customer_token)
 
 
-@get("/orders/by-number/{number:str}", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+@get("/orders/{order_id:uuid}/shipments", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+async def order_shipments(
+    order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
+) -> OrderShipmentsOut:
+    """Where each part of the order is: per fulfillment order its type (delivery, pickup,
+    ship_to_store), status, parcels (carrier, tracking number, tracking link from
+    OMS_CARRIER_TRACKING_URLS), promised date and the actual shipped, delivered, ready,
+    collected dates. A storefront key reads it with the customer's `X-Customer-Token`
+    (403 `customer_token_required` / `customer_token_invalid`); no key or staff ids."""
+    return await order_tracking.order_shipments(db_session, principal, order_id, customer_token)
+
+
+@get(
+    "/orders/by-number/{number:str}",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(403, 404),
+    tags=["orders"],
+)
 async def get_order_by_number(
     number: Annotated[str, Parameter(min_length=1, max_length=20)],
     principal: Principal,
@@ -283,7 +306,12 @@ async def lift_hold(
     return await service.lift_hold(db_session, principal, order_id, hold_id, data.note)
 
 
-@get("/orders/{order_id:uuid}/timeline", opt=SHOPPERS, responses=problem_responses(400, 403, 404), tags=["orders"])
+@get(
+    "/orders/{order_id:uuid}/timeline",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(400, 403, 404),
+    tags=["orders"],
+)
 async def order_timeline(
     order_id: uuid.UUID,
     principal: Principal,
@@ -308,6 +336,7 @@ ROUTES: list[Any] = [
     place_order,
     list_orders,
     get_order,
+    order_shipments,
     get_order_by_number,
     cancel_order,
     add_hold,

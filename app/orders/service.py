@@ -12,6 +12,9 @@ Carts
   controller gets from the quote flow (app/flows/quote.py) — `cart_customer(session,
   cart_id)` says whose facts to read.
 
+- `open_cart(session, customer_id) -> CartOut | None`: read only (the contact-center view);
+  `token_customer(session, principal, token) -> UUID`: whose X-Customer-Token it is.
+
 Placement (the place-order flow, app/flows/place_order.py, runs these; see
 `usecases/placement.py` for why they are separate steps)
 - `prepare_order(session, principal, data: OrderCreate, token, facts) -> Draft`
@@ -74,6 +77,7 @@ from app.orders.usecases.carts import (
     set_line,
 )
 from app.orders.usecases.common import Draft
+from app.orders.usecases.customer_reads import open_cart, token_customer
 from app.orders.usecases.lifecycle import (
     add_hold,
     customer_presents,
@@ -118,6 +122,7 @@ __all__ = [
     "list_orders",
     "lock_orders",
     "move_to_survivor",
+    "open_cart",
     "open_order",
     "order_by_number",
     "order_for",
@@ -130,5 +135,6 @@ __all__ = [
     "settle_payments",
     "start_cancel",
     "timeline",
+    "token_customer",
     "void_cards",
 ]

@@ -19,6 +19,7 @@ from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
@@ -375,7 +376,7 @@ async def list_codes(
 
 @post(
     "/pricing/quote",
-    opt=EVERYONE,
+    opt=EVERYONE | REPLICA_READ,
     status_code=200,
     summary="Price lines with codes, customer facts and a delivery or pickup choice (nothing is stored)",
     description=(

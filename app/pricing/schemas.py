@@ -300,3 +300,18 @@ class QuoteOut(Out):
     delivery: int
     total: int
     codes: list[CodeOutcomeOut]
+
+
+class PriceInForceOut(Out):
+    """What a SKU costs now in a zone (the zone's own price, else the default zone's), and
+    the next scheduled change, if any — not the history."""
+
+    sku: str
+    zone: str  # the zone asked for
+    priced_in_zone: str  # the zone whose price applies (the asked zone's, or `default`)
+    currency: str
+    amount: int
+    compare_at_amount: int | None
+    valid_from: datetime
+    next_amount: int | None
+    next_valid_from: datetime | None

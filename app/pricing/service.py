@@ -38,6 +38,9 @@ per-line snapshot (sku, quantity, unit_price, gross, discounts [{promotion_id, c
 net) — store it verbatim (`msgspec.to_builtins`); refunds read it, never today's price.
 Events: `price.scheduled` (sku, zone, currency, amount, compare_at_amount, valid_from).
 
+- `price_in_force(session, sku, *, zone, currency, now=None) -> PriceInForceOut`: the price
+  a SKU has now (the zone's own, else the default zone's) and its next scheduled change.
+
 HTTP-facing use cases: `create_zone`, `update_zone`, `get_zone`, `list_zones`, `set_price`,
 `price_history`, `withdraw_price`, `create_promotion`, `update_promotion`, `get_promotion`,
 `list_promotions`, `archive_promotion`, `add_codes`, `list_codes`.
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 from app.pricing import rules
 from app.pricing.models import DEFAULT_ZONE
+from app.pricing.usecases.in_force import price_in_force
 from app.pricing.usecases.management import (
     add_codes,
     archive_promotion,
@@ -98,6 +102,7 @@ __all__ = [
     "list_zones",
     "normalize_code",
     "price_history",
+    "price_in_force",
     "quote",
     "redeem",
     "resolve_zone",

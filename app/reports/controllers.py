@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.auth import Role, roles
 from app.core.errors import problem_responses
+from app.core.replicas import REPLICA_READ
 from app.reports import rules, service
 from app.reports.errors import InvalidLocations
 from app.reports.schemas import TABLES, ChannelReport
@@ -50,7 +51,7 @@ async def _report(
 
 @get(
     "/reports/channels",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     summary="The channel dashboard's figures for a period and optional locations",
     responses=problem_responses(400),
 )
@@ -62,7 +63,7 @@ async def channels_report(
 
 @get(
     "/reports/channels.csv",
-    opt=READERS,
+    opt=READERS | REPLICA_READ,
     media_type="text/csv",
     summary="One table of the channel dashboard as CSV",
     responses=problem_responses(400),

@@ -5,13 +5,13 @@ timeline), the columns `orders.fulfilment` and `sourcing_decisions.fulfilment` b
 `fulfillment`. Published events keep the payloads they were published with.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0016
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -341,7 +341,8 @@ async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) ->
     pickup_lines = {ln.line_id: ln for ln in (await repository.lines_of(session, [pickup.id]))[pickup.id]}
     ref = f"fulfillment:{pickup.number}:arrived:{inbound.number}"
     arrived = [(ln.sku, pickup.location_code, ln.picked_quantity) for ln in inbound_lines if ln.picked_quantity]
-    await stock.reserve(session, ref, arrived, None)
+    # Units that arrived for a named order are that order's, whatever the store's safety stock.
+    await stock.reserve(session, ref, arrived, None, beyond_safety_stock=True)
     for ln in inbound_lines:
         target = pickup_lines.get(ln.line_id)
         if target is not None and ln.picked_quantity:

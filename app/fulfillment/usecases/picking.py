@@ -4,7 +4,6 @@ re-sourced and counted), its printable view, and the bins that order the walk.""
 from __future__ import annotations
 
 import csv
-import html
 import io
 import uuid
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from app.fulfillment.errors import (
 )
 from app.fulfillment.models import FulfillmentOrder, PickList
 from app.fulfillment.schemas import BinsBody, BinsOut, FoundLine, PickLineOut, PickListOut, PickShareOut
-from app.fulfillment.usecases import stock
+from app.fulfillment.usecases import pick_sheet, stock
 from app.fulfillment.usecases.common import OrderNews, move, record, rules_in_force, take_from_holds
 from app.fulfillment.usecases.resourcing import resource_lines
 from app.fulfillment.usecases.sourcing import location_exists
@@ -98,7 +97,7 @@ async def next_pick_list(session: AsyncSession, principal: Principal, location_c
         fo.respond_by = None  # taking it into a walk is accepting it
         await move(session, fo, "assign", principal.key_id, flush=False, pick_list_id=str(pick_list.id))
     await session.flush()
-    return _out(pick_list)
+    return await pick_sheet.dress(session, pick_list, _out(pick_list))
 
 
 async def _claim(
@@ -154,7 +153,8 @@ async def _open_list(session: AsyncSession, principal: Principal, pick_list_id: 
 
 
 async def get_pick_list(session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> PickListOut:
-    return _out(await _open_list(session, principal, pick_list_id, lock=False))
+    pl = await _open_list(session, principal, pick_list_id, lock=False)
+    return await pick_sheet.dress(session, pl, _out(pl))
 
 
 async def orders_of_pick_list(session: AsyncSession, pick_list_id: uuid.UUID) -> list[uuid.UUID]:
@@ -232,7 +232,7 @@ async def confirm(
     pl.status, pl.confirmed_at = "confirmed", clock.now()
     pl.confirmation = {"found": given, "fulfillment_orders": outcome, "short": missing}
     await session.flush()
-    return _out(pl)
+    return await pick_sheet.dress(session, pl, _out(pl))
 
 
 async def _locked_fo(session: AsyncSession, fo_id: uuid.UUID) -> FulfillmentOrder:
@@ -249,35 +249,6 @@ async def _settle_shorts(session: AsyncSession, fo: FulfillmentOrder, short: lis
         record(
             session, fo, fo.order_id, "short_pick", actor, line_id=line.line_id, sku=line.sku, short=line.short_quantity
         )
-
-
-def print_view(pl: PickListOut) -> str:
-    """A plain HTML page that prints on A4 and reads on a handheld: the walk in bin order,
-    a box per line to tick, and which order gets how many."""
-    rows = []
-    for ln in pl.lines:
-        shares = "<br>".join(f"{html.escape(s.fulfillment_order_number)} &times; {s.quantity}" for s in ln.shares)
-        rows.append(
-            f"<tr><td class=bin>{html.escape(ln.bin or '—')}</td><td>{html.escape(ln.sku)}</td>"
-            f"<td class=qty>{ln.quantity}</td><td>{shares}</td><td class=tick>&#9744;</td></tr>"
-        )
-    return f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1">
-<title>Pick list {pl.id}</title>
-<style>
-@page {{ size: A4; margin: 12mm; }}
-body {{ font: 14px/1.35 system-ui, sans-serif; margin: 0 8px; }}
-h1 {{ font-size: 18px; margin: 8px 0; }}
-table {{ width: 100%; border-collapse: collapse; }}
-th, td {{ border-bottom: 1px solid #999; padding: 6px 4px; text-align: left; vertical-align: top; }}
-.bin {{ font-weight: bold; white-space: nowrap; }} .qty {{ font-size: 18px; font-weight: bold; }}
-.tick {{ font-size: 22px; width: 2em; }}
-@media (max-width: 480px) {{ th:nth-child(4), td:nth-child(4) {{ display: none; }} }}
-</style></head>
-<body><h1>Pick list · {html.escape(pl.location_code)} · {pl.created_at:%Y-%m-%d %H:%M} UTC</h1>
-<p>{len(pl.fulfillment_order_ids)} order(s), {sum(ln.quantity for ln in pl.lines)} unit(s) · status {pl.status}</p>
-<table><thead><tr><th>Bin</th><th>SKU</th><th>Qty</th><th>Orders</th><th>&#10003;</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>"""
 
 
 # ---- bins ------------------------------------------------------------------------------------

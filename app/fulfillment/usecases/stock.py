@@ -46,9 +46,18 @@ async def available(
     return out
 
 
-async def reserve(session: AsyncSession, reference: str, lines: Sequence[StockLine], actor: uuid.UUID | None) -> None:
+async def reserve(
+    session: AsyncSession,
+    reference: str,
+    lines: Sequence[StockLine],
+    actor: uuid.UUID | None,
+    *,
+    beyond_safety_stock: bool = False,
+) -> None:
     """All or nothing; raises inventory's InsufficientStock and leaves nothing reserved."""
-    await inventory.reserve(session, reference=reference, lines=_merged(lines), actor=actor)
+    await inventory.reserve(
+        session, reference=reference, lines=_merged(lines), actor=actor, beyond_safety_stock=beyond_safety_stock
+    )
 
 
 async def release(session: AsyncSession, reference: str, lines: Sequence[StockLine], actor: uuid.UUID | None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.errors import problem_responses
+from app.core.replicas import REPLICA_READ
 from app.inventory import service
 from app.inventory.controllers.common import EVERYONE
 from app.inventory.schemas import AvailabilityOut
@@ -17,7 +18,7 @@ from app.inventory.schemas import AvailabilityOut
 
 @get(
     "/availability",
-    opt=EVERYONE,
+    opt=EVERYONE | REPLICA_READ,
     summary="Available to promise for up to 200 SKUs: total to ship, and per location (nearest first)",
     description=(
         "A SKU whose product is not sold in the caller's channel reports nothing available "

@@ -12,6 +12,7 @@ from app.core.auth import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.replicas import REPLICA_READ
 from app.inventory import service
 from app.inventory.controllers.common import ADMIN, EVERYONE
 from app.inventory.schemas import LocationCreate, LocationOut, LocationUpdate
@@ -26,7 +27,7 @@ async def create_location(
 
 @get(
     "/locations",
-    opt=EVERYONE,
+    opt=EVERYONE | REPLICA_READ,
     summary="Locations by code; filter by kind and capabilities",
     responses=problem_responses(400),
 )
@@ -43,7 +44,7 @@ async def list_locations(
     )
 
 
-@get("/locations/{code:str}", opt=EVERYONE, summary="A location", responses=problem_responses(404))
+@get("/locations/{code:str}", opt=EVERYONE | REPLICA_READ, summary="A location", responses=problem_responses(404))
 async def get_location(db_session: AsyncSession, code: str) -> LocationOut:
     return await service.get_location(db_session, code)
 

@@ -60,6 +60,16 @@ SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS cre
 """
 
 
+def _without_safety(statement: str) -> str:
+    """The same statement guarding only `on_hand - reserved` (units for a named order)."""
+    guarded = statement.replace(f" - {SAFETY} >=", " >=").replace(f" - {SAFETY} AS available", " AS available")
+    assert guarded != statement
+    return guarded
+
+
+_RESERVE_ONE_NAMED = _without_safety(_RESERVE_ONE)
+
+
 async def reserve_one(
     session: AsyncSession,
     *,
@@ -72,13 +82,15 @@ async def reserve_one(
     actor: uuid.UUID | None,
     now: datetime,
     holder: str | None = None,
+    beyond_safety_stock: bool = False,
 ) -> tuple[bool, bool]:
     """The hot path, one round trip: the conditional UPDATE, the reservation, its line and
     its event in one statement. Returns (stock was reserved, reservation row was created);
     (True, False) means a concurrent request took the same reference first and the caller
     must give the units back."""
+    statement = _RESERVE_ONE_NAMED if beyond_safety_stock else _RESERVE_ONE
     row = await db.fetchrow(
-        session, _RESERVE_ONE, sku, location_code, quantity, reference, expires_at, now, reservation_id, actor, holder
+        session, statement, sku, location_code, quantity, reference, expires_at, now, reservation_id, actor, holder
     )
     return bool(row["reserved"]), bool(row["created"])
 
@@ -136,6 +148,10 @@ SELECT (SELECT count(*) FROM upd) AS reserved, (SELECT count(*) FROM res) AS cre
 """
 
 
+_LOCK_LINES_NAMED = _without_safety(_LOCK_LINES)
+_RESERVE_MANY_NAMED = _without_safety(_RESERVE_MANY)
+
+
 async def reserve_many(
     session: AsyncSession,
     *,
@@ -146,6 +162,7 @@ async def reserve_many(
     actor: uuid.UUID | None,
     now: datetime,
     holder: str | None = None,
+    beyond_safety_stock: bool = False,
 ) -> tuple[bool, bool]:
     """A multi-line reservation in two round trips, all or nothing. First lock the lines'
     stock rows in (SKU, location) order (concurrent reservations cannot deadlock) and read
@@ -156,11 +173,12 @@ async def reserve_many(
     reservation row was created) like `reserve_one`; (False, False) when a line is short or
     has no stock row."""
     skus, locs, qtys = [line[0] for line in lines], [line[1] for line in lines], [line[2] for line in lines]
-    found = {(r[0], r[1]): r[2] for r in await db.fetch(session, _LOCK_LINES, skus, locs)}
+    lock, reserve = (_LOCK_LINES_NAMED, _RESERVE_MANY_NAMED) if beyond_safety_stock else (_LOCK_LINES, _RESERVE_MANY)
+    found = {(r[0], r[1]): r[2] for r in await db.fetch(session, lock, skus, locs)}
     if any(found.get((sku, loc), 0) < qty for sku, loc, qty in lines):
         return False, False
     row = await db.fetchrow(
-        session, _RESERVE_MANY, reservation_id, reference, skus, locs, qtys, expires_at, actor, now, holder
+        session, reserve, reservation_id, reference, skus, locs, qtys, expires_at, actor, now, holder
     )
     if row["reserved"] != len(lines):  # cannot happen under the row locks; never keep a part
         raise RuntimeError("a multi-line reservation reserved only some of its lines")

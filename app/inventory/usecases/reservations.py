@@ -85,9 +85,12 @@ async def reserve(
     expires_at: datetime | None = None,
     actor: uuid.UUID | None = None,
     holder: str | None = None,
+    beyond_safety_stock: bool = False,
 ) -> ReservationOut:
     """`holder` (holder_for(principal)): made through /v1/reservations, so only that channel
-    (and store) may settle it there; None: an order's or fulfillment's own reservation."""
+    (and store) may settle it there; None: an order's or fulfillment's own reservation.
+    `beyond_safety_stock`: units that arrived for a named order (a ship-to-store parcel) are
+    that order's whatever the safety stock: only `on_hand - reserved` guards them."""
     _check_reference(reference, holder)
     wanted = rules.lock_order(as_lines(lines))
     if not wanted:
@@ -97,7 +100,9 @@ async def reserve(
     expires_at = _check_expiry(expires_at, now)
     reservation_id = uuid.uuid4()
     if len(wanted) == 1:
-        return await _reserve_one(session, reservation_id, reference, wanted[0], expires_at, actor, now, holder)
+        return await _reserve_one(
+            session, reservation_id, reference, wanted[0], expires_at, actor, now, holder, beyond_safety_stock
+        )
     # One statement: every line's conditional UPDATE (rows locked in `wanted`'s order), the
     # reservation, its lines and its event — or nothing at all.
     reserved, created = await repository.reserve_many(
@@ -109,6 +114,7 @@ async def reserve(
         actor=actor,
         now=now,
         holder=holder,
+        beyond_safety_stock=beyond_safety_stock,
     )
     if reserved and not created:  # a concurrent request took the reference first
         await _give_back(session, wanted)
@@ -149,6 +155,7 @@ async def _reserve_one(
     actor: uuid.UUID | None,
     now: datetime,
     holder: str | None,
+    beyond_safety_stock: bool = False,
 ) -> ReservationOut:
     reserved, created = await repository.reserve_one(
         session,
@@ -161,6 +168,7 @@ async def _reserve_one(
         actor=actor,
         now=now,
         holder=holder,
+        beyond_safety_stock=beyond_safety_stock,
     )
     if reserved and created:
         return _fresh_out(reservation_id, reference, [line], expires_at, now)

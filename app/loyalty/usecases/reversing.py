@@ -182,6 +182,13 @@ async def reverse(
     return _reversal_result(await repository.reversal_lines(session, source_id, event_type))
 
 
+async def reversal_so_far(session: AsyncSession, *, source_id: str, event_type: str) -> ReversalResult | None:
+    """What the reversal has taken back by now: a line that waited for its sale's earning
+    counts once the earning has arrived and applied it. None: no such reversal."""
+    lines = await repository.reversal_lines(session, source_id, event_type)
+    return _reversal_result(lines, replayed=True) if lines else None
+
+
 def _reversal_result(lines: Sequence[ReversalLine], *, replayed: bool = False) -> ReversalResult:
     shortfall = sum(line.shortfall_points for line in lines)
     return ReversalResult(

@@ -70,11 +70,35 @@ async def create_return(
     )
 
 
+@get("/returns", opt=SHOPPERS, responses=problem_responses(400, 403, 404, 422), tags=["returns"])
+async def list_returns(
+    principal: Principal,
+    db_session: AsyncSession,
+    customer_id: uuid.UUID | None = None,
+    order_id: uuid.UUID | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+    customer_token: CustomerToken = None,
+) -> Page[ReturnOut]:
+    """The returns and refunds of one order (`order_id`) or of every order of one customer
+    (`customer_id`, merged records included), newest first. Exactly one of them, else 422
+    `returns_filter_required`. A storefront key needs the customer's `X-Customer-Token`."""
+    return await service.list_returns(
+        db_session,
+        principal,
+        customer_id=customer_id,
+        order_id=order_id,
+        cursor=cursor,
+        limit=limit,
+        token=customer_token,
+    )
+
+
 @get("/returns/{return_id:uuid}", opt=READERS, responses=problem_responses(403, 404), tags=["returns"])
 async def get_return(
     return_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnOut:
-    return await service.get_return(db_session, principal, return_id, customer_token)
+    return await return_and_refund.get_return(db_session, principal, return_id, customer_token)
 
 
 @action("/returns/{return_id:uuid}/receive", opt=RECEIVERS, errors=(400, 403, 404, 409, 422), tags=["returns"])
@@ -208,6 +232,7 @@ async def list_return_policies(
 
 ROUTES: list[Any] = [
     create_return,
+    list_returns,
     get_return,
     receive_return,
     refund_return,

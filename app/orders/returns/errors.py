@@ -82,6 +82,10 @@ class ExchangeStockShort(Conflict):
     code, title = "insufficient_stock", "The replacement is not available at this store"
 
 
+class ReturnsFilterRequired(InvalidInput):
+    code, title = "returns_filter_required", "Send exactly one of customer_id and order_id"
+
+
 # Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
 # NotEligible answers the first line's reason (app.orders.returns.rules.Reason) as its code.
 declare_codes("customer_not_found", "return_window_closed", "not_returnable", "already_returned", "not_delivered")

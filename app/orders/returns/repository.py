@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.orders.models import OrderTender
+from app.orders.models import Order, OrderTender
 from app.orders.returns.models import Exchange, OrderLineReturns, Return, ReturnLine, ReturnPolicy, ReturnRefund
 
 # ---- policies -----------------------------------------------------------------------------
@@ -192,3 +192,23 @@ async def returns_with_pending_refunds(session: AsyncSession, limit: int) -> lis
 
 async def insert_exchange(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(Exchange).values(**values))
+
+
+async def returns_page(
+    session: AsyncSession,
+    *,
+    order_ids: Sequence[uuid.UUID] | None,
+    customer_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Return]:
+    """Newest first: the returns of these orders, or of every order of this customer
+    (through `ix_orders_customer_placed` and `ix_returns_order`)."""
+    stmt = select(Return).order_by(Return.created_at.desc(), Return.id.desc()).limit(limit + 1)
+    if order_ids is not None:
+        stmt = stmt.where(Return.order_id.in_(order_ids))
+    if customer_id is not None:
+        stmt = stmt.where(Return.order_id.in_(select(Order.id).where(Order.customer_id == customer_id)))
+    if after is not None:
+        stmt = stmt.where(tuple_(Return.created_at, Return.id) < tuple_(*after))
+    return list((await session.scalars(stmt)).all())

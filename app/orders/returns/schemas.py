@@ -21,8 +21,14 @@ Days = Annotated[int, Meta(ge=0, le=3650)]
 class ReturnLineIn(Body):
     line_no: LineNo
     quantity: SaleQuantity
-    # Immediate returns only: what happens to the units at this till.
-    disposition: Disposition | None = None
+    disposition: Annotated[
+        Disposition | None,
+        Meta(
+            description="Required when `mode` is `immediate` (the till decides now: `restock` or `damaged`; "
+            "422 `receipt_mismatch` names the lines without one). Not used by `authorization` returns: "
+            "the receiving location gives each line's disposition at `POST /v1/returns/{id}/receive`."
+        ),
+    ] = None
 
 
 class ReturnCreate(Body):
@@ -133,7 +139,14 @@ class ReturnOut(Out):
     refunds: list[RefundOut]
     refund_total: int
     delivery_refund: int
-    points_reversed: int
+    points_reversed: Annotated[
+        int,
+        Meta(
+            description="Loyalty points this return has taken back from the card so far: includes points "
+            "earned after the refund (the till refunded before the sale's points arrived; they are "
+            "reversed on arrival)."
+        ),
+    ]
     points_shortfall: int
     exchange: ExchangeOut | None
     allowed_actions: list[str]

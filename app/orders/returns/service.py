@@ -34,6 +34,9 @@ Returns (states: requested -> authorized -> received -> refunded; closed / rejec
   before any goods came back; the units may be returned again.
 - Exchange steps: `till(session, principal, location_code) -> str`, `exchange(session,
   principal, data, view, store) -> Exchange`, `record_exchange(session, principal, ex)`.
+- `list_returns(session, principal, *, customer_id, order_id, cursor, limit, token=None)
+  -> Page[ReturnOut]`: newest first, of one order or of every order of one customer;
+  `returns_of_orders(session, order_ids) -> {order_id: [ReturnOut]}` (no access check).
 - `set_policy(session, category_code, days) -> PolicyOut`, `list_policies(...)`: return
   windows per category (longest-prefix match on the product's category path; default 30).
 - Jobs: `settle_refunds(sessionmaker, return_id) -> int` (gateway calls, no transaction
@@ -72,6 +75,7 @@ from app.orders.returns.usecases.lifecycle import (
     receive_goods,
     request_return,
 )
+from app.orders.returns.usecases.listing import list_returns, returns_of_orders
 from app.orders.returns.usecases.policies import list_policies, set_policy
 from app.orders.returns.usecases.refunds import (
     RefundDue,
@@ -98,6 +102,7 @@ __all__ = [
     "get_return",
     "immediate_store",
     "list_policies",
+    "list_returns",
     "load_for_refund",
     "order_view",
     "order_views",
@@ -112,6 +117,7 @@ __all__ = [
     "request_return",
     "return_out",
     "returnable",
+    "returns_of_orders",
     "set_policy",
     "settle_refunds",
     "till",

@@ -57,13 +57,18 @@ async def order_view(session: AsyncSession, order: Order) -> OrderOut:
     )
 
 
-async def check_access(session: AsyncSession, principal: Principal, order: Order, token: str | None) -> None:
-    """Who may see or act on an order: staff and the contact center all; a kiosk/POS key its
-    store's orders; a storefront key its own guest orders, or a customer's with their token."""
+async def check_access(
+    session: AsyncSession, principal: Principal, order: Order, token: str | None, *, act: bool = True
+) -> None:
+    """Who may see or act on an order: staff and the contact center all; a POS key reads
+    every order (returns are taken at any till: it must find the web order the customer brings
+    back, by id or number, as `POST /v1/returns` does) but acts only on its store's; a kiosk
+    key its store's; a storefront key its own guest orders, or a customer's with their token."""
     if principal.role in (Role.ADMIN, Role.CONTACT_CENTER):
         return
     if principal.role in (Role.KIOSK, Role.POS):
-        if principal.location_code in (order.store_code, order.pickup_location_code):
+        reading_at_a_till = not act and principal.role == Role.POS
+        if reading_at_a_till or principal.location_code in (order.store_code, order.pickup_location_code):
             return
         raise OrderNotFound("no such order at this store")
     if principal.role == Role.STOREFRONT:
@@ -79,7 +84,7 @@ async def order_for(session: AsyncSession, principal: Principal, order_id: uuid.
     order = await repository.order(session, order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
-    await check_access(session, principal, order, token)
+    await check_access(session, principal, order, token, act=False)
     return await order_view(session, order)
 
 
@@ -162,7 +167,7 @@ async def timeline(
     order = await repository.order(session, order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id}")
-    await check_access(session, principal, order, token)
+    await check_access(session, principal, order, token, act=False)
     after = TIMELINE.after(cursor, scope=order_id)
     rows = await repository.timeline(session, order_id, after[0] if after else None, limit)
     items = [
@@ -171,7 +176,8 @@ async def timeline(
             kind=r.kind,
             from_status=r.from_status,
             to_status=r.to_status,
-            actor_key_id=r.actor_key_id,
+            # Which API key acted is the retailer's business, not the shopper's.
+            actor_key_id=None if principal.role is Role.STOREFRONT else r.actor_key_id,
             channel=r.channel,
             detail=r.detail,
             at=r.at,

@@ -74,3 +74,11 @@ def test_metrics_port_zero_or_unset_means_no_keyless_listener() -> None:
     assert load_settings({}).metrics_port is None
     assert load_settings({"OMS_METRICS_PORT": "0"}).metrics_port is None
     assert load_settings({"OMS_METRICS_PORT": "9100"}).metrics_port == 9100
+
+
+def test_replica_urls_are_a_comma_separated_list() -> None:
+    urls = "postgresql://r1:5432/oms, postgresql://r2:5432/oms,"
+    settings = load_settings({"OMS_DATABASE_REPLICA_URL": urls, "OMS_REPLICA_MAX_LAG_SECONDS": "1.5"})
+    assert settings.database_replica_urls == ("postgresql://r1:5432/oms", "postgresql://r2:5432/oms")
+    assert settings.replica_max_lag_seconds == 1.5
+    assert load_settings({}).database_replica_urls == ()
