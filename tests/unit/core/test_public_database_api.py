@@ -32,7 +32,8 @@ def test_no_module_of_the_app_uses_a_private_attribute() -> None:
 
 
 # The two ways to the database (CONTRIBUTING.md): SQLAlchemy through the session — with
-# `text()` only in a repository (module or package; or a model's DDL) — and driver statements through app.core.db.
+# `text()` only in a repository (module or package), a model's DDL or the kernel's own
+# infrastructure queries (app/core: replica lag) — and driver statements through app.core.db.
 TEXT_SQL = re.compile(r"^from sqlalchemy import .*\btext\b", re.MULTILINE)
 RAW_DRIVER = re.compile(r"\.(driver_connection|get_raw_connection|dbapi_connection)\b|^import asyncpg", re.MULTILINE)
 
