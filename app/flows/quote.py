@@ -23,6 +23,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.auth import Principal
 from app.customers import service as customers
 from app.inventory import service as inventory
 from app.inventory.errors import LocationNotFound
@@ -41,6 +42,16 @@ async def price_zone(session: AsyncSession, *, zone: str | None, store: str | No
     except LocationNotFound:
         return pricing.DEFAULT_ZONE
     return location.zone or pricing.DEFAULT_ZONE
+
+
+async def callers_customer_facts(
+    session: AsyncSession, principal: Principal, customer_id: uuid.UUID | None, token: str | None
+) -> pricing.CustomerFacts:
+    """A quote's facts for the customer it names: a storefront key must hold that customer's
+    token (403 otherwise), or a tier-only promotion would tell it any customer's tier."""
+    if customer_id is not None:
+        await customers.authorize_customer_access(session, principal, customer_id, token)
+    return await customer_facts(session, customer_id)
 
 
 async def customer_facts(session: AsyncSession, customer_id: uuid.UUID | None) -> pricing.CustomerFacts:

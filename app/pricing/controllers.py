@@ -15,7 +15,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.auth import ALL_ROLES, STAFF_ROLES, Principal, Role, roles
+from app.core.auth import ALL_ROLES, STAFF_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -383,11 +383,14 @@ async def list_codes(
         "The same input gives the same body whatever the caller's channel. Codes that cannot be used are "
         "reported in `codes` with a reason (`unknown_code`, `code_expired`, `below_minimum`, "
         "`usage_limit_reached`, `not_combinable`, ...), never as an error. The zone is the explicit `zone`, "
-        "else the pickup store's, else the delivery address's, else `default`."
+        "else the pickup store's, else the delivery address's, else `default`. A storefront key naming a "
+        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`)."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 403, 422),
 )
-async def quote(db_session: AsyncSession, principal: Principal, data: QuoteRequest) -> QuoteOut:
+async def quote(
+    db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None
+) -> QuoteOut:
     choice = data.fulfillment
     zone: str | service.ZoneAddress
     if data.zone is None and isinstance(choice, DeliveryChoice):
@@ -396,7 +399,8 @@ async def quote(db_session: AsyncSession, principal: Principal, data: QuoteReque
         store = choice.location_code if isinstance(choice, PickupChoice) else None
         zone = await quote_flow.price_zone(db_session, zone=data.zone, store=store)
     customer_id = data.customer.id if data.customer else None
-    facts = await quote_flow.customer_facts(db_session, customer_id)  # the records', not the caller's
+    # The records' facts, not the caller's; a storefront names only its own shopper (token).
+    facts = await quote_flow.callers_customer_facts(db_session, principal, customer_id, customer_token)
     result = await service.quote(
         db_session,
         service.QuoteInput(

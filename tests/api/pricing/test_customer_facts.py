@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pricing.rules import Kind
+from tests.api.orders.helpers import customer_with_token, random_email
 from tests.conftest import Api
 from tests.factories.orders import delivery_order, make_shop
 from tests.factories.pricing import promotion
@@ -106,3 +107,27 @@ async def test_a_cart_is_priced_with_its_customers_tier(api: Api, db: AsyncSessi
     assigned = await caller.post(f"/v1/carts/{anonymous.json()['id']}/assign", json={"customer_id": str(basic_id)})
     assert assigned.status_code in (200, 201), assigned.text
     assert assigned.json()["total"] == 1000
+
+
+async def test_a_storefront_quotes_for_its_own_shopper_only(api: Api, db: AsyncSession) -> None:
+    """A tier-only promotion would tell a storefront key any customer's tier: naming a
+    customer needs that customer's token, as every other storefront read of a customer does."""
+    skus = await _shop_with_gold_offer(db)
+    gold_id, gold_card = await new_card(db, "Gold")
+    await earn(db, gold_card, [("l1", GOLD_SPEND)])
+    shopper_id, token = await customer_with_token(api, random_email())
+    storefront = api.as_("storefront")
+
+    no_token = await storefront.post("/v1/pricing/quote", json=_quote(skus[0], {"id": str(gold_id)}))
+    assert no_token.status_code == 403, no_token.text
+    assert no_token.json()["code"] == "customer_token_required"
+    other_token = await storefront.post(
+        "/v1/pricing/quote", json=_quote(skus[0], {"id": str(gold_id)}), headers={"X-Customer-Token": token}
+    )
+    assert other_token.status_code == 403, other_token.text
+    assert other_token.json()["code"] == "customer_token_invalid"
+    own = await storefront.post(
+        "/v1/pricing/quote", json=_quote(skus[0], {"id": shopper_id}), headers={"X-Customer-Token": token}
+    )
+    assert own.status_code == 200, own.text
+    assert own.json()["total"] == 1000
