@@ -113,7 +113,7 @@ def _decode_strictly(request: Request[Any, Any, Any], annotation: Any, body: byt
             path = f"{path}.{named.group(1)}".lstrip(".")
         if repr(NAME_PATTERN) in message:
             message = "must have a visible character and no control characters"
-        allowed = allowed_values(annotation, path) if message.startswith("Invalid enum value") else None
+        allowed = allowed_values(annotation, path) if message.startswith(("Invalid enum value", "Invalid value")) else None
         if allowed is not None:
             raise invalid(
                 path or "body", f"{message}; allowed: {', '.join(map(str, allowed))}", "body", allowed=allowed
