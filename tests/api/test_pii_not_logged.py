@@ -64,7 +64,7 @@ async def test_a_guests_pickup_contact_leaves_no_pii_in_logs(
     pick_list = (await store.post("/v1/pick-lists", json={})).json()
     found = [{"sku": ln["sku"], "found": ln["quantity"]} for ln in pick_list["lines"]]
     assert (await store.post(f"/v1/pick-lists/{pick_list['id']}/confirm", json={"lines": found})).status_code == 200
-    ready = await store.post(f"/v1/fulfillment-orders/{pick_list['lines'][0]['fulfillment_order_id']}/ready")
+    ready = await store.post(f"/v1/fulfillment-orders/{pick_list['fulfillment_order_ids'][0]}/ready")
     assert ready.status_code == 200, ready.text
     formatter = JsonFormatter()
     service_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]

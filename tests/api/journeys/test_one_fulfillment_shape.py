@@ -199,7 +199,7 @@ async def test_kiosk_guest_pickup_names_a_contact_that_reaches_the_ready_notice(
     pick_list = (await store.post("/v1/pick-lists", json={})).json()
     found = [{"sku": ln["sku"], "found": ln["quantity"]} for ln in pick_list["lines"]]
     assert (await store.post(f"/v1/pick-lists/{pick_list['id']}/confirm", json={"lines": found})).status_code == 200
-    ready = await store.post(f"/v1/fulfillment-orders/{pick_list['lines'][0]['fulfillment_order_id']}/ready")
+    ready = await store.post(f"/v1/fulfillment-orders/{pick_list['fulfillment_order_ids'][0]}/ready")
     assert ready.status_code == 200, ready.text
     events = (await db.scalars(select(OutboxEvent).where(OutboxEvent.type == "fulfillment.pickup_ready"))).all()
     assert [(e.payload["order_id"], e.payload["contact"]) for e in events] == [(placed["id"], normalized)]
