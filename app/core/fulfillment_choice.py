@@ -24,7 +24,7 @@ CountryCode = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 
 PostalCode = Annotated[str, Meta(min_length=1, max_length=20, pattern="^[A-Za-z0-9 -]+$", examples=["10115"])]
 
 
-class Address(Body):
+class DeliveryAddress(Body):
     """A quote needs only `country` (and `postal_code` where zones go by postal area); an
     order also needs `line1` and `city` (422 `invalid_address` naming the missing field)."""
 
@@ -46,7 +46,7 @@ class Delivery(Body, tag="delivery", tag_field="method"):
     """Home delivery, to `address` or to the customer's saved address `address_id` (exactly
     one): the address picks the price zone and the zone's delivery fee applies."""
 
-    address: Address | None = None
+    address: DeliveryAddress | None = None
     address_id: uuid.UUID | None = None
 
 

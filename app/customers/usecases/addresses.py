@@ -40,11 +40,13 @@ async def add_address(session: AsyncSession, customer_id: uuid.UUID, data: Addre
     customer = await _locked(session, customer_id)
     known = list(customer.addresses or [])
     [new] = rules.with_ids([msgspec.to_builtins(data)], known)
-    if not any(a.get("id") == new["id"] for a in known):
-        if len(known) >= rules.MAX_ADDRESSES:
-            raise TooManyAddresses(f"at most {rules.MAX_ADDRESSES} saved addresses")
-        customer.addresses = [*known, new]
-        await _changed(session, customer)
+    saved = next((a for a in known if a.get("id") == new["id"]), None)
+    if saved is not None:
+        return msgspec.convert(saved, SavedAddressOut)
+    if len(known) >= rules.MAX_ADDRESSES:
+        raise TooManyAddresses(f"at most {rules.MAX_ADDRESSES} saved addresses")
+    customer.addresses = [*known, new]
+    await _changed(session, customer)
     return msgspec.convert(new, SavedAddressOut)
 
 
@@ -65,7 +67,7 @@ async def saved_address(session: AsyncSession, customer_id: uuid.UUID, address_i
     for address in (row[0].addresses or []) if row else []:
         if address.get("id") == str(address_id):
             return dict(address)
-    raise AddressNotFound(f"the customer has no saved address {address_id}", field="fulfillment.address_id")
+    raise AddressNotFound(f"the customer has no saved address {address_id}")
 
 
 async def _changed(session: AsyncSession, customer: Customer) -> None:
