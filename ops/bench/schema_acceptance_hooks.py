@@ -25,7 +25,8 @@ def _problem(text: str) -> tuple[str, str]:
     extra = body.get("extra") or {}
     if isinstance(extra, dict) and extra.get("field"):
         fields.append(str(extra["field"]))
-    fields = [re.sub(r"\[\d+\]", "[]", f) for f in fields]
+    # `lines[3].sku` → `lines[].sku`; a generated dict key named as a field stays on one line
+    fields = [re.sub(r"\[\d+\]", "[]", re.sub(r"\s", " ", f))[:60] for f in fields]
     return str(body.get("code", "")), ",".join(sorted(set(fields)))
 
 

@@ -1,6 +1,9 @@
 """Make the OpenAPI schema state every bound msgspec enforces.
 
-Litestar 2.25 loses two kinds of msgspec bounds on the way to the OpenAPI document (the API
+Request bodies refuse unknown fields (`Body` is `forbid_unknown_fields`): `StrictBodySchemaPlugin`
+says so (`additionalProperties: false`), else a client may send extra fields the schema allows.
+
+Litestar 2.25 also loses two kinds of msgspec bounds on the way to the OpenAPI document (the API
 still enforces them, so a client or fuzzer that trusts the schema meets an unannounced 400):
 
 - a bound of 0 (`ge=0`, `gt=0`) on every field that takes its union path — optional
@@ -21,6 +24,7 @@ from collections.abc import Hashable
 from typing import Any, cast
 
 import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar._openapi.schema_generation.schema import (
     KWARG_DEFINITION_ATTRIBUTE_TO_OPENAPI_PROPERTY_MAP,
     SchemaCreator,
@@ -75,3 +79,13 @@ def _apply_msgspec_meta(field: FieldDefinition, schema: Schema) -> None:
 def state_msgspec_bounds() -> None:
     """Idempotent; called by create_app before the schema is first generated."""
     setattr(SchemaCreator, "_apply_kwarg_definition_metadata", _apply_kwarg_definition_metadata)  # noqa: B010
+
+
+class StrictBodySchemaPlugin(StructSchemaPlugin):
+    """A Struct that refuses unknown fields is an object without additional properties."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
