@@ -49,8 +49,13 @@ _META = {
 
 def _apply_kwarg_definition_metadata(self: SchemaCreator, field: FieldDefinition, schema: Schema) -> None:
     _apply_msgspec_meta(field, schema)
-    if not field.kwarg_definition:
-        return
+    _key_bounds(field, schema)
+    if field.kwarg_definition:
+        _apply_kwarg_definition(self, field, schema)
+    _integer_bounds(schema)
+
+
+def _apply_kwarg_definition(self: SchemaCreator, field: FieldDefinition, schema: Schema) -> None:
     for key, schema_key in KWARG_DEFINITION_ATTRIBUTE_TO_OPENAPI_PROPERTY_MAP.items():
         value = getattr(field.kwarg_definition, key, None)
         present = value is not None if key in _NUMBERS else bool(value)
@@ -60,6 +65,27 @@ def _apply_kwarg_definition_metadata(self: SchemaCreator, field: FieldDefinition
             value = get_json_schema_formatted_examples(cast("list[Example]", value))
         if getattr(schema, schema_key, None) is None:  # what the type already set wins (as upstream)
             setattr(schema, schema_key, value)
+
+
+def _integer_bounds(schema: Schema) -> None:
+    """Litestar writes an integer's bounds as floats (`maximum: 1000000.0`); generators then send
+    the float 1000000.0, which JSON Schema counts as an integer and msgspec refuses. Bounds of an
+    integer are integers."""
+    if schema.type != "integer":
+        return
+    for name in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+        value = getattr(schema, name)
+        if isinstance(value, float) and value.is_integer():
+            setattr(schema, name, int(value))
+
+
+def _key_bounds(field: FieldDefinition, schema: Schema) -> None:
+    """`dict[Annotated[str, Meta(...)], V]`: the keys' bounds as `propertyNames`."""
+    if schema.type != "object" or schema.property_names is not None or len(field.inner_types) != 2:
+        return
+    for meta in (m for m in field.inner_types[0].metadata if isinstance(m, msgspec.Meta)):
+        if (meta.min_length, meta.max_length, meta.pattern) != (None, None, None):
+            schema.property_names = Schema(min_length=meta.min_length, max_length=meta.max_length, pattern=meta.pattern)
 
 
 def _apply_msgspec_meta(field: FieldDefinition, schema: Schema) -> None:
