@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Literal
 
 import msgspec
@@ -34,6 +34,21 @@ Delta = Annotated[int, Meta(ge=-1_000_000, le=1_000_000, description="non-zero c
 Reference = Annotated[str, Meta(min_length=1, max_length=160)]
 AwareTime = Annotated[datetime, Meta(tz=True)]
 AdjustReason = Literal["receipt", "return_restock", "damage", "correction"]
+# The delivery promise's settings (README "Delivery promise").
+OrderCutoff = Annotated[
+    time, Meta(tz=False, description="local time of day after which an order counts from the next shipping day")
+]
+HandlingHours = Annotated[int, Meta(ge=0, le=720, description="wall-clock hours to pick and pack an order")]
+TransitDays = Annotated[int, Meta(ge=0, le=60, description="carrier days (Monday to Saturday) to the address")]
+Country = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+TransitByCountry = Annotated[
+    dict[Country, TransitDays], Meta(max_length=300, description="transit days where they differ from the default")
+]
+Weekday = Annotated[int, Meta(ge=1, le=7)]
+ShippingDays = Annotated[
+    list[Weekday],
+    Meta(min_length=1, max_length=7, description="ISO weekdays (1 = Monday) the location works and ships on"),
+]
 
 
 # ---- locations -------------------------------------------------------------------------
@@ -57,6 +72,11 @@ class LocationCreate(Body):
     daily_capacity: Capacity | None = None
     default_safety_stock: SafetyStock = 0
     zone: Code | None = None
+    order_cutoff: OrderCutoff = time(14)
+    handling_hours: HandlingHours = 2
+    transit_days: TransitDays = 2
+    transit_days_by_country: TransitByCountry = msgspec.field(default_factory=dict)
+    shipping_days: ShippingDays = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
 
 
 class LocationUpdate(Body):
@@ -72,6 +92,11 @@ class LocationUpdate(Body):
     default_safety_stock: SafetyStock | UnsetType = UNSET
     zone: Code | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
+    order_cutoff: OrderCutoff | UnsetType = UNSET
+    handling_hours: HandlingHours | UnsetType = UNSET
+    transit_days: TransitDays | UnsetType = UNSET
+    transit_days_by_country: TransitByCountry | UnsetType = UNSET
+    shipping_days: ShippingDays | UnsetType = UNSET
 
 
 class LocationOut(Out):
@@ -89,6 +114,11 @@ class LocationOut(Out):
     default_safety_stock: int
     zone: str | None
     active: bool
+    order_cutoff: time
+    handling_hours: int
+    transit_days: int
+    transit_days_by_country: dict[str, int]
+    shipping_days: list[int]
 
 
 # ---- stock ---------------------------------------------------------------------------------
