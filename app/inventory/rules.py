@@ -96,14 +96,15 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 # The rule (README "Delivery promise"): a location works on its *shipping days* (ISO weekdays,
 # Monday = 1; by default Monday to Saturday) in its own time zone. An order received on a
 # shipping day before the location's *order cut-off* is received then (at DAY_STARTS if it
-# came in the night); otherwise it is received at DAY_STARTS on the next shipping day. *Handling hours* later (wall-clock hours) it is packed:
-# a pickup from that store's shelf is ready then (or at DAY_STARTS of the next shipping day if
-# that is after the cut-off or on a day off); a parcel leaves on the day it is packed if that is
-# a shipping day and before the cut-off, else on the next shipping day. Carriers deliver on
-# CARRIER_DAYS: the delivery date is *transit days* carrier days after the departure (per
-# destination country when the location names one, else its default). A transfer to a pickup
-# store arrives like a parcel; the store receives it at DAY_STARTS of that day (its next
-# shipping day if closed) and it is ready after the store's handling hours.
+# came in the night); otherwise at DAY_STARTS of the next shipping day. *Handling hours* later
+# (real hours) it is packed: a pickup from that store's shelf is ready then (or at DAY_STARTS
+# of the next shipping day if that is after the cut-off or on a day off); a parcel leaves on
+# the day it is packed if that is a shipping day and before the cut-off, else on the next
+# shipping day. Carriers deliver on CARRIER_DAYS: the delivery date is *transit days* carrier
+# days after the departure (per destination country when the location names one, else its
+# default). A transfer to a pickup store arrives like a parcel; the store receives it at
+# DAY_STARTS of that day (its next shipping day if closed) and it is ready after the store's
+# handling hours.
 
 DAY_STARTS = time(9, 0)
 CARRIER_DAYS = frozenset({1, 2, 3, 4, 5, 6})  # carriers do not deliver on Sundays
@@ -118,7 +119,7 @@ class PromiseTerms(NamedTuple):
     handling_hours: int
     transit_days: int
     shipping_days: tuple[int, ...] = DEFAULT_SHIPPING_DAYS
-    transit_days_by_country: dict[str, int] = {}  # noqa: RUF012 - never mutated
+    transit_days_by_country: dict[str, int] = {}  # never mutated
 
     def transit_to(self, country: str | None) -> int:
         if country is None:
@@ -126,7 +127,9 @@ class PromiseTerms(NamedTuple):
         return self.transit_days_by_country.get(country.upper(), self.transit_days)
 
 
-def promise_terms_problem(order_cutoff: time, shipping_days: Sequence[int], transit_by_country: dict[str, int]) -> str | None:
+def promise_terms_problem(
+    order_cutoff: time, shipping_days: Sequence[int], transit_by_country: dict[str, int]
+) -> str | None:
     """Why these settings cannot make a promise, or None."""
     if order_cutoff.tzinfo is not None:
         return "order_cutoff is a local time of day, without an offset"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 import msgspec
@@ -312,6 +312,10 @@ class LocationAvailability(Out):
     ships: bool
     pickup: bool
     distance_km: float | None = None
+    # The delivery promise of an order placed now (README "Delivery promise"): a pickup store's
+    # time its own stock would be ready for collection, a shipping location's earliest delivery day.
+    ready_by: datetime | None = None
+    delivery_by: date | None = None
 
 
 class SkuAvailability(Out):
@@ -325,6 +329,8 @@ class SkuAvailability(Out):
 
 class AvailabilityOut(Out):
     items: list[SkuAvailability]
+    # The answer names at most `limit` locations; the next ones (farther, or later by code) follow this cursor.
+    next_cursor: str | None = None
 
 
 # ---- integrity ------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ Stock (`usecases/stock.py`; counts and POS batches: `usecases/counts.py`)
 - `on_hand_at(session, *, sku, location_code, at) -> OnHandAtOut`
 
 Availability (`usecases/availability.py`)
-- `availability(session, *, skus, channel=None, lat=None, lon=None, radius_km=None, pickup_only=False)
+- `availability(session, *, skus, channel=None, lat=None, lon=None, radius_km=None, pickup_only=False,
+  limit=20, cursor=None, country=None)` (bounded: at most `limit` locations, `next_cursor`)
   -> AvailabilityOut` (storefronts/kiosks; two indexed queries per request whatever the SKU count)
 - `available_by_location(session, skus, location_codes=None) -> dict[(sku, location), int]`
   (rows without stock are absent)
@@ -82,7 +83,14 @@ Integrity (`usecases/integrity.py`)
 from __future__ import annotations
 
 from app.inventory.rules import Line
-from app.inventory.usecases.availability import LocationStock, availability, available_by_location, sourcing_locations
+from app.inventory.usecases.availability import (
+    DEFAULT_AVAILABILITY_LOCATIONS,
+    MAX_AVAILABILITY_LOCATIONS,
+    LocationStock,
+    availability,
+    available_by_location,
+    sourcing_locations,
+)
 from app.inventory.usecases.common import holder_for
 from app.inventory.usecases.counts import count, sync_counts
 from app.inventory.usecases.integrity import check_integrity
@@ -107,6 +115,8 @@ from app.inventory.usecases.transfers import (
 )
 
 __all__ = [
+    "DEFAULT_AVAILABILITY_LOCATIONS",
+    "MAX_AVAILABILITY_LOCATIONS",
     "Line",
     "LocationStock",
     "adjust",

@@ -11,6 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import db
 from app.inventory.repository.common import AVAILABLE
 
+_DISTANCE = (
+    "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(l.latitude - :lat) / 2), 2) + "
+    "cos(radians(:lat)) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - :lon) / 2), 2))))"
+)
+
+
+_AFTER_NEAR = "(o.distance_km, o.code) > (CAST(:after_distance AS double precision), CAST(:after_code AS text))"
+# Available at a page location `p` (AVAILABLE with the page's safety stock default).
+_PAGE_AVAILABLE = "greatest(s.on_hand - s.reserved - coalesce(s.safety_stock, p.default_safety_stock), 0)"
+
 
 async def availability(
     session: AsyncSession,
@@ -20,41 +30,69 @@ async def availability(
     lon: float | None,
     radius_km: float | None,
     pickup_only: bool,
+    limit: int,
+    after: tuple[Any, ...] | None = None,
     location_codes: Sequence[str] | None = None,
 ) -> list[Row[Any]]:
     """One statement for all SKUs: per SKU a total row (location NULL: available to ship
-    from every shipping location) followed by its per-location rows (available > 0,
-    within the radius, pickup stores only if asked), nearest first. Stock rows are found
-    through the (sku, location) primary key; the distance is computed per location,
-    which is cheap because locations are few."""
-    distance = (
-        "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(l.latitude - :lat) / 2), 2) + "
-        "cos(radians(:lat)) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - :lon) / 2), 2))))"
-        if lat is not None and lon is not None
-        else "CAST(NULL AS double precision)"
-    )
-    filters = ["r.available > 0"]
-    if radius_km is not None and lat is not None:
-        filters.append("r.distance_km <= :radius")
+    from every active shipping location), then the rows of one page of locations: the
+    first `limit + 1` locations (nearest first with a point, else by code; after the keyset
+    `after`: (distance, code) or (code,)) holding any of the SKUs, within the radius,
+    pickup stores only if asked. Each location row carries its promise settings.
+
+    Why it is fast: the page's locations are found by walking the locations in page order
+    (`OFFSET 0` keeps the sort below the filter) and probing each one's stock through
+    (location, sku) until `limit + 1` hold something, so a page reads ~limit x SKUs stock
+    rows however many locations there are; the totals read each SKU's rows at shipping
+    locations only, through the (sku, location) key."""
+    point = lat is not None and lon is not None
+    distance = _DISTANCE if point else "CAST(NULL AS double precision)"
+    filters = ["true"]
+    if radius_km is not None and point:
+        filters.append("o.distance_km <= :radius")
+    if after is not None:
+        filters.append(_AFTER_NEAR if point else "o.code > CAST(:after_code AS text)")
+    location_filters = ["l.active"]
     if pickup_only:
-        filters.append("r.pickup")
+        location_filters.append("l.pickup")
     if location_codes is not None:
-        filters.append("r.location_code = ANY(CAST(:codes AS text[]))")
+        location_filters.append("l.code = ANY(CAST(:codes AS text[]))")
+    order = "distance_km, code" if point else "code"
     sql = f"""
-    WITH r AS (
-        SELECT s.sku, s.location_code, l.kind, l.ships, l.pickup, {AVAILABLE} AS available, {distance} AS distance_km
-        FROM stock_levels s JOIN locations l ON l.code = s.location_code
-        WHERE s.sku = ANY(CAST(:skus AS text[])) AND l.active
+    WITH page AS MATERIALIZED (
+        SELECT o.* FROM (
+            SELECT l.code, l.kind, l.ships, l.pickup, l.default_safety_stock, {distance} AS distance_km,
+                   l.time_zone, l.order_cutoff, l.handling_hours, l.transit_days, l.transit_days_by_country,
+                   l.shipping_days
+            FROM locations l WHERE {" AND ".join(location_filters)}
+            ORDER BY {order} OFFSET 0
+        ) o
+        WHERE {" AND ".join(filters)} AND EXISTS (
+            SELECT 1 FROM stock_levels s
+            WHERE s.location_code = o.code AND s.sku = ANY(CAST(:skus AS text[]))
+              AND s.on_hand - s.reserved - coalesce(s.safety_stock, o.default_safety_stock) > 0
+        )
+        ORDER BY {order}
+        LIMIT :limit
     )
-    SELECT sku, NULL AS location_code, NULL AS kind, NULL AS ships, NULL AS pickup,
-           coalesce(sum(available) FILTER (WHERE ships), 0) AS available, NULL AS distance_km, 0 AS part
-    FROM r GROUP BY sku
+    SELECT s.sku, NULL AS location_code, NULL AS kind, NULL AS ships, NULL AS pickup,
+           coalesce(sum({AVAILABLE}), 0) AS available, NULL AS distance_km, 0 AS part,
+           NULL AS time_zone, NULL AS order_cutoff, NULL AS handling_hours, NULL AS transit_days,
+           NULL AS transit_days_by_country, NULL AS shipping_days
+    FROM stock_levels s JOIN locations l ON l.code = s.location_code
+    WHERE s.sku = ANY(CAST(:skus AS text[])) AND l.active AND l.ships
+    GROUP BY s.sku
     UNION ALL
-    SELECT sku, location_code, kind, ships, pickup, available, distance_km, 1 AS part
-    FROM r WHERE {" AND ".join(filters)}
-    ORDER BY sku, part, distance_km NULLS LAST, location_code
+    SELECT s.sku, p.code, p.kind, p.ships, p.pickup, {_PAGE_AVAILABLE}, p.distance_km, 1,
+           p.time_zone, p.order_cutoff, p.handling_hours, p.transit_days, p.transit_days_by_country, p.shipping_days
+    FROM page p JOIN stock_levels s ON s.location_code = p.code AND s.sku = ANY(CAST(:skus AS text[]))
+    WHERE s.on_hand - s.reserved - coalesce(s.safety_stock, p.default_safety_stock) > 0
     """
-    params: dict[str, Any] = {"skus": list(skus), "lat": lat, "lon": lon, "radius": radius_km}
+    params: dict[str, Any] = {"skus": list(skus), "lat": lat, "lon": lon, "radius": radius_km, "limit": limit + 1}
+    if after is not None:
+        params["after_code"] = after[-1]
+        if point:
+            params["after_distance"] = after[0]
     if location_codes is not None:
         params["codes"] = list(location_codes)
     return list((await session.execute(text(sql), params)).all())
