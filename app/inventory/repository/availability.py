@@ -18,8 +18,6 @@ _DISTANCE = (
 
 
 _AFTER_NEAR = "(o.distance_km, o.code) > (CAST(:after_distance AS double precision), CAST(:after_code AS text))"
-# Available at a page location `p` (AVAILABLE with the page's safety stock default).
-_PAGE_AVAILABLE = "greatest(s.on_hand - s.reserved - coalesce(s.safety_stock, p.default_safety_stock), 0)"
 
 
 async def availability(
@@ -40,11 +38,9 @@ async def availability(
     `after`: (distance, code) or (code,)) holding any of the SKUs, within the radius,
     pickup stores only if asked. Each location row carries its promise settings.
 
-    Why it is fast: the page's locations are found by walking the locations in page order
-    (`OFFSET 0` keeps the sort below the filter) and probing each one's stock through
-    (location, sku) until `limit + 1` hold something, so a page reads ~limit x SKUs stock
-    rows however many locations there are; the totals read each SKU's rows at shipping
-    locations only, through the (sku, location) key."""
+    The SKUs' stock rows are read once through the (sku, location) key — each SKU's rows
+    sit together — and serve both the totals and the page; the distance is computed per
+    location, and only the page's locations are sorted and returned."""
     point = lat is not None and lon is not None
     distance = _DISTANCE if point else "CAST(NULL AS double precision)"
     filters = ["true"]
@@ -52,41 +48,39 @@ async def availability(
         filters.append("o.distance_km <= :radius")
     if after is not None:
         filters.append(_AFTER_NEAR if point else "o.code > CAST(:after_code AS text)")
-    location_filters = ["l.active"]
+    location_filters = ["l.active", "l.code IN (SELECT location_code FROM r WHERE available > 0)"]
     if pickup_only:
         location_filters.append("l.pickup")
     if location_codes is not None:
         location_filters.append("l.code = ANY(CAST(:codes AS text[]))")
     order = "distance_km, code" if point else "code"
     sql = f"""
-    WITH page AS MATERIALIZED (
+    WITH r AS MATERIALIZED (
+        SELECT s.sku, s.location_code, l.ships, {AVAILABLE} AS available
+        FROM stock_levels s JOIN locations l ON l.code = s.location_code
+        WHERE s.sku = ANY(CAST(:skus AS text[])) AND l.active
+    ),
+    page AS MATERIALIZED (
         SELECT o.* FROM (
-            SELECT l.code, l.kind, l.ships, l.pickup, l.default_safety_stock, {distance} AS distance_km,
+            SELECT l.code, l.kind, l.ships, l.pickup, {distance} AS distance_km,
                    l.time_zone, l.order_cutoff, l.handling_hours, l.transit_days, l.transit_days_by_country,
                    l.shipping_days
             FROM locations l WHERE {" AND ".join(location_filters)}
-            ORDER BY {order} OFFSET 0
         ) o
-        WHERE {" AND ".join(filters)} AND EXISTS (
-            SELECT 1 FROM stock_levels s
-            WHERE s.location_code = o.code AND s.sku = ANY(CAST(:skus AS text[]))
-              AND s.on_hand - s.reserved - coalesce(s.safety_stock, o.default_safety_stock) > 0
-        )
+        WHERE {" AND ".join(filters)}
         ORDER BY {order}
         LIMIT :limit
     )
-    SELECT s.sku, NULL AS location_code, NULL AS kind, NULL AS ships, NULL AS pickup,
-           coalesce(sum({AVAILABLE}), 0) AS available, NULL AS distance_km, 0 AS part,
+    SELECT sku, NULL AS location_code, NULL AS kind, NULL AS ships, NULL AS pickup,
+           coalesce(sum(available) FILTER (WHERE ships), 0) AS available, NULL AS distance_km, 0 AS part,
            NULL AS time_zone, NULL AS order_cutoff, NULL AS handling_hours, NULL AS transit_days,
            NULL AS transit_days_by_country, NULL AS shipping_days
-    FROM stock_levels s JOIN locations l ON l.code = s.location_code
-    WHERE s.sku = ANY(CAST(:skus AS text[])) AND l.active AND l.ships
-    GROUP BY s.sku
+    FROM r GROUP BY sku
     UNION ALL
-    SELECT s.sku, p.code, p.kind, p.ships, p.pickup, {_PAGE_AVAILABLE}, p.distance_km, 1,
+    SELECT r.sku, p.code, p.kind, p.ships, p.pickup, r.available, p.distance_km, 1,
            p.time_zone, p.order_cutoff, p.handling_hours, p.transit_days, p.transit_days_by_country, p.shipping_days
-    FROM page p JOIN stock_levels s ON s.location_code = p.code AND s.sku = ANY(CAST(:skus AS text[]))
-    WHERE s.on_hand - s.reserved - coalesce(s.safety_stock, p.default_safety_stock) > 0
+    FROM page p JOIN r ON r.location_code = p.code
+    WHERE r.available > 0
     """
     params: dict[str, Any] = {"skus": list(skus), "lat": lat, "lon": lon, "radius": radius_km, "limit": limit + 1}
     if after is not None:
