@@ -126,4 +126,5 @@ def _to_source(draft: orders.Draft, new: orders.NewOrder) -> fulfillment.OrderTo
         pickup_location=draft.pickup_location,
         latitude=address.get("latitude"),
         longitude=address.get("longitude"),
+        country=address.get("country"),
     )

@@ -20,6 +20,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.replicas import REPLICA_READ
+from app.flows import delivery_promise
 from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
@@ -384,7 +385,9 @@ async def list_codes(
         "reported in `codes` with a reason (`unknown_code`, `code_expired`, `below_minimum`, "
         "`usage_limit_reached`, `not_combinable`, ...), never as an error. The zone is the explicit `zone`, "
         "else the pickup store's, else the delivery address's, else `default`. A storefront key naming a "
-        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`)."
+        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`). "
+        "With a fulfillment choice, `promise` answers the earliest delivery day (`promised_by`) or pickup-ready "
+        'time (`ready_by`) of the plan an order would get now, per group (README "Delivery promise").'
     ),
     responses=problem_responses(400, 403, 422),
 )
@@ -415,7 +418,9 @@ async def quote(
             home_delivery=isinstance(choice, DeliveryChoice),
         ),
     )
-    return _quote_out(result)
+    out = _quote_out(result)
+    out.promise = await delivery_promise.quote_promise(db_session, data)
+    return out
 
 
 ROUTES: list[Any] = [
