@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 import msgspec
@@ -59,7 +59,7 @@ async def availability(
         if sold
         else []
     )
-    page = _page_of_locations(rows, limit)
+    page = next((_PAGE.decode(r["page"]) for r in rows if r["sku"] is None), [])
     by_sku = _shape(rows, page[:limit], clock.now(), country)
     items = []
     for sku in wanted:
@@ -72,64 +72,68 @@ async def availability(
     next_cursor = None
     if len(page) > limit:
         last = page[limit - 1]
-        next_cursor = keyset.encode([last[0], last[1]] if lat is not None else [last[1]], scope=scope)
+        next_cursor = keyset.encode([last.distance_km, last.code] if lat is not None else [last.code], scope=scope)
     return AvailabilityOut(items=items, next_cursor=next_cursor)
 
 
-def _page_of_locations(rows: Sequence[Any], limit: int) -> list[tuple[float, str]]:
-    """The page's locations in page order, (distance, code): the statement returns up to
-    `limit + 1` of them (one more tells that a next page exists)."""
-    seen = {(float(r.distance_km or 0.0), r.location_code) for r in rows if r.location_code is not None}
-    return sorted(seen)
+class PageLocation(msgspec.Struct, frozen=True):
+    """A location of the answer's page, with its promise settings (the statement's JSON)."""
+
+    code: str
+    kind: str
+    ships: bool
+    pickup: bool
+    distance_km: float | None
+    time_zone: str
+    order_cutoff: time
+    handling_hours: int
+    transit_days: int
+    transit_days_by_country: dict[str, int]
+    shipping_days: list[int]
+
+
+_PAGE = msgspec.json.Decoder(list[PageLocation])
 
 
 def _shape(
-    rows: Sequence[Any], page: list[tuple[float, str]], now: datetime, country: str | None
+    rows: Sequence[Any], page: list[PageLocation], now: datetime, country: str | None
 ) -> dict[str, SkuAvailability]:
-    shown = {code for _, code in page}
-    promises: dict[str, tuple[datetime | None, date | None]] = {}
+    """Per SKU its total and its entries at the page's locations (page order), each with the
+    location's promise, computed once per location."""
+    shown = {loc.code: _entry(loc, now, country) for loc in page}
     by_sku: dict[str, SkuAvailability] = {}
     for r in rows:
-        item = by_sku.get(r.sku)
-        if item is None:
-            item = by_sku[r.sku] = SkuAvailability(sku=r.sku, available_to_ship=0, locations=[])
-        if r.location_code is None:
-            item.available_to_ship = int(r.available)
+        if r["sku"] is None:
             continue
-        if r.location_code not in shown:
-            continue
-        if r.location_code not in promises:
-            promises[r.location_code] = _promise(r, now, country)
-        ready_by, delivery_by = promises[r.location_code]
-        item.locations.append(
-            LocationAvailability(
-                location=r.location_code,
-                kind=r.kind,
-                available=int(r.available),
-                ships=r.ships,
-                pickup=r.pickup,
-                distance_km=None if r.distance_km is None else round(float(r.distance_km), 2),
-                ready_by=ready_by,
-                delivery_by=delivery_by,
-            )
-        )
-    for item in by_sku.values():
-        item.locations.sort(key=lambda loc: (loc.distance_km or 0.0, loc.location))
+        entries = [
+            msgspec.structs.replace(shown[code], available=units)
+            for code, units in zip(r["codes"] or (), r["available"] or (), strict=True)
+            if code in shown
+        ]
+        by_sku[r["sku"]] = SkuAvailability(sku=r["sku"], available_to_ship=int(r["total"]), locations=entries)
     return by_sku
 
 
-def _promise(row: Any, now: datetime, country: str | None) -> tuple[datetime | None, date | None]:
+def _entry(loc: PageLocation, now: datetime, country: str | None) -> LocationAvailability:
+    """The location's entry (its `available` filled per SKU), with the promise of an order now."""
     terms = rules.PromiseTerms(
-        time_zone=row.time_zone,
-        order_cutoff=row.order_cutoff,
-        handling_hours=row.handling_hours,
-        transit_days=row.transit_days,
-        shipping_days=tuple(row.shipping_days),
-        transit_days_by_country=row.transit_days_by_country,
+        time_zone=loc.time_zone,
+        order_cutoff=loc.order_cutoff,
+        handling_hours=loc.handling_hours,
+        transit_days=loc.transit_days,
+        shipping_days=tuple(loc.shipping_days),
+        transit_days_by_country=loc.transit_days_by_country,
     )
-    ready_by = rules.pickup_ready_by(now, terms) if row.pickup else None
-    delivery_by = rules.delivered_by(now, terms, country) if row.ships else None
-    return ready_by, delivery_by
+    return LocationAvailability(
+        location=loc.code,
+        kind=loc.kind,
+        available=0,
+        ships=loc.ships,
+        pickup=loc.pickup,
+        distance_km=None if loc.distance_km is None else round(loc.distance_km, 2),
+        ready_by=rules.pickup_ready_by(now, terms) if loc.pickup else None,
+        delivery_by=rules.delivered_by(now, terms, country) if loc.ships else None,
+    )
 
 
 async def available_by_location(
