@@ -8,7 +8,6 @@ set where missing, and the demo keys printed by the first run are reused (kept i
 from __future__ import annotations
 
 import json
-from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -243,13 +242,13 @@ def _promise_settings(kind: str) -> dict[str, Any]:
     within the hour; a ship-from-store parcel takes 2 days."""
     if kind == "warehouse":
         return {
-            "order_cutoff": time(15),
+            "order_cutoff": "15:00",
             "handling_hours": 2,
             "transit_days": 1,
             "transit_days_by_country": {"AT": 2, "NL": 2, "FR": 3, "DK": 3},
             "shipping_days": [1, 2, 3, 4, 5],
         }
-    return {"order_cutoff": time(18), "handling_hours": 1, "transit_days": 2, "shipping_days": [1, 2, 3, 4, 5, 6]}
+    return {"order_cutoff": "18:00", "handling_hours": 1, "transit_days": 2, "shipping_days": [1, 2, 3, 4, 5, 6]}
 
 
 async def seed_stock(session: AsyncSession, skus: list[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -35,8 +35,13 @@ Reference = Annotated[str, Meta(min_length=1, max_length=160)]
 AwareTime = Annotated[datetime, Meta(tz=True)]
 AdjustReason = Literal["receipt", "return_restock", "damage", "correction"]
 # The delivery promise's settings (README "Delivery promise").
+# A wall-clock time of the location ("14:00"), not an instant: no offset (RFC 3339 `time` requires one).
 OrderCutoff = Annotated[
-    time, Meta(tz=False, description="local time of day after which an order counts from the next shipping day")
+    str,
+    Meta(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="local time (HH:MM) after which an order counts from the next shipping day",
+    ),
 ]
 HandlingHours = Annotated[int, Meta(ge=0, le=720, description="wall-clock hours to pick and pack an order")]
 TransitDays = Annotated[int, Meta(ge=0, le=60, description="carrier days (Monday to Saturday) to the address")]
@@ -72,7 +77,7 @@ class LocationCreate(Body):
     daily_capacity: Capacity | None = None
     default_safety_stock: SafetyStock = 0
     zone: Code | None = None
-    order_cutoff: OrderCutoff = time(14)
+    order_cutoff: OrderCutoff = "14:00"
     handling_hours: HandlingHours = 2
     transit_days: TransitDays = 2
     transit_days_by_country: TransitByCountry = msgspec.field(default_factory=dict)
@@ -114,7 +119,7 @@ class LocationOut(Out):
     default_safety_stock: int
     zone: str | None
     active: bool
-    order_cutoff: time
+    order_cutoff: str  # HH:MM, the location's local time
     handling_hours: int
     transit_days: int
     transit_days_by_country: dict[str, int]

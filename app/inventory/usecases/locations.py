@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import time
 
 from msgspec import UNSET, structs
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,7 @@ def _location_out(loc: Location) -> LocationOut:
         default_safety_stock=loc.default_safety_stock,
         zone=loc.zone,
         active=loc.active,
-        order_cutoff=loc.order_cutoff,
+        order_cutoff=loc.order_cutoff.strftime("%H:%M"),
         handling_hours=loc.handling_hours,
         transit_days=loc.transit_days,
         transit_days_by_country=dict(loc.transit_days_by_country),
@@ -113,7 +114,7 @@ async def create_location(session: AsyncSession, body: LocationCreate) -> Locati
         default_safety_stock=body.default_safety_stock,
         zone=body.zone,
         active=True,
-        order_cutoff=body.order_cutoff,
+        order_cutoff=time.fromisoformat(body.order_cutoff),
         handling_hours=body.handling_hours,
         transit_days=body.transit_days,
         transit_days_by_country=dict(body.transit_days_by_country),
@@ -136,7 +137,7 @@ async def update_location(session: AsyncSession, code: str, body: LocationUpdate
     for field in structs.fields(body):
         value = getattr(body, field.name)
         if value is not UNSET:
-            setattr(loc, field.name, value)
+            setattr(loc, field.name, time.fromisoformat(value) if field.name == "order_cutoff" else value)
     problem = rules.capability_problem(loc.kind, loc.ships, loc.pickup)
     if problem:
         raise InvalidLocation(problem)
