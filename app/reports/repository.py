@@ -163,6 +163,67 @@ async def save_facts(session: AsyncSession, facts: dict[uuid.UUID, dict[str, Any
     )
 
 
+async def clear_facts(session: AsyncSession) -> None:
+    """A full rebuild starts from no contribution at all (a fresh, compact table)."""
+    await session.execute(text("TRUNCATE report_order_facts"))
+
+
+async def insert_facts(session: AsyncSession, facts: dict[uuid.UUID, dict[str, Any]], now: datetime) -> None:
+    """A rebuild batch's contributions, written once each (no upsert: no dead row versions).
+    An order the consumer refreshed meanwhile keeps the consumer's row (computed under its lock)."""
+    rows = [{"order_id": str(k), "c": v} for k, v in sorted(facts.items())]
+    await session.execute(
+        text(
+            "INSERT INTO report_order_facts (order_id, contributions, refreshed_at) "
+            "SELECT v.order_id, v.c, :now FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(order_id uuid, c jsonb) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"rows": msgspec.json.encode(rows).decode(), "now": now},
+    )
+
+
+def _sum(name: str) -> str:
+    return f"coalesce(sum(c.{name}), 0)"
+
+
+# Every summary row is the sum of the orders' recorded contributions: the same figures the
+# consumer's per-order deltas add up to, in one pass (rules.order_contributions stays the one
+# definition of the counters).
+_DAILY_FROM_FACTS = text(
+    f"INSERT INTO report_daily (day, channel, location, {', '.join(COUNTERS)}) "
+    "SELECT (e->>0)::date, e->>1, e->>2, " + ", ".join(_sum(c) for c in COUNTERS) + " "
+    "FROM report_order_facts f, jsonb_array_elements(f.contributions->'daily') e, "
+    "jsonb_populate_record(NULL::report_daily, e->3) c "
+    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+)
+_SKUS_FROM_FACTS = text(
+    "INSERT INTO report_endless_aisle_skus (day, location, sku, lines, units) "
+    "SELECT (s->>0)::date, s->>1, s->>2, sum((s->>3)::int), sum((s->>4)::int) "
+    "FROM report_order_facts f, jsonb_array_elements(f.contributions->'skus') s "
+    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+)
+
+
+async def summary_from_facts(session: AsyncSession) -> None:
+    """Replace the summary tables by the sums of the recorded contributions, in bulk: fresh
+    tables (TRUNCATE), each row written once, in (day, ...) order — compact, no dead row
+    versions, so a year's scan reads the fewest pages. Consumers wait (the facts are locked
+    against writes) until this commits, then add their deltas to the new summary; the
+    dashboard waits too (TRUNCATE), for the aggregation's seconds."""
+    await session.execute(text("LOCK TABLE report_order_facts IN SHARE MODE"))
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus"))
+    await session.execute(_DAILY_FROM_FACTS)
+    await session.execute(_SKUS_FROM_FACTS)
+    await session.execute(text("ANALYZE report_daily, report_endless_aisle_skus, report_order_facts"))
+
+
+async def vacuum_summary(session: AsyncSession) -> None:
+    """After a rebuild (outside a transaction: an autocommit session): set the hint bits and
+    the visibility map, so the first report does not pay for them."""
+    await session.execute(text("VACUUM (ANALYZE) report_daily, report_endless_aisle_skus, report_order_facts"))
+
+
 _ADD_DAILY = text(
     "INSERT INTO report_daily SELECT * FROM jsonb_populate_recordset(NULL::report_daily, CAST(:rows AS jsonb)) "
     "ORDER BY day, channel, location "

@@ -5,7 +5,10 @@ Public functions (the console and the API call only these):
 - `report_table(report, table) -> (header, rows)`: one table of a report, for CSV.
 - `refresh_orders(session, order_ids)`: recompute the orders' contributions to the summary
   (the `reports.refresh_order` consumer); `refresh_for_event(session, event_id)`;
-  `rebuild(session, after, limit)`: one batch of a full rebuild (`oms reports rebuild`).
+- a full rebuild (`oms reports rebuild`): `begin_rebuild(session)`, then
+  `rebuild(session, after, limit)` batch after batch (records every order's contribution),
+  then `end_rebuild(session)` (the summary in bulk from them), then `tidy_summary(session)`
+  in an autocommit session.
 
 How it stays fast: a year of a million orders is not summed at request time. The reports
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
@@ -209,24 +212,16 @@ async def refresh_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) 
         return 0
     now = clock.now()
     old = await repository.lock_facts(session, order_ids, now)
-    orders = await repository.orders(session, order_ids)
-    lines = await repository.lines(session, list(orders))
-    fos = await repository.fulfillment_orders(session, list(orders))
-    returns = await repository.returns(session, list(orders))
+    new = await _contributions(session, list(old))
     delta = Contribution()
     changed: dict[uuid.UUID, dict[str, Any]] = {}
     for order_id, before_json in old.items():
-        order = orders.get(order_id)
-        new = (
-            rules.order_contributions(order, lines.get(order_id, []), fos.get(order_id, []), returns.get(order_id, []))
-            if order
-            else Contribution()
-        )
-        after_json = new.to_json()
+        after = new.get(order_id, Contribution())
+        after_json = after.to_json()
         if after_json == {"daily": before_json.get("daily", []), "skus": before_json.get("skus", [])}:
             continue
         changed[order_id] = after_json
-        _accumulate(delta, rules.difference(new, Contribution.from_json(before_json)))
+        _accumulate(delta, rules.difference(after, Contribution.from_json(before_json)))
     await repository.add_daily(session, _daily_rows(delta))
     await repository.add_skus(
         session,
@@ -240,6 +235,20 @@ async def refresh_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) 
     return len(changed)
 
 
+async def _contributions(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contribution]:
+    """What each existing order contributes now (rules.order_contributions), from its rows."""
+    orders = await repository.orders(session, order_ids)
+    lines = await repository.lines(session, list(orders))
+    fos = await repository.fulfillment_orders(session, list(orders))
+    returns = await repository.returns(session, list(orders))
+    return {
+        order_id: rules.order_contributions(
+            order, lines.get(order_id, []), fos.get(order_id, []), returns.get(order_id, [])
+        )
+        for order_id, order in orders.items()
+    }
+
+
 async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     """The consumer's body: refresh the order an order/fulfillment/return event is about."""
     event = await repository.event(session, uuid.UUID(event_id)) if _is_uuid(event_id) else None
@@ -247,15 +256,36 @@ async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     return await refresh_orders(session, [order_id]) if order_id else 0
 
 
+async def begin_rebuild(session: AsyncSession) -> None:
+    """A full rebuild (`oms reports rebuild`: after installing, or to repair): forget every
+    recorded contribution; then `rebuild` batch after batch, then `end_rebuild`. The dashboard
+    shows the previous summary until `end_rebuild` commits."""
+    await repository.clear_facts(session)
+
+
 async def rebuild(
-    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 2000
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 5000
 ) -> tuple[datetime, uuid.UUID] | None:
-    """Refresh the next `limit` orders after the cursor `after` (placement order); returns the
-    new cursor, None at the end. Run from the start (None) after installing, in one
-    transaction per batch."""
+    """Record the contributions of the next `limit` orders after the cursor `after`
+    (placement order), each written once; returns the new cursor, None at the end. One
+    transaction per batch. The summary itself is left alone until `end_rebuild`."""
     batch = await repository.orders_after(session, after, limit)
-    await refresh_orders(session, [order_id for _, order_id in batch])
+    contributions = await _contributions(session, [order_id for _, order_id in batch])
+    await repository.insert_facts(session, {k: c.to_json() for k, c in contributions.items()}, clock.now())
     return batch[-1] if batch else None
+
+
+async def end_rebuild(session: AsyncSession) -> None:
+    """Build the summary tables in bulk from the recorded contributions (one INSERT … SELECT
+    … GROUP BY each, into the emptied tables): compact, no dead row versions, as the
+    consumer's incremental deltas would have summed them."""
+    await repository.summary_from_facts(session)
+
+
+async def tidy_summary(session: AsyncSession) -> None:
+    """After `end_rebuild` committed, in an autocommit session (`db.autocommit`): VACUUM the
+    fresh tables so the first report reads them without setting hint bits."""
+    await repository.vacuum_summary(session)
 
 
 def _order_of(event: OutboxEvent) -> uuid.UUID | None:

@@ -23,9 +23,10 @@ year of orders with SQL `generate_series` (no Python per row), in a realistic sh
 Tenders, parcels, the outbox and the lines of other fulfillment orders than ship-to-store
 ones are not seeded: the report does not read them.
 
-Then fills the reports' summary the way a retailer does after installing: the service's
-`rebuild` (the same per-order refresh the `reports.refresh_order` consumer runs on every
-event), in batches of `--batch` orders, one transaction each. Then times the real app
+Then fills the reports' summary the way `oms reports rebuild` does: every order's contribution
+recorded (the same `rules.order_contributions` the `reports.refresh_order` consumer runs on
+every event), in batches of `--batch` orders, one transaction each; then the summary tables
+in bulk from them (one INSERT … SELECT … GROUP BY each); then a VACUUM (ANALYZE) of them. Then times the real app
 (Litestar over ASGI, the app's own pool) answering
 `GET /v1/reports/channels?from=2025-01-01&to=2025-12-31` with an admin key: one cold call,
 then `--repeat` warm ones; the same with `location=` one store.
@@ -204,17 +205,16 @@ def seed(url: str, orders: int) -> None:
 
 
 async def rebuild(batch: int) -> None:
-    from sqlalchemy import text
-
-    from app.core.db import create_engine, create_sessionmaker, transaction
+    """What `oms reports rebuild` does (app/cli/reports_rebuild.py), step by step, timed."""
+    from app.core.db import autocommit, create_engine, create_sessionmaker, transaction
     from app.core.settings import reload_settings
     from app.reports import service
 
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
-    async with transaction(maker) as session:
-        await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
     started, done = time.perf_counter(), 0
+    async with transaction(maker) as session:
+        await service.begin_rebuild(session)
     after: tuple[Any, Any] | None = None
     while True:
         async with transaction(maker) as session:
@@ -223,7 +223,16 @@ async def rebuild(batch: int) -> None:
             break
         done += batch
         if done % 100_000 < batch:
-            print(f"  summary: {done} orders, {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"  contributions: {done} orders, {time.perf_counter() - started:.0f} s", flush=True)
+    step = time.perf_counter()
+    print(f"  contributions recorded in {step - started:.1f} s", flush=True)
+    async with transaction(maker) as session:
+        await service.end_rebuild(session)
+    print(f"  summary tables in bulk from them in {time.perf_counter() - step:.1f} s", flush=True)
+    step = time.perf_counter()
+    async with autocommit(maker) as session:
+        await service.tidy_summary(session)
+    print(f"  VACUUM (ANALYZE) of the fresh tables in {time.perf_counter() - step:.1f} s", flush=True)
     await engine.dispose()
     print(f"summary rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -283,6 +292,7 @@ def main() -> None:
         from tests.support import test_database_url
 
         url = test_database_url(base, DB_NAME)
+        command.upgrade(alembic_config(url), "head")
     else:
         url = recreate_database(base, DB_NAME)
         command.upgrade(alembic_config(url), "head")
