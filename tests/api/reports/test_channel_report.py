@@ -18,9 +18,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cli import main
 from app.core import clock
 from app.core.models import OutboxEvent
 from app.flows import earn_points, fulfillment_progress
@@ -464,3 +466,27 @@ async def test_concurrent_refreshes_of_one_order_count_it_once(
     assert report["fulfillment_mix"][1] == {
         "method": "ship_from_store", "orders": 1, "lines": 1, "units": 1, "revenue": 2500, "revenue_share": 1.0
     }  # fmt: skip
+
+
+async def test_oms_reports_rebuild_builds_the_summary_and_vacuums_it(
+    committed_api: Api, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    """The command itself, on committed orders one of which the consumer never saw: the
+    summary counts both, and comes out vacuumed (no manual step after a rebuild)."""
+    clock.freeze(T0)
+    async with committed() as session:
+        await _shop(session)
+    seen = await _place(committed_api, "app", _body({"SHIRT-S": 1}, _card(2500), address=PARIS))
+    await _place(committed_api, "storefront", _body({"SHIRT-M": 1}, _card(2500), address=LYON))
+    async with committed() as session:
+        assert await reports.refresh_orders(session, [uuid.UUID(seen["id"])]) == 1
+        await session.commit()
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["reports", "rebuild", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    report = (await committed_api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    assert (report["totals"]["orders"], report["totals"]["revenue"]) == (2, 5000)
+    async with committed() as session:
+        vacuumed = await session.scalar(
+            text("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'report_daily'")
+        )
+    assert vacuumed
