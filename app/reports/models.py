@@ -3,6 +3,7 @@ dashboard of a year answers from a few thousand rows instead of a million orders
 
 - `report_daily`: one row per (UTC day, channel of sale, location) with every counter the
   dashboard adds up (COUNTERS). A counter is the sum of the orders' contributions.
+- `report_monthly`: the same counters per (month, channel of sale, location), for long periods.
 - `report_endless_aisle_skus`: per (day, kiosk store, SKU) the kiosk lines the store lacked.
 - `report_order_facts`: what each order contributes now (JSON), so a refresh subtracts the
   old contribution and adds the new one: refreshing an order twice changes nothing
@@ -42,6 +43,22 @@ report_daily = Table(
         Column(name, BigInteger if name in MONEY_COUNTERS else Integer, nullable=False, server_default=text("0"))
         for name in COUNTERS
     ),
+)
+
+
+# The same counters per (first day of the month, channel, location): a long period sums its
+# whole months here and only its partial months' days in `report_daily`.
+report_monthly = Table(
+    "report_monthly",
+    Base.metadata,
+    Column("month", Date, primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("location", String(40), primary_key=True),
+    *(
+        Column(name, BigInteger if name in MONEY_COUNTERS else Integer, nullable=False, server_default=text("0"))
+        for name in COUNTERS
+    ),
+    postgresql_with={"fillfactor": 50},
 )
 
 

@@ -2,8 +2,8 @@
 
 Reads: the orders, fulfillment, returns and loyalty tables (read-only: DESIGN.md) to
 refresh an order's contribution, and the reports' own summary tables to answer.
-Writes: only the reports' own tables (`report_daily`, `report_endless_aisle_skus`,
-`report_order_facts`).
+Writes: only the reports' own tables (`report_daily`, `report_monthly`,
+`report_endless_aisle_skus`, `report_order_facts`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from app.core.models import OutboxEvent
-from app.reports.rules import COUNTERS, LEAD_BUCKETS, FulfillmentRow, LineRow, OrderRow, ReturnRow
+from app.reports.rules import COUNTERS, LEAD_BUCKETS, FulfillmentRow, LineRow, OrderRow, ReturnRow, whole_months
 
 _IDS = bindparam("ids", type_=ARRAY(String))
 _LOCS = bindparam("locs", type_=ARRAY(String))
@@ -196,12 +196,21 @@ _DAILY_FROM_FACTS = text(
     "jsonb_populate_record(NULL::report_daily, e->3) c "
     "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 )
+_MONTHLY_FROM_DAILY = text(
+    f"INSERT INTO report_monthly (month, channel, location, {', '.join(COUNTERS)}) "
+    "SELECT date_trunc('month', day)::date, channel, location, "
+    + ", ".join(f"sum({c})" for c in COUNTERS)
+    + " FROM report_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+)
 _SKUS_FROM_FACTS = text(
     "INSERT INTO report_endless_aisle_skus (day, location, sku, lines, units) "
     "SELECT (s->>0)::date, s->>1, s->>2, sum((s->>3)::int), sum((s->>4)::int) "
     "FROM report_order_facts f, jsonb_array_elements(f.contributions->'skus') s "
     "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 )
+
+
+_SUMMARY = "report_daily, report_monthly, report_endless_aisle_skus"
 
 
 async def summary_from_facts(session: AsyncSession) -> None:
@@ -212,16 +221,17 @@ async def summary_from_facts(session: AsyncSession) -> None:
     dashboard waits too (TRUNCATE), for the aggregation's seconds."""
     await session.execute(text("LOCK TABLE report_order_facts IN SHARE MODE"))
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus"))
+    await session.execute(text("TRUNCATE report_daily, report_monthly, report_endless_aisle_skus"))
     await session.execute(_DAILY_FROM_FACTS)
+    await session.execute(_MONTHLY_FROM_DAILY)
     await session.execute(_SKUS_FROM_FACTS)
-    await session.execute(text("ANALYZE report_daily, report_endless_aisle_skus, report_order_facts"))
+    await session.execute(text(f"ANALYZE {_SUMMARY}, report_order_facts"))
 
 
 async def vacuum_summary(session: AsyncSession) -> None:
     """After a rebuild (outside a transaction: an autocommit session): set the hint bits and
     the visibility map, so the first report does not pay for them."""
-    await session.execute(text("VACUUM (ANALYZE) report_daily, report_endless_aisle_skus, report_order_facts"))
+    await session.execute(text(f"VACUUM (ANALYZE) {_SUMMARY}, report_order_facts"))
 
 
 _ADD_DAILY = text(
@@ -230,12 +240,24 @@ _ADD_DAILY = text(
     "ON CONFLICT (day, channel, location) DO UPDATE SET "
     + ", ".join(f"{c} = report_daily.{c} + excluded.{c}" for c in COUNTERS)
 )
+_ADD_MONTHLY = text(
+    f"INSERT INTO report_monthly (month, channel, location, {', '.join(COUNTERS)}) "
+    "SELECT date_trunc('month', day)::date, channel, location, "
+    + ", ".join(f"sum({c})" for c in COUNTERS)
+    + " FROM jsonb_populate_recordset(NULL::report_daily, CAST(:rows AS jsonb)) "
+    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+    "ON CONFLICT (month, channel, location) DO UPDATE SET "
+    + ", ".join(f"{c} = report_monthly.{c} + excluded.{c}" for c in COUNTERS)
+)
 
 
 async def add_daily(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Add each row's counters to its (day, channel, location) row; every counter is given."""
+    """Add each row's counters to its (day, channel, location) row and to its month's row;
+    every counter is given."""
     if rows:
-        await session.execute(_ADD_DAILY, {"rows": msgspec.json.encode(rows).decode()})
+        encoded = msgspec.json.encode(rows).decode()
+        await session.execute(_ADD_DAILY, {"rows": encoded})
+        await session.execute(_ADD_MONTHLY, {"rows": encoded})
 
 
 async def add_skus(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -271,20 +293,27 @@ async def _located(
 async def counters(
     session: AsyncSession, first: date, end: date, locations: Sequence[str] | None
 ) -> tuple[list[Any], list[Any]]:
-    """One scan of the summary, aggregated once per (day, channel); then every counter per
-    channel, and orders and revenue per day and channel (the line charts)."""
-    per_day = ", ".join(f"sum({c}) AS {c}" for c in COUNTERS)
+    """Every counter per channel: the period's whole months from `report_monthly`, the days
+    of its partial months from `report_daily` (a year: ~1,300 monthly rows instead of ~40,000
+    daily ones); then orders and revenue per day and channel (the line charts), two narrow
+    columns of the daily rows."""
+    whole_from, whole_to = whole_months(first, end)
+    columns = ", ".join(COUNTERS)
     per_channel = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
     nothing = ", ".join(f"NULL::bigint AS {c}" for c in COUNTERS)
     sql = (
-        f"WITH d AS MATERIALIZED (SELECT day, channel, {per_day} FROM report_daily "
-        "WHERE day >= :first AND day < :end {at} GROUP BY day, channel) "
         f"SELECT true AS per_channel, NULL::date AS day, channel, {per_channel}, "
-        "NULL::bigint AS day_orders, NULL::bigint AS day_revenue FROM d GROUP BY channel "
-        f"UNION ALL SELECT false, day, channel, {nothing}, orders::bigint, revenue::bigint FROM d WHERE orders > 0 "
+        "NULL::bigint AS day_orders, NULL::bigint AS day_revenue FROM ("
+        f"SELECT channel, {columns} FROM report_monthly WHERE month >= :whole_from AND month < :whole_to {{at}} "
+        f"UNION ALL SELECT channel, {columns} FROM report_daily WHERE day >= :first AND day < :whole_from {{at}} "
+        f"UNION ALL SELECT channel, {columns} FROM report_daily WHERE day >= :whole_to AND day < :end {{at}}"
+        ") p GROUP BY channel "
+        f"UNION ALL SELECT false, day, channel, {nothing}, sum(orders)::bigint, sum(revenue)::bigint "
+        "FROM report_daily WHERE day >= :first AND day < :end {at} GROUP BY day, channel HAVING sum(orders) > 0 "
         "ORDER BY day NULLS FIRST, channel"
     )
-    rows = await _located(session, sql, {"first": first, "end": end}, locations)
+    params = {"first": first, "end": end, "whole_from": whole_from, "whole_to": whole_to}
+    rows = await _located(session, sql, params, locations)
     return [r for r in rows if r["per_channel"]], [r for r in rows if not r["per_channel"]]
 
 

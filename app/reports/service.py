@@ -16,9 +16,12 @@ counter below; an order's contribution is recomputed from the orders, fulfillmen
 returns tables (read-only) whenever an event about the order is published (placed,
 cancelled, each fulfillment step, each return step: the consumer hears every event and
 ignores those about no order, so no new event type is missed) and the difference with its
-previous contribution is added — idempotent, so at-least-once delivery is harmless. The report
-then sums a few thousand rows. Figures are as fresh as the event relay (seconds).
-Points are read from the loyalty ledger itself (an index-only scan).
+previous contribution is added — idempotent, so at-least-once delivery is harmless. The same
+difference goes to the month's row (`report_monthly`): a period's whole months are summed from
+there, only its partial months' days from the daily rows (a year: ~1,300 rows). A full
+rebuild records every order's contribution, then writes both summaries in bulk from them
+(compact tables, no VACUUM needed: ops/bench/RESULTS.md). Figures are as fresh as the event
+relay (seconds). Points are read from the loyalty ledger itself (an index-only scan).
 
 The retailer sells in one currency (`OMS_CURRENCY`), so money figures are plain sums
 of integer minor units in it.

@@ -313,6 +313,27 @@ async def test_locations_split_the_figures_without_counting_twice(api: Api, db: 
     assert april["totals"]["orders"] == 0 and april["daily"] == [] and april["pickup"]["no_show_rate"] is None
 
 
+async def test_whole_months_and_partial_ones_give_the_same_figures(api: Api, db: AsyncSession) -> None:
+    """A period's whole months come from the monthly summary, its other days from the daily
+    one: March alone (one whole month), 15 Feb to 10 Apr (partial February and April around
+    March), 2 to 8 March (days only) count the same orders, all placed, worked and returned
+    between 2 and 8 March, at every location filter."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+
+    async def figures(params: dict[str, Any]) -> dict[str, Any]:
+        body = dict((await api.as_("admin").get("/v1/reports/channels", params=params)).json())
+        return {k: v for k, v in body.items() if k not in ("start", "end")}
+
+    for where in ({}, {"location": "STORE-TEST"}, {"location": "WH-TEST"}):
+        march = await figures({**MARCH, **where})
+        assert march["totals"]["orders"] > 0
+        assert await figures({"from": "2026-02-15", "to": "2026-04-10", **where}) == march, where
+        assert await figures({"from": "2026-03-02", "to": "2026-03-08", **where}) == march, where
+    # From 3 March on, the orders of the 2nd are not counted.
+    assert (await figures({"from": "2026-03-03", "to": "2026-03-31"}))["totals"]["orders"] == 0
+
+
 async def test_each_table_exports_as_csv(api: Api, db: AsyncSession) -> None:
     await _seven_orders(api, db)
     await _consume_events(db)
@@ -372,14 +393,15 @@ async def test_an_unknown_or_foreign_event_refreshes_nothing(db: AsyncSession) -
     assert await reports.refresh_for_event(db, "not-an-id") == 0
 
 
-async def _summary(db: AsyncSession) -> tuple[list[Any], list[Any]]:
+async def _summary(db: AsyncSession) -> tuple[list[Any], list[Any], list[Any]]:
     """The summary tables' rows that count (a delta summing to zero may leave a row of zeros)."""
     nonzero = " OR ".join(f"{c} <> 0" for c in COUNTERS)
     daily = await db.execute(text(f"SELECT * FROM report_daily WHERE {nonzero} ORDER BY day, channel, location"))
     skus = await db.execute(
         text("SELECT * FROM report_endless_aisle_skus WHERE lines <> 0 OR units <> 0 ORDER BY day, location, sku")
     )
-    return [tuple(r) for r in daily], [tuple(r) for r in skus]
+    monthly = await db.execute(text(f"SELECT * FROM report_monthly WHERE {nonzero} ORDER BY 1, 2, 3"))
+    return [tuple(r) for r in daily], [tuple(r) for r in skus], [tuple(r) for r in monthly]
 
 
 async def _bulk_rebuild(db: AsyncSession, limit: int) -> None:
