@@ -211,6 +211,7 @@ _SKUS_FROM_FACTS = text(
 
 
 _SUMMARY = "report_daily, report_monthly, report_endless_aisle_skus"
+_BULK_TIMEOUT = "1h"
 
 
 async def summary_from_facts(session: AsyncSession) -> None:
@@ -220,6 +221,8 @@ async def summary_from_facts(session: AsyncSession) -> None:
     against writes) until this commits, then add their deltas to the new summary; the
     dashboard waits too (TRUNCATE), for the aggregation's seconds."""
     await session.execute(text("LOCK TABLE report_order_facts IN SHARE MODE"))
+    # One statement sums a million orders' contributions: minutes, not the requests' timeout.
+    await session.execute(text(f"SET LOCAL statement_timeout = '{_BULK_TIMEOUT}'"))
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     await session.execute(text("TRUNCATE report_daily, report_monthly, report_endless_aisle_skus"))
     await session.execute(_DAILY_FROM_FACTS)
@@ -231,7 +234,11 @@ async def summary_from_facts(session: AsyncSession) -> None:
 async def vacuum_summary(session: AsyncSession) -> None:
     """After a rebuild (outside a transaction: an autocommit session): set the hint bits and
     the visibility map, so the first report does not pay for them."""
-    await session.execute(text(f"VACUUM (ANALYZE) {_SUMMARY}, report_order_facts"))
+    await session.execute(text(f"SET statement_timeout = '{_BULK_TIMEOUT}'"))
+    try:
+        await session.execute(text(f"VACUUM (ANALYZE) {_SUMMARY}"))
+    finally:
+        await session.execute(text("RESET statement_timeout"))  # the connection goes back to the pool
 
 
 _ADD_DAILY = text(

@@ -204,8 +204,9 @@ def seed(url: str, orders: int) -> None:
         print(f"  {'VACUUM ANALYZE':<40} {time.perf_counter() - started:6.1f} s", flush=True)
 
 
-async def rebuild(batch: int) -> None:
-    """What `oms reports rebuild` does (app/cli/reports_rebuild.py), step by step, timed."""
+async def rebuild(batch: int, contributions: bool = True) -> None:
+    """What `oms reports rebuild` does (app/cli/reports_rebuild.py), step by step, timed;
+    without `contributions`, only its last steps (the summary from the recorded ones)."""
     from app.core.db import autocommit, create_engine, create_sessionmaker, transaction
     from app.core.settings import reload_settings
     from app.reports import service
@@ -213,10 +214,11 @@ async def rebuild(batch: int) -> None:
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
     started, done = time.perf_counter(), 0
-    async with transaction(maker) as session:
-        await service.begin_rebuild(session)
+    if contributions:
+        async with transaction(maker) as session:
+            await service.begin_rebuild(session)
     after: tuple[Any, Any] | None = None
-    while True:
+    while contributions:
         async with transaction(maker) as session:
             after = await service.rebuild(session, after, batch)
         if after is None:
@@ -286,6 +288,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000, help="orders per summary rebuild transaction")
     parser.add_argument("--no-seed", action="store_true", help="reuse the database of the previous run")
     parser.add_argument("--rebuild", action="store_true", help="with --no-seed: rebuild the summary anyway")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="with --no-seed: only the rebuild's last steps (the summary tables from the recorded contributions)",
+    )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     if args.no_seed:
@@ -300,8 +307,8 @@ def main() -> None:
         seed(url, args.orders)
         print(f"seeded {args.orders} orders in {time.perf_counter() - started:.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
-    if not args.no_seed or args.rebuild:
-        asyncio.run(rebuild(args.batch))
+    if not args.no_seed or args.rebuild or args.summary_only:
+        asyncio.run(rebuild(args.batch, contributions=not args.summary_only))
     print(f"load average: {os.getloadavg()}", flush=True)
     asyncio.run(time_report(args.repeat))
 
