@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -335,17 +335,73 @@ async def endless_aisle_skus(
     return await _located(session, sql, {"first": first, "end": end, "top": top}, locations)
 
 
+_EVER = datetime.min.replace(tzinfo=UTC)
+_EARNED = "coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0)"
+_REDEEMED = "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)"
+_MARK = "coalesce((SELECT recorded_before FROM report_points_mark), '-infinity')"
+
+
 async def points(session: AsyncSession, start: datetime, end: datetime) -> Any:
-    """Points earned and redeemed (index-only scan of ix_loyalty_ledger_occurred_at)."""
+    """Points earned and redeemed: the folded days (`report_points_daily`, a row a day) plus
+    the ledger rows recorded since the fold (an hour or so: index-only scan of
+    ix_loyalty_ledger_recorded_at). One statement: one snapshot, so a fold committing
+    meanwhile is seen entirely or not at all."""
     row = await session.execute(
         text(
-            "SELECT coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0)::bigint AS issued, "
-            "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)::bigint AS redeemed "
-            "FROM loyalty_ledger WHERE occurred_at >= :start AND occurred_at < :end"
+            "WITH folded AS (SELECT coalesce(sum(issued), 0) AS issued, coalesce(sum(redeemed), 0) AS redeemed "
+            "FROM report_points_daily WHERE day >= :first AND day < :last), "
+            f"live AS (SELECT {_EARNED} AS issued, {_REDEEMED} AS redeemed FROM loyalty_ledger "
+            f"WHERE recorded_at >= {_MARK} AND occurred_at >= :start AND occurred_at < :end) "
+            "SELECT (folded.issued + live.issued)::bigint AS issued, "
+            "(folded.redeemed + live.redeemed)::bigint AS redeemed FROM folded, live"
         ),
-        {"start": start, "end": end},
+        {"start": start, "end": end, "first": start.astimezone(UTC).date(), "last": end.astimezone(UTC).date()},
     )
     return row.mappings().one()
+
+
+_FOLD = (
+    "INSERT INTO report_points_daily (day, issued, redeemed) "
+    f"SELECT (occurred_at AT TIME ZONE 'UTC')::date, {_EARNED}, {_REDEEMED} FROM loyalty_ledger "
+    "WHERE kind IN ('earn', 'redeem') AND recorded_at >= :since AND recorded_at < :before GROUP BY 1 ORDER BY 1 "
+)
+
+
+async def fold_points(session: AsyncSession, before: datetime) -> bool:
+    """Add the ledger rows recorded between the mark and `before` to their days and move the
+    mark to `before` (one folder at a time: the mark's row is locked). False when the mark is
+    already there. Each row is folded once: it lies in exactly one [mark, before) window."""
+    since = (
+        await session.execute(text("SELECT recorded_before FROM report_points_mark FOR UPDATE"))
+    ).scalar_one_or_none()
+    if since is not None and since >= before:
+        return False
+    await session.execute(
+        text(
+            _FOLD + "ON CONFLICT (day) DO UPDATE SET issued = report_points_daily.issued + excluded.issued, "
+            "redeemed = report_points_daily.redeemed + excluded.redeemed"
+        ),
+        {"since": since or _EVER, "before": before},
+    )
+    await _set_mark(session, before)
+    return True
+
+
+async def refold_points(session: AsyncSession, before: datetime) -> None:
+    """The rebuild's: every day from the whole ledger, recorded before `before`."""
+    await session.execute(text("TRUNCATE report_points_daily"))
+    await session.execute(text(_FOLD), {"since": _EVER, "before": before})
+    await _set_mark(session, before)
+
+
+async def _set_mark(session: AsyncSession, before: datetime) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO report_points_mark (recorded_before) VALUES (:before) "
+            "ON CONFLICT (one) DO UPDATE SET recorded_before = excluded.recorded_before"
+        ),
+        {"before": before},
+    )
 
 
 def lead_histogram(row: Any, measure: str) -> list[int]:

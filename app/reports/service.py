@@ -8,7 +8,7 @@ Public functions (the console and the API call only these):
 - a full rebuild (`oms reports rebuild`): `begin_rebuild(session)`, then
   `rebuild(session, after, limit)` batch after batch (records every order's contribution),
   then `end_rebuild(session)` (the summary in bulk from them), then `tidy_summary(session)`
-  in an autocommit session.
+  in an autocommit session; `fold_points(session)`: the `reports.fold_points` job.
 
 How it stays fast: a year of a million orders is not summed at request time. The reports
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
@@ -21,7 +21,9 @@ difference goes to the month's row (`report_monthly`): a period's whole months a
 there, only its partial months' days from the daily rows (a year: ~1,300 rows). A full
 rebuild records every order's contribution, then writes both summaries in bulk from them
 (compact tables, no VACUUM needed: ops/bench/RESULTS.md). Figures are as fresh as the event
-relay (seconds). Points are read from the loyalty ledger itself (an index-only scan).
+relay (seconds). Points: the days folded from the loyalty ledger by the `reports.fold_points`
+job (`report_points_daily`, rows recorded more than an hour ago) plus the ledger rows
+recorded since, read live — exact at request time, without scanning a year of ledger.
 
 The retailer sells in one currency (`OMS_CURRENCY`), so money figures are plain sums
 of integer minor units in it.
@@ -104,7 +106,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -132,6 +134,10 @@ from app.reports.schemas import (
 )
 
 TOP_SKUS = 20
+# Ledger rows are folded into the points per day once recorded longer ago than this: far more
+# than any transaction lasts (statements time out in seconds, jobs in a minute), so every
+# transaction that recorded rows before the mark has committed when the mark is set.
+POINTS_FOLD_MARGIN = timedelta(hours=1)
 # Events whose order's contribution may have changed.
 EVENT_PREFIXES = ("order.", "fulfillment.", "return.")
 
@@ -281,8 +287,16 @@ async def rebuild(
 async def end_rebuild(session: AsyncSession) -> None:
     """Build the summary tables in bulk from the recorded contributions (one INSERT … SELECT
     … GROUP BY each, into the emptied tables): compact, no dead row versions, as the
-    consumer's incremental deltas would have summed them."""
+    consumer's incremental deltas would have summed them; and the points per day from the
+    whole ledger."""
     await repository.summary_from_facts(session)
+    await repository.refold_points(session, clock.now() - POINTS_FOLD_MARGIN)
+
+
+async def fold_points(session: AsyncSession) -> bool:
+    """The `reports.fold_points` job (every minute): the ledger rows recorded more than
+    POINTS_FOLD_MARGIN ago are added to their days; the report reads the rest live."""
+    return await repository.fold_points(session, clock.now() - POINTS_FOLD_MARGIN)
 
 
 async def tidy_summary(session: AsyncSession) -> None:

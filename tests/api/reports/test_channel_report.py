@@ -334,6 +334,30 @@ async def test_whole_months_and_partial_ones_give_the_same_figures(api: Api, db:
     assert (await figures({"from": "2026-03-03", "to": "2026-03-31"}))["totals"]["orders"] == 0
 
 
+async def test_points_are_the_same_folded_or_read_live(api: Api, db: AsyncSession) -> None:
+    """The points per day folded by `reports.fold_points` plus the ledger rows recorded since
+    = the whole ledger: before any fold (all live), after folding everything, and a second
+    fold adds nothing; rows recorded within the margin stay live."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+    live = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"]
+    assert live["points_issued"] > 0 and live["points_redeemed"] == 500
+    first, last = (await db.execute(text("SELECT min(recorded_at), max(recorded_at) FROM loyalty_ledger"))).one()
+    clock.freeze(first + reports.POINTS_FOLD_MARGIN - timedelta(seconds=1))
+    assert await reports.fold_points(db)  # the mark moves, but the rows are recorded after it
+    await db.commit()
+    assert await db.scalar(text("SELECT count(*) FROM report_points_daily")) == 0
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+    clock.freeze(last + reports.POINTS_FOLD_MARGIN + timedelta(seconds=1))
+    assert await reports.fold_points(db)
+    await db.commit()
+    folded = (await db.execute(text("SELECT sum(issued), sum(redeemed) FROM report_points_daily"))).one()
+    assert tuple(folded) == (live["points_issued"], live["points_redeemed"])
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+    assert not await reports.fold_points(db)  # nothing new: the mark is already there
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+
+
 async def test_each_table_exports_as_csv(api: Api, db: AsyncSession) -> None:
     await _seven_orders(api, db)
     await _consume_events(db)
