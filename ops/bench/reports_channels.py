@@ -18,7 +18,8 @@ year of orders with SQL `generate_series` (no Python per row), in a realistic sh
   shipped ones (5 % of ship-from-store ones rejected, 4 reasons), pickups collected or
   (7 %) expired with `ready_at`;
 - 8 % of orders returned (half in the channel of sale, half at a store's POS), one line each;
-- loyalty ledger: an `earn` row per member order, a `redeem` row for 5 % of them.
+- loyalty ledger: an `earn` row per member order, a `redeem` row for 5 % of them, each
+  recorded when it occurred (a year of history).
 
 Tenders, parcels, the outbox and the lines of other fulfillment orders than ship-to-store
 ones are not seeded: the report does not read them.
@@ -176,11 +177,12 @@ INSERT INTO return_lines (return_id, line_no, sku, quantity, restocked, refund_a
 SELECT r.id, 1, l.sku, l.quantity, l.quantity, r.refund_total
 FROM returns r JOIN seed_lines l ON l.order_id = r.order_id AND l.line_no = 1;
 
-INSERT INTO loyalty_ledger (account_id, kind, points, reference, channel, occurred_at)
-SELECT md5('a' || o.customer)::uuid, 'earn', 1 + o.i % 200, o.id::text, o.channel, o.placed_at + interval '3 days'
+INSERT INTO loyalty_ledger (account_id, kind, points, reference, channel, occurred_at, recorded_at)
+SELECT md5('a' || o.customer)::uuid, 'earn', 1 + o.i % 200, o.id::text, o.channel, o.placed_at + interval '3 days',
+       o.placed_at + interval '3 days'
 FROM seed_orders o WHERE o.customer IS NOT NULL AND NOT o.cancelled
 UNION ALL
-SELECT md5('a' || o.customer)::uuid, 'redeem', -100, o.id::text, o.channel, o.placed_at
+SELECT md5('a' || o.customer)::uuid, 'redeem', -100, o.id::text, o.channel, o.placed_at, o.placed_at
 FROM seed_orders o WHERE o.customer IS NOT NULL AND NOT o.cancelled AND o.i % 20 = 0;
 
 DROP TABLE seed_orders, seed_lines, seed_fos;
