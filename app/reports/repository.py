@@ -338,26 +338,33 @@ async def endless_aisle_skus(
 _EVER = datetime.min.replace(tzinfo=UTC)
 _EARNED = "coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0)"
 _REDEEMED = "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)"
-_MARK = "coalesce((SELECT recorded_before FROM report_points_mark), '-infinity')"
+_MARK = "coalesce((SELECT recorded_before FROM report_points_mark), :ever)"
+
+
+_POINTS = text(
+    "WITH folded AS (SELECT coalesce(sum(issued), 0) AS issued, coalesce(sum(redeemed), 0) AS redeemed "
+    "FROM report_points_daily WHERE day >= :first AND day < :last), "
+    f"live AS (SELECT {_EARNED} AS issued, {_REDEEMED} AS redeemed FROM loyalty_ledger "
+    "WHERE recorded_at >= :mark AND occurred_at >= :start AND occurred_at < :end) "
+    f"SELECT {_MARK} AS mark, (folded.issued + live.issued)::bigint AS issued, "
+    "(folded.redeemed + live.redeemed)::bigint AS redeemed FROM folded, live"
+)
 
 
 async def points(session: AsyncSession, start: datetime, end: datetime) -> Any:
     """Points earned and redeemed: the folded days (`report_points_daily`, a row a day) plus
-    the ledger rows recorded since the fold (an hour or so: index-only scan of
-    ix_loyalty_ledger_recorded_at). One statement: one snapshot, so a fold committing
-    meanwhile is seen entirely or not at all."""
-    row = await session.execute(
-        text(
-            "WITH folded AS (SELECT coalesce(sum(issued), 0) AS issued, coalesce(sum(redeemed), 0) AS redeemed "
-            "FROM report_points_daily WHERE day >= :first AND day < :last), "
-            f"live AS (SELECT {_EARNED} AS issued, {_REDEEMED} AS redeemed FROM loyalty_ledger "
-            f"WHERE recorded_at >= {_MARK} AND occurred_at >= :start AND occurred_at < :end) "
-            "SELECT (folded.issued + live.issued)::bigint AS issued, "
-            "(folded.redeemed + live.redeemed)::bigint AS redeemed FROM folded, live"
-        ),
-        {"start": start, "end": end, "first": start.astimezone(UTC).date(), "last": end.astimezone(UTC).date()},
-    )
-    return row.mappings().one()
+    the ledger rows recorded since the fold's mark (an hour or so: index-only scan of
+    ix_loyalty_ledger_recorded_at — the mark is given as a value so the planner sees how few
+    rows that is). The statement also reads the mark: if a fold committed since it was read,
+    the sums are mixed, so again with the new mark."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    mark = (await session.execute(text(f"SELECT {_MARK}"), {"ever": _EVER})).scalar_one()
+    while True:
+        params = {"start": start, "end": end, "first": first, "last": last, "mark": mark, "ever": _EVER}
+        row = (await session.execute(_POINTS, params)).mappings().one()
+        if row["mark"] == mark:
+            return row
+        mark = row["mark"]
 
 
 _FOLD = (

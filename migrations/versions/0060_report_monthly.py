@@ -1,6 +1,7 @@
 """reports: the channel dashboard's summary per month (per month, channel and location), so a
 year's report sums ~1,300 rows instead of ~40,000; loyalty points issued/redeemed per day,
-folded from the ledger rows recorded more than an hour ago
+folded from the ledger rows recorded more than an hour ago; the endless-aisle SKU counts as
+integer
 
 Revision ID: 0060
 Revises: 0014
@@ -46,6 +47,10 @@ def upgrade() -> None:
         + " FROM report_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     )
 
+    # Counts whose sums PostgreSQL adds in int8 (a sum of bigint goes through numeric: the top
+    # SKUs of a year sum ~150,000 rows).
+    for column in ("lines", "units"):
+        op.alter_column("report_endless_aisle_skus", column, type_=sa.Integer(), existing_type=sa.BigInteger())
     op.create_table(
         "report_points_daily",
         sa.Column("day", sa.Date(), nullable=False),
@@ -82,3 +87,5 @@ def downgrade() -> None:
     op.drop_table("report_points_mark")
     op.drop_table("report_points_daily")
     op.drop_table("report_monthly")
+    for column in ("lines", "units"):
+        op.alter_column("report_endless_aisle_skus", column, type_=sa.BigInteger(), existing_type=sa.Integer())
