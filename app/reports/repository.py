@@ -341,11 +341,11 @@ _REDEEMED = "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)"
 _MARK = "coalesce((SELECT recorded_before FROM report_points_mark), :ever)"
 
 
-_POINTS = text(
+_POINTS = (
     "WITH folded AS (SELECT coalesce(sum(issued), 0) AS issued, coalesce(sum(redeemed), 0) AS redeemed "
     "FROM report_points_daily WHERE day >= :first AND day < :last), "
     f"live AS (SELECT {_EARNED} AS issued, {_REDEEMED} AS redeemed FROM loyalty_ledger "
-    "WHERE recorded_at >= :mark AND occurred_at >= :start AND occurred_at < :end) "
+    "WHERE recorded_at >= TIMESTAMPTZ '{mark}' AND occurred_at >= :start AND occurred_at < :end) "
     f"SELECT {_MARK} AS mark, (folded.issued + live.issued)::bigint AS issued, "
     "(folded.redeemed + live.redeemed)::bigint AS redeemed FROM folded, live"
 )
@@ -354,14 +354,18 @@ _POINTS = text(
 async def points(session: AsyncSession, start: datetime, end: datetime) -> Any:
     """Points earned and redeemed: the folded days (`report_points_daily`, a row a day) plus
     the ledger rows recorded since the fold's mark (an hour or so: index-only scan of
-    ix_loyalty_ledger_recorded_at — the mark is given as a value so the planner sees how few
-    rows that is). The statement also reads the mark: if a fold committed since it was read,
-    the sums are mixed, so again with the new mark."""
+    ix_loyalty_ledger_recorded_at). The mark is written into the statement: the app plans
+    prepared statements once, for any value (`plan_cache_mode`, app/core/db.py), and for a
+    parameter that plan assumes a third of the ledger is recent and scans all of it (0.6 s
+    on a year, ops/bench/RESULTS.md); a constant (a datetime we read, no quotes in its ISO
+    form) lets it see an hour's worth. The statement reads the mark again: if a fold
+    committed meanwhile, the sums would be mixed, so again with the new mark."""
     first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
-    mark = (await session.execute(text(f"SELECT {_MARK}"), {"ever": _EVER})).scalar_one()
+    mark: datetime = (await session.execute(text(f"SELECT {_MARK}"), {"ever": _EVER})).scalar_one()
     while True:
-        params = {"start": start, "end": end, "first": first, "last": last, "mark": mark, "ever": _EVER}
-        row = (await session.execute(_POINTS, params)).mappings().one()
+        statement = text(_POINTS.replace("{mark}", mark.astimezone(UTC).isoformat()))
+        params = {"start": start, "end": end, "first": first, "last": last, "ever": _EVER}
+        row = (await session.execute(statement, params)).mappings().one()
         if row["mark"] == mark:
             return row
         mark = row["mark"]
