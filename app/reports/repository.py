@@ -335,7 +335,8 @@ async def endless_aisle_skus(
     return await _located(session, sql, {"first": first, "end": end, "top": top}, locations)
 
 
-_EVER = datetime.min.replace(tzinfo=UTC)
+# Before any ledger row (the mark before the first fold, when its row is missing).
+_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 _EARNED = "coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0)"
 _REDEEMED = "coalesce(-sum(points) FILTER (WHERE kind = 'redeem'), 0)"
 _MARK = "coalesce((SELECT recorded_before FROM report_points_mark), :ever)"
