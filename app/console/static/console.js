@@ -14,3 +14,12 @@
   document.addEventListener("DOMContentLoaded", check);
   document.addEventListener("htmx:afterSettle", check);
 })();
+// A step that ends further down the page (the order form's quote) marks where to land.
+(function () {
+  function land() {
+    var here = document.querySelector("[data-scroll-here]");
+    if (here) { here.scrollIntoView(); here.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", land);
+  document.addEventListener("htmx:afterSettle", land);
+})();
