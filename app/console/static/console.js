@@ -18,7 +18,9 @@
 (function () {
   function land() {
     var here = document.querySelector("[data-scroll-here]");
-    if (here) { here.scrollIntoView(); here.focus(); }
+    if (!here) return;
+    here.scrollIntoView();
+    (document.querySelector("[data-focus-here]") || here).focus({ preventScroll: true });
   }
   document.addEventListener("DOMContentLoaded", land);
   document.addEventListener("htmx:afterSettle", land);
