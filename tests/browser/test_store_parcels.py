@@ -1,6 +1,6 @@
-"""Screen 2, the store's back door (360 px handheld): a pickup at STORE-COLOGNE, which lacks
+"""Screen 2, the store's back door (360 px handheld): a pickup at STORE-HAMBURG, which lacks
 the scarf, comes ship-to-store from a warehouse. Another store's associate neither sees the
-parcel nor can scan it in; at Cologne a wrong scan is refused loudly, then the parcel's
+parcel nor can scan it in; at Hamburg a wrong scan is refused loudly, then the parcel's
 tracking number is scanned in — as `POST /v1/parcels/received` — and the pickup moves on."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from app.console.rules import StaffRole
 from tests.browser.conftest import Live, add_staff, place_order, screenshot, signed_in
 
-STORE, OTHER, SKU = "STORE-COLOGNE", "STORE-MUNICH", "SCARF-WOOL-GREY-ONESIZE"
+STORE, OTHER, SKU = "STORE-HAMBURG", "STORE-MUNICH", "SCARF-WOOL-GREY-ONESIZE"
 
 
 async def test_associate_scans_in_a_ship_to_store_parcel(live: Live, browser: object) -> None:
