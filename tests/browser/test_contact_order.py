@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from app import demo
 from app.console.rules import StaffRole
-from tests.browser.conftest import Live, add_staff, catalog, screenshot, signed_in
+from tests.browser.conftest import HANDHELD, Live, add_staff, assert_accessible, catalog, screenshot, signed_in
 
 SHIRT, SOCKS = "SHIRT-OXFORD-BLUE-L", "SOCKS-3PK-WHITE-43-46"
 FEE, POINTS = 495, 300
@@ -82,6 +82,9 @@ async def test_agent_places_an_order_for_the_caller(live: Live, browser: object)
     await expect(page.locator("#total")).to_have_text(f"{total / 100:.2f} EUR")
     await expect(page.locator("#tenders")).to_contain_text(f"Card: {(total - POINTS) / 100:.2f} EUR")
     await screenshot(page, "contact-new-order")
+    await page.set_viewport_size(HANDHELD)  # an agent on a small screen: nothing wider than it
+    await assert_accessible(page)
+    await page.set_viewport_size({"width": 1024, "height": 800})
 
     # A double click (the same form sent twice at once) places one order.
     landed = await page.evaluate(

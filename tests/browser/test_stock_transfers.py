@@ -1,8 +1,11 @@
 """Screen 5, stock: the transfers of the looked-up SKU. A manager sees every open transfer
 carrying it (on its way and planned, in and out of each location); a store associate only
-those at their own store's ends — as the database holds them."""
+those at their own store's ends — as the database holds them — and receives the one coming to
+their store from the Store screen."""
 
 from __future__ import annotations
+
+import uuid
 
 from playwright.async_api import expect
 
@@ -68,3 +71,23 @@ async def test_stock_shows_the_open_transfers_of_a_sku(live: Live, browser: obje
         "SELECT in_transit FROM stock_levels WHERE sku = :s AND location_code = 'STORE-BERLIN'", s=SKU
     )
     assert in_transit == 4
+
+    # At Berlin's back door the transfer is received from the Store screen.
+    before = await live.value(
+        "SELECT on_hand FROM stock_levels WHERE sku = :s AND location_code = 'STORE-BERLIN'", s=SKU
+    )
+    await page.get_by_role("navigation").get_by_role("link", name="Store").click()
+    await page.get_by_role("button", name="Received: transfer from WH-SOUTH").click()
+    await expect(page.get_by_role("status")).to_contain_text("Transfer from WH-SOUTH received: 4 unit(s)")
+    status = await live.value("SELECT status FROM transfers WHERE id = :t", t=uuid.UUID(sent.json()["id"]))
+    assert status == "received"
+    after = await live.rows(
+        "SELECT on_hand, in_transit FROM stock_levels WHERE sku = :s AND location_code = 'STORE-BERLIN'", s=SKU
+    )
+    assert [(r.on_hand, r.in_transit) for r in after] == [(before + 4, 0)]
+    moved_by = await live.value(
+        "SELECT actor_key_id FROM stock_movements WHERE sku = :s AND location_code = 'STORE-BERLIN' "
+        "AND reason = 'transfer_in'",
+        s=SKU,
+    )
+    assert moved_by == await live.value("SELECT id FROM staff_members WHERE email = :e", e=associate)
