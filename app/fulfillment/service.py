@@ -47,7 +47,9 @@ Pick lists
   `confirm(session, principal, pick_list_id, found, *, news)`,
   `print_view(pick_list) -> str` (HTML), `put_bins(session, principal, location_code, body)`
 - `parcel_bound_for(session, principal, scan) -> CarrierEventBody`: the ship-to-store parcel a
-  store scanned in, as the carrier's "delivered" for it (the flow then runs `carrier_event`)
+  store scanned in, as the carrier's "delivered" for it (the flow then runs `carrier_event`);
+  `parcels_arriving(session, principal, store, limit=100) -> list[FulfillmentOrderOut]`: the
+  ship-to-store parcels in transit to a store (its back door's list)
 
 Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 `fulfillment.pickup_ready` (carries the pickup code for the customer notification),
@@ -95,7 +97,7 @@ from app.fulfillment.usecases.picking import (
 from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
 from app.fulfillment.usecases.promise import GroupPromise, PlanPromise
 from app.fulfillment.usecases.promise_preview import quote_promise
-from app.fulfillment.usecases.receiving import parcel_bound_for
+from app.fulfillment.usecases.receiving import parcel_bound_for, parcels_arriving
 from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
 from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned
 
@@ -132,6 +134,7 @@ __all__ = [
     "overdue_store_responses",
     "pack",
     "parcel_bound_for",
+    "parcels_arriving",
     "plan_and_reserve",
     "print_view",
     "put_bins",

@@ -77,7 +77,7 @@ Transfers (`usecases/transfers.py`)
   With `principal`, a key bound to a location acts only at the transfer's end the action
   happens at (dispatch: the source, receive: the destination, cancel and get: either end);
   another location's key gets the 403 of `principal.require_location`.
-- `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
+- `list_transfers(session, *, status, location_code, limit, cursor, sku=None) -> Page[TransferOut]`
 
 Integrity (`usecases/integrity.py`)
 - `check_integrity(session, *, limit=1000) -> list[Finding]`: on_hand = ledger sum, reserved =

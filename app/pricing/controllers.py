@@ -29,10 +29,8 @@ from app.pricing.schemas import (
     CodeOutcomeOut,
     CodesCreate,
     CodesCreated,
-    DeliveryChoice,
     DeliveryFeeOut,
     LineDiscountOut,
-    PickupChoice,
     PriceCreate,
     PriceOut,
     PriceZoneCreate,
@@ -394,30 +392,7 @@ async def list_codes(
 async def quote(
     db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None
 ) -> QuoteOut:
-    choice = data.fulfillment
-    zone: str | service.ZoneAddress
-    if data.zone is None and isinstance(choice, DeliveryChoice):
-        zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
-    else:
-        store = choice.location_code if isinstance(choice, PickupChoice) else None
-        zone = await quote_flow.price_zone(db_session, zone=data.zone, store=store)
-    customer_id = data.customer.id if data.customer else None
-    # The records' facts, not the caller's; a storefront names only its own shopper (token).
-    facts = await quote_flow.callers_customer_facts(db_session, principal, customer_id, customer_token)
-    result = await service.quote(
-        db_session,
-        service.QuoteInput(
-            currency=data.currency,
-            lines=tuple(service.QuoteLine(line.sku, line.quantity) for line in data.lines),
-            zone=zone,
-            codes=tuple(data.codes),
-            customer_id=customer_id,
-            loyalty_tier=facts.loyalty_tier,
-            first_order=facts.first_order,
-            channel=principal.channel.value if principal.channel else None,
-            home_delivery=isinstance(choice, DeliveryChoice),
-        ),
-    )
+    result = await quote_flow.quote(db_session, principal, data, customer_token)
     out = _quote_out(result)
     out.promise = await delivery_promise.quote_promise(db_session, data)
     return out
