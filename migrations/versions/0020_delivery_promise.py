@@ -1,7 +1,7 @@
 """promise: each location's delivery-promise settings (cut-off, handling, transit, shipping days)
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0060
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0020"
-down_revision = "0014"
+down_revision = "0060"
 branch_labels = None
 depends_on = None
 
