@@ -61,6 +61,11 @@ async def quote_request(
     return quoted, destination.out() if destination is not None else None
 
 
+async def quote(session: AsyncSession, principal: Principal, data: QuoteRequest, token: str | None) -> pricing.Quote:
+    """The quote alone, as `POST /v1/pricing/quote` prices it (the console's order form)."""
+    return (await quote_request(session, principal, data, token))[0]
+
+
 async def _basket(session: AsyncSession, principal: Principal, data: QuoteRequest, token: str | None) -> orders.Basket:
     if (data.cart_id is None) == (data.lines is None):
         raise LinesOrCart("send either cart_id or lines")

@@ -21,6 +21,7 @@ from app.core.fulfillment_choice import FulfillmentOut
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.replicas import REPLICA_READ
+from app.flows import delivery_promise
 from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
@@ -390,7 +391,9 @@ async def list_codes(
         "The zone is the explicit `zone`, else the pickup store's, else the delivery address's, else (a cart) "
         "the cart's store, else `default` — the order's own rule, in every channel. A storefront key naming a "
         "customer (or quoting a customer's cart) sends that customer's `X-Customer-Token` "
-        "(403 `customer_token_required` / `customer_token_invalid`)."
+        "(403 `customer_token_required` / `customer_token_invalid`). "
+        "With a fulfillment choice, `promise` answers the earliest delivery day (`promised_by`) or pickup-ready "
+        'time (`ready_by`) of the plan an order would get now, per group (README "Delivery promise").'
     ),
     responses=problem_responses(400, 403, 404, 422),
 )
@@ -398,7 +401,10 @@ async def quote(
     db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None
 ) -> QuoteOut:
     quoted, fulfillment = await quote_flow.quote_request(db_session, principal, data, customer_token)
-    return _quote_out(quoted, fulfillment, data.cart_id)
+    out = _quote_out(quoted, fulfillment, data.cart_id)
+    lines = [(line.sku, line.quantity) for line in quoted.result.lines]
+    out.promise = await delivery_promise.quote_promise(db_session, fulfillment, lines)
+    return out
 
 
 ROUTES: list[Any] = [

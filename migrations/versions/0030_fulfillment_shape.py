@@ -7,7 +7,7 @@
   `fulfillment.pickup_ready` event carries to the notifier.
 
 Revision ID: 0030
-Revises: 0014
+Revises: 0020
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0030"
-down_revision = "0014"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
