@@ -20,8 +20,8 @@ the money twice.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -143,13 +143,16 @@ _RECORD = f"SELECT status_code, response_body, request_hash FROM {_TABLE} WHERE 
 
 _EXPIRE = f"""DELETE FROM {_TABLE} WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM {_TABLE} WHERE created_at < $1 LIMIT $2))"""
+_EXPIRE_COUNTED = f"WITH d AS ({_EXPIRE} RETURNING 1) SELECT count(*) FROM d"
 
 
 async def expire(session: AsyncSession, before: datetime, batch: int = 5000) -> int:
     """Delete up to `batch` records created before `before`; returns how many. The table is
     not partitioned (README "History and retention"): its rows are found by key only and go
     after `idempotency_ttl_days`, oldest first through `ix_idempotency_records_created_at`."""
-    deleted: str = await db.fetchval(session, f"WITH d AS ({_EXPIRE} RETURNING 1) SELECT count(*) FROM d", before, batch)
+    deleted: str = await db.fetchval(
+        session, f"WITH d AS ({_EXPIRE} RETURNING 1) SELECT count(*) FROM d", before, batch
+    )
     return int(deleted)
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -126,29 +128,44 @@ class Archive:
     month: str  # YYYY-MM
     file: str
     rows: int
-    sha256: str  # of the .csv.gz file
+    sha256: str  # of the uncompressed CSV
+
+
+class _Sink:
+    def __init__(self, out: gzip.GzipFile) -> None:
+        self._out = out
+        self.sha256 = hashlib.sha256()
+
+    async def write(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        self._out.write(chunk)
+
+
+@contextmanager
+def _archive_file(path: Path) -> Iterator[_Sink]:
+    """A gzip file written chunk by chunk under a temporary name, renamed once complete; the
+    SHA-256 is of the uncompressed CSV (`zcat FILE | sha256sum` checks it). Blocking writes:
+    `oms prune` is a command line job, not a request."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial")
+    with gzip.open(partial, "wb") as out:
+        yield _Sink(out)
+    partial.replace(path)
 
 
 async def export(session: AsyncSession, partition: Partition, directory: Path) -> Archive:
     """Write every row of `partition` to `<directory>/<partition>.csv.gz` (CSV with a header,
     in id order), from the session's snapshot."""
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{partition.name}.csv.gz"
-    partial = path.with_suffix(".gz.partial")
-    with gzip.open(partial, "wb") as out:
-
-        async def write(chunk: bytes) -> None:
-            out.write(chunk)
-
-        rows = await db.copy_out(session, f"SELECT * FROM {partition.name} ORDER BY id", write)
-    partial.replace(path)
+    with _archive_file(path) as sink:
+        rows = await db.copy_out(session, f"SELECT * FROM {partition.name} ORDER BY id", sink.write)
     return Archive(
         table=partition.table,
         partition=partition.name,
         month=f"{partition.month.year:04d}-{partition.month.month:02d}",
         file=path.name,
         rows=rows,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sink.sha256.hexdigest(),
     )
 
 
@@ -175,7 +192,7 @@ class Pruned:
 
 
 async def archive_and_drop(
-    session: AsyncSession, parts: list[Partition], export_dir: Path | None, opening_balances: int = 0
+    session: AsyncSession, table: str, parts: list[Partition], export_dir: Path | None, opening_balances: int = 0
 ) -> Pruned:
     """Export (when `export_dir` is given), then detach and drop `parts`, which the caller
     locked with `lock_for_archive` and checked. One table's partitions, in its transaction."""
@@ -183,7 +200,7 @@ async def archive_and_drop(
     rows = sum(a.rows for a in archives) if archives else await _count(session, parts)
     await drop(session, parts)
     return Pruned(
-        table=parts[0].table if parts else "",
+        table=table,
         archives=archives,
         dropped=[p.name for p in parts],
         rows=rows,

@@ -74,6 +74,12 @@ Transfers (`usecases/transfers.py`)
   another location's key gets the 403 of `principal.require_location`.
 - `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
 
+Retention (`usecases/retention.py`, README "History and retention")
+- `prune_ledger(session, cutoff, export_dir) -> partitions.Pruned`: export and drop the ledger's
+  months before `cutoff`, one `opening_balance` row per (SKU, location) carrying their sum
+  (PruneRefused while a reservation made before the cut-off is open)
+- `open_reservations_before(session, cutoff) -> int`
+
 Integrity (`usecases/integrity.py`)
 - `check_integrity(session, *, limit=1000) -> list[Finding]`: on_hand = ledger sum, reserved =
   open reservations, in_transit = dispatched transfers, nothing negative, statuses right.
@@ -95,6 +101,7 @@ from app.inventory.usecases.locations import (
     update_location,
 )
 from app.inventory.usecases.reservations import get_reservation, hold, reserve
+from app.inventory.usecases.retention import open_reservations_before, prune_ledger
 from app.inventory.usecases.settlement import consume, expire_reservations, open_reservation_units, release
 from app.inventory.usecases.stock import adjust, ledger, on_hand_at, set_safety_stock, stock_levels
 from app.inventory.usecases.transfers import (
@@ -132,6 +139,8 @@ __all__ = [
     "list_transfers",
     "on_hand_at",
     "open_reservation_units",
+    "open_reservations_before",
+    "prune_ledger",
     "receive_transfer",
     "release",
     "reserve",

@@ -44,4 +44,4 @@ async def prune_ledger(session: AsyncSession, cutoff: datetime, export_dir: Path
     if not months:
         return partitions.Pruned(table=TABLE, archives=[], dropped=[], rows=0)
     carried = await repository.carry_forward(session, [m.name for m in months], cutoff)
-    return await partitions.archive_and_drop(session, months, export_dir, opening_balances=carried)
+    return await partitions.archive_and_drop(session, TABLE, months, export_dir, opening_balances=carried)
