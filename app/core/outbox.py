@@ -18,7 +18,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,7 +25,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, db, partitions
+from app.core import clock, db
 from app.core.models import OutboxEvent
 
 log = logging.getLogger("oms.outbox")
@@ -169,15 +168,3 @@ async def unpublished_before(session: AsyncSession, cutoff: datetime) -> int:
         session, f"SELECT count(*) FROM {TABLE} WHERE published_at IS NULL AND occurred_at < $1", cutoff
     )
     return int(count)
-
-
-async def prune(session: AsyncSession, cutoff: datetime, export_dir: Path | None) -> partitions.Pruned:
-    """Export and drop the outbox's (and feed's) months that end on or before `cutoff`.
-    PruneRefused (nothing dropped) while one of their events is unpublished. The feed's cursor
-    (txid, id) stays valid: a cursor in a dropped month resumes at the oldest kept event."""
-    months = await partitions.older_than(session, TABLE, cutoff)
-    await partitions.lock_for_archive(session, months)
-    waiting = await unpublished_before(session, cutoff)
-    if waiting:
-        raise partitions.PruneRefused(f"{waiting} event(s) from before the cut-off are not relayed yet")
-    return await partitions.archive_and_drop(session, TABLE, months, export_dir)

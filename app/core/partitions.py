@@ -169,11 +169,35 @@ async def export(session: AsyncSession, partition: Partition, directory: Path) -
     )
 
 
-async def drop(session: AsyncSession, parts: list[Partition]) -> None:
-    """Detach and drop the partitions (waits for the transactions that use their table)."""
+async def row_counts(session: AsyncSession, parts: list[Partition]) -> dict[str, int]:
+    counts = {}
     for p in parts:
-        await db.execute(session, f"ALTER TABLE {p.table} DETACH PARTITION {p.name}")
+        counts[p.name] = int(await db.fetchval(session, f"SELECT count(*) FROM {p.name}"))
+    return counts
+
+
+# How long a prune waits for the table's writers before giving up the attempt (and retrying):
+# while it waits, every new writer queues behind it, so the wait must stay short.
+DROP_LOCK_TIMEOUT_MS = 500
+
+
+async def drop(session: AsyncSession, table: str, parts: list[Partition]) -> None:
+    """Detach and drop `parts` of `table`. The table's ACCESS EXCLUSIVE lock is taken first,
+    waiting at most DROP_LOCK_TIMEOUT_MS (then the statement fails with SQLSTATE 55P03,
+    `is_lock_timeout`, and the caller retries): a writer that holds a stock row and waits for
+    the table behind this lock would otherwise deadlock with a writer that holds the table."""
+    if not parts:
+        return
+    await db.execute(session, f"SET LOCAL lock_timeout = {DROP_LOCK_TIMEOUT_MS}")
+    await db.execute(session, f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    for p in parts:
+        await db.execute(session, f"ALTER TABLE {table} DETACH PARTITION {p.name}")
         await db.execute(session, f"DROP TABLE {p.name}")
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    orig = getattr(error, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "") == "55P03"
 
 
 class PruneRefused(Exception):
@@ -189,27 +213,3 @@ class Pruned:
     dropped: list[str]
     rows: int
     opening_balances: int = 0
-
-
-async def archive_and_drop(
-    session: AsyncSession, table: str, parts: list[Partition], export_dir: Path | None, opening_balances: int = 0
-) -> Pruned:
-    """Export (when `export_dir` is given), then detach and drop `parts`, which the caller
-    locked with `lock_for_archive` and checked. One table's partitions, in its transaction."""
-    archives = [await export(session, p, export_dir) for p in parts] if export_dir is not None else []
-    rows = sum(a.rows for a in archives) if archives else await _count(session, parts)
-    await drop(session, parts)
-    return Pruned(
-        table=table,
-        archives=archives,
-        dropped=[p.name for p in parts],
-        rows=rows,
-        opening_balances=opening_balances,
-    )
-
-
-async def _count(session: AsyncSession, parts: list[Partition]) -> int:
-    total = 0
-    for p in parts:
-        total += int(await db.fetchval(session, f"SELECT count(*) FROM {p.name}"))
-    return total

@@ -11,19 +11,24 @@ stock count horizon (a count dated before the cut-off would be compared with a l
 no longer has its months), or when a dropped month still matters: an open reservation made
 before it, an event not relayed yet, a webhook delivery still to send.
 
-Transaction boundary: one read transaction for the checks, then one per table (the outbox,
-then the ledger with its opening balances), each re-checking under its locks; a table's
-months are gone only when its transaction commits. The ledger's drop waits for the
-transactions writing the ledger, so orders placed meanwhile lose nothing.
+Transaction boundary: one read transaction for the checks; then, per table (the outbox, then
+the ledger), one that exports its months (locked against writes) and one that re-checks,
+writes the ledger's opening balances and detaches and drops the months — its months are
+gone only when that commits. The drop takes the table's lock with a short timeout and is
+retried: a drop waiting behind a long writer would make the writers queue behind it (and a
+writer holding a stock row while queued deadlock with one holding the table), so orders
+placed meanwhile wait at most that timeout and lose nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import outbox, partitions
@@ -73,20 +78,61 @@ async def prune_history(
 ) -> PruneOutcome:
     cutoff = cutoff_of(before, now)
     async with transaction(maker) as session:
-        reasons = await refusals(session, cutoff)
-    if reasons:
-        raise PruneRefused("; ".join(reasons))
+        await _refuse_if_in_use(session, cutoff)
     done: list[Pruned] = []
     manifest = None
-    async with transaction(maker) as session:
-        done.append(await outbox.prune(session, cutoff, export_dir))
-    if export_dir is not None:
-        manifest = write_manifest(export_dir, cutoff, now, done)
-    async with transaction(maker) as session:
-        done.append(await inventory.prune_ledger(session, cutoff, export_dir))
-    if export_dir is not None:
-        manifest = write_manifest(export_dir, cutoff, now, done)
+    for table in PRUNED:
+        done.append(await _prune_table(maker, table, cutoff, export_dir))
+        if export_dir is not None:
+            manifest = write_manifest(export_dir, cutoff, now, done)
     return PruneOutcome(cutoff=cutoff, tables=done, manifest=manifest)
+
+
+# The outbox first: its months matter to nothing else once relayed.
+PRUNED = ("outbox_events", "stock_movements")
+DROP_ATTEMPTS = 40
+
+
+async def _refuse_if_in_use(session: AsyncSession, cutoff: datetime) -> None:
+    reasons = await refusals(session, cutoff)
+    if reasons:
+        raise PruneRefused("; ".join(reasons))
+
+
+async def _prune_table(
+    maker: async_sessionmaker[AsyncSession], table: str, cutoff: datetime, export_dir: Path | None
+) -> Pruned:
+    """Export the months of `table` before `cutoff` (one transaction, the months locked against
+    writes), then drop them (another, retried while the table's writers keep it busy: the drop
+    waits for them only briefly, app.core.partitions.drop). The drop re-checks that nothing is
+    in use and that the months still hold exactly the rows exported."""
+    async with transaction(maker) as session:
+        months = await partitions.older_than(session, table, cutoff)
+        await partitions.lock_for_archive(session, months)
+        await _refuse_if_in_use(session, cutoff)
+        archives = [await partitions.export(session, m, export_dir) for m in months] if export_dir else []
+        counts = await partitions.row_counts(session, months)
+    for attempt in range(1, DROP_ATTEMPTS + 1):
+        try:
+            async with transaction(maker) as session:
+                await partitions.lock_for_archive(session, months)
+                await _refuse_if_in_use(session, cutoff)
+                if await partitions.row_counts(session, months) != counts:
+                    raise PruneRefused(f"{table} changed while it was exported; run the prune again")
+                carried = await inventory.carry_forward(session, months, cutoff) if table == "stock_movements" else 0
+                await partitions.drop(session, table, months)
+            break
+        except DBAPIError as error:
+            if not partitions.is_lock_timeout(error) or attempt == DROP_ATTEMPTS:
+                raise
+            await asyncio.sleep(min(0.05 * attempt, 1.0))
+    return Pruned(
+        table=table,
+        archives=archives,
+        dropped=[m.name for m in months],
+        rows=sum(counts.values()),
+        opening_balances=carried,
+    )
 
 
 def write_manifest(directory: Path, cutoff: datetime, now: datetime, tables: list[Pruned]) -> Path:

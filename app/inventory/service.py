@@ -75,9 +75,9 @@ Transfers (`usecases/transfers.py`)
 - `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
 
 Retention (`usecases/retention.py`, README "History and retention")
-- `prune_ledger(session, cutoff, export_dir) -> partitions.Pruned`: export and drop the ledger's
-  months before `cutoff`, one `opening_balance` row per (SKU, location) carrying their sum
-  (PruneRefused while a reservation made before the cut-off is open)
+- `carry_forward(session, months, cutoff) -> int`: before the ledger's `months` (partitions)
+  are dropped, one `opening_balance` row per (SKU, location) carrying their sum, so on_hand
+  still equals the ledger's sum (app.flows.prune_history)
 - `open_reservations_before(session, cutoff) -> int`
 
 Integrity (`usecases/integrity.py`)
@@ -101,7 +101,7 @@ from app.inventory.usecases.locations import (
     update_location,
 )
 from app.inventory.usecases.reservations import get_reservation, hold, reserve
-from app.inventory.usecases.retention import open_reservations_before, prune_ledger
+from app.inventory.usecases.retention import carry_forward, open_reservations_before
 from app.inventory.usecases.settlement import consume, expire_reservations, open_reservation_units, release
 from app.inventory.usecases.stock import adjust, ledger, on_hand_at, set_safety_stock, stock_levels
 from app.inventory.usecases.transfers import (
@@ -120,6 +120,7 @@ __all__ = [
     "availability",
     "available_by_location",
     "cancel_transfer",
+    "carry_forward",
     "check_integrity",
     "consume",
     "count",
@@ -140,7 +141,6 @@ __all__ = [
     "on_hand_at",
     "open_reservation_units",
     "open_reservations_before",
-    "prune_ledger",
     "receive_transfer",
     "release",
     "reserve",
