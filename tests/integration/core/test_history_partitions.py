@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import clock, outbox, partitions
+from app.core import clock, idempotency, outbox, partitions
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import get_settings
 from app.inventory.models import StockMovement
@@ -167,3 +167,19 @@ async def test_stock_as_of_skips_the_months_before_it(db: AsyncSession) -> None:
     earlier = partitions.Partition("stock_movements", partitions.add_months(month, -1)).name
     assert partitions.Partition("stock_movements", month).name in plan
     assert earlier not in plan
+
+
+async def test_idempotency_records_expire_after_their_ttl(db: AsyncSession) -> None:
+    """Not partitioned: records older than the TTL are deleted in batches, the rest kept."""
+    await db.execute(
+        text(
+            "INSERT INTO idempotency_records (api_key_id, key, method, path, request_hash, created_at)"
+            " SELECT gen_random_uuid(), 'k' || g, 'POST', '/v1/orders', '\\x00', now() - g * interval '1 day'"
+            " FROM generate_series(1, 40) g"
+        )
+    )
+    before = clock.now() - timedelta(days=30)
+    assert await idempotency.expire(db, before, batch=4) == 4
+    while await idempotency.expire(db, before, batch=4):
+        pass
+    assert await db.scalar(text("SELECT count(*) FROM idempotency_records")) == 29  # 1..29 days old
