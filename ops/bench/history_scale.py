@@ -1,7 +1,7 @@
 """History that grows: order placement and `oms check` with a year of history (10,000,000 stock
 ledger rows, 1,000,000 orders, 1,000,000 relayed events) against the same database with none.
 
-Builds `oms_bench_orders` like ops/bench/orders_place.py (50 priced SKUs, deep stock at WH-1
+Builds `oms_bench_history` seeded like ops/bench/orders_place.py (50 priced SKUs, deep stock at WH-1
 and WH-2, a storefront key), then:
 1. small: times `oms check` (--checks runs, the median), runs the placement load (`oms serve`,
    --clients keep-alive clients for --seconds), prints orders/s;
@@ -42,6 +42,8 @@ from app.core import partitions  # noqa: E402
 from tests.support import alembic_config, drop_database, recreate_database  # noqa: E402
 
 MONTHS = 12
+# Its own database: other benches (orders_place.py) use oms_bench_orders, maybe at the same time.
+DB_NAME = "oms_bench_history"
 
 
 def oms_check(url: str, runs: int) -> float:
@@ -59,6 +61,32 @@ def oms_check(url: str, runs: int) -> float:
         times.append(time.perf_counter() - started)
         if result.returncode != 0:
             print(f"oms check failed: {result.stdout[-500:]} {result.stderr[-500:]}")
+    return statistics.median(times)
+
+
+async def check_queries(url: str, runs: int) -> float:
+    """Median time of the statements of `oms check` in one process (no interpreter start-up):
+    the stock checks and the orders-without-stock check, as the command runs them."""
+    from dataclasses import replace
+
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.settings import get_settings
+    from app.flows.integrity import orders_without_stock
+    from app.inventory.service import check_integrity
+
+    engine = create_engine(replace(get_settings(), database_url=url))
+    times = []
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            async with transaction(create_sessionmaker(engine)) as session:
+                findings = await check_integrity(session, limit=1000)
+                orders = await orders_without_stock(session, limit=1000)
+            times.append(time.perf_counter() - started)
+            if findings or orders:
+                print(f"check found {len(findings)} + {len(orders)} finding(s)")
+    finally:
+        await engine.dispose()
     return statistics.median(times)
 
 
@@ -167,32 +195,35 @@ def main() -> None:
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    url = recreate_database(base, orders_place.DB_NAME)
+    url = recreate_database(base, DB_NAME)
     os.environ["DATABASE_URL"] = url
     try:
         command.upgrade(alembic_config(url), "head")
         skus, key = asyncio.run(orders_place.seed())
         print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         small_check = oms_check(url, args.checks)
-        print(f"small: oms check {small_check * 1000:.0f} ms")
+        small_sql = asyncio.run(check_queries(url, args.checks))
+        print(f"small: oms check {small_check * 1000:.0f} ms (its statements {small_sql * 1000:.0f} ms)")
         small = place(url, key, skus, args.clients, args.seconds, args.workers)
         asyncio.run(seed_history(url, args.ledger_rows, args.orders))
         print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         large_check = oms_check(url, args.checks)
-        print(f"large: oms check {large_check * 1000:.0f} ms")
+        large_sql = asyncio.run(check_queries(url, args.checks))
+        print(f"large: oms check {large_check * 1000:.0f} ms (its statements {large_sql * 1000:.0f} ms)")
         large = place(url, key, skus, args.clients, args.seconds, args.workers)
         print(
             f"placement: small {small:.1f} orders/s, large {large:.1f} orders/s = {100 * large / small:.0f} % of small"
         )
         print(
             f"oms check: small {small_check:.2f} s, large {large_check:.2f} s"
-            f" (small / large = {100 * small_check / large_check:.0f} %)"
+            f" (small / large = {100 * small_check / large_check:.0f} %);"
+            f" its statements: small {small_sql * 1000:.0f} ms, large {large_sql * 1000:.0f} ms"
         )
     finally:
         if args.keep_db:
-            print(f"kept {orders_place.DB_NAME}")
+            print(f"kept {DB_NAME}")
         else:
-            drop_database(base, orders_place.DB_NAME)
+            drop_database(base, DB_NAME)
 
 
 if __name__ == "__main__":
