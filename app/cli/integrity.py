@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import text
 
 from app.cli.common import ensure_services, main, run_async
 
@@ -25,6 +26,9 @@ def check(limit: int) -> None:
         engine = create_engine(settings)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
+                # An operator's batch job over the whole ledger (a year of history is millions
+                # of rows): the request timeout (OMS_DB_STATEMENT_TIMEOUT_MS) does not apply.
+                await session.execute(text("SET LOCAL statement_timeout = 0"))
                 return await check_integrity(session, limit=limit), await orders_without_stock(session, limit=limit)
         finally:
             await engine.dispose()

@@ -69,6 +69,8 @@ async def check_queries(url: str, runs: int) -> float:
     the stock checks and the orders-without-stock check, as the command runs them."""
     from dataclasses import replace
 
+    from sqlalchemy import text
+
     from app.core.db import create_engine, create_sessionmaker, transaction
     from app.core.settings import get_settings
     from app.flows.integrity import orders_without_stock
@@ -80,6 +82,7 @@ async def check_queries(url: str, runs: int) -> float:
         for _ in range(runs):
             started = time.perf_counter()
             async with transaction(create_sessionmaker(engine)) as session:
+                await session.execute(text("SET LOCAL statement_timeout = 0"))  # as `oms check` does
                 findings = await check_integrity(session, limit=1000)
                 orders = await orders_without_stock(session, limit=1000)
             times.append(time.perf_counter() - started)

@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from alembic import command
+from click.testing import CliRunner
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cli import main
 from app.core import clock, idempotency, outbox, partitions
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import get_settings
@@ -183,3 +185,14 @@ async def test_idempotency_records_expire_after_their_ttl(db: AsyncSession) -> N
     while await idempotency.expire(db, before, batch=4):
         pass
     assert await db.scalar(text("SELECT count(*) FROM idempotency_records")) == 29  # 1..29 days old
+
+
+async def test_oms_migrate_creates_the_coming_months(committed: async_sessionmaker[AsyncSession]) -> None:
+    """`oms migrate` (and `oms serve`, which migrates first) creates the months ahead itself."""
+    ahead = partitions.Partition("outbox_events", partitions.add_months(partitions.month_start(clock.now()), 3))
+    async with committed() as session, session.begin():
+        await session.execute(text(f"DROP TABLE {ahead.name}"))
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    async with committed() as session:
+        assert await session.scalar(text(f"SELECT to_regclass('{ahead.name}')::text")) == ahead.name
