@@ -312,6 +312,12 @@ async def executemany(session: AsyncSession, sql: str, rows: Sequence[Sequence[A
     await _run(session, "executemany", sql, (rows,))
 
 
+async def without_statement_timeout(session: AsyncSession) -> None:
+    """Lift OMS_DB_STATEMENT_TIMEOUT_MS for the rest of the session's transaction: for an
+    operator's batch job over whole tables (`oms check`), never for a request."""
+    await session.execute(text("SET LOCAL statement_timeout = 0"))
+
+
 async def copy_out(session: AsyncSession, sql: str, write: Callable[[bytes], Awaitable[None]]) -> int:
     """COPY the rows of the query `sql` out as CSV with a header, in the session's transaction
     (its snapshot), handing each chunk to `write`; returns the row count. For archives."""
