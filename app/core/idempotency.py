@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-<<<<<<< HEAD
-from datetime import datetime
-=======
 from dataclasses import dataclass
->>>>>>> main
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -170,9 +167,7 @@ async def expire(session: AsyncSession, before: datetime, batch: int = 5000) -> 
     """Delete up to `batch` records created before `before`; returns how many. The table is
     not partitioned (README "History and retention"): its rows are found by key only and go
     after `idempotency_ttl_days`, oldest first through `ix_idempotency_records_created_at`."""
-    deleted: str = await db.fetchval(
-        session, f"WITH d AS ({_EXPIRE} RETURNING 1) SELECT count(*) FROM d", before, batch
-    )
+    deleted: int = await db.fetchval(session, _EXPIRE_COUNTED, before, batch)
     return int(deleted)
 
 

@@ -158,12 +158,9 @@ __all__ = [
     "list_transfers",
     "on_hand_at",
     "open_reservation_units",
-<<<<<<< HEAD
     "open_reservations_before",
-=======
     "pickup_ready_by",
     "promise_terms",
->>>>>>> main
     "receive_transfer",
     "release",
     "reserve",
