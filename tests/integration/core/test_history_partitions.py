@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from alembic import command
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,7 +34,7 @@ def _connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 
 async def _seed_catalog(url: str) -> tuple[str, str]:
-    """A SKU and a store in the database at `url` (its schema at 0014: these tables are the same)."""
+    """A SKU and a store in the database at `url` (its schema just before 0070: these tables are the same)."""
     from dataclasses import replace
 
     engine = create_engine(replace(get_settings(), database_url=url))
@@ -55,7 +56,9 @@ def test_upgrade_keeps_existing_rows_and_downgrade_keeps_them_too() -> None:
     url = recreate_database(_BASE, name)
     try:
         cfg = alembic_config(url)
-        command.upgrade(cfg, "0014")
+        # the revision before 0070, whatever the chain is when this runs
+        previous = str(ScriptDirectory.from_config(cfg).get_revision("0070").down_revision)
+        command.upgrade(cfg, previous)
         sku, store = asyncio.run(_seed_catalog(url))
         with _connect(url) as conn:
             # 90 days of history: three or four months
@@ -89,7 +92,7 @@ def test_upgrade_keeps_existing_rows_and_downgrade_keeps_them_too() -> None:
                 (sku, store),
             ).fetchone()
             assert new_id is not None and new_id[0] == 91
-        command.downgrade(cfg, "0014")
+        command.downgrade(cfg, previous)
         with _connect(url) as conn:
             assert conn.execute("SELECT relkind::text FROM pg_class WHERE relname = 'stock_movements'").fetchone() == (
                 "r",
@@ -97,7 +100,7 @@ def test_upgrade_keeps_existing_rows_and_downgrade_keeps_them_too() -> None:
             assert _rows(conn, "outbox_events") == before["outbox_events"]
             ledger = _rows(conn, "stock_movements")
             assert ledger[:90] == before["stock_movements"]
-            assert ledger[90][5] == "correction"  # the opening balance, in words 0014 knows
+            assert ledger[90][5] == "correction"  # the opening balance, in words the schema before knows
     finally:
         drop_database(_BASE, name)
 
