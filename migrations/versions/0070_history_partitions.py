@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0070"
-down_revision = "0020"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
