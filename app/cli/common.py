@@ -36,6 +36,23 @@ def migrate_to_head() -> None:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     command.upgrade(cfg, "head")
+    run_async(_partitions_ahead)
+
+
+async def _partitions_ahead() -> None:
+    """The ledger's and the outbox's partitions for this month and the next ones, so a
+    deployment whose worker has not run yet still writes into monthly partitions."""
+    from app.core import clock
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.partitions import ensure_partitions
+    from app.core.settings import get_settings
+
+    engine = create_engine(get_settings())
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            await ensure_partitions(session, clock.now())
+    finally:
+        await engine.dispose()
 
 
 @click.group()

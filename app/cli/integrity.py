@@ -16,7 +16,7 @@ def check(limit: int) -> None:
     reservations, in_transit = dispatched transfers, nothing negative; and every unit an open
     order still waits for is held by its reservation. Exit code 1 if anything is off."""
     settings = ensure_services()
-    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.core.db import create_engine, create_sessionmaker, transaction, without_statement_timeout
     from app.flows.integrity import OrderWithoutStock, orders_without_stock
     from app.inventory.schemas import Finding
     from app.inventory.service import check_integrity
@@ -25,6 +25,9 @@ def check(limit: int) -> None:
         engine = create_engine(settings)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
+                # An operator's batch job over the whole ledger (a year of history is millions
+                # of rows): the request timeout (OMS_DB_STATEMENT_TIMEOUT_MS) does not apply.
+                await without_statement_timeout(session)
                 return await check_integrity(session, limit=limit), await orders_without_stock(session, limit=limit)
         finally:
             await engine.dispose()

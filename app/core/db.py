@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 from asyncpg import exceptions as pg_errors  # type: ignore[import-untyped]
-from sqlalchemy import BigInteger, Connection, DateTime, MetaData, event, exc
+from sqlalchemy import BigInteger, Connection, DateTime, MetaData, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -310,6 +310,21 @@ async def execute(session: AsyncSession, sql: str, *args: Any) -> None:
 async def executemany(session: AsyncSession, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One statement for each row of arguments, pipelined in one round trip."""
     await _run(session, "executemany", sql, (rows,))
+
+
+async def without_statement_timeout(session: AsyncSession) -> None:
+    """Lift OMS_DB_STATEMENT_TIMEOUT_MS for the rest of the session's transaction: for an
+    operator's batch job over whole tables (`oms check`), never for a request."""
+    await session.execute(text("SET LOCAL statement_timeout = 0"))
+
+
+async def copy_out(session: AsyncSession, sql: str, write: Callable[[bytes], Awaitable[None]]) -> int:
+    """COPY the rows of the query `sql` out as CSV with a header, in the session's transaction
+    (its snapshot), handing each chunk to `write`; returns the row count. For archives."""
+    await session.execute(text("SELECT 1"))  # the transaction has begun: COPY runs inside it
+    driver = await _driver(session)
+    status: str = await driver.asyncpg.copy_from_query(sql, output=write, format="csv", header=True)
+    return int(status.split()[-1])
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -155,6 +156,19 @@ _CLAIM = f"""INSERT INTO {_TABLE} (api_key_id, key, method, path, request_hash) 
 ON CONFLICT DO NOTHING RETURNING key"""
 _ANSWER = f"UPDATE {_TABLE} SET status_code = $3, response_body = $4 WHERE api_key_id = $1 AND key = $2"
 _RECORD = f"SELECT status_code, response_body, request_hash FROM {_TABLE} WHERE api_key_id = $1 AND key = $2"
+
+
+_EXPIRE = f"""DELETE FROM {_TABLE} WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM {_TABLE} WHERE created_at < $1 LIMIT $2))"""
+_EXPIRE_COUNTED = f"WITH d AS ({_EXPIRE} RETURNING 1) SELECT count(*) FROM d"
+
+
+async def expire(session: AsyncSession, before: datetime, batch: int = 5000) -> int:
+    """Delete up to `batch` records created before `before`; returns how many. The table is
+    not partitioned (README "History and retention"): its rows are found by key only and go
+    after `idempotency_ttl_days`, oldest first through `ix_idempotency_records_created_at`."""
+    deleted: int = await db.fetchval(session, _EXPIRE_COUNTED, before, batch)
+    return int(deleted)
 
 
 def _replay(record: Any, fingerprint: bytes) -> Response[Any]:

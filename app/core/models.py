@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, text
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,7 +39,11 @@ class ApiKey(Base):
 
 
 class IdempotencyRecord(Base):
+    """A creating POST's key and first answer. Not partitioned: rows are looked up by key only
+    and deleted once older than `idempotency_ttl_days` (`idempotency.expire`, by created_at)."""
+
     __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
 
     api_key_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -52,11 +56,20 @@ class IdempotencyRecord(Base):
 
 
 class OutboxEvent(Base):
+    """The outbox, which is also the event feed. Partitioned by month on `occurred_at`
+    (migration 0070, app.core.partitions): the key and the event id's unique index carry the
+    partition column; `oms prune` drops whole old months once they are relayed."""
+
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
+    __table_args__ = (
+        Index("ix_outbox_events_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        # Event ids are random UUIDs: unique with their month is unique in practice.
+        UniqueConstraint("event_id", "occurred_at"),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True, default=uuid.uuid4)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID, default=uuid.uuid4)
     type: Mapped[str] = mapped_column(String(80), index=True)
     schema_version: Mapped[int] = mapped_column(default=1)
     aggregate_type: Mapped[str] = mapped_column(String(40))
@@ -65,5 +78,6 @@ class OutboxEvent(Base):
     # The writing transaction's id: the event feed serves only events whose transaction is
     # older than every transaction still running, which makes the feed follow commit order.
     txid: Mapped[int] = mapped_column(server_default=text("pg_current_xact_id()::text::bigint"))
-    occurred_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # The partition column, hence part of the key.
+    occurred_at: Mapped[datetime] = mapped_column(primary_key=True, server_default=text("now()"))
     published_at: Mapped[datetime | None]

@@ -6,6 +6,8 @@ statement that computes its events in SQL uses `insert_select`. The relay (`outb
 actor, run after each commit and every second by `oms worker`) publishes unpublished events, oldest first, to the Redis
 stream `oms:events`, to the handlers registered in its transaction and to the registered
 consumer actors, then marks them published.
+The table is partitioned by month on occurred_at (app.core.partitions); `oms prune` never
+drops a month that still holds an unpublished event.
 Delivery is at least once: a crash between publishing and marking repeats the
 publication, and consumers dedupe on `event_id`.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -143,7 +146,25 @@ async def relay_batch(session: AsyncSession, redis: Redis, stream: str, limit: i
     for event in events:
         for send in consumers_of(event.type):
             send(str(event.event_id))
+    # The month range of the batch lets PostgreSQL skip the other monthly partitions (the key
+    # is (id, occurred_at)): the update probes one or two partitions, not every month.
     await session.execute(
-        update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events])).values(published_at=clock.now())
+        update(OutboxEvent)
+        .where(
+            OutboxEvent.id.in_([e.id for e in events]),
+            OutboxEvent.occurred_at.between(min(e.occurred_at for e in events), max(e.occurred_at for e in events)),
+        )
+        .values(published_at=clock.now())
     )
     return len(events)
+
+
+TABLE = OutboxEvent.__tablename__
+
+
+async def unpublished_before(session: AsyncSession, cutoff: datetime) -> int:
+    """How many events that occurred before `cutoff` the relay has not published yet."""
+    count = await db.fetchval(
+        session, f"SELECT count(*) FROM {TABLE} WHERE published_at IS NULL AND occurred_at < $1", cutoff
+    )
+    return int(count)

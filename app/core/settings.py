@@ -38,6 +38,9 @@ class Settings:
     # The longest a hold made by a channel key (storefront, kiosk, contact center, POS) may last.
     hold_max_minutes: int = 240
     outbox_stream: str = "oms:events"
+    # Idempotency records older than this are deleted (`idempotency.expire`): a client retries
+    # within minutes or hours, not after a month.
+    idempotency_ttl_days: int = 30
     # Dramatiq's key prefix in Redis: separate deployments (or test runs) sharing one Redis.
     queue_namespace: str = "dramatiq"
     # A killed worker's unacknowledged messages go back to the queue once its heartbeat is
@@ -107,6 +110,7 @@ VARIABLES: dict[str, str] = {
     "hold_ttl_minutes": "OMS_HOLD_TTL_MINUTES",
     "hold_max_minutes": "OMS_HOLD_MAX_MINUTES",
     "outbox_stream": "OMS_OUTBOX_STREAM",
+    "idempotency_ttl_days": "OMS_IDEMPOTENCY_TTL_DAYS",
     "queue_namespace": "OMS_QUEUE_NAMESPACE",
     "broker_heartbeat_timeout_ms": "OMS_BROKER_HEARTBEAT_TIMEOUT_MS",
     "broker_maintenance_chance": "OMS_BROKER_MAINTENANCE_CHANCE",
@@ -183,6 +187,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         hold_ttl_minutes=number("hold_ttl_minutes"),
         hold_max_minutes=number("hold_max_minutes"),
         outbox_stream=text("outbox_stream"),
+        idempotency_ttl_days=number("idempotency_ttl_days"),
         queue_namespace=text("queue_namespace"),
         broker_heartbeat_timeout_ms=number("broker_heartbeat_timeout_ms"),
         broker_maintenance_chance=number("broker_maintenance_chance"),

@@ -178,3 +178,9 @@ async def count_by_status(session: AsyncSession, subscription_id: uuid.UUID) -> 
         .group_by(WebhookDelivery.status)
     )
     return {status: int(count) for status, count in rows.all()}
+
+
+async def pending_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
+    sql = """SELECT count(*) FROM webhook_deliveries d JOIN outbox_events o ON o.event_id = d.event_id
+    WHERE d.status = 'pending' AND o.occurred_at < :cutoff"""
+    return int(await session.scalar(text(sql), {"cutoff": cutoff}) or 0)

@@ -9,6 +9,8 @@ Public functions:
   publishing, in the relay's transaction (registered with `outbox.subscribe_in_transaction`).
 - `deliver_due(session, client, limit, only_id=None) -> int`: send due deliveries (at least once).
 - `replay(session, subscription_id, delivery_id) -> DeliveryOut`
+- `pending_deliveries_before(session, cutoff) -> int`: deliveries still to send of events that
+  occurred before `cutoff` (`oms prune` keeps their months).
 
 Address policy (README "Webhooks"): a receiver must be a public unicast address. The URL is
 checked when subscribing (a literal IP, or every address its host resolves to) and again at
@@ -27,6 +29,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlparse
 
 import httpx
@@ -371,3 +374,8 @@ async def replay(session: AsyncSession, subscription_id: uuid.UUID, delivery_id:
     delivery.last_error = None
     await session.flush()
     return delivery_out(delivery)
+
+
+async def pending_deliveries_before(session: AsyncSession, cutoff: datetime) -> int:
+    """How many pending deliveries are of events that occurred before `cutoff`."""
+    return await repository.pending_deliveries_before(session, cutoff)

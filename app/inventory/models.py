@@ -29,6 +29,8 @@ REASONS = (
     "transfer_in",
     "correction",
     "pos_sync",
+    # The balance `oms prune` carries forward for the months it drops (app.core.partitions).
+    "opening_balance",
 )
 
 
@@ -107,7 +109,14 @@ class StockLevel(Base):
 
 
 class StockMovement(Base):
-    """The append-only stock ledger: one row per change of on_hand."""
+    """The append-only stock ledger: one row per change of on_hand.
+
+    Partitioned by month on `recorded_at` (migration 0070): always "now" when written, so a
+    row lands in the current month's partition; `effective_at <= recorded_at` holds for every
+    row (a late count is effective at its counted_at, in the past), which lets the as-of
+    queries skip the months recorded before the time they ask about. `oms prune` drops whole
+    old months and writes one `opening_balance` row per (SKU, location) carrying their sum,
+    so on_hand still equals the ledger's sum."""
 
     __tablename__ = "stock_movements"
     __table_args__ = (
@@ -120,6 +129,7 @@ class StockMovement(Base):
         Index("ix_stock_movements_sku_location_effective", "sku", "location_code", "effective_at"),
         Index("ix_stock_movements_location_id", "location_code", "id"),
         Index("ix_stock_movements_sku_id", "sku", "id"),
+        {"postgresql_partition_by": "RANGE (recorded_at)"},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -134,7 +144,8 @@ class StockMovement(Base):
     # When the change happened in the physical world. Equal to recorded_at except for a
     # late POS count applied as of its counted_at (see rules.decide_count).
     effective_at: Mapped[datetime]
-    recorded_at: Mapped[datetime]
+    # The partition column, hence part of the key.
+    recorded_at: Mapped[datetime] = mapped_column(primary_key=True)
 
 
 class Reservation(Base):

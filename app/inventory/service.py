@@ -79,6 +79,12 @@ Transfers (`usecases/transfers.py`)
   another location's key gets the 403 of `principal.require_location`.
 - `list_transfers(session, *, status, location_code, limit, cursor, sku=None) -> Page[TransferOut]`
 
+Retention (`usecases/retention.py`, README "History and retention")
+- `carry_forward(session, months, cutoff) -> int`: before the ledger's `months` (partitions)
+  are dropped, one `opening_balance` row per (SKU, location) carrying their sum, so on_hand
+  still equals the ledger's sum (app.flows.prune_history)
+- `open_reservations_before(session, cutoff) -> int`
+
 Integrity (`usecases/integrity.py`)
 - `check_integrity(session, *, limit=1000) -> list[Finding]`: on_hand = ledger sum, reserved =
   open reservations, in_transit = dispatched transfers, nothing negative, statuses right.
@@ -108,6 +114,7 @@ from app.inventory.usecases.locations import (
 )
 from app.inventory.usecases.promise import promise_terms
 from app.inventory.usecases.reservations import get_reservation, hold, reserve
+from app.inventory.usecases.retention import carry_forward, open_reservations_before
 from app.inventory.usecases.settlement import consume, expire_reservations, open_reservation_units, release
 from app.inventory.usecases.stock import adjust, ledger, on_hand_at, set_safety_stock, stock_levels
 from app.inventory.usecases.transfers import (
@@ -129,6 +136,7 @@ __all__ = [
     "availability",
     "available_by_location",
     "cancel_transfer",
+    "carry_forward",
     "check_integrity",
     "consume",
     "count",
@@ -150,6 +158,7 @@ __all__ = [
     "list_transfers",
     "on_hand_at",
     "open_reservation_units",
+    "open_reservations_before",
     "pickup_ready_by",
     "promise_terms",
     "receive_transfer",

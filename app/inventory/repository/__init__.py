@@ -20,7 +20,7 @@ from app.inventory.repository.common import ACTOR, AVAILABLE, NOW, SAFETY
 from app.inventory.repository.counts import claim_sync_batch, count_basis, save_sync_outcome, sync_batch
 from app.inventory.repository.holds import HoldRequest, hold_batch
 from app.inventory.repository.integrity import CHECKS, integrity_findings
-from app.inventory.repository.ledger import ledger_page, on_hand_at
+from app.inventory.repository.ledger import carry_forward, ledger_page, on_hand_at, open_reservations_before
 from app.inventory.repository.locations import (
     add_location,
     delete_location,
@@ -70,6 +70,7 @@ __all__ = [
     "availability",
     "availability_of_lines",
     "available_by_location",
+    "carry_forward",
     "claim_sync_batch",
     "count_basis",
     "delete_location",
@@ -86,6 +87,7 @@ __all__ = [
     "lock_reservation",
     "on_hand_at",
     "open_lines_by_reference",
+    "open_reservations_before",
     "reservation_by",
     "reservation_lines",
     "reserve_many",

@@ -30,6 +30,8 @@ async def count_basis(
     SELECT k.sku, k.on_hand, coalesce((
         SELECT sum(m.delta) FROM stock_movements m
         WHERE m.sku = k.sku AND m.location_code = :loc AND m.effective_at > x.counted_at
+          -- implied (effective_at <= recorded_at); skips the months recorded before the count
+          AND m.recorded_at > x.counted_at
     ), 0) AS moved
     FROM locked k JOIN x ON x.sku = k.sku
     """
