@@ -209,6 +209,7 @@ async def rejection(session: AsyncSession, fo: FulfillmentOrder) -> RejectionOut
     """Why, by whom and where a rejected fulfillment order's lines went (from its record)."""
     if fo.status != "rejected":
         return None
+    await session.flush()  # the re-sourcing's records of this request (sessions do not autoflush)
     events = await repository.events_of_fulfillment_order(
         session, fo.order_id, fo.id, ["reject", "re_sourced", "lines_cancelled"]
     )
