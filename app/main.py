@@ -28,6 +28,7 @@ from app.core.docs_page import render_plugins, static_router
 from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
+from app.core.openapi_docs import OVERVIEW, document_routes, tags
 from app.core.replicas import create_replicas
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
@@ -105,7 +106,7 @@ def create_app(
         await redis.aclose()
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
-    return Litestar(
+    app = Litestar(
         route_handlers=[*health.ROUTES, v1, *console_routes(), static_router()],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=state,
@@ -121,7 +122,8 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Omnichannel OMS",
             version="1",
-            description="One catalog, one price, one stock picture, orders from every channel.",
+            description=OVERVIEW,
+            tags=tags(),
             path="/schema",
             render_plugins=render_plugins(),
             components=Components(
@@ -135,3 +137,5 @@ def create_app(
         debug=False,
         logging_config=None,  # our JSON logging (configure_logging), not Litestar's default
     )
+    document_routes(app)
+    return app

@@ -15,6 +15,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -56,10 +57,14 @@ class Problem(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # The declared codes this class may answer with instead of its own (`code=`), documented
+    # wherever a route declares the class (e.g. returns' NotEligible: the line's reason).
+    refines: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         declare_codes(cls.code)
+        declare_codes(*cls.refines)
 
     def __init__(
         self,
@@ -252,7 +257,7 @@ def _bad_path_parameter(request: Request[Any, Any, Any]) -> dict[str, Any] | Non
     return None
 
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Not allowed"),
@@ -266,7 +271,7 @@ _HTTP_CODES = {
     429: ("too_many_requests", "Too many requests"),
     503: ("unavailable", "Service temporarily unavailable"),
 }
-declare_codes(*(code for code, _ in _HTTP_CODES.values()))
+declare_codes(*(code for code, _ in HTTP_CODES.values()))
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:
@@ -283,7 +288,7 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pr
                 detail=f"{bad['field']}: {bad['message']}",
                 errors=[bad],
             )
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
+    code, title = HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="oms"')
@@ -366,13 +371,57 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a route's error responses: `responses=problem_responses(404, 409)`."""
+class Refined:
+    """A general problem class answering with a declared, more precise code
+    (`InvalidInput(..., code="unknown_line")`): `refined(InvalidInput, "unknown_line")`."""
+
+    def __init__(self, problem: type[Problem], code: str) -> None:
+        if code not in _KNOWN_CODES:
+            raise ValueError(f"{code!r} is not a declared problem code (declare_codes)")
+        self.problem, self.code = problem, code
+
+
+def refined(problem: type[Problem], code: str) -> Refined:
+    return Refined(problem, code)
+
+
+ProblemDeclaration = int | type[Problem] | Refined
+
+
+def declared_codes(*items: ProblemDeclaration) -> dict[int, dict[str, str]]:
+    """{status: {code: title}} of a route's declared problems: a Problem class (its code and
+    the codes it refines to, `refines`), a `refined(Class, code)`, or a bare status (its
+    general code)."""
+    out: dict[int, dict[str, str]] = {}
+    for item in items:
+        if isinstance(item, int):
+            code, title = HTTP_CODES.get(item, ("http_error", "Request failed"))
+            out.setdefault(item, {})[code] = title
+        elif isinstance(item, Refined):
+            out.setdefault(item.problem.status, {})[item.code] = item.problem.title
+        else:
+            for code in (item.code, *item.refines):
+                out.setdefault(item.status, {})[code] = item.title
+    return out
+
+
+def problem_responses(*items: ProblemDeclaration) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a route's error responses, one example problem document per code:
+    `responses=problem_responses(OrderNotFound, NotEligible, refined(InvalidInput, "unknown_line"))`
+    (a bare status, `problem_responses(404)`, documents its general code)."""
     return {
         status: ResponseSpec(
             data_container=ProblemDocument,
-            description=_HTTP_CODES.get(status, ("", "Error"))[1] or "Error",
+            description=" / ".join(f"`{code}`" for code in codes) or "Error",
             media_type=PROBLEM_MEDIA_TYPE,
+            examples=[
+                Example(id=code, summary=title, value=example_problem(status, code, title))
+                for code, title in codes.items()
+            ],
         )
-        for status in statuses
+        for status, codes in sorted(declared_codes(*items).items())
     }
+
+
+def example_problem(status: int, code: str, title: str) -> dict[str, Any]:
+    return {"type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, "detail": title}
