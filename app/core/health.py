@@ -41,8 +41,9 @@ class Readiness(Out):
 PUBLIC = {"public": True}
 
 
-@get("/health", opt=PUBLIC, tags=["operations"], summary="Liveness")
+@get("/health", opt=PUBLIC, tags=["operations"], summary="Liveness: the process answers")
 async def health() -> Health:
+    """Liveness: the process answers (it checks nothing behind it; `/ready` does)."""
     return Health(status="ok")
 
 

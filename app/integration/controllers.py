@@ -74,11 +74,13 @@ async def create_webhook(
 
 @get("/webhooks", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403))
 async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
+    """The webhook subscriptions: URL, event types, active or not (never the signing secret)."""
     return await service.list_subscriptions(db_session)
 
 
 @get("/webhooks/{webhook_id:uuid}", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403, 404))
 async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
+    """One webhook subscription."""
     return await service.get_subscription(db_session, webhook_id)
 
 
@@ -117,6 +119,8 @@ async def list_deliveries(
     cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> DeliveryPage:
+    """A subscription's deliveries, newest first: each event sent, its attempts, the endpoint's
+    last answer; filter by `status`."""
     return await service.list_deliveries(db_session, webhook_id, status, cursor, limit)
 
 
@@ -128,6 +132,7 @@ async def list_deliveries(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def replay_delivery(webhook_id: uuid.UUID, delivery_id: int, db_session: AsyncSession) -> DeliveryOut:
+    """Send a delivery again (after the endpoint was fixed): queued at once, answered 202."""
     from app.integration.jobs import deliver
 
     delivery = await service.replay(db_session, webhook_id, delivery_id)

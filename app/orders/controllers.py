@@ -140,6 +140,7 @@ async def remove_cart_code(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> CartOut:
+    """Take a promotion code off the cart; the cart is priced again without it."""
     facts = await quote_flow.cart_facts(db_session, cart_id)
     return await service.remove_code(db_session, principal, cart_id, code, customer_token, facts)
 
@@ -242,6 +243,9 @@ async def list_orders(
 async def get_order(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> OrderOut:
+    """An order as the customer and the retailer see it: lines with what was paid, tenders,
+    status, fulfillment and delivery. A storefront key needs the customer's `X-Customer-Token`;
+    a kiosk key sees its own store's orders."""
     return await service.order_for(db_session, principal, order_id, customer_token)
 
 

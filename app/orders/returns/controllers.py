@@ -98,6 +98,8 @@ async def list_returns(
 async def get_return(
     return_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnOut:
+    """A return: its lines, status, where it was received, the refund per tender and the points
+    taken back so far. A logistics key sees the returns received at its location."""
     return await return_and_refund.get_return(db_session, principal, return_id, customer_token)
 
 
@@ -227,6 +229,8 @@ async def list_return_policies(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Parameter(max_length=400)] = None,
 ) -> Page[PolicyOut]:
+    """The return windows per category (the longest matching category path wins; 30 days
+    where none is set)."""
     return await service.list_policies(db_session, cursor, limit)
 
 
