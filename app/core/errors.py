@@ -33,14 +33,21 @@ _CODE_SHAPE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # (registered as they are defined) and the codes declared with `declare_codes` for the
 # `code=` override. Nothing a caller sends ever becomes a code.
 _KNOWN_CODES: set[str] = set()
+# The statuses each code is answered with and its title: what a route declaring the code by
+# name documents (`problem_responses("unknown_line")`).
+_CODE_STATUSES: dict[str, set[int]] = {}
+_CODE_TITLES: dict[str, str] = {}
 
 
-def declare_codes(*codes: str) -> None:
-    """Codes a module passes as `Problem(..., code="...")` to refine a general class."""
+def declare_codes(*codes: str, status: int = 422, title: str | None = None) -> None:
+    """Codes a module passes as `Problem(..., code="...")` to refine a general class, and the
+    status they are answered with (most refine InvalidInput: 422)."""
     for code in codes:
         if not _CODE_SHAPE.match(code):
             raise ValueError(f"problem code {code!r} is not a snake_case identifier")
         _KNOWN_CODES.add(code)
+        _CODE_STATUSES.setdefault(code, set()).add(status)
+        _CODE_TITLES.setdefault(code, title or code.replace("_", " ").capitalize())
 
 
 def known_codes() -> frozenset[str]:
@@ -63,8 +70,8 @@ class Problem(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declare_codes(cls.code)
-        declare_codes(*cls.refines)
+        declare_codes(cls.code, status=cls.status, title=cls.title)
+        declare_codes(*cls.refines, status=cls.status)
 
     def __init__(
         self,
@@ -90,18 +97,10 @@ class Problem(Exception):
         self.extra = extra
 
 
-declare_codes(
-    Problem.code,
-    "validation_error",
-    "conflict",
-    "invalid_value",
-    "internal_error",
-    "overloaded",
-    "database_unavailable",
-    "contention",
-    "dependency_unavailable",
-    "http_error",
-)
+declare_codes(Problem.code, "validation_error", "invalid_value", "http_error", status=400)
+declare_codes("conflict", status=409)
+declare_codes("internal_error", status=500)
+declare_codes("overloaded", "database_unavailable", "contention", "dependency_unavailable", status=503)
 
 
 class NotFound(Problem):
@@ -271,7 +270,8 @@ HTTP_CODES = {
     429: ("too_many_requests", "Too many requests"),
     503: ("unavailable", "Service temporarily unavailable"),
 }
-declare_codes(*(code for code, _ in HTTP_CODES.values()))
+for _status, (_code, _title) in HTTP_CODES.items():
+    declare_codes(_code, status=_status, title=_title)
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:
@@ -385,24 +385,31 @@ def refined(problem: type[Problem], code: str) -> Refined:
     return Refined(problem, code)
 
 
-ProblemDeclaration = int | type[Problem] | Refined
+ProblemDeclaration = int | str | type[Problem] | Refined
 
 
 def declared_codes(*items: ProblemDeclaration) -> dict[int, dict[str, str]]:
-    """{status: {code: title}} of a route's declared problems: a Problem class (its code and
-    the codes it refines to, `refines`), a `refined(Class, code)`, or a bare status (its
-    general code)."""
-    out: dict[int, dict[str, str]] = {}
+    """{status: {code: title}} of a route's declared problems: a code by name (at every status
+    it is answered with), a Problem class (its code and the codes it refines to, `refines`), a
+    `refined(Class, code)`, or a bare status (its general code, unless the route names codes
+    of that status)."""
+    named: dict[int, dict[str, str]] = {}
+    general: dict[int, dict[str, str]] = {}
     for item in items:
         if isinstance(item, int):
             code, title = HTTP_CODES.get(item, ("http_error", "Request failed"))
-            out.setdefault(item, {})[code] = title
+            general.setdefault(item, {})[code] = title
+        elif isinstance(item, str):
+            if item not in _KNOWN_CODES:
+                raise ValueError(f"{item!r} is not a problem code")
+            for status in _CODE_STATUSES[item]:
+                named.setdefault(status, {})[item] = _CODE_TITLES[item]
         elif isinstance(item, Refined):
-            out.setdefault(item.problem.status, {})[item.code] = item.problem.title
+            named.setdefault(item.problem.status, {})[item.code] = _CODE_TITLES[item.code]
         else:
             for code in (item.code, *item.refines):
-                out.setdefault(item.status, {})[code] = item.title
-    return out
+                named.setdefault(item.status, {})[code] = item.title if code == item.code else _CODE_TITLES[code]
+    return {status: named.get(status) or general[status] for status in sorted({*named, *general})}
 
 
 def problem_responses(*items: ProblemDeclaration) -> dict[int, ResponseSpec]:
