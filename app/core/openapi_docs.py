@@ -8,6 +8,7 @@ plus the problems every operation shares). Operations are grouped by resource fa
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator, Mapping
 from inspect import cleandoc
@@ -25,6 +26,7 @@ from app.core.idempotency import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    idempotent,
     key_required,
 )
 
@@ -174,12 +176,15 @@ def who_may_call(handler: HTTPRouteHandler) -> str:
 
 def idempotency_rule(handler: HTTPRouteHandler) -> str | None:
     """`required` where `key_required` runs before the handler (the 428), `optional` where the
-    handler reads the header, else None."""
+    handler declares the header or runs its create through `idempotent(...)` (which reads it),
+    else None."""
     if _unwrapped(handler.before_request) is key_required:
         return "required"
     for parameter in handler.parsed_fn_signature.parameters.values():
         if getattr(parameter.kwarg_definition, "header", None) == HEADER:
             return "optional"
+    if f"{idempotent.__name__}(" in inspect.getsource(handler.fn):
+        return "optional"
     return None
 
 
