@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal, Role, roles
-from app.core.errors import InvalidInput, problem_response, problem_responses
+from app.core.errors import InvalidInput, ProblemDeclaration, problem_response, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
 from app.core.schema import Body, Code
@@ -101,7 +101,7 @@ async def order_fulfillment(db_session: AsyncSession, order_id: uuid.UUID) -> Or
 
 
 def _transition(
-    verb: str, summary: str, *, errors: tuple[int, ...] = (404, 409), opt: dict[str, Any] = WORKERS
+    verb: str, summary: str, *, errors: tuple[ProblemDeclaration, ...] = (404, 409), opt: dict[str, Any] = WORKERS
 ) -> post:
     """A fulfillment order's transition; the service refuses another location's key (404)."""
     return action(f"/fulfillment-orders/{{fo_id:uuid}}/{verb}", opt=opt, errors=errors, summary=summary)
@@ -109,6 +109,8 @@ def _transition(
 
 @_transition("accept", "The store takes the ship-from-store order")
 async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """A store takes a ship-from-store order before its answer is due (`respond_by`); it then
+    goes into the store's next pick list."""
     return await service.accept(db_session, principal, fo_id)
 
 
@@ -116,21 +118,32 @@ async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUI
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
+    """A store will not ship it. The reason corrects the store's stock (`not_found`: counted down to
+    0 here; `item_damaged`: written off; `no_staff`: nothing); the lines go to another location
+    by the same sourcing rules, or — no location can take them, or too many rejections — are
+    cancelled and refunded. The answer's `rejection` says where it went, who rejected it and
+    why; the order's timeline gets `fulfillment_rejected`."""
     return await fulfillment_progress.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
 @_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
 async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: PackBody) -> FulfillmentOrderOut:
+    """The picked units are packed into parcels, each with its carrier and tracking number (a
+    carrier's tracking number is used once)."""
     return await service.pack(db_session, principal, fo_id, data)
 
 
 @_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """The parcels leave: the reservation becomes a sale in the ledger and the card is captured
+    for the shipped lines; a ship-to-store parcel becomes a transfer in transit."""
     return await fulfillment_progress.ship(db_session, principal, fo_id)
 
 
 @_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
 async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """A pickup is ready at the counter: the customer is sent a pickup code, and the pickup
+    expires if not collected in time."""
     return await service.ready(db_session, principal, fo_id)
 
 
@@ -143,6 +156,8 @@ async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
 async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
 ) -> Response[Any]:
+    """The customer collects at the counter with the pickup code, or with the order number and
+    their loyalty card or phone. Wrong answers are counted: too many lock the pickup (423)."""
     try:
         return Response(await fulfillment_progress.collect(db_session, principal, fo_id, data))
     except service.CodeRefused as refused:
@@ -158,6 +173,9 @@ async def collect(
     summary="Carrier tracking webhook (delivered completes the parcel)",
 )
 async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> CarrierEventOut:
+    """A carrier's tracking update, at least once (a repeated `event_id` answers `duplicate`):
+    `delivered` on a fulfillment order's last parcel delivers it — cash or card on delivery is
+    taken, the delivery's points start — and a ship-to-store parcel is received at its store."""
     return await fulfillment_progress.carrier_event(db_session, data)
 
 
@@ -186,6 +204,8 @@ async def receive_parcel(db_session: AsyncSession, principal: Principal, data: P
     responses=problem_responses(400, 403, 404, 422),
 )
 async def next_pick_list(db_session: AsyncSession, principal: Principal, data: PickListCreate) -> PickListOut:
+    """The next walk at the caller's location: the open fulfillment orders' lines, with product
+    name, size, colour, barcode and bin, in walking order by bin, grouped in totes per order."""
     location = data.location_code or principal.location_code
     if location is None:
         raise InvalidInput("name the location_code to pick at", code="location_required", field="location_code")
@@ -205,6 +225,8 @@ async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_lis
     responses=problem_responses(404),
 )
 async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> str:
+    """The pick list as a page to print on A4 or a 4-inch label printer: barcodes, bins in
+    walking order, totes per order, a check box per line."""
     return service.print_view(await service.get_pick_list(db_session, principal, pick_list_id))
 
 
@@ -217,6 +239,8 @@ async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_l
 async def confirm_pick_list(
     db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, data: ConfirmBody
 ) -> PickListOut:
+    """The picker's count per SKU: units not found are released, the shelf is counted down, and
+    the lines go to another location (or are cancelled and refunded)."""
     return await fulfillment_progress.confirm_pick_list(db_session, principal, pick_list_id, data.lines)
 
 
