@@ -91,6 +91,8 @@ NO_STORE = CacheControlHeader(no_store=True)
 async def create_customer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CustomerCreate
 ) -> Response[CustomerOut]:
+    """A new customer record; its loyalty card is issued at once. An e-mail or phone another
+    customer has is 409 `customer_exists`."""
     return await idempotent(
         db_session, request, principal, lambda: service.create_customer(db_session, principal, data)
     )
@@ -110,6 +112,8 @@ async def find_customers(
     phone: Annotated[str | None, Parameter(max_length=40)] = None,
     card: Annotated[str | None, Parameter(max_length=40)] = None,
 ) -> Page[CustomerOut]:
+    """Find customers by e-mail, phone (any format: normalized to E.164) or loyalty card number: the
+    one record a shopper has in every channel (a merged record answers with its survivor)."""
     found = await service.find_customers(db_session, email=email, phone=phone, card=card)
     return Page(items=await service.visible_customers(db_session, principal, customer_token, found))
 
@@ -123,6 +127,8 @@ async def find_customers(
 async def get_customer(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
 ) -> Response[CustomerOut]:
+    """A customer record with their card number and addresses. A storefront key needs the customer's
+    `X-Customer-Token`."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     customer = await service.get_customer(db_session, customer_id)
     headers = {"Content-Location": f"/v1/customers/{customer.id}"} if customer.id != customer_id else {}
@@ -142,6 +148,8 @@ async def update_customer(
     data: CustomerUpdate,
     customer_token: CustomerToken = None,
 ) -> CustomerOut:
+    """Change a customer's name, contacts, addresses or marketing consent (PATCH: only the fields
+    sent)."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await service.update_customer(db_session, customer_id, data)
 
@@ -153,6 +161,8 @@ async def update_customer(
     summary="Merge another record of the same person into this one",
 )
 async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data: MergeBody) -> CustomerOut:
+    """Two records of the same person become one: orders, carts, loyalty points and addresses move
+    to the survivor, and the absorbed id answers with the survivor from then on."""
     return await customer_merge.merge_customers(db_session, customer_id, data.absorb)
 
 
@@ -169,6 +179,8 @@ async def customer_overview(
     customer_token: CustomerToken = None,
     history_limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
 ) -> CustomerOverview:
+    """For the contact center: the customer's profile, loyalty balance and order history of every
+    channel in one answer."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await customer_merge.customer_overview(db_session, customer_id, history_limit)
 
@@ -225,6 +237,8 @@ async def search_customers(
 async def issue_customer_token(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID
 ) -> CustomerTokenOut:
+    """A short-lived customer token for a shopper the storefront has signed in itself: the
+    storefront then sends it as `X-Customer-Token` to act for that customer only."""
     return await service.issue_customer_token(db_session, principal, customer_id)
 
 
@@ -238,6 +252,8 @@ async def issue_customer_token(
 async def start_customer_session(
     db_session: AsyncSession, principal: Principal, data: CustomerSessionCreate
 ) -> CustomerTokenOut:
+    """A customer token for the shopper the storefront has just signed in, found by e-mail or
+    phone."""
     return await service.start_customer_session(db_session, principal, email=data.email, phone=data.phone)
 
 

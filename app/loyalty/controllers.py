@@ -43,6 +43,9 @@ CardPath = Annotated[
 async def get_card(
     db_session: AsyncSession, principal: Principal, number: CardPath, customer_token: CustomerToken = None
 ) -> CardOut:
+    """A loyalty card as the till or the app shows it: points available and pending (with their
+    release dates), tier and progress to the next, points about to expire, the latest ledger
+    rows."""
     return await service.card_view(db_session, number, principal=principal, customer_token=customer_token)
 
 
@@ -60,6 +63,8 @@ async def get_ledger(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LedgerEntryOut]:
+    """Every movement of the card's points, newest first: earned, pending released, redeemed,
+    reversed by returns, expired, adjusted."""
     return await service.ledger(
         db_session, number, limit=limit, cursor=cursor, principal=principal, customer_token=customer_token
     )
@@ -80,6 +85,8 @@ async def create_adjustment(
     data: AdjustmentCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[AdjustmentOut]:
+    """A goodwill or correction by staff: positive points are available at once, negative ones come
+    from available points only (a balance never goes negative)."""
     return await idempotent(
         db_session,
         request,
