@@ -59,6 +59,8 @@ async def health() -> Health:
     },
 )
 async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readiness | ProblemDocument]:
+    """Readiness: the database and Redis answer (503 otherwise). A load balancer sends traffic only
+    to a ready process."""
     database = redis = "ok"
     try:
         async with state.sessionmaker() as session:
@@ -91,6 +93,7 @@ async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readi
     responses=problem_responses(401, 403),
 )
 async def metrics() -> bytes:
+    """Prometheus metrics: requests, latencies, pool use, job queues."""
     return bytes(generate_latest())
 
 

@@ -45,6 +45,8 @@ async def list_events(
     types: TypesParam = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> EventPage:
+    """The ordered event feed: every event after the `after` cursor, oldest first. An integration
+    catches up from its last cursor; no event ever appears behind a cursor it holds."""
     wanted = [t for t in (types or "").split(",") if t] or None
     return await service.event_feed(db_session, after, wanted, limit)
 
@@ -64,6 +66,8 @@ async def list_events(
 async def create_webhook(
     data: WebhookCreate, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
 ) -> Response[WebhookCreated]:
+    """Subscribe a URL to event types (or `*`). The signing secret is returned this once: every
+    delivery is signed with it, retried with backoff until the endpoint answers 2xx."""
     return await idempotent(
         db_session,
         request,
@@ -92,6 +96,7 @@ async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> Webhoo
     summary="Disable (`active: false`) or enable a subscription",
 )
 async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session: AsyncSession) -> WebhookOut:
+    """Pause (`active: false`) or resume a subscription, or change its event types."""
     return await service.set_enabled(db_session, webhook_id, data.active)
 
 
@@ -103,6 +108,7 @@ async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session:
     summary="Delete a subscription and its deliveries",
 )
 async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> None:
+    """Delete a subscription and its deliveries: nothing more is sent to its URL."""
     await service.delete_subscription(db_session, webhook_id)
 
 

@@ -58,6 +58,9 @@ async def _report(
 async def channels_report(
     db_session: AsyncSession, from_: From = None, to: To = None, location: Locations = None
 ) -> ChannelReport:
+    """The channel dashboard for whole UTC days (at most 400, default the last 30), optionally for
+    some locations: revenue, fulfillment mix, returns, pickups, ship-from-store, loyalty and the
+    kiosk endless aisle, per channel and day."""
     return await _report(db_session, from_, to, location)
 
 
@@ -71,6 +74,7 @@ async def channels_report(
 async def channels_report_csv(
     db_session: AsyncSession, table: Table, from_: From = None, to: To = None, location: Locations = None
 ) -> Response[str]:
+    """One table of the channel dashboard as CSV, for a spreadsheet or a BI tool."""
     report = await _report(db_session, from_, to, location)
     header, rows = service.report_table(report, table)
     out = io.StringIO()
