@@ -51,6 +51,8 @@ CodeParam = Annotated[str | None, Parameter(max_length=40)]
 async def create_category(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CategoryCreate
 ) -> Response[CategoryOut]:
+    """A category, under a parent named by its code (or at the top). Products are listed by category
+    with its whole subtree."""
     return await idempotent(db_session, request, principal, lambda: service.create_category(db_session, data))
 
 
@@ -66,6 +68,7 @@ async def list_categories(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[CategoryOut]:
+    """The category tree, depth first by path; `root` gives one subtree."""
     return await service.list_categories(db_session, under=under, limit=limit, cursor=cursor)
 
 
@@ -78,6 +81,8 @@ async def list_categories(
 async def create_product(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: ProductCreate
 ) -> Response[ProductOut]:
+    """A product with its variants (one SKU per size and colour, each with its barcode): one catalog
+    for every channel."""
     return await idempotent(db_session, request, principal, lambda: service.create_product(db_session, data))
 
 
@@ -100,6 +105,8 @@ async def list_products(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ProductOut]:
+    """Products, oldest first: in a category (with its subtree) or whose name has the given words;
+    paginated."""
     sold_in = principal.channel or channel
     return await service.list_products(
         db_session,
@@ -118,6 +125,7 @@ async def list_products(
     responses=problem_responses(404),
 )
 async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> ProductOut:
+    """A product with all its variants (SKU, size, colour, barcode)."""
     return await service.get_product(db_session, product_id)
 
 
@@ -128,6 +136,8 @@ async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> Produc
     responses=problem_responses(400, 404, 409, 422),
 )
 async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: ProductUpdate) -> ProductOut:
+    """Change a product (PATCH: only the fields sent); `variants` adds new SKUs and updates this
+    product's existing ones."""
     return await service.update_product(db_session, product_id, data)
 
 
@@ -159,6 +169,7 @@ async def endless_aisle(
     responses=problem_responses(404),
 )
 async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
+    """A variant by its SKU, with its product."""
     return await service.get_variant(db_session, sku)
 
 
@@ -193,6 +204,8 @@ async def variant_offer(
 async def find_variant(
     db_session: AsyncSession, barcode: Annotated[str, Parameter(min_length=1, max_length=32)]
 ) -> VariantDetail:
+    """The variant a till or a handheld scanned: by barcode (EAN-8, UPC-A, EAN-13 or GTIN-14, check
+    digit verified)."""
     return await service.find_variant_by_barcode(db_session, barcode)
 
 
