@@ -76,6 +76,8 @@ async def list_fulfillment_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[FulfillmentOrderOut]:
+    """Fulfillment orders, oldest first, by location, status or order. A location-bound key (a
+    store, a warehouse) sees its own location's only, whatever it asks for."""
     if status is not None and status not in rules.STATUSES:
         raise InvalidInput(f"unknown status {status!r}", code="invalid_status", field="status")
     return await service.list_fulfillment_orders(
@@ -87,6 +89,8 @@ async def list_fulfillment_orders(
 async def get_fulfillment_order(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
 ) -> FulfillmentOrderOut:
+    """One fulfillment order: its lines, parcels with tracking, dates; a rejected one says where it
+    went (`rejection`)."""
     return await service.get_fulfillment_order(db_session, principal, fo_id)
 
 
@@ -97,6 +101,8 @@ async def get_fulfillment_order(
     responses=problem_responses(404),
 )
 async def order_fulfillment(db_session: AsyncSession, order_id: uuid.UUID) -> OrderFulfillmentOut:
+    """For the contact center: an order's fulfillment orders, each sourcing decision with every
+    candidate location and why it was or was not chosen, and the fulfillment timeline."""
     return await service.order_fulfillment(db_session, order_id)
 
 
@@ -214,6 +220,7 @@ async def next_pick_list(db_session: AsyncSession, principal: Principal, data: P
 
 @get("/pick-lists/{pick_list_id:uuid}", opt=WORKERS, summary="One pick list", responses=problem_responses(404))
 async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> PickListOut:
+    """One pick list, as it was handed out (its lines, totes and what was found)."""
     return await service.get_pick_list(db_session, principal, pick_list_id)
 
 
@@ -251,6 +258,8 @@ async def confirm_pick_list(
     responses=problem_responses(400, 403, 422),
 )
 async def put_bins(db_session: AsyncSession, principal: Principal, location_code: str, data: BinsBody) -> BinsOut:
+    """Where each SKU lives at a location (a JSON list or a CSV of `sku,bin`): pick lists walk the
+    aisles in bin order."""
     if len(location_code) > 40:
         raise InvalidInput("location code too long", code="unknown_location")
     return await service.put_bins(db_session, principal, location_code, data)
@@ -261,6 +270,8 @@ async def put_bins(db_session: AsyncSession, principal: Principal, location_code
 
 @get("/sourcing/rules", opt=RULE_READERS, summary="The sourcing rules in force")
 async def current_rules(db_session: AsyncSession) -> RuleVersionOut:
+    """The sourcing rules in force: how candidate locations are ranked for an order, and the
+    limits on ship-from-store (response time, rejections)."""
     return await service.current_version(db_session)
 
 
@@ -273,6 +284,7 @@ async def current_rules(db_session: AsyncSession) -> RuleVersionOut:
 async def rule_versions(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, before: Annotated[int | None, Parameter(ge=1)] = None
 ) -> list[RuleVersionOut]:
+    """The sourcing rules' versions, newest first: who changed what, when."""
     return await service.list_versions(db_session, before=before, limit=limit)
 
 
@@ -283,11 +295,13 @@ async def rule_versions(
     responses=problem_responses(404),
 )
 async def rule_version(db_session: AsyncSession, version: int) -> RuleVersionOut:
+    """One version of the sourcing rules."""
     return await service.get_version(db_session, version)
 
 
 @post("/sourcing/rules", opt=ADMIN, summary="Put a new rule version in force", responses=problem_responses(400))
 async def save_rules(db_session: AsyncSession, principal: Principal, data: RuleVersionCreate) -> RuleVersionOut:
+    """Put a new version of the sourcing rules in force for the orders placed from now on."""
     return await service.save_rules(db_session, data.rules, data.note, principal.key_id)
 
 
@@ -299,6 +313,8 @@ async def save_rules(db_session: AsyncSession, principal: Principal, data: RuleV
     responses=problem_responses(400),
 )
 async def simulate(db_session: AsyncSession, data: SimulationCreate) -> SimulationOut:
+    """Replay the last N orders under proposed rules and compare with what was decided (nothing is
+    changed)."""
     return await service.simulate(db_session, data.rules, data.orders)
 
 
