@@ -36,6 +36,8 @@ async def read_availability(
     radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
     pickup_only: bool = False,
 ) -> AvailabilityOut:
+    """What can be promised for up to 200 SKUs: the total that can ship, and per location, nearest
+    first when a point is given."""
     wanted = [s.strip() for s in skus.split(",") if s.strip()]
     return await service.availability(
         db_session,

@@ -61,6 +61,8 @@ async def create_reservation(
     state: State,
     data: ReservationCreate,
 ) -> Response[ReservationOut]:
+    """Hold stock for a reference (a kiosk basket, a till sale): all lines or none, never beyond
+    what is available; holds made by channel keys expire."""
     for line in data.lines:
         principal.require_location(line.location)
     expires_at = _default_expiry(principal, data.expires_at)
@@ -105,6 +107,7 @@ def _settle_lines(lines: list[SettleLine] | None) -> list[tuple[str, str, int]] 
     responses=problem_responses(403, 404, 409),
 )
 async def get_reservation(db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID) -> ReservationOut:
+    """A reservation this key's channel (and store) made; admins see any."""
     return await service.get_reservation(db_session, reservation_id=reservation_id, principal=principal)
 
 
@@ -121,6 +124,7 @@ async def get_reservation(db_session: AsyncSession, principal: Principal, reserv
 async def release_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ReleaseBody
 ) -> ReservationOut:
+    """Give back all or part of a hold this key's channel (and store) made."""
     lines = _settle_lines(data.lines)
     return await service.release(
         db_session, reservation_id=reservation_id, lines=lines, actor=principal.key_id, principal=principal
@@ -140,6 +144,8 @@ async def release_reservation(
 async def consume_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ConsumeBody
 ) -> ReservationOut:
+    """A till sale of a hold its store made: on hand and reserved go down, one sale ledger row per
+    line."""
     return await service.consume(
         db_session,
         reservation_id=reservation_id,

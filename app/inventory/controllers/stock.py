@@ -50,6 +50,8 @@ async def list_stock(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[StockLevelOut]:
+    """Stock levels by SKU and/or location: on hand, reserved, safety stock and available (on hand −
+    reserved − safety stock, never below 0)."""
     location = own_location(principal, location)
     return await service.stock_levels(db_session, sku=sku, location_code=location, limit=limit, cursor=cursor)
 
@@ -68,6 +70,8 @@ async def create_adjustment(
     data: AdjustmentCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[StockLevelOut]:
+    """Change a location's on hand by a delta with a reason (receipt, return_restock, damage,
+    correction): one ledger row each."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,
@@ -100,6 +104,8 @@ async def create_count(
     data: CountCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[list[StockLevelOut]]:
+    """A cycle count: the absolute on hand counted at a location; the ledger records the
+    difference."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,
@@ -124,6 +130,7 @@ async def create_count(
     responses=problem_responses(400, 422),
 )
 async def set_safety_stock(db_session: AsyncSession, location: str, sku: str, data: SafetyStockUpdate) -> StockLevelOut:
+    """The units of a SKU a location keeps off sale (null: the location's default applies)."""
     return await service.set_safety_stock(db_session, sku=sku, location_code=location, safety_stock=data.safety_stock)
 
 
@@ -141,6 +148,8 @@ async def read_ledger(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LedgerEntryOut]:
+    """The stock ledger of a location and/or SKU, newest first: every change of on hand with its
+    reason, reference, who and when."""
     location = own_location(principal, location)
     return await service.ledger(db_session, sku=sku, location_code=location, limit=limit, cursor=cursor)
 
@@ -158,6 +167,7 @@ async def read_on_hand_at(
     location: Annotated[str, Parameter(min_length=1, max_length=40)],
     at: datetime,
 ) -> OnHandAtOut:
+    """On hand of a SKU at a location as it was at a past time, summed from the ledger."""
     principal.require_location(location)
     if at.tzinfo is None:
         raise InvalidInput("`at` needs a time zone offset", code="naive_time")
@@ -185,6 +195,8 @@ async def sync_stock(
     data: SyncBatch,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[SyncOut]:
+    """A store's POS sends its counted stock as a batch (up to 10,000 lines); the differences go to
+    the ledger, and re-sending the same batch changes nothing."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,

@@ -28,6 +28,7 @@ from app.inventory.schemas import TransferCreate, TransferOut
 async def create_transfer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: TransferCreate
 ) -> Response[TransferOut]:
+    """Plan a transfer of stock from one location to another."""
     if principal.location_code not in (None, data.from_location, data.to_location):
         principal.require_location(data.from_location)
     return await idempotent(
@@ -59,12 +60,14 @@ async def list_transfers(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[TransferOut]:
+    """Transfers between locations, newest first (`status=dispatched`: in transit)."""
     location = own_location(principal, location)
     return await service.list_transfers(db_session, status=status, location_code=location, limit=limit, cursor=cursor)
 
 
 @get("/transfers/{transfer_id:uuid}", opt=MOVERS, summary="A transfer", responses=problem_responses(403, 404))
 async def get_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """A transfer with its lines and status."""
     return await service.get_transfer(db_session, transfer_id, principal=principal)
 
 
@@ -75,14 +78,17 @@ def _transfer_action(verb: str, summary: str) -> post:
 
 @_transfer_action("dispatch", "Dispatch: stock leaves the source (transfer_out) and is in transit to the destination")
 async def dispatch_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """The stock leaves the source (`transfer_out` in its ledger) and is in transit."""
     return await service.dispatch_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
 @_transfer_action("receive", "Receive: the stock arrives at the destination (transfer_in)")
 async def receive_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """The stock arrives at the destination (`transfer_in` in its ledger)."""
     return await service.receive_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
 @_transfer_action("cancel", "Cancel a transfer not yet dispatched")
 async def cancel_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """Cancel a transfer that has not left yet."""
     return await service.cancel_transfer(db_session, transfer_id, principal=principal)
