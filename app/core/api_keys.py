@@ -67,7 +67,12 @@ def key_out(key: ApiKey) -> ApiKeyOut:
     )
 
 
-@get("/api-keys", opt=ADMIN, summary="API keys, oldest first (revoked ones too)", responses=problem_responses(400))
+@get(
+    "/api-keys",
+    opt=ADMIN,
+    summary="API keys, oldest first (revoked ones too)",
+    responses=problem_responses(400, "invalid_cursor"),
+)
 async def list_api_keys(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[ApiKeyOut]:
@@ -85,7 +90,7 @@ async def list_api_keys(
         "Not replayed by Idempotency-Key: a replay would have to store the plaintext. A request "
         "retried after a lost answer creates a second key; revoke the one you did not receive."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_key_binding"),
 )
 async def create_api_key(db_session: AsyncSession, data: ApiKeyCreate) -> Response[ApiKeyCreated]:
     """A new API key with its role and, where the role needs it, channel and location. Its plaintext
@@ -102,7 +107,7 @@ async def create_api_key(db_session: AsyncSession, data: ApiKeyCreate) -> Respon
     "/api-keys/{key_id:uuid}",
     opt=ADMIN,
     summary="Revoke an API key (refused by every process within OMS_KEY_CACHE_SECONDS)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "api_key_not_found"),
 )
 async def revoke_api_key(db_session: AsyncSession, request: Request[Any, Any, Any], key_id: uuid.UUID) -> None:
     """Revoke a key: every process refuses it within the key cache time

@@ -57,7 +57,7 @@ machine-readable `code` (its `type` is `https://oms.dev/problems/<code>`); valid
 Each operation lists the codes it may answer with, one example each. Any operation may also
 answer 413 `payload_too_large`, 415 `unsupported_media_type`, 429 `too_many_requests` and 503
 (`overloaded`, `database_unavailable`, `contention`, `dependency_unavailable`) with
-`Retry-After`: retry those.
+`Retry-After`: retry those; a body nested deeper than the limit is 400 `json_too_deep`.
 
 ## Pagination
 Lists are cursor-paginated: `limit` (default 50) and `cursor`; the answer's `next_cursor`
@@ -82,6 +82,7 @@ SHARED_CODES = frozenset(
         "unavailable",
         "internal_error",
         "invalid_value",
+        "json_too_deep",
     }
 )
 

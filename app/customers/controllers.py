@@ -86,7 +86,7 @@ NO_STORE = CacheControlHeader(no_store=True)
     "/customers",
     opt=READERS,
     summary="Create a customer (issues the loyalty card)",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 422, "customer_exists", "invalid_email", "invalid_phone"),
 )
 async def create_customer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CustomerCreate
@@ -102,7 +102,7 @@ async def create_customer(
     "/customers",
     opt=READERS | REPLICA_READ,
     summary="Look a customer up by email, phone or card number",
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_card_number", "invalid_email", "invalid_lookup", "invalid_phone"),
 )
 async def find_customers(
     db_session: AsyncSession,
@@ -122,7 +122,7 @@ async def find_customers(
     "/customers/{customer_id:uuid}",
     opt=READERS | REPLICA_READ,
     summary="A customer (an absorbed id answers with its survivor)",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "customer_not_found", "customer_token_invalid", "customer_token_required"),
 )
 async def get_customer(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
@@ -139,7 +139,18 @@ async def get_customer(
     "/customers/{customer_id:uuid}",
     opt=READERS,
     summary="Change name, contacts, addresses or marketing consent",
-    responses=problem_responses(400, 403, 404, 409, 422),
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        409,
+        422,
+        "customer_exists",
+        "customer_not_found",
+        "customer_token_invalid",
+        "customer_token_required",
+        "invalid_email",
+    ),
 )
 async def update_customer(
     db_session: AsyncSession,
@@ -157,7 +168,7 @@ async def update_customer(
 @action(
     "/customers/{customer_id:uuid}/merge",
     opt=MERGERS,
-    errors=(400, 404, 409, 422),
+    errors=(400, 404, 409, 422, "cannot_merge_self", "customer_not_found"),
     summary="Merge another record of the same person into this one",
 )
 async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data: MergeBody) -> CustomerOut:
@@ -170,7 +181,7 @@ async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data
     "/customers/{customer_id:uuid}/overview",
     opt=READERS | REPLICA_READ,
     summary="Contact-center view: profile, loyalty balance, order history of every channel",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(400, 403, 404, "customer_not_found", "customer_token_required"),
 )
 async def customer_overview(
     db_session: AsyncSession,
@@ -189,7 +200,7 @@ async def customer_overview(
     "/customers/{customer_id:uuid}/view",
     opt=AGENTS,
     summary="Contact center: one customer's whole story in one call",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "customer_not_found"),
 )
 async def customer_view(
     db_session: AsyncSession,
@@ -232,7 +243,7 @@ async def search_customers(
     opt=STOREFRONTS,
     cache_control=NO_STORE,
     summary="Storefront: a customer token for a shopper the storefront has authenticated",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "customer_not_found"),
 )
 async def issue_customer_token(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID
@@ -247,7 +258,7 @@ async def issue_customer_token(
     opt=STOREFRONTS,
     cache_control=NO_STORE,
     summary="Storefront: a customer token for the shopper it has just logged in (by email or phone)",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 422, "customer_not_found", "invalid_lookup"),
 )
 async def start_customer_session(
     db_session: AsyncSession, principal: Principal, data: CustomerSessionCreate

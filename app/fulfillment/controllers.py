@@ -65,7 +65,7 @@ class PickListCreate(Body):
     "/fulfillment-orders",
     opt=READERS,
     summary="Fulfillment orders (a location key sees its own)",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_cursor", "invalid_status"),
 )
 async def list_fulfillment_orders(
     db_session: AsyncSession,
@@ -85,7 +85,12 @@ async def list_fulfillment_orders(
     )
 
 
-@get("/fulfillment-orders/{fo_id:uuid}", opt=READERS, summary="One fulfillment order", responses=problem_responses(404))
+@get(
+    "/fulfillment-orders/{fo_id:uuid}",
+    opt=READERS,
+    summary="One fulfillment order",
+    responses=problem_responses(404, "fulfillment_order_not_found"),
+)
 async def get_fulfillment_order(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
 ) -> FulfillmentOrderOut:
@@ -113,14 +118,18 @@ def _transition(
     return action(f"/fulfillment-orders/{{fo_id:uuid}}/{verb}", opt=opt, errors=errors, summary=summary)
 
 
-@_transition("accept", "The store takes the ship-from-store order")
+@_transition("accept", "The store takes the ship-from-store order", errors=(404, 409, "fulfillment_order_not_found"))
 async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     """A store takes a ship-from-store order before its answer is due (`respond_by`); it then
     goes into the store's next pick list."""
     return await service.accept(db_session, principal, fo_id)
 
 
-@_transition("reject", "The store refuses it: stock corrected by reason, re-sourced elsewhere", errors=(400, 404, 409))
+@_transition(
+    "reject",
+    "The store refuses it: stock corrected by reason, re-sourced elsewhere",
+    errors=(400, 404, 409, "fulfillment_order_not_found"),
+)
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
@@ -139,14 +148,20 @@ async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID,
     return await service.pack(db_session, principal, fo_id, data)
 
 
-@_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
+@_transition(
+    "ship",
+    "Shipped: reservation consumed (sale), card captured for the shipped lines",
+    errors=(404, 409, "fulfillment_order_not_found", "invalid_transition"),
+)
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     """The parcels leave: the reservation becomes a sale in the ledger and the card is captured
     for the shipped lines; a ship-to-store parcel becomes a transfer in transit."""
     return await fulfillment_progress.ship(db_session, principal, fo_id)
 
 
-@_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
+@_transition(
+    "ready", "Ready for pickup: a pickup code is sent to the customer", errors=(404, 409, "fulfillment_order_not_found")
+)
 async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     """A pickup is ready at the counter: the customer is sent a pickup code, and the pickup
     expires if not collected in time."""
@@ -156,7 +171,17 @@ async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
 @_transition(
     "collect",
     "Handed over at the counter against the pickup code, or the order number with the customer's card or phone",
-    errors=(400, 404, 409, 422, 423),
+    errors=(
+        400,
+        404,
+        409,
+        422,
+        423,
+        "fulfillment_order_not_found",
+        "invalid_transition",
+        "pickup_locked",
+        "wrong_pickup_code",
+    ),
     opt=COUNTER,
 )
 async def collect(
@@ -188,7 +213,7 @@ async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> Car
 @action(
     "/parcels/received",
     opt=WORKERS,
-    errors=(400, 404, 409),
+    errors=(400, 404, 409, "unknown_parcel"),
     summary="A store scans a ship-to-store parcel in at its back door (as the carrier's delivered)",
 )
 async def receive_parcel(db_session: AsyncSession, principal: Principal, data: ParcelScan) -> CarrierEventOut:
@@ -207,7 +232,7 @@ async def receive_parcel(db_session: AsyncSession, principal: Principal, data: P
     opt=WORKERS,
     status_code=201,
     summary="The next pick list of the caller's location",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "location_required", "nothing_to_pick"),
 )
 async def next_pick_list(db_session: AsyncSession, principal: Principal, data: PickListCreate) -> PickListOut:
     """The next walk at the caller's location: the open fulfillment orders' lines, with product
@@ -218,7 +243,12 @@ async def next_pick_list(db_session: AsyncSession, principal: Principal, data: P
     return await service.next_pick_list(db_session, principal, location)
 
 
-@get("/pick-lists/{pick_list_id:uuid}", opt=WORKERS, summary="One pick list", responses=problem_responses(404))
+@get(
+    "/pick-lists/{pick_list_id:uuid}",
+    opt=WORKERS,
+    summary="One pick list",
+    responses=problem_responses(404, "pick_list_not_found"),
+)
 async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> PickListOut:
     """One pick list, as it was handed out (its lines, totes and what was found)."""
     return await service.get_pick_list(db_session, principal, pick_list_id)
@@ -229,7 +259,7 @@ async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_lis
     opt=WORKERS,
     media_type="text/html",
     summary="Printable pick list (A4 or handheld)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "pick_list_not_found"),
 )
 async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> str:
     """The pick list as a page to print on A4 or a 4-inch label printer: barcodes, bins in
@@ -240,7 +270,7 @@ async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_l
 @action(
     "/pick-lists/{pick_list_id:uuid}/confirm",
     opt=WORKERS,
-    errors=(400, 404, 409, 422),
+    errors=(400, 404, 409, 422, "confirmation_mismatch", "pick_list_closed"),
     summary="Units found per SKU; short picks are re-sourced and counted",
 )
 async def confirm_pick_list(
@@ -255,7 +285,7 @@ async def confirm_pick_list(
     "/bins/{location_code:str}",
     opt=BIN_WRITERS,
     summary="Set where SKUs live at a location (JSON list or CSV `sku,bin`)",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 422, "invalid_bins", "unknown_location", "unknown_sku"),
 )
 async def put_bins(db_session: AsyncSession, principal: Principal, location_code: str, data: BinsBody) -> BinsOut:
     """Where each SKU lives at a location (a JSON list or a CSV of `sku,bin`): pick lists walk the
@@ -292,7 +322,7 @@ async def rule_versions(
     "/sourcing/rules/versions/{version:int}",
     opt=RULE_READERS,
     summary="One rule version",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "rule_version_not_found"),
 )
 async def rule_version(db_session: AsyncSession, version: int) -> RuleVersionOut:
     """One version of the sourcing rules."""

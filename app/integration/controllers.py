@@ -36,7 +36,7 @@ TypesParam = Annotated[
     "/events",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(400, 401, 403, "invalid_cursor"),
     summary="Events in a stable order: nothing ever appears behind a cursor you hold",
 )
 async def list_events(
@@ -55,7 +55,9 @@ async def list_events(
     "/webhooks",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(
+        400, 401, 403, 422, "invalid_webhook_url", "unknown_event_type", "webhook_address_not_allowed"
+    ),
     summary="Subscribe a URL to event types; the signing secret is returned once",
     description=(
         "The URL must reach a public address: loopback, private, link-local, multicast, reserved and "
@@ -82,7 +84,12 @@ async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
     return await service.list_subscriptions(db_session)
 
 
-@get("/webhooks/{webhook_id:uuid}", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403, 404))
+@get(
+    "/webhooks/{webhook_id:uuid}",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(401, 403, 404, "unknown_webhook"),
+)
 async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
     """One webhook subscription."""
     return await service.get_subscription(db_session, webhook_id)
@@ -104,7 +111,7 @@ async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session:
     "/webhooks/{webhook_id:uuid}",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, "unknown_webhook"),
     summary="Delete a subscription and its deliveries",
 )
 async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> None:
@@ -116,7 +123,7 @@ async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> Non
     "/webhooks/{webhook_id:uuid}/deliveries",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, "unknown_webhook"),
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
@@ -135,7 +142,7 @@ async def list_deliveries(
     opt=INTEGRATORS,
     tags=["integration"],
     status_code=202,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, "unknown_delivery"),
 )
 async def replay_delivery(webhook_id: uuid.UUID, delivery_id: int, db_session: AsyncSession) -> DeliveryOut:
     """Send a delivery again (after the endpoint was fixed): queued at once, answered 202."""

@@ -38,7 +38,9 @@ CardPath = Annotated[
     "/loyalty/cards/{number:str}",
     opt=READERS,
     summary="A loyalty card: available and pending points, tier, progress, expiries, latest ledger rows",
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(
+        403, 404, 422, "card_not_found", "customer_token_invalid", "customer_token_required", "invalid_card_number"
+    ),
 )
 async def get_card(
     db_session: AsyncSession, principal: Principal, number: CardPath, customer_token: CustomerToken = None
@@ -53,7 +55,7 @@ async def get_card(
     "/loyalty/cards/{number:str}/ledger",
     opt=READERS,
     summary="The card's points ledger, newest first",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "invalid_card_number", "invalid_cursor"),
 )
 async def get_ledger(
     db_session: AsyncSession,
@@ -74,7 +76,7 @@ async def get_ledger(
     "/loyalty/cards/{number:str}/adjustments",
     opt=ADJUSTERS,
     summary="Correct a card's points (positive: available at once; negative: only from available points)",
-    responses=problem_responses(400, 404, 409, 422, 428),
+    responses=problem_responses(400, 404, 409, 422, 428, "card_not_found", "insufficient_points", "invalid_points"),
     before_request=key_required,
 )
 async def create_adjustment(

@@ -53,7 +53,7 @@ async def _report(
     "/reports/channels",
     opt=READERS | REPLICA_READ,
     summary="The channel dashboard's figures for a period and optional locations",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_locations", "invalid_period"),
 )
 async def channels_report(
     db_session: AsyncSession, from_: From = None, to: To = None, location: Locations = None
@@ -69,7 +69,7 @@ async def channels_report(
     opt=READERS | REPLICA_READ,
     media_type="text/csv",
     summary="One table of the channel dashboard as CSV",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "unknown_report_table"),
 )
 async def channels_report_csv(
     db_session: AsyncSession, table: Table, from_: From = None, to: To = None, location: Locations = None

@@ -66,7 +66,8 @@ async def client(db_maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[ht
         await response.aread()
         code = response.json().get("code")
         operation = operation_of(response.request.method, response.request.url.path)
-        if operation is None or code in SHARED_CODES:
+        # Problem classes a test defines to inject a failure are named test_*: not the API's.
+        if operation is None or code in SHARED_CODES or str(code).startswith("test_"):
             return
         if record_to:
             with open(record_to, "a") as out:

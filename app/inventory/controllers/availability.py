@@ -25,7 +25,7 @@ from app.inventory.schemas import AvailabilityOut
         "(`reason: not_sold_in_channel`). With lat/lon, locations carry their distance and come "
         "nearest first; radius_km keeps only those within it; pickup_only keeps pickup stores."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_point", "too_many_skus"),
 )
 async def read_availability(
     db_session: AsyncSession,

@@ -60,7 +60,9 @@ async def list_stock(
     "/stock/adjustments",
     opt=ADJUSTERS,
     summary="Change on_hand by a delta with a reason (receipt, return_restock, damage, correction)",
-    responses=problem_responses(400, 403, 409, 422, 428),
+    responses=problem_responses(
+        400, 403, 409, 422, 428, "invalid_reason", "on_hand_would_go_negative", "unknown_location", "unknown_sku"
+    ),
     before_request=key_required,
 )
 async def create_adjustment(
@@ -94,7 +96,7 @@ async def create_adjustment(
     "/stock/counts",
     opt=COUNTERS,
     summary="Cycle count: set absolute on_hand; the ledger records the difference",
-    responses=problem_responses(400, 403, 409, 422, 428),
+    responses=problem_responses(400, 403, 409, 422, 428, "counted_in_future", "counted_too_long_ago", "duplicate_line"),
     before_request=key_required,
 )
 async def create_count(
@@ -138,7 +140,7 @@ async def set_safety_stock(db_session: AsyncSession, location: str, sku: str, da
     "/stock/ledger",
     opt=LEDGER_READERS,
     summary="The stock ledger of a location and/or SKU, newest first",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 422, "invalid_cursor", "ledger_filter_required"),
 )
 async def read_ledger(
     db_session: AsyncSession,
@@ -185,7 +187,7 @@ async def read_on_hand_at(
         "sales and receipts stay. A line that would then leave on_hand negative is rejected "
         "(`count_conflicts_with_later_movements`); the other lines apply."
     ),
-    responses=problem_responses(400, 403, 422, 428),
+    responses=problem_responses(400, 403, 422, 428, "batch_too_large", "duplicate_line", "unknown_sku"),
     before_request=key_required,
 )
 async def sync_stock(

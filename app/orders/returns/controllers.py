@@ -42,7 +42,21 @@ POLICY_WRITERS = roles(Role.ADMIN, Role.MERCHANDISER)
 @post(
     "/returns",
     opt=SHOPPERS,
-    responses=problem_responses(400, 403, 404, 409, 422, 428),
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        409,
+        422,
+        428,
+        "already_returned",
+        "not_returnable",
+        "not_shipped",
+        "receipt_mismatch",
+        "return_exceeds_purchase",
+        "return_window_closed",
+        "unknown_order_line",
+    ),
     tags=["returns"],
     before_request=key_required,
 )
@@ -70,7 +84,12 @@ async def create_return(
     )
 
 
-@get("/returns", opt=SHOPPERS, responses=problem_responses(400, 403, 404, 422), tags=["returns"])
+@get(
+    "/returns",
+    opt=SHOPPERS,
+    responses=problem_responses(400, 403, 404, 422, "returns_filter_required"),
+    tags=["returns"],
+)
 async def list_returns(
     principal: Principal,
     db_session: AsyncSession,
@@ -94,7 +113,12 @@ async def list_returns(
     )
 
 
-@get("/returns/{return_id:uuid}", opt=READERS, responses=problem_responses(403, 404), tags=["returns"])
+@get(
+    "/returns/{return_id:uuid}",
+    opt=READERS,
+    responses=problem_responses(403, 404, "return_not_found"),
+    tags=["returns"],
+)
 async def get_return(
     return_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnOut:
@@ -103,7 +127,12 @@ async def get_return(
     return await return_and_refund.get_return(db_session, principal, return_id, customer_token)
 
 
-@action("/returns/{return_id:uuid}/receive", opt=RECEIVERS, errors=(400, 403, 404, 409, 422), tags=["returns"])
+@action(
+    "/returns/{return_id:uuid}/receive",
+    opt=RECEIVERS,
+    errors=(400, 403, 404, 409, 422, "location_does_not_accept_returns"),
+    tags=["returns"],
+)
 async def receive_return(
     return_id: uuid.UUID, data: ReceiveBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:
@@ -115,7 +144,7 @@ async def receive_return(
 @action(
     "/returns/{return_id:uuid}/refund",
     opt=REFUNDERS,
-    errors=(400, 403, 404, 409, 428),
+    errors=(400, 403, 404, 409, 428, "invalid_transition", "return_not_found"),
     tags=["returns"],
     before_request=key_required,
 )
@@ -178,7 +207,7 @@ async def create_exchange(
 @get(
     "/orders/{order_id:uuid}/returnable",
     opt=SHOPPERS,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "order_not_found"),
     tags=["returns"],
 )
 async def order_returnable(
@@ -191,7 +220,7 @@ async def order_returnable(
 @get(
     "/customers/{customer_id:uuid}/returnable-lines",
     opt=SHOPPERS,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "customer_not_found"),
     tags=["returns"],
 )
 async def customer_returnable_lines(
