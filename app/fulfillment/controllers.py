@@ -128,7 +128,7 @@ async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUI
 @_transition(
     "reject",
     "The store refuses it: stock corrected by reason, re-sourced elsewhere",
-    errors=(400, 404, 409, "fulfillment_order_not_found"),
+    errors=("fulfillment_order_not_found", "invalid_transition"),
 )
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody

@@ -17,6 +17,19 @@ from app.core.routes import action
 from app.core.schema import Code
 from app.flows import exchange, return_and_refund
 from app.orders.returns import service
+from app.orders.returns.errors import (
+    DuplicateLine,
+    ExceedsPurchase,
+    ImmediateOnlyAtStore,
+    LocationDoesNotAcceptReturns,
+    NotEligible,
+    OrderRequired,
+    ReceiptMismatch,
+    ReturnOrderNotFound,
+    ReturnRace,
+    UnknownLocation,
+    UnknownOrderLine,
+)
 from app.orders.returns.rules import Action
 from app.orders.returns.schemas import (
     CloseBody,
@@ -43,19 +56,20 @@ POLICY_WRITERS = roles(Role.ADMIN, Role.MERCHANDISER)
     "/returns",
     opt=SHOPPERS,
     responses=problem_responses(
-        400,
-        403,
-        404,
-        409,
-        422,
-        428,
-        "already_returned",
-        "not_returnable",
+        OrderRequired,
+        ReturnOrderNotFound,
+        "customer_token_required",
+        "customer_token_invalid",
+        NotEligible,
+        ReturnRace,
         "not_shipped",
-        "receipt_mismatch",
-        "return_exceeds_purchase",
-        "return_window_closed",
-        "unknown_order_line",
+        ReceiptMismatch,
+        ExceedsPurchase,
+        UnknownOrderLine,
+        DuplicateLine,
+        LocationDoesNotAcceptReturns,
+        ImmediateOnlyAtStore,
+        UnknownLocation,
     ),
     tags=["returns"],
     before_request=key_required,
