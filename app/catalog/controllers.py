@@ -16,7 +16,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import service
+from app.catalog import rules, service
 from app.catalog.schemas import (
     CategoryCreate,
     CategoryOut,
@@ -212,7 +212,8 @@ async def variant_offer(
     responses=problem_responses(400, 404, 422, "invalid_barcode", "unknown_barcode"),
 )
 async def find_variant(
-    db_session: AsyncSession, barcode: Annotated[str, Parameter(min_length=1, max_length=32)]
+    db_session: AsyncSession,
+    barcode: Annotated[str, Parameter(min_length=1, max_length=32, schema_extra={"pattern": rules.BARCODE_PATTERN})],
 ) -> VariantDetail:
     """The variant a till or a handheld scanned: by barcode (EAN-8, UPC-A, EAN-13 or GTIN-14, check
     digit verified)."""

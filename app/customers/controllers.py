@@ -58,8 +58,9 @@ from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.replicas import REPLICA_READ
 from app.core.routes import action
-from app.customers import service
+from app.customers import rules, service
 from app.customers.schemas import (
+    EMAIL,
     CustomerCreate,
     CustomerOut,
     CustomerOverview,
@@ -108,9 +109,9 @@ async def find_customers(
     db_session: AsyncSession,
     principal: Principal,
     customer_token: CustomerToken = None,
-    email: Annotated[str | None, Parameter(max_length=320)] = None,
+    email: Annotated[str | None, Parameter(max_length=320, schema_extra=EMAIL["extra"])] = None,
     phone: Annotated[str | None, Parameter(max_length=40)] = None,
-    card: Annotated[str | None, Parameter(max_length=40)] = None,
+    card: Annotated[str | None, Parameter(max_length=40, schema_extra={"pattern": rules.CARD_PATTERN})] = None,
 ) -> Page[CustomerOut]:
     """Find customers by e-mail, phone (any format: normalized to E.164) or loyalty card number: the
     one record a shopper has in every channel (a merged record answers with its survivor)."""

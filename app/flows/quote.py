@@ -3,8 +3,9 @@ arguments: the pickup store's price zone (inventory's `locations.zone`), the cus
 loyalty tier (loyalty) and whether they have not ordered yet (orders). Pricing, beside or
 below those domains, reads none of them; the API caller never states them.
 
-Used by the quote endpoint (`POST /v1/pricing/quote`), by the place-order flow, and by the
-cart endpoints (carts are priced live inside orders).
+Used by the quote endpoint (`POST /v1/pricing/quote`, and the console's order form, which
+shows the caller the same quote: `quote`), by the place-order flow, and by the cart
+endpoints (carts are priced live inside orders).
 
 Decision — carts: a cart endpoint's controller asks this flow for the facts of the cart's
 customer (`cart_facts`: one read of the cart's owner, then the tier and first order; or
@@ -31,6 +32,7 @@ from app.loyalty import service as loyalty
 from app.orders import service as orders
 from app.orders.schemas import OrderCreate
 from app.pricing import service as pricing
+from app.pricing.schemas import DeliveryChoice, PickupChoice, QuoteRequest
 
 
 async def price_zone(session: AsyncSession, *, zone: str | None, store: str | None) -> str:
@@ -78,3 +80,32 @@ async def order_facts(session: AsyncSession, data: OrderCreate) -> pricing.Custo
     if data.cart_id is not None:
         return await cart_facts(session, data.cart_id)
     return await customer_facts(session, data.customer_id)
+
+
+async def quote(session: AsyncSession, principal: Principal, data: QuoteRequest, token: str | None) -> pricing.Quote:
+    """A quote as `POST /v1/pricing/quote` answers it: the zone is the explicit one, else the
+    pickup store's, else the delivery address's; the customer's facts are the records'."""
+    choice = data.fulfillment
+    zone: str | pricing.ZoneAddress
+    if data.zone is None and isinstance(choice, DeliveryChoice):
+        zone = pricing.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
+    else:
+        store = choice.location_code if isinstance(choice, PickupChoice) else None
+        zone = await price_zone(session, zone=data.zone, store=store)
+    customer_id = data.customer.id if data.customer else None
+    # The records' facts, not the caller's; a storefront names only its own shopper (token).
+    facts = await callers_customer_facts(session, principal, customer_id, token)
+    return await pricing.quote(
+        session,
+        pricing.QuoteInput(
+            currency=data.currency,
+            lines=tuple(pricing.QuoteLine(line.sku, line.quantity) for line in data.lines),
+            zone=zone,
+            codes=tuple(data.codes),
+            customer_id=customer_id,
+            loyalty_tier=facts.loyalty_tier,
+            first_order=facts.first_order,
+            channel=principal.channel.value if principal.channel else None,
+            home_delivery=isinstance(choice, DeliveryChoice),
+        ),
+    )

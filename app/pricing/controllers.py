@@ -20,6 +20,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.replicas import REPLICA_READ
+from app.flows import delivery_promise
 from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
@@ -28,10 +29,8 @@ from app.pricing.schemas import (
     CodeOutcomeOut,
     CodesCreate,
     CodesCreated,
-    DeliveryChoice,
     DeliveryFeeOut,
     LineDiscountOut,
-    PickupChoice,
     PriceCreate,
     PriceOut,
     PriceZoneCreate,
@@ -396,7 +395,9 @@ async def list_codes(
         "reported in `codes` with a reason (`unknown_code`, `code_expired`, `below_minimum`, "
         "`usage_limit_reached`, `not_combinable`, ...), never as an error. The zone is the explicit `zone`, "
         "else the pickup store's, else the delivery address's, else `default`. A storefront key naming a "
-        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`)."
+        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`). "
+        "With a fulfillment choice, `promise` answers the earliest delivery day (`promised_by`) or pickup-ready "
+        'time (`ready_by`) of the plan an order would get now, per group (README "Delivery promise").'
     ),
     responses=problem_responses(
         400,
@@ -413,31 +414,10 @@ async def list_codes(
 async def quote(
     db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None
 ) -> QuoteOut:
-    choice = data.fulfillment
-    zone: str | service.ZoneAddress
-    if data.zone is None and isinstance(choice, DeliveryChoice):
-        zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
-    else:
-        store = choice.location_code if isinstance(choice, PickupChoice) else None
-        zone = await quote_flow.price_zone(db_session, zone=data.zone, store=store)
-    customer_id = data.customer.id if data.customer else None
-    # The records' facts, not the caller's; a storefront names only its own shopper (token).
-    facts = await quote_flow.callers_customer_facts(db_session, principal, customer_id, customer_token)
-    result = await service.quote(
-        db_session,
-        service.QuoteInput(
-            currency=data.currency,
-            lines=tuple(service.QuoteLine(line.sku, line.quantity) for line in data.lines),
-            zone=zone,
-            codes=tuple(data.codes),
-            customer_id=customer_id,
-            loyalty_tier=facts.loyalty_tier,
-            first_order=facts.first_order,
-            channel=principal.channel.value if principal.channel else None,
-            home_delivery=isinstance(choice, DeliveryChoice),
-        ),
-    )
-    return _quote_out(result)
+    result = await quote_flow.quote(db_session, principal, data, customer_token)
+    out = _quote_out(result)
+    out.promise = await delivery_promise.quote_promise(db_session, data)
+    return out
 
 
 ROUTES: list[Any] = [

@@ -4,7 +4,7 @@ basis points (2000 = 20 %); times: ISO 8601 with an offset."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -287,6 +287,26 @@ class CodeOutcomeOut(Out):
     promotion_id: str | None
 
 
+class PromiseGroupOut(Out):
+    """One group of the order as sourcing would plan it now: where it comes from and when."""
+
+    type: str  # delivery | pickup | ship_to_store (a transfer feeding the pickup)
+    location: str
+    skus: list[str]
+    promised_by: date | None  # delivery: the earliest delivery day
+    ready_by: datetime | None  # pickup, ship_to_store: ready for collection at the store
+
+
+class FulfillmentPromiseOut(Out):
+    """The delivery promise of the quote's fulfillment (README "Delivery promise")."""
+
+    method: str  # delivery | pickup
+    promised_by: date | None  # delivery: the day the last parcel arrives
+    ready_by: datetime | None  # pickup: when all of it is ready for collection
+    groups: list[PromiseGroupOut]
+    unavailable: list[str]  # SKUs no location can serve now (no promise for them)
+
+
 class QuoteOut(Out):
     currency: str
     zone: str
@@ -300,6 +320,8 @@ class QuoteOut(Out):
     delivery: int
     total: int
     codes: list[CodeOutcomeOut]
+    # With a fulfillment choice: the earliest delivery day / pickup-ready time, per group.
+    promise: FulfillmentPromiseOut | None = None
 
 
 class PriceInForceOut(Out):
