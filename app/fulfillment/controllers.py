@@ -142,7 +142,9 @@ async def reject(
     return await fulfillment_progress.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
-@_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
+@_transition(
+    "pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409, "fulfillment_order_not_found")
+)
 async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: PackBody) -> FulfillmentOrderOut:
     """The picked units are packed into parcels, each with its carrier and tracking number (a
     carrier's tracking number is used once)."""

@@ -347,7 +347,7 @@ async def archive_promotion(db_session: AsyncSession, promotion_id: uuid.UUID) -
     "/promotions/{promotion_id:uuid}/codes",
     opt=WRITERS,
     summary="Add one named code, or generate N unique codes (single-use unless max_uses)",
-    responses=problem_responses(400, 404, 409, 422, "invalid_codes_request"),
+    responses=problem_responses(400, 404, 409, 422, "invalid_codes_request", "promotion_not_found"),
 )
 async def add_codes(
     db_session: AsyncSession,

@@ -31,7 +31,7 @@ from app.inventory.schemas import AvailabilityOut
         "(a pickup store's own stock ready for collection) and `delivery_by` (a shipping location's "
         "earliest delivery day; `country` picks the transit days to that country)."
     ),
-    responses=problem_responses(400, 422, "invalid_point", "too_many_skus"),
+    responses=problem_responses(400, 422, "invalid_point", "too_many_skus", "invalid_cursor"),
 )
 async def read_availability(
     db_session: AsyncSession,

@@ -23,7 +23,16 @@ from app.inventory.schemas import LocationCreate, LocationOut, LocationUpdate
     "/locations",
     opt=ADMIN,
     summary="Create a warehouse or store",
-    responses=problem_responses(400, 409, 422, "invalid_location", "invalid_time_zone", "location_exists"),
+    responses=problem_responses(
+        400,
+        409,
+        422,
+        "invalid_location",
+        "invalid_time_zone",
+        "location_exists",
+        "invalid_promise_settings",
+        "unknown_price_zone",
+    ),
 )
 async def create_location(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: LocationCreate
@@ -64,7 +73,7 @@ async def get_location(db_session: AsyncSession, code: str) -> LocationOut:
     "/locations/{code:str}",
     opt=ADMIN,
     summary="Change a location",
-    responses=problem_responses(400, 404, 422, "location_not_found"),
+    responses=problem_responses(400, 404, 422, "location_not_found", "invalid_promise_settings", "unknown_price_zone"),
 )
 async def update_location(db_session: AsyncSession, code: str, data: LocationUpdate) -> LocationOut:
     return await location_setup.update_location(db_session, code, data)
