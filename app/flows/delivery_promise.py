@@ -12,28 +12,30 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.fulfillment_choice import FulfillmentOut
 from app.fulfillment import service as fulfillment
 from app.inventory import service as inventory
-from app.pricing.schemas import DeliveryChoice, FulfillmentPromiseOut, PickupChoice, PromiseGroupOut, QuoteRequest
+from app.pricing.schemas import FulfillmentPromiseOut, PromiseGroupOut
 
 
-async def quote_promise(session: AsyncSession, data: QuoteRequest) -> FulfillmentPromiseOut | None:
-    """The promise of the quote's fulfillment choice (none without one)."""
-    choice = data.fulfillment
+async def quote_promise(
+    session: AsyncSession, choice: FulfillmentOut | None, lines: Sequence[tuple[str, int]]
+) -> FulfillmentPromiseOut | None:
+    """The promise of the quote's fulfillment choice, as the quote understood it (none without one)."""
     if choice is None:
         return None
-    lines = _merged([(line.sku, line.quantity) for line in data.lines])
-    if isinstance(choice, PickupChoice):
+    needs = _merged(lines)
+    if choice.method == "pickup":
         planned = await fulfillment.quote_promise(
-            session, now=clock.now(), fulfillment="pickup", lines=lines, pickup_location=choice.location_code
+            session, now=clock.now(), fulfillment="pickup", lines=needs, pickup_location=choice.location
         )
     else:
-        assert isinstance(choice, DeliveryChoice)
+        country = (choice.address or {}).get("country")
         planned = await fulfillment.quote_promise(
-            session, now=clock.now(), fulfillment="delivery", lines=lines, country=choice.country
+            session, now=clock.now(), fulfillment="delivery", lines=needs, country=country
         )
     return FulfillmentPromiseOut(
-        method="pickup" if isinstance(choice, PickupChoice) else "delivery",
+        method=choice.method,
         promised_by=planned.promised_by,
         ready_by=planned.ready_by,
         groups=[

@@ -128,5 +128,6 @@ def _to_source(draft: orders.Draft, new: orders.NewOrder) -> fulfillment.OrderTo
         pickup_location=draft.pickup_location,
         latitude=address.get("latitude"),
         longitude=address.get("longitude"),
+        pickup_contact=draft.contact if draft.pickup_location is not None else None,
         country=address.get("country"),
     )

@@ -149,7 +149,7 @@ def _order(
     """Place an order of one SKU the fulfilling location has (the first that places). An order
     kept for one action (`pooled=False`) stays out of the pools every other case draws from,
     so that a random cancel does not take it first."""
-    store = fulfillment.get("pickup_location")
+    store = fulfillment["fulfillment"].get("location")
     for sku in ids["store_sku"] if store else ids["sku"]:
         price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
         body = {
@@ -177,8 +177,8 @@ def _fos(api: Api, order_id: str) -> list[str]:
 def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     """Orders in the states the actions need: one delivered (returns, exchanges), one open at the
     warehouse (pick lists), one to cancel, one held, store pickups to accept, reject and make ready."""
-    delivery = {"fulfillment": "delivery", "delivery_address": ADDRESS}
-    pickup = {"fulfillment": "pickup", "pickup_location": "STORE-BERLIN"}
+    delivery = {"fulfillment": {"method": "delivery", "address": ADDRESS}}
+    pickup = {"fulfillment": {"method": "pickup", "location": "STORE-BERLIN"}}
     stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
     ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
     delivered = _order(api, ids, "contact_center", delivery, quantity=6)
@@ -424,8 +424,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"note": "checked"},
         "POST /v1/orders": {
             "lines": [{"sku": sku, "quantity": 1}],
-            "fulfillment": "delivery",
-            "delivery_address": ADDRESS,
+            "fulfillment": {"method": "delivery", "address": ADDRESS},
             "tenders": [{"kind": "card", "amount": first("order_sku_price", 1), "card_token": "tok_visa"}],
         },
         "POST /v1/returns": {

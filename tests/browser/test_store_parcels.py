@@ -11,6 +11,7 @@ from playwright.async_api import expect
 
 from app.console.rules import StaffRole
 from tests.browser.conftest import Live, add_staff, place_order, screenshot, signed_in
+from tests.factories.orders import GUEST_CONTACT
 
 STORE, OTHER, SKU = "STORE-HAMBURG", "STORE-MUNICH", "SCARF-WOOL-GREY-ONESIZE"
 
@@ -20,7 +21,7 @@ async def test_associate_scans_in_a_ship_to_store_parcel(live: Live, browser: ob
     with live.api("admin") as admin:
         counted = admin.post("/v1/stock/counts", json={"location": STORE, "lines": [{"sku": SKU, "on_hand": 0}]})
         assert counted.status_code in (200, 201), counted.text
-    order = place_order(live, {SKU: 1}, fulfillment="pickup", pickup_location=STORE, delivery_address=None)
+    order = place_order(live, {SKU: 1}, fulfillment={"method": "pickup", "location": STORE}, contact=GUEST_CONTACT)
     order_id = uuid.UUID(order["id"])
     inbound = (
         await live.rows(

@@ -130,6 +130,7 @@ def _choice(form: OrderForm, customer: CustomerOut) -> Choice | str | None:
             return "Choose one of the customer's addresses."
         saved = msgspec.to_builtins(customer.addresses[index])
         saved.pop("label", None)
+        saved.pop("id", None)
         if not saved.get("postal_code"):
             return "That address has no postal code: enter it as a new address."
         return Choice("delivery", address={"recipient": customer.name, **saved})
@@ -139,10 +140,10 @@ def _choice(form: OrderForm, customer: CustomerOut) -> Choice | str | None:
 async def _quote(session: AsyncSession, staff: Staff, customer: CustomerOut, form: OrderForm, choice: Choice) -> Any:
     """The quote endpoint's answer for this cart, customer and delivery or pickup."""
     if choice.store is not None:
-        how: dict[str, Any] = {"method": "pickup", "location_code": choice.store}
+        how: dict[str, Any] = {"method": "pickup", "location": choice.store}
     else:
         address = choice.address or {}
-        how = {"method": "delivery", "country": address["country"], "postal_code": address["postal_code"]}
+        how = {"method": "delivery", "address": {"country": address["country"], "postal_code": address["postal_code"]}}
     body = {
         "currency": get_settings().currency,
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in form.lines.items()],
@@ -282,14 +283,14 @@ def _order_body(customer: CustomerOut, form: OrderForm, choice: Choice, paid: Te
     if paid.card_amount:
         tenders.append({"kind": "card", "amount": paid.card_amount, "card_token": form.card_token})
     return {
-        "fulfillment": choice.fulfillment,
+        "fulfillment": {"method": "pickup", "location": choice.store}
+        if choice.store is not None
+        else {"method": "delivery", "address": choice.address},
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in form.lines.items()],
         "codes": [form.code] if form.code else [],
         "customer_id": str(customer.id),
         "currency": currency,
         "tenders": tenders,
-        "delivery_address": choice.address,
-        "pickup_location": choice.store,
     }
 
 

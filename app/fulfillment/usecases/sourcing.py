@@ -51,6 +51,8 @@ class OrderToSource(msgspec.Struct, frozen=True, kw_only=True):
     longitude: float | None = None
     promised_at: datetime | None = None
     pickup_slot_at: datetime | None = None
+    # Who to tell when the pickup is ready ({"email", "phone"}): the `pickup_ready` event carries it.
+    pickup_contact: dict[str, str] | None = None
     # The delivery address's ISO country: the promise's transit days (README "Delivery promise").
     country: str | None = None
 
@@ -385,6 +387,7 @@ def _fulfillment_orders(
                 "units": sum(ln.quantity for ln in a.lines),
                 "promised_at": promised.get((a.type, a.location_code), order.promised_at),
                 "pickup_slot_at": order.pickup_slot_at if a.type == "pickup" else None,
+                "pickup_contact": order.pickup_contact if a.type == "pickup" else None,
                 # Ship-from-store: a store that does not accept in time counts as rejecting.
                 "respond_by": now + timedelta(minutes=current.store_response_minutes)
                 if a.type == "delivery" and at_store

@@ -29,7 +29,7 @@ async def test_storefront_quote_promises_delivery_and_pickup_dates(api: Api, db:
 
     home = await web.post(
         "/v1/pricing/quote",
-        json={**quote, "fulfillment": {"method": "delivery", "country": "FR", "postal_code": "75001"}},
+        json={**quote, "fulfillment": {"method": "delivery", "address": {"country": "FR", "postal_code": "75001"}}},
     )
     assert home.status_code == 200, home.text
     promise = home.json()["promise"]
@@ -47,7 +47,7 @@ async def test_storefront_quote_promises_delivery_and_pickup_dates(api: Api, db:
     assert promise["unavailable"] == []
 
     store = await web.post(
-        "/v1/pricing/quote", json={**quote, "fulfillment": {"method": "pickup", "location_code": "STORE-TEST"}}
+        "/v1/pricing/quote", json={**quote, "fulfillment": {"method": "pickup", "location": "STORE-TEST"}}
     )
     promise = store.json()["promise"]
     # From the store's own shelf: ready two hours later, 12:00 in Paris.
@@ -61,7 +61,7 @@ async def test_storefront_quote_promises_delivery_and_pickup_dates(api: Api, db:
         json={
             "currency": "EUR",
             "lines": [{"sku": shop.medium, "quantity": 15}],
-            "fulfillment": {"method": "pickup", "location_code": "STORE-TEST"},
+            "fulfillment": {"method": "pickup", "location": "STORE-TEST"},
         },
     )
     promise = more.json()["promise"]
@@ -73,13 +73,13 @@ async def test_storefront_quote_promises_delivery_and_pickup_dates(api: Api, db:
     clock.freeze(datetime(2026, 12, 8, 13, 0, tzinfo=PARIS))  # packed 15:00, after the 14:00 cut-off
     late = await web.post(
         "/v1/pricing/quote",
-        json={**quote, "fulfillment": {"method": "delivery", "country": "FR", "postal_code": "75001"}},
+        json={**quote, "fulfillment": {"method": "delivery", "address": {"country": "FR", "postal_code": "75001"}}},
     )
     assert late.json()["promise"]["promised_by"] == "2026-12-11"
     clock.freeze(datetime(2026, 12, 12, 15, 0, tzinfo=PARIS))  # Saturday after the cut-off: leaves Monday
     weekend = await web.post(
         "/v1/pricing/quote",
-        json={**quote, "fulfillment": {"method": "delivery", "country": "FR", "postal_code": "75001"}},
+        json={**quote, "fulfillment": {"method": "delivery", "address": {"country": "FR", "postal_code": "75001"}}},
     )
     assert weekend.json()["promise"]["promised_by"] == "2026-12-16"
 

@@ -35,6 +35,7 @@ from tests.conftest import Api
 from tests.factories import persist
 from tests.factories.catalog import CategoryFactory, ProductFactory, VariantFactory
 from tests.factories.inventory import LocationFactory, make_locations, receive
+from tests.factories.orders import GUEST_CONTACT
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PARIS = {"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR",
@@ -67,8 +68,8 @@ async def _shop(db: AsyncSession) -> None:
 
 def _body(lines: dict[str, int], tenders: list[dict[str, Any]], *, address: dict[str, Any] | None = None,
           **extra: Any) -> dict[str, Any]:  # fmt: skip
-    where = {"fulfillment": "delivery", "delivery_address": address} if address else {
-        "fulfillment": "pickup", "pickup_location": "STORE-TEST"}  # fmt: skip
+    where = {"fulfillment": {"method": "delivery", "address": address}} if address else {
+        "fulfillment": {"method": "pickup", "location": "STORE-TEST"}, "contact": GUEST_CONTACT}  # fmt: skip
     return {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()], **where, "tenders": tenders, **extra}
 
 
