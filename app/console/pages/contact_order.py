@@ -29,7 +29,7 @@ from app.catalog.schemas import ProductOut
 from app.console.pages.contact import AGENTS
 from app.console.rules import Staff, ordering_principal
 from app.console.web import find_variant, page, variant_names, whole_number
-from app.core.errors import InvalidInput, Problem
+from app.core.errors import InvalidInput, Problem, declare_codes
 from app.core.idempotency import Operation
 from app.core.settings import get_settings
 from app.customers import service as customers
@@ -46,6 +46,8 @@ Params = MultiDict[Any] | FormMultiDict  # the query (building the cart) or the 
 MAX_LINES = 50
 NEW_ADDRESS = "new"
 ADDRESS_FIELDS = ("line1", "postal_code", "city", "country")
+
+declare_codes("invalid_order")  # the order form could not be read as a quote
 
 
 @dataclass
