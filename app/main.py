@@ -28,6 +28,7 @@ from app.core.docs_page import render_plugins, static_router
 from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
+from app.core.openapi_docs import OVERVIEW, document_routes, tags
 from app.core.openapi_schema import StrictBodySchemaPlugin, state_msgspec_bounds
 from app.core.replicas import create_replicas
 from app.core.settings import Settings, get_settings
@@ -107,7 +108,7 @@ def create_app(
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
     state_msgspec_bounds()
-    return Litestar(
+    app = Litestar(
         route_handlers=[*health.ROUTES, v1, *console_routes(), static_router()],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=state,
@@ -124,7 +125,8 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="Omnichannel OMS",
             version="1",
-            description="One catalog, one price, one stock picture, orders from every channel.",
+            description=OVERVIEW,
+            tags=tags(),
             path="/schema",
             render_plugins=render_plugins(),
             components=Components(
@@ -138,3 +140,5 @@ def create_app(
         debug=False,
         logging_config=None,  # our JSON logging (configure_logging), not Litestar's default
     )
+    document_routes(app)
+    return app

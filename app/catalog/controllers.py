@@ -46,11 +46,13 @@ CodeParam = Annotated[str | None, Parameter(max_length=40)]
     "/categories",
     opt=WRITERS,
     summary="Create a category (under a parent, by code)",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 422, "category_code_taken", "category_too_deep", "unknown_category"),
 )
 async def create_category(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CategoryCreate
 ) -> Response[CategoryOut]:
+    """A category, under a parent named by its code (or at the top). Products are listed by category
+    with its whole subtree."""
     return await idempotent(db_session, request, principal, lambda: service.create_category(db_session, data))
 
 
@@ -66,6 +68,7 @@ async def list_categories(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[CategoryOut]:
+    """The category tree, depth first by path; `root` gives one subtree."""
     return await service.list_categories(db_session, under=under, limit=limit, cursor=cursor)
 
 
@@ -73,11 +76,23 @@ async def list_categories(
     "/products",
     opt=WRITERS,
     summary="Create a product with its variants",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(
+        400,
+        409,
+        422,
+        "barcode_taken",
+        "duplicate_in_request",
+        "invalid_barcode",
+        "product_code_taken",
+        "sku_taken",
+        "unknown_category",
+    ),
 )
 async def create_product(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: ProductCreate
 ) -> Response[ProductOut]:
+    """A product with its variants (one SKU per size and colour, each with its barcode): one catalog
+    for every channel."""
     return await idempotent(db_session, request, principal, lambda: service.create_product(db_session, data))
 
 
@@ -85,7 +100,7 @@ async def create_product(
     "/products",
     opt=READERS | REPLICA_READ,
     summary="List products: by category (with its subtree), by words of the name, oldest first",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_cursor"),
 )
 async def list_products(
     db_session: AsyncSession,
@@ -100,6 +115,8 @@ async def list_products(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ProductOut]:
+    """Products, oldest first: in a category (with its subtree) or whose name has the given words;
+    paginated."""
     sold_in = principal.channel or channel
     return await service.list_products(
         db_session,
@@ -115,9 +132,10 @@ async def list_products(
     "/products/{product_id:uuid}",
     opt=READERS | REPLICA_READ,
     summary="A product with its variants",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "unknown_product"),
 )
 async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> ProductOut:
+    """A product with all its variants (SKU, size, colour, barcode)."""
     return await service.get_product(db_session, product_id)
 
 
@@ -125,9 +143,11 @@ async def get_product(db_session: AsyncSession, product_id: uuid.UUID) -> Produc
     "/products/{product_id:uuid}",
     opt=WRITERS,
     summary="Change a product; `variants` adds new SKUs and updates this product's",
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422, "barcode_taken", "sku_taken", "unknown_product"),
 )
 async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: ProductUpdate) -> ProductOut:
+    """Change a product (PATCH: only the fields sent); `variants` adds new SKUs and updates this
+    product's existing ones."""
     return await service.update_product(db_session, product_id, data)
 
 
@@ -135,7 +155,7 @@ async def update_product(db_session: AsyncSession, product_id: uuid.UUID, data: 
     "/products/{product_id:uuid}/aisle",
     opt=AISLE,
     summary="Endless aisle: every size of a style — here, at pickup stores nearby, or delivered",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "store_required", "unknown_product"),
 )
 async def endless_aisle(
     db_session: AsyncSession,
@@ -156,9 +176,10 @@ async def endless_aisle(
     "/variants/{sku:str}",
     opt=READERS | REPLICA_READ,
     summary="A variant by SKU, with its product",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "unknown_sku"),
 )
 async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
+    """A variant by its SKU, with its product."""
     return await service.get_variant(db_session, sku)
 
 
@@ -166,7 +187,7 @@ async def get_variant(db_session: AsyncSession, sku: str) -> VariantDetail:
     "/variants/{sku:str}/offer",
     opt=READERS,
     summary="A variant with the price in force (what a storefront or kiosk shows)",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, "price_not_found", "unknown_sku"),
 )
 async def variant_offer(
     db_session: AsyncSession,
@@ -188,12 +209,14 @@ async def variant_offer(
     "/variants",
     opt=READERS | REPLICA_READ,
     summary="A variant by barcode (what a POS scans): EAN-8, UPC-A, EAN-13 or GTIN-14",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 422, "invalid_barcode", "unknown_barcode"),
 )
 async def find_variant(
     db_session: AsyncSession,
     barcode: Annotated[str, Parameter(min_length=1, max_length=32, schema_extra={"pattern": rules.BARCODE_PATTERN})],
 ) -> VariantDetail:
+    """The variant a till or a handheld scanned: by barcode (EAN-8, UPC-A, EAN-13 or GTIN-14, check
+    digit verified)."""
     return await service.find_variant_by_barcode(db_session, barcode)
 
 

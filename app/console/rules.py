@@ -58,7 +58,9 @@ class Staff:
         every timeline, ledger row and pick list the services write records it where an API
         call records its key id (staff ids and key ids are both random UUIDs)."""
         role, channel = API_ROLE[self.role]
-        return Principal(key_id=self.id, role=role, channel=channel, location_code=self.location_code)
+        return Principal(
+            key_id=self.id, role=role, channel=channel, location_code=self.location_code, name=f"staff {self.email}"
+        )
 
 
 def ordering_principal(staff: Staff) -> Principal:

@@ -67,10 +67,17 @@ def key_out(key: ApiKey) -> ApiKeyOut:
     )
 
 
-@get("/api-keys", opt=ADMIN, summary="API keys, oldest first (revoked ones too)", responses=problem_responses(400))
+@get(
+    "/api-keys",
+    opt=ADMIN,
+    summary="API keys, oldest first (revoked ones too)",
+    responses=problem_responses(400, "invalid_cursor"),
+)
 async def list_api_keys(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[ApiKeyOut]:
+    """The API keys, oldest first, revoked ones too: name, role, binding, prefix, last use. Never
+    the key itself."""
     page = await auth.list_keys(db_session, limit=limit, cursor=cursor)
     return Page(items=[key_out(k) for k in page.items], next_cursor=page.next_cursor)
 
@@ -83,9 +90,11 @@ async def list_api_keys(
         "Not replayed by Idempotency-Key: a replay would have to store the plaintext. A request "
         "retried after a lost answer creates a second key; revoke the one you did not receive."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_key_binding"),
 )
 async def create_api_key(db_session: AsyncSession, data: ApiKeyCreate) -> Response[ApiKeyCreated]:
+    """A new API key with its role and, where the role needs it, channel and location. Its plaintext
+    `key` is in this answer only: the service keeps a hash."""
     key, plaintext = await auth.create_key(
         db_session, role=data.role, name=data.name, channel=data.channel, location_code=data.location
     )
@@ -98,9 +107,11 @@ async def create_api_key(db_session: AsyncSession, data: ApiKeyCreate) -> Respon
     "/api-keys/{key_id:uuid}",
     opt=ADMIN,
     summary="Revoke an API key (refused by every process within OMS_KEY_CACHE_SECONDS)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "api_key_not_found"),
 )
 async def revoke_api_key(db_session: AsyncSession, request: Request[Any, Any, Any], key_id: uuid.UUID) -> None:
+    """Revoke a key: every process refuses it within the key cache time
+    (`OMS_KEY_CACHE_SECONDS`)."""
     await auth.revoke_key(db_session, key_id)
     cache: auth.KeyCache | None = getattr(request.app.state, "key_cache", None)
     if cache is not None:

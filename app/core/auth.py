@@ -94,6 +94,9 @@ class Principal(Struct, frozen=True):
     role: Role
     channel: Channel | None = None
     location_code: str | None = None
+    # The key's name (a staff member's e-mail in the console): who did it, on a timeline a
+    # person reads ("rejected by STORE-1 till 2"); never shown to shoppers.
+    name: str | None = None
 
     def require_location(self, location_code: str) -> None:
         """A key bound to a location acts for that location only."""
@@ -151,7 +154,7 @@ async def create_key(
 async def find_principal(session: AsyncSession, plaintext: str) -> Principal | None:
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.role, ApiKey.channel, ApiKey.location_code).where(
+            select(ApiKey.id, ApiKey.role, ApiKey.channel, ApiKey.location_code, ApiKey.name).where(
                 ApiKey.key_hash == hash_key(plaintext), ApiKey.revoked_at.is_(None)
             )
         )
@@ -163,6 +166,7 @@ async def find_principal(session: AsyncSession, plaintext: str) -> Principal | N
         role=Role(row.role),
         channel=Channel(row.channel) if row.channel else None,
         location_code=row.location_code,
+        name=row.name,
     )
 
 

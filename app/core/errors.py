@@ -15,6 +15,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -32,14 +33,21 @@ _CODE_SHAPE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # (registered as they are defined) and the codes declared with `declare_codes` for the
 # `code=` override. Nothing a caller sends ever becomes a code.
 _KNOWN_CODES: set[str] = set()
+# The statuses each code is answered with and its title: what a route declaring the code by
+# name documents (`problem_responses("unknown_line")`).
+_CODE_STATUSES: dict[str, set[int]] = {}
+_CODE_TITLES: dict[str, str] = {}
 
 
-def declare_codes(*codes: str) -> None:
-    """Codes a module passes as `Problem(..., code="...")` to refine a general class."""
+def declare_codes(*codes: str, status: int = 422, title: str | None = None) -> None:
+    """Codes a module passes as `Problem(..., code="...")` to refine a general class, and the
+    status they are answered with (most refine InvalidInput: 422)."""
     for code in codes:
         if not _CODE_SHAPE.match(code):
             raise ValueError(f"problem code {code!r} is not a snake_case identifier")
         _KNOWN_CODES.add(code)
+        _CODE_STATUSES.setdefault(code, set()).add(status)
+        _CODE_TITLES.setdefault(code, title or code.replace("_", " ").capitalize())
 
 
 def known_codes() -> frozenset[str]:
@@ -56,10 +64,14 @@ class Problem(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # The declared codes this class may answer with instead of its own (`code=`), documented
+    # wherever a route declares the class (e.g. returns' NotEligible: the line's reason).
+    refines: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declare_codes(cls.code)
+        declare_codes(cls.code, status=cls.status, title=cls.title)
+        declare_codes(*cls.refines, status=cls.status)
 
     def __init__(
         self,
@@ -85,18 +97,10 @@ class Problem(Exception):
         self.extra = extra
 
 
-declare_codes(
-    Problem.code,
-    "validation_error",
-    "conflict",
-    "invalid_value",
-    "internal_error",
-    "overloaded",
-    "database_unavailable",
-    "contention",
-    "dependency_unavailable",
-    "http_error",
-)
+declare_codes(Problem.code, "validation_error", "invalid_value", "http_error", status=400)
+declare_codes("conflict", status=409)
+declare_codes("internal_error", status=500)
+declare_codes("overloaded", "database_unavailable", "contention", "dependency_unavailable", status=503)
 
 
 class NotFound(Problem):
@@ -252,7 +256,7 @@ def _bad_path_parameter(request: Request[Any, Any, Any]) -> dict[str, Any] | Non
     return None
 
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Not allowed"),
@@ -266,7 +270,8 @@ _HTTP_CODES = {
     429: ("too_many_requests", "Too many requests"),
     503: ("unavailable", "Service temporarily unavailable"),
 }
-declare_codes(*(code for code, _ in _HTTP_CODES.values()))
+for _status, (_code, _title) in HTTP_CODES.items():
+    declare_codes(_code, status=_status, title=_title)
 
 
 def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDocument]:
@@ -283,7 +288,7 @@ def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Pr
                 detail=f"{bad['field']}: {bad['message']}",
                 errors=[bad],
             )
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
+    code, title = HTTP_CODES.get(exc.status_code, ("http_error", "Request failed"))
     headers = dict(exc.headers or {})
     if isinstance(exc, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="oms"')
@@ -366,13 +371,64 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for a route's error responses: `responses=problem_responses(404, 409)`."""
+class Refined:
+    """A general problem class answering with a declared, more precise code
+    (`InvalidInput(..., code="unknown_line")`): `refined(InvalidInput, "unknown_line")`."""
+
+    def __init__(self, problem: type[Problem], code: str) -> None:
+        if code not in _KNOWN_CODES:
+            raise ValueError(f"{code!r} is not a declared problem code (declare_codes)")
+        self.problem, self.code = problem, code
+
+
+def refined(problem: type[Problem], code: str) -> Refined:
+    return Refined(problem, code)
+
+
+ProblemDeclaration = int | str | type[Problem] | Refined
+
+
+def declared_codes(*items: ProblemDeclaration) -> dict[int, dict[str, str]]:
+    """{status: {code: title}} of a route's declared problems: a code by name (at every status
+    it is answered with), a Problem class (its code and the codes it refines to, `refines`), a
+    `refined(Class, code)`, or a bare status (its general code, unless the route names codes
+    of that status)."""
+    named: dict[int, dict[str, str]] = {}
+    general: dict[int, dict[str, str]] = {}
+    for item in items:
+        if isinstance(item, int):
+            code, title = HTTP_CODES.get(item, ("http_error", "Request failed"))
+            general.setdefault(item, {})[code] = title
+        elif isinstance(item, str):
+            if item not in _KNOWN_CODES:
+                raise ValueError(f"{item!r} is not a problem code")
+            for status in _CODE_STATUSES[item]:
+                named.setdefault(status, {})[item] = _CODE_TITLES[item]
+        elif isinstance(item, Refined):
+            named.setdefault(item.problem.status, {})[item.code] = _CODE_TITLES[item.code]
+        else:
+            for code in (item.code, *item.refines):
+                named.setdefault(item.status, {})[code] = item.title if code == item.code else _CODE_TITLES[code]
+    return {status: named.get(status) or general[status] for status in sorted({*named, *general})}
+
+
+def problem_responses(*items: ProblemDeclaration) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for a route's error responses, one example problem document per code:
+    `responses=problem_responses(OrderNotFound, NotEligible, refined(InvalidInput, "unknown_line"))`
+    (a bare status, `problem_responses(404)`, documents its general code)."""
     return {
         status: ResponseSpec(
             data_container=ProblemDocument,
-            description=_HTTP_CODES.get(status, ("", "Error"))[1] or "Error",
+            description=" / ".join(f"`{code}`" for code in codes) or "Error",
             media_type=PROBLEM_MEDIA_TYPE,
+            examples=[
+                Example(id=code, summary=title, value=example_problem(status, code, title))
+                for code, title in codes.items()
+            ],
         )
-        for status in statuses
+        for status, codes in sorted(declared_codes(*items).items())
     }
+
+
+def example_problem(status: int, code: str, title: str) -> dict[str, Any]:
+    return {"type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, "detail": title}

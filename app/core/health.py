@@ -16,12 +16,11 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
-from litestar.openapi import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from sqlalchemy import select
 
 from app.core.auth import Role, roles, roles_guard
-from app.core.errors import ProblemDocument, problem_response, problem_responses
+from app.core.errors import ProblemDocument, declare_codes, problem_response, problem_responses
 from app.core.schema import Out
 from app.core.settings import Settings
 
@@ -39,10 +38,12 @@ class Readiness(Out):
 
 
 PUBLIC = {"public": True}
+declare_codes("not_ready", status=503, title="Service not ready")
 
 
-@get("/health", opt=PUBLIC, tags=["operations"], summary="Liveness")
+@get("/health", opt=PUBLIC, tags=["operations"], summary="Liveness: the process answers")
 async def health() -> Health:
+    """Liveness: the process answers (it checks nothing behind it; `/ready` does)."""
     return Health(status="ok")
 
 
@@ -51,13 +52,11 @@ async def health() -> Health:
     opt=PUBLIC,
     tags=["operations"],
     summary="Readiness: database and Redis reachable",
-    responses={
-        503: ResponseSpec(
-            data_container=ProblemDocument, description="Not ready", media_type="application/problem+json"
-        )
-    },
+    responses=problem_responses("not_ready"),
 )
 async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readiness | ProblemDocument]:
+    """Readiness: the database and Redis answer (503 otherwise). A load balancer sends traffic only
+    to a ready process."""
     database = redis = "ok"
     try:
         async with state.sessionmaker() as session:
@@ -90,6 +89,7 @@ async def ready(state: State, request: Request[Any, Any, Any]) -> Response[Readi
     responses=problem_responses(401, 403),
 )
 async def metrics() -> bytes:
+    """Prometheus metrics: requests, latencies, pool use, job queues."""
     return bytes(generate_latest())
 
 

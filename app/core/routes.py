@@ -7,20 +7,20 @@ from typing import Any
 
 from litestar import post
 
-from app.core.errors import problem_responses
+from app.core.errors import ProblemDeclaration, problem_responses
 
 
 def action(
     path: str,
     *,
     opt: dict[str, Any],
-    errors: Sequence[int],
+    errors: Sequence[ProblemDeclaration],
     summary: str | None = None,
     tags: list[str] | None = None,
     before_request: Any = None,
     description: str | None = None,
 ) -> post:
-    """`@action(path, opt=roles(...), errors=(404, 409))`: a POST that acts on something that
+    """`@action(path, opt=roles(...), errors=(404, "order_not_found"))`: a POST that acts on something that
     exists (a state transition, a change): it answers 200 with that thing, never 201, and
     documents the problems it may answer."""
     return post(

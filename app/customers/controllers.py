@@ -89,11 +89,13 @@ NO_STORE = CacheControlHeader(no_store=True)
     "/customers",
     opt=READERS,
     summary="Create a customer (issues the loyalty card)",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 422, "customer_exists", "invalid_email", "invalid_phone"),
 )
 async def create_customer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: CustomerCreate
 ) -> Response[CustomerOut]:
+    """A new customer record; its loyalty card is issued at once. An e-mail or phone another
+    customer has is 409 `customer_exists`."""
     return await idempotent(
         db_session, request, principal, lambda: service.create_customer(db_session, principal, data)
     )
@@ -103,7 +105,7 @@ async def create_customer(
     "/customers",
     opt=READERS | REPLICA_READ,
     summary="Look a customer up by email, phone or card number",
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_card_number", "invalid_email", "invalid_lookup", "invalid_phone"),
 )
 async def find_customers(
     db_session: AsyncSession,
@@ -113,6 +115,8 @@ async def find_customers(
     phone: Annotated[str | None, Parameter(max_length=40)] = None,
     card: Annotated[str | None, Parameter(max_length=40, schema_extra={"pattern": rules.CARD_PATTERN})] = None,
 ) -> Page[CustomerOut]:
+    """Find customers by e-mail, phone (any format: normalized to E.164) or loyalty card number: the
+    one record a shopper has in every channel (a merged record answers with its survivor)."""
     found = await service.find_customers(db_session, email=email, phone=phone, card=card)
     return Page(items=await service.visible_customers(db_session, principal, customer_token, found))
 
@@ -121,11 +125,13 @@ async def find_customers(
     "/customers/{customer_id:uuid}",
     opt=READERS | REPLICA_READ,
     summary="A customer (an absorbed id answers with its survivor)",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "customer_not_found", "customer_token_invalid", "customer_token_required"),
 )
 async def get_customer(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
 ) -> Response[CustomerOut]:
+    """A customer record with their card number and addresses. A storefront key needs the customer's
+    `X-Customer-Token`."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     customer = await service.get_customer(db_session, customer_id)
     headers = {"Content-Location": f"/v1/customers/{customer.id}"} if customer.id != customer_id else {}
@@ -136,7 +142,18 @@ async def get_customer(
     "/customers/{customer_id:uuid}",
     opt=READERS,
     summary="Change name, contacts, addresses or marketing consent",
-    responses=problem_responses(400, 403, 404, 409, 422),
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        409,
+        422,
+        "customer_exists",
+        "customer_not_found",
+        "customer_token_invalid",
+        "customer_token_required",
+        "invalid_email",
+    ),
 )
 async def update_customer(
     db_session: AsyncSession,
@@ -145,6 +162,8 @@ async def update_customer(
     data: CustomerUpdate,
     customer_token: CustomerToken = None,
 ) -> CustomerOut:
+    """Change a customer's name, contacts, addresses or marketing consent (PATCH: only the fields
+    sent)."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await service.update_customer(db_session, customer_id, data)
 
@@ -153,7 +172,7 @@ async def update_customer(
     "/customers/{customer_id:uuid}/addresses",
     opt=READERS | REPLICA_READ,
     summary="A customer's saved addresses (an order delivers to one by its id)",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "customer_token_required"),
 )
 async def list_addresses(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
@@ -186,7 +205,7 @@ async def add_address(
     "/customers/{customer_id:uuid}/addresses/{address_id:uuid}",
     opt=READERS,
     summary="Forget one of the customer's saved addresses",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "address_not_found"),
 )
 async def remove_address(
     db_session: AsyncSession,
@@ -203,10 +222,12 @@ async def remove_address(
 @action(
     "/customers/{customer_id:uuid}/merge",
     opt=MERGERS,
-    errors=(400, 404, 409, 422),
+    errors=(400, 404, 409, 422, "cannot_merge_self", "customer_not_found"),
     summary="Merge another record of the same person into this one",
 )
 async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data: MergeBody) -> CustomerOut:
+    """Two records of the same person become one: orders, carts, loyalty points and addresses move
+    to the survivor, and the absorbed id answers with the survivor from then on."""
     return await customer_merge.merge_customers(db_session, customer_id, data.absorb)
 
 
@@ -214,7 +235,7 @@ async def merge_customers(db_session: AsyncSession, customer_id: uuid.UUID, data
     "/customers/{customer_id:uuid}/overview",
     opt=READERS | REPLICA_READ,
     summary="Contact-center view: profile, loyalty balance, order history of every channel",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(400, 403, 404, "customer_not_found", "customer_token_required"),
 )
 async def customer_overview(
     db_session: AsyncSession,
@@ -223,6 +244,8 @@ async def customer_overview(
     customer_token: CustomerToken = None,
     history_limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
 ) -> CustomerOverview:
+    """For the contact center: the customer's profile, loyalty balance and order history of every
+    channel in one answer."""
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await customer_merge.customer_overview(db_session, customer_id, history_limit)
 
@@ -231,7 +254,7 @@ async def customer_overview(
     "/customers/{customer_id:uuid}/view",
     opt=AGENTS,
     summary="Contact center: one customer's whole story in one call",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "customer_not_found"),
 )
 async def customer_view(
     db_session: AsyncSession,
@@ -274,11 +297,13 @@ async def search_customers(
     opt=STOREFRONTS,
     cache_control=NO_STORE,
     summary="Storefront: a customer token for a shopper the storefront has authenticated",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "customer_not_found"),
 )
 async def issue_customer_token(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID
 ) -> CustomerTokenOut:
+    """A short-lived customer token for a shopper the storefront has signed in itself: the
+    storefront then sends it as `X-Customer-Token` to act for that customer only."""
     return await service.issue_customer_token(db_session, principal, customer_id)
 
 
@@ -287,11 +312,13 @@ async def issue_customer_token(
     opt=STOREFRONTS,
     cache_control=NO_STORE,
     summary="Storefront: a customer token for the shopper it has just logged in (by email or phone)",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 422, "customer_not_found", "invalid_lookup"),
 )
 async def start_customer_session(
     db_session: AsyncSession, principal: Principal, data: CustomerSessionCreate
 ) -> CustomerTokenOut:
+    """A customer token for the shopper the storefront has just signed in, found by e-mail or
+    phone."""
     return await service.start_customer_session(db_session, principal, email=data.email, phone=data.phone)
 
 

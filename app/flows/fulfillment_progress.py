@@ -86,10 +86,14 @@ async def collect(
 async def reject(
     session: AsyncSession, principal: Principal, fo_id: uuid.UUID, reason: str, note: str | None
 ) -> FulfillmentOrderOut:
-    """A store refuses it: the lines are re-sourced elsewhere or cancelled."""
+    """A store refuses it: the lines are re-sourced elsewhere or cancelled; the order's
+    timeline says who rejected what, why, and where it went."""
     await orders.lock_orders(session, [await fulfillment.order_of(session, fo_id)])
     news = fulfillment.OrderNews()
     rejected = await fulfillment.reject(session, principal, fo_id, reason, note, news=news)
+    await orders.note_on_timeline(
+        session, rejected.order_id, "fulfillment_rejected", principal, fulfillment.rejection_note(rejected)
+    )
     await tell_orders(session, news)
     return rejected
 
@@ -114,7 +118,10 @@ async def reject_overdue(session: AsyncSession, limit: int = 100) -> int:
     for fo_id in fo_ids:
         await orders.lock_orders(session, [await fulfillment.order_of(session, fo_id)])
         news = fulfillment.OrderNews()
-        await fulfillment.reject_if_overdue(session, fo_id, news=news)
+        rejected = await fulfillment.reject_if_overdue(session, fo_id, news=news)
+        if rejected is not None:
+            note = fulfillment.rejection_note(rejected)
+            await orders.note_on_timeline(session, rejected.order_id, "fulfillment_rejected", None, note)
         await tell_orders(session, news)
     return len(fo_ids)
 
@@ -131,13 +138,14 @@ async def expire_pickups(session: AsyncSession, limit: int = 100) -> int:
     return len(fo_ids)
 
 
-async def tell_orders(session: AsyncSession, news: fulfillment.OrderNews) -> None:
-    """Apply what fulfillment did to the orders it did it to (their rows are locked)."""
+async def tell_orders(session: AsyncSession, news: fulfillment.OrderNews, actor: Principal | None = None) -> None:
+    """Apply what fulfillment did to the orders it did it to (their rows are locked); `actor`:
+    who made it happen, when not the carrier or a job (a till the customer presented goods at)."""
     for item in news.items:
         if item.kind in ("shipped", "collected"):
             await orders.record_fulfillment_progress(session, item.order_id, item.lines, event=f"lines_{item.kind}")
         elif item.kind == "delivered":
-            await orders.record_delivery(session, item.order_id, item.lines)
+            await orders.record_delivery(session, item.order_id, item.lines, actor, how=item.reason)
         else:
             await _cancelled(session, item.order_id, item.lines, item.reason or "not available")
             continue

@@ -10,6 +10,12 @@ return row and the order's return totals → the stock rows (inventory's adjust,
 the receiving location) → the loyalty card. Cancellations and other returns of the same
 order take the order row first too, so they wait for each other.
 
+A customer presenting goods at a till is proof of their delivery: units of a shipped parcel
+the carrier has not reported delivered yet are first recorded delivered there (fulfillment:
+the parcel's fulfillment order; orders: the units, "delivered: presented at STORE by the
+customer" on the timeline), then returned as usual. Units that never left cannot come back
+(422 `not_shipped`).
+
 A refund, in this order: exactly what was paid for the received units (the order's pricing
 snapshot); the points those lines earned are reversed first, and the value of points the
 customer already spent is deducted from the money; the money goes back to the original
@@ -25,6 +31,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
+from app.flows.fulfillment_progress import tell_orders
 from app.fulfillment import service as fulfillment
 from app.loyalty import service as loyalty
 from app.orders.models import Order
@@ -41,11 +48,24 @@ async def create_return(
     store = await returns.immediate_store(session, principal, data)
     order = await returns.find_order(session, principal, data.order_id, data.order_number, token, lock=True)
     view = await returns.order_view(session, order, await delivered_lines(session, [order.id]))
+    if store is not None and (presented := returns.presented_not_delivered(view, data.lines)):
+        await delivered_at_till(session, principal, order.id, presented, store)
+        view = await returns.order_view(session, order, await delivered_lines(session, [order.id]))
     ret = await returns.request_return(session, principal, view, data)
     if store is not None:
         await returns.receive_goods(session, principal, order, ret, store, returns.dispositions(data))
         await refund_received(session, principal, order, ret)
     return await with_points_so_far(session, await returns.return_out(session, ret))
+
+
+async def delivered_at_till(
+    session: AsyncSession, principal: Principal, order_id: uuid.UUID, units: dict[int, int], store: str
+) -> None:
+    """The customer holds units the carrier has not reported delivered: record their parcels
+    delivered at this till (the order's row is locked)."""
+    news = fulfillment.OrderNews()
+    await fulfillment.presented_at_store(session, principal, order_id, units, store, news=news)
+    await tell_orders(session, news, principal)
 
 
 async def get_return(

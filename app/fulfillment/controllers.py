@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal, Role, roles
-from app.core.errors import InvalidInput, problem_response, problem_responses
+from app.core.errors import InvalidInput, ProblemDeclaration, problem_response, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
 from app.core.schema import Body, Code
@@ -66,7 +66,7 @@ class PickListCreate(Body):
     "/fulfillment-orders",
     opt=READERS,
     summary="Fulfillment orders (a location key sees its own)",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_cursor", "invalid_status"),
 )
 async def list_fulfillment_orders(
     db_session: AsyncSession,
@@ -77,6 +77,8 @@ async def list_fulfillment_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[FulfillmentOrderOut]:
+    """Fulfillment orders, oldest first, by location, status or order. A location-bound key (a
+    store, a warehouse) sees its own location's only, whatever it asks for."""
     if status is not None and status not in rules.STATUSES:
         raise InvalidInput(f"unknown status {status!r}", code="invalid_status", field="status")
     return await service.list_fulfillment_orders(
@@ -84,10 +86,17 @@ async def list_fulfillment_orders(
     )
 
 
-@get("/fulfillment-orders/{fo_id:uuid}", opt=READERS, summary="One fulfillment order", responses=problem_responses(404))
+@get(
+    "/fulfillment-orders/{fo_id:uuid}",
+    opt=READERS,
+    summary="One fulfillment order",
+    responses=problem_responses(404, "fulfillment_order_not_found"),
+)
 async def get_fulfillment_order(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID
 ) -> FulfillmentOrderOut:
+    """One fulfillment order: its lines, parcels with tracking, dates; a rejected one says where it
+    went (`rejection`)."""
     return await service.get_fulfillment_order(db_session, principal, fo_id)
 
 
@@ -98,52 +107,91 @@ async def get_fulfillment_order(
     responses=problem_responses(404),
 )
 async def order_fulfillment(db_session: AsyncSession, order_id: uuid.UUID) -> OrderFulfillmentOut:
+    """For the contact center: an order's fulfillment orders, each sourcing decision with every
+    candidate location and why it was or was not chosen, and the fulfillment timeline."""
     return await service.order_fulfillment(db_session, order_id)
 
 
 def _transition(
-    verb: str, summary: str, *, errors: tuple[int, ...] = (404, 409), opt: dict[str, Any] = WORKERS
+    verb: str, summary: str, *, errors: tuple[ProblemDeclaration, ...] = (404, 409), opt: dict[str, Any] = WORKERS
 ) -> post:
     """A fulfillment order's transition; the service refuses another location's key (404)."""
     return action(f"/fulfillment-orders/{{fo_id:uuid}}/{verb}", opt=opt, errors=errors, summary=summary)
 
 
-@_transition("accept", "The store takes the ship-from-store order")
+@_transition("accept", "The store takes the ship-from-store order", errors=(404, 409, "fulfillment_order_not_found"))
 async def accept(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """A store takes a ship-from-store order before its answer is due (`respond_by`); it then
+    goes into the store's next pick list."""
     return await service.accept(db_session, principal, fo_id)
 
 
-@_transition("reject", "The store refuses it: stock corrected by reason, re-sourced elsewhere", errors=(400, 404, 409))
+@_transition(
+    "reject",
+    "The store refuses it: stock corrected by reason, re-sourced elsewhere",
+    errors=("fulfillment_order_not_found", "invalid_transition"),
+)
 async def reject(
     db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: RejectBody
 ) -> FulfillmentOrderOut:
+    """A store will not ship it. The reason corrects the store's stock (`not_found`: counted down to
+    0 here; `item_damaged`: written off; `no_staff`: nothing); the lines go to another location
+    by the same sourcing rules, or — no location can take them, or too many rejections — are
+    cancelled and refunded. The answer's `rejection` says where it went, who rejected it and
+    why; the order's timeline gets `fulfillment_rejected`."""
     return await fulfillment_progress.reject(db_session, principal, fo_id, data.reason, data.note)
 
 
-@_transition("pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409))
+@_transition(
+    "pack", "Packed into parcels (carrier + tracking number)", errors=(400, 404, 409, "fulfillment_order_not_found")
+)
 async def pack(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID, data: PackBody) -> FulfillmentOrderOut:
+    """The picked units are packed into parcels, each with its carrier and tracking number (a
+    carrier's tracking number is used once)."""
     return await service.pack(db_session, principal, fo_id, data)
 
 
-@_transition("ship", "Shipped: reservation consumed (sale), card captured for the shipped lines")
+@_transition(
+    "ship",
+    "Shipped: reservation consumed (sale), card captured for the shipped lines",
+    errors=(404, 409, "fulfillment_order_not_found", "invalid_transition"),
+)
 async def ship(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """The parcels leave: the reservation becomes a sale in the ledger and the card is captured
+    for the shipped lines; a ship-to-store parcel becomes a transfer in transit."""
     return await fulfillment_progress.ship(db_session, principal, fo_id)
 
 
-@_transition("ready", "Ready for pickup: a pickup code is sent to the customer")
+@_transition(
+    "ready", "Ready for pickup: a pickup code is sent to the customer", errors=(404, 409, "fulfillment_order_not_found")
+)
 async def ready(db_session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
+    """A pickup is ready at the counter: the customer is sent a pickup code, and the pickup
+    expires if not collected in time."""
     return await service.ready(db_session, principal, fo_id)
 
 
 @_transition(
     "collect",
     "Handed over at the counter against the pickup code, or the order number with the customer's card or phone",
-    errors=(400, 404, 409, 422, 423),
+    errors=(
+        400,
+        404,
+        409,
+        422,
+        423,
+        "fulfillment_order_not_found",
+        "invalid_transition",
+        "pickup_locked",
+        "wrong_pickup_code",
+    ),
     opt=COUNTER,
 )
 async def collect(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, fo_id: uuid.UUID, data: CollectBody
 ) -> Response[Any]:
+    """The customer collects at the counter with the pickup code, or with the order number and
+    their loyalty card or phone. Wrong answers are counted: too many lock the pickup (423)."""
     try:
         return Response(await fulfillment_progress.collect(db_session, principal, fo_id, data))
     except service.CodeRefused as refused:
@@ -159,13 +207,16 @@ async def collect(
     summary="Carrier tracking webhook (delivered completes the parcel)",
 )
 async def carrier_event(db_session: AsyncSession, data: CarrierEventBody) -> CarrierEventOut:
+    """A carrier's tracking update, at least once (a repeated `event_id` answers `duplicate`):
+    `delivered` on a fulfillment order's last parcel delivers it — cash or card on delivery is
+    taken, the delivery's points start — and a ship-to-store parcel is received at its store."""
     return await fulfillment_progress.carrier_event(db_session, data)
 
 
 @action(
     "/parcels/received",
     opt=WORKERS,
-    errors=(400, 404, 409),
+    errors=(400, 404, 409, "unknown_parcel"),
     summary="A store scans a ship-to-store parcel in at its back door (as the carrier's delivered)",
 )
 async def receive_parcel(db_session: AsyncSession, principal: Principal, data: ParcelScan) -> CarrierEventOut:
@@ -184,17 +235,25 @@ async def receive_parcel(db_session: AsyncSession, principal: Principal, data: P
     opt=WORKERS,
     status_code=201,
     summary="The next pick list of the caller's location",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "location_required", "nothing_to_pick"),
 )
 async def next_pick_list(db_session: AsyncSession, principal: Principal, data: PickListCreate) -> PickListOut:
+    """The next walk at the caller's location: the open fulfillment orders' lines, with product
+    name, size, colour, barcode and bin, in walking order by bin, grouped in totes per order."""
     location = data.location_code or principal.location_code
     if location is None:
         raise InvalidInput("name the location_code to pick at", code="location_required", field="location_code")
     return await service.next_pick_list(db_session, principal, location)
 
 
-@get("/pick-lists/{pick_list_id:uuid}", opt=WORKERS, summary="One pick list", responses=problem_responses(404))
+@get(
+    "/pick-lists/{pick_list_id:uuid}",
+    opt=WORKERS,
+    summary="One pick list",
+    responses=problem_responses(404, "pick_list_not_found"),
+)
 async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> PickListOut:
+    """One pick list, as it was handed out (its lines, totes and what was found)."""
     return await service.get_pick_list(db_session, principal, pick_list_id)
 
 
@@ -203,21 +262,25 @@ async def get_pick_list(db_session: AsyncSession, principal: Principal, pick_lis
     opt=WORKERS,
     media_type="text/html",
     summary="Printable pick list (A4 or handheld)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "pick_list_not_found"),
 )
 async def print_pick_list(db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID) -> str:
+    """The pick list as a page to print on A4 or a 4-inch label printer: barcodes, bins in
+    walking order, totes per order, a check box per line."""
     return service.print_view(await service.get_pick_list(db_session, principal, pick_list_id))
 
 
 @action(
     "/pick-lists/{pick_list_id:uuid}/confirm",
     opt=WORKERS,
-    errors=(400, 404, 409, 422),
+    errors=(400, 404, 409, 422, "confirmation_mismatch", "pick_list_closed"),
     summary="Units found per SKU; short picks are re-sourced and counted",
 )
 async def confirm_pick_list(
     db_session: AsyncSession, principal: Principal, pick_list_id: uuid.UUID, data: ConfirmBody
 ) -> PickListOut:
+    """The picker's count per SKU: units not found are released, the shelf is counted down, and
+    the lines go to another location (or are cancelled and refunded)."""
     return await fulfillment_progress.confirm_pick_list(db_session, principal, pick_list_id, data.lines)
 
 
@@ -225,9 +288,11 @@ async def confirm_pick_list(
     "/bins/{location_code:str}",
     opt=BIN_WRITERS,
     summary="Set where SKUs live at a location (JSON list or CSV `sku,bin`)",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 422, "invalid_bins", "unknown_location", "unknown_sku"),
 )
 async def put_bins(db_session: AsyncSession, principal: Principal, location_code: str, data: BinsBody) -> BinsOut:
+    """Where each SKU lives at a location (a JSON list or a CSV of `sku,bin`): pick lists walk the
+    aisles in bin order."""
     if len(location_code) > 40:
         raise InvalidInput("location code too long", code="unknown_location")
     return await service.put_bins(db_session, principal, location_code, data)
@@ -238,6 +303,8 @@ async def put_bins(db_session: AsyncSession, principal: Principal, location_code
 
 @get("/sourcing/rules", opt=RULE_READERS, summary="The sourcing rules in force")
 async def current_rules(db_session: AsyncSession) -> RuleVersionOut:
+    """The sourcing rules in force: how candidate locations are ranked for an order, and the
+    limits on ship-from-store (response time, rejections)."""
     return await service.current_version(db_session)
 
 
@@ -250,6 +317,7 @@ async def current_rules(db_session: AsyncSession) -> RuleVersionOut:
 async def rule_versions(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, before: Annotated[int | None, Parameter(ge=1)] = None
 ) -> list[RuleVersionOut]:
+    """The sourcing rules' versions, newest first: who changed what, when."""
     return await service.list_versions(db_session, before=before, limit=limit)
 
 
@@ -257,14 +325,16 @@ async def rule_versions(
     "/sourcing/rules/versions/{version:int}",
     opt=RULE_READERS,
     summary="One rule version",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "rule_version_not_found"),
 )
 async def rule_version(db_session: AsyncSession, version: int) -> RuleVersionOut:
+    """One version of the sourcing rules."""
     return await service.get_version(db_session, version)
 
 
 @post("/sourcing/rules", opt=ADMIN, summary="Put a new rule version in force", responses=problem_responses(400))
 async def save_rules(db_session: AsyncSession, principal: Principal, data: RuleVersionCreate) -> RuleVersionOut:
+    """Put a new version of the sourcing rules in force for the orders placed from now on."""
     return await service.save_rules(db_session, data.rules, data.note, principal.key_id)
 
 
@@ -276,6 +346,8 @@ async def save_rules(db_session: AsyncSession, principal: Principal, data: RuleV
     responses=problem_responses(400),
 )
 async def simulate(db_session: AsyncSession, data: SimulationCreate) -> SimulationOut:
+    """Replay the last N orders under proposed rules and compare with what was decided (nothing is
+    changed)."""
     return await service.simulate(db_session, data.rules, data.orders)
 
 

@@ -71,6 +71,13 @@ class AmbiguousParcel(InvalidInput):
     code, title = "ambiguous_parcel", "Several carriers' parcels have this tracking number"
 
 
+class NotShipped(InvalidInput):
+    """422 with `lines=[{line_no, units}]`: units a customer presents at a till that never
+    left (not shipped yet, or a pickup not collected): they cannot come back."""
+
+    code, title = "not_shipped", "These units have not been shipped to the customer yet"
+
+
 class WrongPickupCode(Problem):
     status, code, title = 422, "wrong_pickup_code", "The pickup code is not right"
 

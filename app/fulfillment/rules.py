@@ -755,6 +755,16 @@ REJECT_REASONS: dict[str, str | None] = {
 }
 
 
+def rejection_outcome(went_to: list[tuple[str, str]], cancelled_units: int, why: str | None) -> str:
+    """Where a rejected fulfillment order's lines went, in one sentence an associate reads."""
+    parts = [f"sent to {number} at {location}" for number, location in went_to]
+    if cancelled_units:
+        parts.append(
+            f"{cancelled_units} unit(s) cancelled and refunded: no location could take them ({why or 'none left'})"
+        )
+    return "; ".join(parts) or "nothing left to send"
+
+
 # ---------------------------------------------------------------- pick lists
 
 

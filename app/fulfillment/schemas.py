@@ -103,6 +103,35 @@ class ParcelOut(Out):
     delivered_at: datetime | None
 
 
+class WentToOut(Out):
+    """A fulfillment order that took over lines another location rejected."""
+
+    fulfillment_order_id: uuid.UUID
+    number: str
+    location_code: str
+    status: str
+
+
+class RejectedLineOut(Out):
+    line_id: str
+    sku: str
+    quantity: int
+
+
+class RejectionOut(Out):
+    """Why a location rejected its fulfillment order, who did, and where the lines went:
+    `went_to` (new fulfillment orders at other locations) and `cancelled` (lines no location
+    could take: cancelled on the order and refunded)."""
+
+    reason: str
+    note: str | None
+    rejected_by: str | None
+    at: datetime
+    went_to: list[WentToOut]
+    cancelled: list[RejectedLineOut]
+    outcome: str
+
+
 class FulfillmentOrderOut(Out):
     id: uuid.UUID
     number: str
@@ -125,6 +154,8 @@ class FulfillmentOrderOut(Out):
     pickup_locked: bool
     created_at: datetime
     updated_at: datetime
+    # On a rejected fulfillment order's own view (and the reject answer): where it went.
+    rejection: RejectionOut | None = None
 
 
 class FulfillmentEventOut(Out):
@@ -146,7 +177,13 @@ class OrderFulfillmentOut(Out):
 
 
 class RejectBody(Body):
-    reason: RejectReason
+    reason: Annotated[
+        RejectReason,
+        Meta(
+            description="`no_staff` (nobody to pack it: no stock correction), `item_damaged` (the units are "
+            "written off), `not_found` (not on the shelf: the SKU is counted down to 0 here)"
+        ),
+    ]
     note: Text | None = None
 
 

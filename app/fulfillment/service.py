@@ -32,7 +32,11 @@ Fulfillment orders (`principal` may be a location-bound key: it acts on its loca
   `collect(session, principal, fo_id, body: CollectBody, *, customer_presents, news)`
   (the pickup code, or the order number with the customer's loyalty card or phone; raises
   CodeRefused after counting a wrong answer), `carrier_event(session, body, *, news)`,
-  `reject_if_overdue(session, fo_id, *, news)` / `overdue_store_responses(session, limit)`,
+  `presented_at_store(session, principal, order_id, {line no: units}, store, *, news)` (a
+  customer presents units of a shipped parcel at a till: its fulfillment orders are
+  delivered; units never shipped: 422 `not_shipped`),
+  `rejection_note(rejected) -> dict` (what the order's timeline says of a rejection: who,
+  why, what, where it went), `reject_if_overdue(session, fo_id, *, news)` / `overdue_store_responses(session, limit)`,
   `expire_pickup(session, fo_id, *, news)` / `expired_pickups(session, limit)` (jobs)
 - `cancel_order_lines(session, order_id, {line_no: units}) -> set[int]`: the cancel flow's
   step (after the order's row lock): the open (not yet picked) fulfillment orders give the
@@ -82,8 +86,10 @@ from app.fulfillment.usecases.lifecycle import (
     order_of_parcel,
     overdue_store_responses,
     pack,
+    presented_at_store,
     reject,
     reject_if_overdue,
+    rejection_note,
     ship,
 )
 from app.fulfillment.usecases.pick_sheet import print_view
@@ -136,12 +142,14 @@ __all__ = [
     "parcel_bound_for",
     "parcels_arriving",
     "plan_and_reserve",
+    "presented_at_store",
     "print_view",
     "put_bins",
     "quote_promise",
     "ready",
     "reject",
     "reject_if_overdue",
+    "rejection_note",
     "reserve_planned",
     "save_rules",
     "ship",

@@ -36,7 +36,7 @@ TypesParam = Annotated[
     "/events",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(400, 401, 403, "invalid_cursor"),
     summary="Events in a stable order: nothing ever appears behind a cursor you hold",
 )
 async def list_events(
@@ -45,6 +45,8 @@ async def list_events(
     types: TypesParam = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> EventPage:
+    """The ordered event feed: every event after the `after` cursor, oldest first. An integration
+    catches up from its last cursor; no event ever appears behind a cursor it holds."""
     wanted = [t for t in (types or "").split(",") if t] or None
     return await service.event_feed(db_session, after, wanted, limit)
 
@@ -53,7 +55,9 @@ async def list_events(
     "/webhooks",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(
+        400, 401, 403, 422, "invalid_webhook_url", "unknown_event_type", "webhook_address_not_allowed"
+    ),
     summary="Subscribe a URL to event types; the signing secret is returned once",
     description=(
         "The URL must reach a public address: loopback, private, link-local, multicast, reserved and "
@@ -64,6 +68,8 @@ async def list_events(
 async def create_webhook(
     data: WebhookCreate, request: Request[Any, Any, Any], principal: Principal, db_session: AsyncSession
 ) -> Response[WebhookCreated]:
+    """Subscribe a URL to event types (or `*`). The signing secret is returned this once: every
+    delivery is signed with it, retried with backoff until the endpoint answers 2xx."""
     return await idempotent(
         db_session,
         request,
@@ -74,11 +80,18 @@ async def create_webhook(
 
 @get("/webhooks", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403))
 async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
+    """The webhook subscriptions: URL, event types, active or not (never the signing secret)."""
     return await service.list_subscriptions(db_session)
 
 
-@get("/webhooks/{webhook_id:uuid}", opt=INTEGRATORS, tags=["integration"], responses=problem_responses(401, 403, 404))
+@get(
+    "/webhooks/{webhook_id:uuid}",
+    opt=INTEGRATORS,
+    tags=["integration"],
+    responses=problem_responses(401, 403, 404, "unknown_webhook"),
+)
 async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
+    """One webhook subscription."""
     return await service.get_subscription(db_session, webhook_id)
 
 
@@ -90,6 +103,7 @@ async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> Webhoo
     summary="Disable (`active: false`) or enable a subscription",
 )
 async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session: AsyncSession) -> WebhookOut:
+    """Pause (`active: false`) or resume a subscription, or change its event types."""
     return await service.set_enabled(db_session, webhook_id, data.active)
 
 
@@ -97,10 +111,11 @@ async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, db_session:
     "/webhooks/{webhook_id:uuid}",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, "unknown_webhook"),
     summary="Delete a subscription and its deliveries",
 )
 async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> None:
+    """Delete a subscription and its deliveries: nothing more is sent to its URL."""
     await service.delete_subscription(db_session, webhook_id)
 
 
@@ -108,7 +123,7 @@ async def delete_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> Non
     "/webhooks/{webhook_id:uuid}/deliveries",
     opt=INTEGRATORS,
     tags=["integration"],
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, "unknown_webhook"),
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
@@ -117,6 +132,8 @@ async def list_deliveries(
     cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> DeliveryPage:
+    """A subscription's deliveries, newest first: each event sent, its attempts, the endpoint's
+    last answer; filter by `status`."""
     return await service.list_deliveries(db_session, webhook_id, status, cursor, limit)
 
 
@@ -125,9 +142,10 @@ async def list_deliveries(
     opt=INTEGRATORS,
     tags=["integration"],
     status_code=202,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, "unknown_delivery"),
 )
 async def replay_delivery(webhook_id: uuid.UUID, delivery_id: int, db_session: AsyncSession) -> DeliveryOut:
+    """Send a delivery again (after the endpoint was fixed): queued at once, answered 202."""
     from app.integration.jobs import deliver
 
     delivery = await service.replay(db_session, webhook_id, delivery_id)

@@ -38,11 +38,16 @@ CardPath = Annotated[
     "/loyalty/cards/{number:str}",
     opt=READERS,
     summary="A loyalty card: available and pending points, tier, progress, expiries, latest ledger rows",
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(
+        403, 404, 422, "card_not_found", "customer_token_invalid", "customer_token_required", "invalid_card_number"
+    ),
 )
 async def get_card(
     db_session: AsyncSession, principal: Principal, number: CardPath, customer_token: CustomerToken = None
 ) -> CardOut:
+    """A loyalty card as the till or the app shows it: points available and pending (with their
+    release dates), tier and progress to the next, points about to expire, the latest ledger
+    rows."""
     return await service.card_view(db_session, number, principal=principal, customer_token=customer_token)
 
 
@@ -50,7 +55,7 @@ async def get_card(
     "/loyalty/cards/{number:str}/ledger",
     opt=READERS,
     summary="The card's points ledger, newest first",
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(400, 403, 404, 422, "invalid_card_number", "invalid_cursor"),
 )
 async def get_ledger(
     db_session: AsyncSession,
@@ -60,6 +65,8 @@ async def get_ledger(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LedgerEntryOut]:
+    """Every movement of the card's points, newest first: earned, pending released, redeemed,
+    reversed by returns, expired, adjusted."""
     return await service.ledger(
         db_session, number, limit=limit, cursor=cursor, principal=principal, customer_token=customer_token
     )
@@ -69,7 +76,7 @@ async def get_ledger(
     "/loyalty/cards/{number:str}/adjustments",
     opt=ADJUSTERS,
     summary="Correct a card's points (positive: available at once; negative: only from available points)",
-    responses=problem_responses(400, 404, 409, 422, 428),
+    responses=problem_responses(400, 404, 409, 422, 428, "card_not_found", "insufficient_points", "invalid_points"),
     before_request=key_required,
 )
 async def create_adjustment(
@@ -80,6 +87,8 @@ async def create_adjustment(
     data: AdjustmentCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[AdjustmentOut]:
+    """A goodwill or correction by staff: positive points are available at once, negative ones come
+    from available points only (a balance never goes negative)."""
     return await idempotent(
         db_session,
         request,

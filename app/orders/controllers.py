@@ -72,7 +72,9 @@ async def _create_cart(session: AsyncSession, principal: Principal, data: CartCr
     return await service.create_cart(session, principal, data, token, facts)
 
 
-@get("/carts/{cart_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
+@get(
+    "/carts/{cart_id:uuid}", opt=SHOPPERS, responses=problem_responses(403, 404, 422, "cart_not_found"), tags=["carts"]
+)
 async def get_cart(
     cart_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
@@ -113,7 +115,12 @@ async def set_cart_line(
     return await service.set_line(db_session, principal, cart_id, sku, data.quantity, customer_token, facts)
 
 
-@action("/carts/{cart_id:uuid}/codes", opt=CHANNELS, errors=(400, 403, 404, 409, 422), tags=["carts"])
+@action(
+    "/carts/{cart_id:uuid}/codes",
+    opt=CHANNELS,
+    errors=(400, 403, 404, 409, 422, "cart_empty", "unknown_promotion_code"),
+    tags=["carts"],
+)
 async def add_cart_code(
     cart_id: uuid.UUID,
     data: CodeIn,
@@ -130,7 +137,7 @@ async def add_cart_code(
     "/carts/{cart_id:uuid}/codes/{code:str}",
     opt=CHANNELS,
     status_code=200,
-    responses=problem_responses(400, 403, 404, 409, 422),
+    responses=problem_responses(400, 403, 404, 409, 422, "cart_not_found"),
     tags=["carts"],
 )
 async def remove_cart_code(
@@ -140,6 +147,7 @@ async def remove_cart_code(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> CartOut:
+    """Take a promotion code off the cart; the cart is priced again without it."""
     facts = await quote_flow.cart_facts(db_session, cart_id)
     return await service.remove_code(db_session, principal, cart_id, code, customer_token, facts)
 
@@ -157,7 +165,12 @@ async def assign_cart(
     return await service.assign(db_session, principal, cart_id, data.customer_id, customer_token, facts)
 
 
-@get("/customers/{customer_id:uuid}/cart", opt=SHOPPERS, responses=problem_responses(403, 404, 422), tags=["carts"])
+@get(
+    "/customers/{customer_id:uuid}/cart",
+    opt=SHOPPERS,
+    responses=problem_responses(403, 404, 422, "customer_not_found", "customer_token_required"),
+    tags=["carts"],
+)
 async def customer_cart(
     customer_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
@@ -172,7 +185,32 @@ async def customer_cart(
 @post(
     "/orders",
     opt=CHANNELS,
-    responses=problem_responses(400, 402, 403, 404, 409, 422, 428, 503),
+    responses=problem_responses(
+        400,
+        402,
+        403,
+        404,
+        409,
+        422,
+        428,
+        503,
+        "card_declined",
+        "cart_empty",
+        "cart_not_open",
+        "customer_token_required",
+        "insufficient_points",
+        "insufficient_stock",
+        "lines_or_cart",
+        "payment_gateway_timeout",
+        "pickup_not_offered",
+        "tender_not_allowed",
+        "tenders_do_not_match_total",
+        "unknown_promotion_code",
+        "unknown_sku",
+        "address_not_found",
+        "contact_required",
+        "invalid_phone",
+    ),
     tags=["orders"],
     before_request=key_required,
 )
@@ -204,7 +242,12 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
         raise InvalidInput(f"{name} needs a timezone offset", field=name) from None
 
 
-@get("/orders", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(400, 403, 422), tags=["orders"])
+@get(
+    "/orders",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(400, 403, 422, "customer_token_invalid", "invalid_cursor", "invalid_input"),
+    tags=["orders"],
+)
 async def list_orders(
     principal: Principal,
     db_session: AsyncSession,
@@ -238,14 +281,27 @@ async def list_orders(
     )
 
 
-@get("/orders/{order_id:uuid}", opt=SHOPPERS | REPLICA_READ, responses=problem_responses(403, 404), tags=["orders"])
+@get(
+    "/orders/{order_id:uuid}",
+    opt=SHOPPERS | REPLICA_READ,
+    responses=problem_responses(403, 404, "customer_token_invalid", "order_not_found"),
+    tags=["orders"],
+)
 async def get_order(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> OrderOut:
+    """An order as the customer and the retailer see it: lines with what was paid, tenders,
+    status, fulfillment and delivery. A storefront key needs the customer's `X-Customer-Token`;
+    a kiosk key sees its own store's orders."""
     return await service.order_for(db_session, principal, order_id, customer_token)
 
 
-@get("/orders/{order_id:uuid}/shipments", opt=SHOPPERS, responses=problem_responses(403, 404), tags=["orders"])
+@get(
+    "/orders/{order_id:uuid}/shipments",
+    opt=SHOPPERS,
+    responses=problem_responses(403, 404, "customer_token_invalid", "customer_token_required", "order_not_found"),
+    tags=["orders"],
+)
 async def order_shipments(
     order_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> OrderShipmentsOut:
@@ -260,7 +316,7 @@ async def order_shipments(
 @get(
     "/orders/by-number/{number:str}",
     opt=SHOPPERS | REPLICA_READ,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "order_not_found"),
     tags=["orders"],
 )
 async def get_order_by_number(
@@ -273,7 +329,12 @@ async def get_order_by_number(
     return await service.order_by_number(db_session, principal, number, customer_token)
 
 
-@action("/orders/{order_id:uuid}/cancel", opt=SHOPPERS, errors=(400, 403, 404, 409, 422), tags=["orders"])
+@action(
+    "/orders/{order_id:uuid}/cancel",
+    opt=SHOPPERS,
+    errors=(400, 403, 404, 409, 422, "invalid_transition", "nothing_to_cancel"),
+    tags=["orders"],
+)
 async def cancel_order(
     order_id: uuid.UUID,
     data: CancelBody,
@@ -290,7 +351,7 @@ async def cancel_order(
 @post(
     "/orders/{order_id:uuid}/holds",
     opt=HOLDERS,
-    responses=problem_responses(400, 404, 409),
+    responses=problem_responses(400, 404, 409, "invalid_transition"),
     tags=["orders"],
 )
 async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, db_session: AsyncSession) -> HoldOut:
@@ -298,7 +359,12 @@ async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, 
     return await service.add_hold(db_session, principal, order_id, data.type.value, data.reason)
 
 
-@action("/orders/{order_id:uuid}/holds/{hold_id:uuid}/lift", opt=HOLDERS, errors=(400, 404, 409), tags=["orders"])
+@action(
+    "/orders/{order_id:uuid}/holds/{hold_id:uuid}/lift",
+    opt=HOLDERS,
+    errors=(400, 404, 409, "hold_already_lifted", "order_not_found"),
+    tags=["orders"],
+)
 async def lift_hold(
     order_id: uuid.UUID, hold_id: uuid.UUID, data: HoldLift, principal: Principal, db_session: AsyncSession
 ) -> OrderOut:
@@ -309,7 +375,7 @@ async def lift_hold(
 @get(
     "/orders/{order_id:uuid}/timeline",
     opt=SHOPPERS | REPLICA_READ,
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(400, 403, 404, "order_not_found"),
     tags=["orders"],
 )
 async def order_timeline(

@@ -52,7 +52,9 @@ Orders
   row lock): `record_fulfillment_progress(session, order_id, {line_no: qty}, event=...)`
   (units that left: the card capture, partially_fulfilled / fulfilled), `is_fulfilled`,
   `complete(session, order_id)`.
-- `record_delivery(session, order_id, {line_no: units delivered so far})`: the carrier
+- `note_on_timeline(session, order_id, kind, actor, detail)`: what another domain did to the
+  order, on its timeline (a store's rejection of its fulfillment order).
+- `record_delivery(session, order_id, {line_no: units delivered so far}, actor, *, how)`: the carrier
   delivered; cash/card on delivery is captured for what was handed over.
 - `customer_presents(session, order_id, order_number, *, card_number, phone) -> bool`: at a
   pickup counter, the order number and the card or phone shown are the order's customer's.
@@ -102,7 +104,13 @@ from app.orders.usecases.lifecycle import (
     timeline,
 )
 from app.orders.usecases.placement import NewOrder, finish_order, open_order, prepare_order
-from app.orders.usecases.progress import complete, is_fulfilled, record_delivery, record_fulfillment_progress
+from app.orders.usecases.progress import (
+    complete,
+    is_fulfilled,
+    note_on_timeline,
+    record_delivery,
+    record_fulfillment_progress,
+)
 
 __all__ = [
     "Authorizations",
@@ -134,6 +142,7 @@ __all__ = [
     "list_orders",
     "lock_orders",
     "move_to_survivor",
+    "note_on_timeline",
     "open_cart",
     "open_order",
     "order_by_number",

@@ -178,7 +178,7 @@ def _quote_out(q: service.Quote, fulfillment: FulfillmentOut | None, cart_id: uu
     "/price-zones",
     opt=WRITERS,
     summary="Create a price zone with its delivery fees and the areas (country, postal prefix) it covers",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(400, 409, 422, "duplicate_currency", "price_zone_exists"),
 )
 async def create_zone(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PriceZoneCreate
@@ -189,7 +189,7 @@ async def create_zone(
     return await idempotent(db_session, request, principal, create)
 
 
-@get("/price-zones", opt=EVERYONE, summary="Price zones by code", responses=problem_responses(400))
+@get("/price-zones", opt=EVERYONE, summary="Price zones by code", responses=problem_responses(400, "invalid_cursor"))
 async def list_zones(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[PriceZoneOut]:
@@ -197,7 +197,12 @@ async def list_zones(
     return Page(items=await _zones_out(db_session, page.items), next_cursor=page.next_cursor)
 
 
-@get("/price-zones/{code:str}", opt=EVERYONE, summary="A price zone", responses=problem_responses(404))
+@get(
+    "/price-zones/{code:str}",
+    opt=EVERYONE,
+    summary="A price zone",
+    responses=problem_responses(404, "price_zone_not_found"),
+)
 async def get_zone(db_session: AsyncSession, code: str) -> PriceZoneOut:
     return (await _zones_out(db_session, [await service.get_zone(db_session, code)]))[0]
 
@@ -206,7 +211,7 @@ async def get_zone(db_session: AsyncSession, code: str) -> PriceZoneOut:
     "/price-zones/{code:str}",
     opt=WRITERS,
     summary="Rename a zone or replace its delivery fees or areas",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 422, "price_zone_not_found"),
 )
 async def update_zone(db_session: AsyncSession, code: str, data: PriceZoneUpdate) -> PriceZoneOut:
     return (await _zones_out(db_session, [await service.update_zone(db_session, code, data)]))[0]
@@ -219,7 +224,9 @@ async def update_zone(db_session: AsyncSession, code: str, data: PriceZoneUpdate
     "/prices",
     opt=WRITERS,
     summary="Schedule a tax-inclusive price of a SKU in a zone and currency, valid from a time (default now)",
-    responses=problem_responses(400, 409, 422),
+    responses=problem_responses(
+        400, 409, 422, "compare_at_not_above_price", "price_in_past", "unknown_sku", "unknown_zone"
+    ),
 )
 async def set_price(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PriceCreate
@@ -234,7 +241,7 @@ async def set_price(
     "/prices",
     opt=EVERYONE,
     summary="The price history of a SKU, newest first (scheduled prices on top; not for storefront/kiosk keys)",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_cursor"),
 )
 async def price_history(
     db_session: AsyncSession,
@@ -256,7 +263,7 @@ async def price_history(
     "/prices/{price_id:uuid}",
     opt=WRITERS,
     summary="Withdraw a scheduled price that has not started",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, "price_already_effective", "price_not_found"),
 )
 async def withdraw_price(db_session: AsyncSession, price_id: uuid.UUID) -> None:
     await service.withdraw_price(db_session, price_id)
@@ -269,7 +276,7 @@ async def withdraw_price(db_session: AsyncSession, price_id: uuid.UUID) -> None:
     "/promotions",
     opt=WRITERS,
     summary="Create a promotion (automatic, or unlocked by codes when requires_code)",
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_promotion", "unknown_sku"),
 )
 async def create_promotion(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PromotionCreate
@@ -284,7 +291,7 @@ async def create_promotion(
     "/promotions",
     opt=EVERYONE,
     summary="Promotions, newest first (storefront and kiosk keys: running ones that need no code)",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_cursor"),
 )
 async def list_promotions(
     db_session: AsyncSession,
@@ -305,7 +312,12 @@ async def list_promotions(
     return Page(items=[_promotion_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
-@get("/promotions/{promotion_id:uuid}", opt=EVERYONE, summary="A promotion", responses=problem_responses(404))
+@get(
+    "/promotions/{promotion_id:uuid}",
+    opt=EVERYONE,
+    summary="A promotion",
+    responses=problem_responses(404, "promotion_not_found"),
+)
 async def get_promotion(db_session: AsyncSession, principal: Principal, promotion_id: uuid.UUID) -> PromotionOut:
     shopper_view, channel = _shopper(principal)
     promotion = await service.get_promotion(
@@ -318,7 +330,7 @@ async def get_promotion(db_session: AsyncSession, principal: Principal, promotio
     "/promotions/{promotion_id:uuid}",
     opt=WRITERS,
     summary="Change a promotion (not its kind)",
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(400, 404, 422, "promotion_not_found", "unknown_sku"),
 )
 async def update_promotion(db_session: AsyncSession, promotion_id: uuid.UUID, data: PromotionUpdate) -> PromotionOut:
     return _promotion_out(await service.update_promotion(db_session, promotion_id, data))
@@ -328,7 +340,7 @@ async def update_promotion(db_session: AsyncSession, promotion_id: uuid.UUID, da
     "/promotions/{promotion_id:uuid}",
     opt=WRITERS,
     summary="Archive a promotion: it stops applying; orders keep their snapshots",
-    responses=problem_responses(404),
+    responses=problem_responses(404, "promotion_not_found"),
 )
 async def archive_promotion(db_session: AsyncSession, promotion_id: uuid.UUID) -> None:
     await service.archive_promotion(db_session, promotion_id)
@@ -338,7 +350,7 @@ async def archive_promotion(db_session: AsyncSession, promotion_id: uuid.UUID) -
     "/promotions/{promotion_id:uuid}/codes",
     opt=WRITERS,
     summary="Add one named code, or generate N unique codes (single-use unless max_uses)",
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422, "invalid_codes_request", "promotion_not_found"),
 )
 async def add_codes(
     db_session: AsyncSession,
@@ -358,7 +370,7 @@ async def add_codes(
     "/promotions/{promotion_id:uuid}/codes",
     opt=WRITERS,
     summary="A promotion's codes with their uses",
-    responses=problem_responses(400, 404),
+    responses=problem_responses(400, 404, "promotion_not_found"),
 )
 async def list_codes(
     db_session: AsyncSession, promotion_id: uuid.UUID, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
@@ -395,7 +407,23 @@ async def list_codes(
         "With a fulfillment choice, `promise` answers the earliest delivery day (`promised_by`) or pickup-ready "
         'time (`ready_by`) of the plan an order would get now, per group (README "Delivery promise").'
     ),
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        422,
+        "cart_not_found",
+        "address_not_found",
+        "customer_token_invalid",
+        "customer_token_required",
+        "price_not_found",
+        "unknown_sku",
+        "unknown_zone",
+        "unknown_location",
+        "pickup_not_offered",
+        "invalid_address",
+        "unsupported_currency",
+    ),
 )
 async def quote(
     db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None

@@ -72,11 +72,14 @@ async def _report(
     "/reports/channels",
     opt=READERS | REPLICA_READ,
     summary="The channel dashboard's figures for a period and optional locations",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "invalid_locations", "invalid_period"),
 )
 async def channels_report(
     db_session: AsyncSession, from_: From = None, to: To = None, location: Locations = None
 ) -> ChannelReport:
+    """The channel dashboard for whole UTC days (at most 400, default the last 30), optionally for
+    some locations: revenue, fulfillment mix, returns, pickups, ship-from-store, loyalty and the
+    kiosk endless aisle, per channel and day."""
     return await _report(db_session, from_, to, location)
 
 
@@ -85,11 +88,12 @@ async def channels_report(
     opt=READERS | REPLICA_READ,
     media_type="text/csv",
     summary="One table of the channel dashboard as CSV",
-    responses=problem_responses(400),
+    responses=problem_responses(400, "unknown_report_table"),
 )
 async def channels_report_csv(
     db_session: AsyncSession, table: Table, from_: From = None, to: To = None, location: Locations = None
 ) -> Response[str]:
+    """One table of the channel dashboard as CSV, for a spreadsheet or a BI tool."""
     report = await _report(db_session, from_, to, location)
     header, rows = service.report_table(report, table)
     out = io.StringIO()

@@ -101,7 +101,8 @@ async def reject(request: Request[Any, Any, Any], db_session: AsyncSession, staf
         refusal = "Choose why the store cannot ship it."
         return await _store(db_session, staff, fo.location_code, refusal=refusal, status=422)
     fo = await fulfillment_progress.reject(db_session, staff.principal, fo_id, reason, note)
-    return await _store(db_session, staff, fo.location_code, done=f"{fo.number} rejected: sent to another location.")
+    where = fo.rejection.outcome if fo.rejection else "sent to another location"
+    return await _store(db_session, staff, fo.location_code, done=f"{fo.number} rejected: {where}.")
 
 
 @post("/store/fulfillment-orders/{fo_id:uuid}/ready", opt=ASSOCIATES, status_code=200)

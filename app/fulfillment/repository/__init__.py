@@ -335,6 +335,21 @@ async def events_of(session: AsyncSession, order_id: uuid.UUID) -> list[Fulfillm
     return list((await session.scalars(query)).all())
 
 
+async def events_of_fulfillment_order(
+    session: AsyncSession, order_id: uuid.UUID, fo_id: uuid.UUID, kinds: Sequence[str]
+) -> list[FulfillmentEvent]:
+    query = (
+        select(FulfillmentEvent)
+        .where(
+            FulfillmentEvent.order_id == order_id,
+            FulfillmentEvent.fulfillment_order_id == fo_id,
+            FulfillmentEvent.kind.in_(kinds),
+        )
+        .order_by(FulfillmentEvent.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 # ---- pick lists and bins --------------------------------------------------------------------
 
 

@@ -106,15 +106,18 @@ async def move(
     actor: uuid.UUID | None,
     *,
     flush: bool = True,
+    who: str | None = None,
     **detail: Any,
 ) -> str:
-    """Apply a state-machine action to a locked FO and record it."""
+    """Apply a state-machine action to a locked FO and record it. `who`: the actor's name, on
+    fulfillment's own record only (never in the published event)."""
     before = fo.status
     fo.status = transition(fo, action)
     fo.updated_at = clock.now()
     if fo.status in rules.TERMINAL:
         fo.closed_at = fo.updated_at
-    record(session, fo, fo.order_id, action, actor, from_status=before, to_status=fo.status, **detail)
+    named = {"by": who} if who else {}
+    record(session, fo, fo.order_id, action, actor, from_status=before, to_status=fo.status, **detail, **named)
     # Flushed now: a later locked (populate_existing) read of this row must see the change.
     # A batch of moves (a pick list) passes flush=False and flushes once at the end.
     if flush:

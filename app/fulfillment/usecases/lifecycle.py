@@ -4,17 +4,19 @@ delivered (carrier webhook), ready for pickup, collect, expire."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.auth import Principal
 from app.core.pagination import Keyset, Page
 from app.fulfillment import repository, rules
-from app.fulfillment.errors import TrackingNumberTaken, UnknownParcel
+from app.fulfillment.errors import NotShipped, TrackingNumberTaken, UnknownParcel
 from app.fulfillment.models import FulfillmentOrder, Parcel
 from app.fulfillment.schemas import (
     CarrierEventBody,
@@ -23,6 +25,9 @@ from app.fulfillment.schemas import (
     FulfillmentOrderOut,
     OrderFulfillmentOut,
     PackBody,
+    RejectedLineOut,
+    RejectionOut,
+    WentToOut,
 )
 from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import (
@@ -50,7 +55,12 @@ FULFILLMENT_ORDERS = Keyset("fulfillment_orders", datetime, uuid.UUID)
 async def get_fulfillment_order(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -> FulfillmentOrderOut:
     fo = await load(session, fo_id, lock=False)
     require_location(principal, fo)
-    return await fo_view(session, fo)
+    return await view_with_rejection(session, fo)
+
+
+async def view_with_rejection(session: AsyncSession, fo: FulfillmentOrder) -> FulfillmentOrderOut:
+    """The fulfillment order's view; a rejected one says where its lines went."""
+    return msgspec.structs.replace(await fo_view(session, fo), rejection=await rejection(session, fo))
 
 
 async def list_fulfillment_orders(
@@ -182,7 +192,7 @@ async def reject(
         await stock.write_off(session, fo.location_code, units, reference=ref, actor=actor)
     fo.reject_reason = reason
     fo.respond_by = None
-    await move(session, fo, "reject", actor, reason=reason, note=note)
+    await move(session, fo, "reject", actor, reason=reason, note=note, who=principal.name if principal else None)
     await session.flush()
     await resource_lines(
         session,
@@ -192,7 +202,44 @@ async def reject(
         actor=actor,
         news=news,
     )
-    return await fo_view(session, fo)
+    return await view_with_rejection(session, fo)
+
+
+async def rejection(session: AsyncSession, fo: FulfillmentOrder) -> RejectionOut | None:
+    """Why, by whom and where a rejected fulfillment order's lines went (from its record)."""
+    if fo.status != "rejected":
+        return None
+    await session.flush()  # the re-sourcing's records of this request (sessions do not autoflush)
+    events = await repository.events_of_fulfillment_order(
+        session, fo.order_id, fo.id, ["reject", "re_sourced", "lines_cancelled"]
+    )
+    rejected = next((e for e in events if e.kind == "reject"), None)
+    if rejected is None:
+        return None
+    ids = [uuid.UUID(i) for e in events if e.kind == "re_sourced" for i in e.detail.get("fulfillment_orders", [])]
+    went = [
+        WentToOut(fulfillment_order_id=f.id, number=f.number, location_code=f.location_code, status=f.status)
+        for f in sorted((await repository.fulfillment_orders_by_id(session, ids)).values(), key=lambda f: f.number)
+    ]
+    cancelled = [
+        RejectedLineOut(line_id=str(ln["line_id"]), sku=str(ln["sku"]), quantity=int(ln["quantity"]))
+        for e in events
+        if e.kind == "lines_cancelled"
+        for ln in e.detail.get("lines", [])
+    ]
+    return RejectionOut(
+        reason=str(rejected.detail.get("reason")),
+        note=rejected.detail.get("note"),
+        rejected_by=rejected.detail.get("by") or ("timeout" if rejected.detail.get("reason") == "timeout" else None),
+        at=rejected.at,
+        went_to=went,
+        cancelled=cancelled,
+        outcome=rules.rejection_outcome(
+            [(w.number, w.location_code) for w in went],
+            sum(c.quantity for c in cancelled),
+            next((str(e.detail.get("reason")) for e in events if e.kind == "lines_cancelled"), None),
+        ),
+    )
 
 
 async def overdue_store_responses(session: AsyncSession, limit: int = 100) -> list[uuid.UUID]:
@@ -200,12 +247,30 @@ async def overdue_store_responses(session: AsyncSession, limit: int = 100) -> li
     return list(await repository.overdue_store_responses(session, clock.now(), limit))
 
 
-async def reject_if_overdue(session: AsyncSession, fo_id: uuid.UUID, *, news: OrderNews) -> None:
+async def reject_if_overdue(session: AsyncSession, fo_id: uuid.UUID, *, news: OrderNews) -> FulfillmentOrderOut | None:
     """A store that did not accept in time counts as rejecting (re-checked under the lock;
-    the caller holds the order's row lock)."""
+    the caller holds the order's row lock). The rejected fulfillment order, or None."""
     fo = await load(session, fo_id)
     if fo.status == "created" and fo.respond_by is not None and fo.respond_by <= clock.now():
-        await reject(session, None, fo_id, "timeout", news=news)
+        return await reject(session, None, fo_id, "timeout", news=news)
+    return None
+
+
+def rejection_note(rejected: FulfillmentOrderOut) -> dict[str, Any]:
+    """What the order's timeline says of a rejection: which fulfillment order, where, who,
+    why, what, and where it went."""
+    r = rejected.rejection
+    lines = [{"line_no": int(ln.line_id), "sku": ln.sku, "quantity": ln.quantity} for ln in rejected.lines]
+    return {
+        "fulfillment_order": rejected.number,
+        "location": rejected.location_code,
+        "reason": r.reason if r else rejected.reject_reason,
+        "note": r.note if r else None,
+        "by": r.rejected_by if r else None,
+        "lines": lines,
+        "went_to": [{"fulfillment_order": w.number, "location": w.location_code} for w in r.went_to] if r else [],
+        "outcome": r.outcome if r else None,
+    }
 
 
 # ---- pack, ship, deliver -----------------------------------------------------------------------------
@@ -318,15 +383,63 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody, *, news: 
     return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
 
 
-async def _delivered_so_far(session: AsyncSession, news: OrderNews, order_id: uuid.UUID) -> None:
-    """Cash/card on delivery is taken at the door: orders learns every unit delivered so far."""
+async def presented_at_store(
+    session: AsyncSession,
+    principal: Principal,
+    order_id: uuid.UUID,
+    units: Mapping[int, int],
+    store: str,
+    *,
+    news: OrderNews,
+) -> None:
+    """The customer presents `units` ({line no: units}) of a shipped parcel at `store`'s till:
+    holding them is proof of delivery. The shipped `delivery` fulfillment orders carrying them
+    (oldest first) are recorded delivered with all their parcels — the carrier reports per
+    parcel, and a parcel's contents are not itemized — and the order learns every unit
+    delivered so far (in `news`). Units no shipped parcel carries: 422 `not_shipped`, nothing
+    written. The caller holds the order's row lock."""
+    needed = {str(no): qty for no, qty in units.items() if qty > 0}
+    shipped = [fo for fo in await repository.fulfillment_orders_of(session, order_id, lock=True) if _in_transit(fo)]
+    lines = await repository.lines_of(session, [fo.id for fo in shipped])
+    chosen: list[FulfillmentOrder] = []
+    for fo in sorted(shipped, key=lambda f: (f.created_at, f.number)):
+        carried = {ln.line_id: ln.picked_quantity for ln in lines[fo.id] if needed.get(ln.line_id, 0) > 0}
+        if not any(carried.values()):
+            continue
+        chosen.append(fo)
+        for line_id, qty in carried.items():
+            needed[line_id] = max(needed[line_id] - qty, 0)
+    missing = {no: qty for no, qty in needed.items() if qty > 0}
+    if missing:
+        told = "; ".join(f"line {no}: {qty} unit(s) not shipped yet" for no, qty in sorted(missing.items()))
+        raise NotShipped(
+            f"{told}: they cannot be returned (cancel them instead)",
+            lines=[{"line_no": int(no), "units": qty} for no, qty in sorted(missing.items())],
+        )
+    now = clock.now()
+    for fo in chosen:
+        for parcel in await repository.parcels_of(session, [fo.id]):
+            parcel.delivered_at = parcel.delivered_at or now
+        await move(session, fo, "deliver", principal.key_id, presented_at=store, by="customer")
+    await _delivered_so_far(session, news, order_id, how=f"presented at {store} by the customer")
+
+
+def _in_transit(fo: FulfillmentOrder) -> bool:
+    return fo.type == "delivery" and fo.status == "shipped"
+
+
+async def _delivered_so_far(
+    session: AsyncSession, news: OrderNews, order_id: uuid.UUID, *, how: str | None = None
+) -> None:
+    """Cash/card on delivery is taken at the door: orders learns every unit delivered so far
+    (and `how`, when it was not the carrier who said so)."""
     fos = await repository.fulfillment_orders_of(session, order_id)
     handed_over = [fo.id for fo in fos if fo.type == "delivery" and fo.status == "delivered"]
     delivered: dict[str, int] = {}
     for lines in (await repository.lines_of(session, handed_over)).values():
         for ln in lines:
             delivered[ln.line_id] = delivered.get(ln.line_id, 0) + ln.picked_quantity
-    news.add(order_id, "delivered", {int(k): v for k, v in delivered.items()})
+    news.add(order_id, "delivered", {int(k): v for k, v in delivered.items()}, reason=how)
 
 
 async def _arrived_at_store(session: AsyncSession, inbound: FulfillmentOrder) -> None:

@@ -83,6 +83,7 @@ async def resource_lines(
                 "re_sourced",
                 actor,
                 to=[fo["number"] for fo in fos],
+                fulfillment_orders=[str(fo["id"]) for fo in fos],
                 summary=plan.summary,
             )
         if plan.unserved:

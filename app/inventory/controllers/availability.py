@@ -31,7 +31,7 @@ from app.inventory.schemas import AvailabilityOut
         "(a pickup store's own stock ready for collection) and `delivery_by` (a shipping location's "
         "earliest delivery day; `country` picks the transit days to that country)."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 422, "invalid_point", "too_many_skus", "invalid_cursor"),
 )
 async def read_availability(
     db_session: AsyncSession,
@@ -49,6 +49,8 @@ async def read_availability(
         str | None, Parameter(pattern="^[A-Z]{2}$", description="ISO country of the delivery address: transit days")
     ] = None,
 ) -> AvailabilityOut:
+    """What can be promised for up to 200 SKUs: the total that can ship, and per location, nearest
+    first when a point is given."""
     wanted = [s.strip() for s in skus.split(",") if s.strip()]
     return await service.availability(
         db_session,

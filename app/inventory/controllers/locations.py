@@ -19,7 +19,21 @@ from app.inventory.controllers.common import ADMIN, EVERYONE
 from app.inventory.schemas import LocationCreate, LocationOut, LocationUpdate
 
 
-@post("/locations", opt=ADMIN, summary="Create a warehouse or store", responses=problem_responses(400, 409, 422))
+@post(
+    "/locations",
+    opt=ADMIN,
+    summary="Create a warehouse or store",
+    responses=problem_responses(
+        400,
+        409,
+        422,
+        "invalid_location",
+        "invalid_time_zone",
+        "location_exists",
+        "invalid_promise_settings",
+        "unknown_price_zone",
+    ),
+)
 async def create_location(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: LocationCreate
 ) -> Response[LocationOut]:
@@ -45,12 +59,22 @@ async def list_locations(
     )
 
 
-@get("/locations/{code:str}", opt=EVERYONE | REPLICA_READ, summary="A location", responses=problem_responses(404))
+@get(
+    "/locations/{code:str}",
+    opt=EVERYONE | REPLICA_READ,
+    summary="A location",
+    responses=problem_responses(404, "location_not_found"),
+)
 async def get_location(db_session: AsyncSession, code: str) -> LocationOut:
     return await service.get_location(db_session, code)
 
 
-@patch("/locations/{code:str}", opt=ADMIN, summary="Change a location", responses=problem_responses(400, 404, 422))
+@patch(
+    "/locations/{code:str}",
+    opt=ADMIN,
+    summary="Change a location",
+    responses=problem_responses(400, 404, 422, "location_not_found", "invalid_promise_settings", "unknown_price_zone"),
+)
 async def update_location(db_session: AsyncSession, code: str, data: LocationUpdate) -> LocationOut:
     return await location_setup.update_location(db_session, code, data)
 
@@ -59,7 +83,7 @@ async def update_location(db_session: AsyncSession, code: str, data: LocationUpd
     "/locations/{code:str}",
     opt=ADMIN,
     summary="Delete a location that never held stock (else deactivate it)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, "location_not_found"),
 )
 async def delete_location(db_session: AsyncSession, code: str) -> None:
     await service.delete_location(db_session, code)

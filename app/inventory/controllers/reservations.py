@@ -52,7 +52,21 @@ def _default_expiry(principal: Principal, expires_at: datetime | None) -> dateti
         "OMS_HOLD_MAX_MINUTES (422 `expiry_too_far`). Only the channel (and store) that made a "
         "hold may release or consume it here; an order's reservation moves only with its order."
     ),
-    responses=problem_responses(400, 403, 409, 422, 429),
+    responses=problem_responses(
+        400,
+        403,
+        409,
+        422,
+        429,
+        "duplicate_line",
+        "expiry_too_far",
+        "insufficient_stock",
+        "invalid_expiry",
+        "reference_in_use",
+        "reference_reserved",
+        "unknown_location",
+        "unknown_sku",
+    ),
 )
 async def create_reservation(
     db_session: AsyncSession,
@@ -61,6 +75,8 @@ async def create_reservation(
     state: State,
     data: ReservationCreate,
 ) -> Response[ReservationOut]:
+    """Hold stock for a reference (a kiosk basket, a till sale): all lines or none, never beyond
+    what is available; holds made by channel keys expire."""
     for line in data.lines:
         principal.require_location(line.location)
     expires_at = _default_expiry(principal, data.expires_at)
@@ -102,16 +118,28 @@ def _settle_lines(lines: list[SettleLine] | None) -> list[tuple[str, str, int]] 
     "/reservations/{reservation_id:uuid}",
     opt=HOLDERS,
     summary="A reservation this key's channel (and store) made (admins: any)",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        403, 404, 409, "not_reservation_holder", "reservation_held_by_order", "reservation_not_found"
+    ),
 )
 async def get_reservation(db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID) -> ReservationOut:
+    """A reservation this key's channel (and store) made; admins see any."""
     return await service.get_reservation(db_session, reservation_id=reservation_id, principal=principal)
 
 
 @action(
     "/reservations/{reservation_id:uuid}/release",
     opt=HOLDERS,
-    errors=(400, 403, 404, 409),
+    errors=(
+        400,
+        403,
+        404,
+        409,
+        "exceeds_open_quantity",
+        "not_reservation_holder",
+        "reservation_held_by_order",
+        "reservation_not_found",
+    ),
     summary="Release all or part of a hold this key's channel (and store) made",
     description=(
         "403 `not_reservation_holder`: another channel or store made it; 409 "
@@ -121,6 +149,7 @@ async def get_reservation(db_session: AsyncSession, principal: Principal, reserv
 async def release_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ReleaseBody
 ) -> ReservationOut:
+    """Give back all or part of a hold this key's channel (and store) made."""
     lines = _settle_lines(data.lines)
     return await service.release(
         db_session, reservation_id=reservation_id, lines=lines, actor=principal.key_id, principal=principal
@@ -130,7 +159,7 @@ async def release_reservation(
 @action(
     "/reservations/{reservation_id:uuid}/consume",
     opt=TILLS,
-    errors=(400, 403, 404, 409),
+    errors=(400, 403, 404, 409, "not_reservation_holder", "reservation_held_by_order"),
     summary="A till sale of a hold its store made: on_hand and reserved go down, one sale ledger row per line",
     description=(
         "POS keys only, on holds their own store made; `sale_reference` (the till's receipt) "
@@ -140,6 +169,8 @@ async def release_reservation(
 async def consume_reservation(
     db_session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, data: ConsumeBody
 ) -> ReservationOut:
+    """A till sale of a hold its store made: on hand and reserved go down, one sale ledger row per
+    line."""
     return await service.consume(
         db_session,
         reservation_id=reservation_id,

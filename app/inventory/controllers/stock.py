@@ -50,6 +50,8 @@ async def list_stock(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[StockLevelOut]:
+    """Stock levels by SKU and/or location: on hand, reserved, safety stock and available (on hand −
+    reserved − safety stock, never below 0)."""
     location = own_location(principal, location)
     return await service.stock_levels(db_session, sku=sku, location_code=location, limit=limit, cursor=cursor)
 
@@ -58,7 +60,9 @@ async def list_stock(
     "/stock/adjustments",
     opt=ADJUSTERS,
     summary="Change on_hand by a delta with a reason (receipt, return_restock, damage, correction)",
-    responses=problem_responses(400, 403, 409, 422, 428),
+    responses=problem_responses(
+        400, 403, 409, 422, 428, "invalid_reason", "on_hand_would_go_negative", "unknown_location", "unknown_sku"
+    ),
     before_request=key_required,
 )
 async def create_adjustment(
@@ -68,6 +72,8 @@ async def create_adjustment(
     data: AdjustmentCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[StockLevelOut]:
+    """Change a location's on hand by a delta with a reason (receipt, return_restock, damage,
+    correction): one ledger row each."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,
@@ -90,7 +96,7 @@ async def create_adjustment(
     "/stock/counts",
     opt=COUNTERS,
     summary="Cycle count: set absolute on_hand; the ledger records the difference",
-    responses=problem_responses(400, 403, 409, 422, 428),
+    responses=problem_responses(400, 403, 409, 422, 428, "counted_in_future", "counted_too_long_ago", "duplicate_line"),
     before_request=key_required,
 )
 async def create_count(
@@ -100,6 +106,8 @@ async def create_count(
     data: CountCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[list[StockLevelOut]]:
+    """A cycle count: the absolute on hand counted at a location; the ledger records the
+    difference."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,
@@ -124,6 +132,7 @@ async def create_count(
     responses=problem_responses(400, 422),
 )
 async def set_safety_stock(db_session: AsyncSession, location: str, sku: str, data: SafetyStockUpdate) -> StockLevelOut:
+    """The units of a SKU a location keeps off sale (null: the location's default applies)."""
     return await service.set_safety_stock(db_session, sku=sku, location_code=location, safety_stock=data.safety_stock)
 
 
@@ -131,7 +140,7 @@ async def set_safety_stock(db_session: AsyncSession, location: str, sku: str, da
     "/stock/ledger",
     opt=LEDGER_READERS,
     summary="The stock ledger of a location and/or SKU, newest first",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 422, "invalid_cursor", "ledger_filter_required"),
 )
 async def read_ledger(
     db_session: AsyncSession,
@@ -141,6 +150,8 @@ async def read_ledger(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[LedgerEntryOut]:
+    """The stock ledger of a location and/or SKU, newest first: every change of on hand with its
+    reason, reference, who and when."""
     location = own_location(principal, location)
     return await service.ledger(db_session, sku=sku, location_code=location, limit=limit, cursor=cursor)
 
@@ -158,6 +169,7 @@ async def read_on_hand_at(
     location: Annotated[str, Parameter(min_length=1, max_length=40)],
     at: datetime,
 ) -> OnHandAtOut:
+    """On hand of a SKU at a location as it was at a past time, summed from the ledger."""
     principal.require_location(location)
     if at.tzinfo is None:
         raise InvalidInput("`at` needs a time zone offset", code="naive_time")
@@ -175,7 +187,7 @@ async def read_on_hand_at(
         "sales and receipts stay. A line that would then leave on_hand negative is rejected "
         "(`count_conflicts_with_later_movements`); the other lines apply."
     ),
-    responses=problem_responses(400, 403, 422, 428),
+    responses=problem_responses(400, 403, 422, 428, "batch_too_large", "duplicate_line", "unknown_sku"),
     before_request=key_required,
 )
 async def sync_stock(
@@ -185,6 +197,8 @@ async def sync_stock(
     data: SyncBatch,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response[SyncOut]:
+    """A store's POS sends its counted stock as a batch (up to 10,000 lines); the differences go to
+    the ledger, and re-sending the same batch changes nothing."""
     principal.require_location(data.location)
     return await idempotent(
         db_session,

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
-from app.core.errors import problem_responses
+from app.core.errors import ProblemDeclaration, problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.routes import action
@@ -28,6 +28,7 @@ from app.inventory.schemas import TransferCreate, TransferOut
 async def create_transfer(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: TransferCreate
 ) -> Response[TransferOut]:
+    """Plan a transfer of stock from one location to another."""
     if principal.location_code not in (None, data.from_location, data.to_location):
         principal.require_location(data.from_location)
     return await idempotent(
@@ -49,7 +50,7 @@ async def create_transfer(
     "/transfers",
     opt=MOVERS,
     summary="Transfers, newest first (status=dispatched: in transit)",
-    responses=problem_responses(400, 403),
+    responses=problem_responses(400, 403, "invalid_cursor"),
 )
 async def list_transfers(
     db_session: AsyncSession,
@@ -59,30 +60,53 @@ async def list_transfers(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[TransferOut]:
+    """Transfers between locations, newest first (`status=dispatched`: in transit)."""
     location = own_location(principal, location)
     return await service.list_transfers(db_session, status=status, location_code=location, limit=limit, cursor=cursor)
 
 
-@get("/transfers/{transfer_id:uuid}", opt=MOVERS, summary="A transfer", responses=problem_responses(403, 404))
+@get(
+    "/transfers/{transfer_id:uuid}",
+    opt=MOVERS,
+    summary="A transfer",
+    responses=problem_responses(403, 404, "transfer_not_found"),
+)
 async def get_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """A transfer with its lines and status."""
     return await service.get_transfer(db_session, transfer_id, principal=principal)
 
 
-def _transfer_action(verb: str, summary: str) -> post:
+def _transfer_action(verb: str, summary: str, *, problems: tuple[ProblemDeclaration, ...] = ()) -> post:
     """A transfer's transition; the service checks the key's location on the transfer it loads."""
-    return action(f"/transfers/{{transfer_id:uuid}}/{verb}", opt=MOVERS, errors=(403, 404, 409), summary=summary)
+    errors = (403, 404, 409, *problems)
+    return action(f"/transfers/{{transfer_id:uuid}}/{verb}", opt=MOVERS, errors=errors, summary=summary)
 
 
-@_transfer_action("dispatch", "Dispatch: stock leaves the source (transfer_out) and is in transit to the destination")
+@_transfer_action(
+    "dispatch",
+    "Dispatch: stock leaves the source (transfer_out) and is in transit to the destination",
+    problems=(
+        "insufficient_stock",
+        "invalid_transfer_transition",
+        "transfer_not_found",
+    ),
+)
 async def dispatch_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """The stock leaves the source (`transfer_out` in its ledger) and is in transit."""
     return await service.dispatch_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
-@_transfer_action("receive", "Receive: the stock arrives at the destination (transfer_in)")
+@_transfer_action(
+    "receive",
+    "Receive: the stock arrives at the destination (transfer_in)",
+    problems=("transfer_not_found",),
+)
 async def receive_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """The stock arrives at the destination (`transfer_in` in its ledger)."""
     return await service.receive_transfer(db_session, transfer_id, actor=principal.key_id, principal=principal)
 
 
-@_transfer_action("cancel", "Cancel a transfer not yet dispatched")
+@_transfer_action("cancel", "Cancel a transfer not yet dispatched", problems=("transfer_not_found",))
 async def cancel_transfer(db_session: AsyncSession, principal: Principal, transfer_id: uuid.UUID) -> TransferOut:
+    """Cancel a transfer that has not left yet."""
     return await service.cancel_transfer(db_session, transfer_id, principal=principal)

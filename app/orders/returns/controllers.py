@@ -17,6 +17,19 @@ from app.core.routes import action
 from app.core.schema import Code
 from app.flows import exchange, return_and_refund
 from app.orders.returns import service
+from app.orders.returns.errors import (
+    DuplicateLine,
+    ExceedsPurchase,
+    ImmediateOnlyAtStore,
+    LocationDoesNotAcceptReturns,
+    NotEligible,
+    OrderRequired,
+    ReceiptMismatch,
+    ReturnOrderNotFound,
+    ReturnRace,
+    UnknownLocation,
+    UnknownOrderLine,
+)
 from app.orders.returns.rules import Action
 from app.orders.returns.schemas import (
     CloseBody,
@@ -42,7 +55,22 @@ POLICY_WRITERS = roles(Role.ADMIN, Role.MERCHANDISER)
 @post(
     "/returns",
     opt=SHOPPERS,
-    responses=problem_responses(400, 403, 404, 409, 422, 428),
+    responses=problem_responses(
+        OrderRequired,
+        ReturnOrderNotFound,
+        "customer_token_required",
+        "customer_token_invalid",
+        NotEligible,
+        ReturnRace,
+        "not_shipped",
+        ReceiptMismatch,
+        ExceedsPurchase,
+        UnknownOrderLine,
+        DuplicateLine,
+        LocationDoesNotAcceptReturns,
+        ImmediateOnlyAtStore,
+        UnknownLocation,
+    ),
     tags=["returns"],
     before_request=key_required,
 )
@@ -70,7 +98,12 @@ async def create_return(
     )
 
 
-@get("/returns", opt=SHOPPERS, responses=problem_responses(400, 403, 404, 422), tags=["returns"])
+@get(
+    "/returns",
+    opt=SHOPPERS,
+    responses=problem_responses(400, 403, 404, 422, "returns_filter_required"),
+    tags=["returns"],
+)
 async def list_returns(
     principal: Principal,
     db_session: AsyncSession,
@@ -94,14 +127,26 @@ async def list_returns(
     )
 
 
-@get("/returns/{return_id:uuid}", opt=READERS, responses=problem_responses(403, 404), tags=["returns"])
+@get(
+    "/returns/{return_id:uuid}",
+    opt=READERS,
+    responses=problem_responses(403, 404, "return_not_found"),
+    tags=["returns"],
+)
 async def get_return(
     return_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> ReturnOut:
+    """A return: its lines, status, where it was received, the refund per tender and the points
+    taken back so far. A logistics key sees the returns received at its location."""
     return await return_and_refund.get_return(db_session, principal, return_id, customer_token)
 
 
-@action("/returns/{return_id:uuid}/receive", opt=RECEIVERS, errors=(400, 403, 404, 409, 422), tags=["returns"])
+@action(
+    "/returns/{return_id:uuid}/receive",
+    opt=RECEIVERS,
+    errors=(400, 403, 404, 409, 422, "location_does_not_accept_returns"),
+    tags=["returns"],
+)
 async def receive_return(
     return_id: uuid.UUID, data: ReceiveBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:
@@ -113,7 +158,7 @@ async def receive_return(
 @action(
     "/returns/{return_id:uuid}/refund",
     opt=REFUNDERS,
-    errors=(400, 403, 404, 409, 428),
+    errors=(400, 403, 404, 409, 428, "invalid_transition", "return_not_found"),
     tags=["returns"],
     before_request=key_required,
 )
@@ -176,7 +221,7 @@ async def create_exchange(
 @get(
     "/orders/{order_id:uuid}/returnable",
     opt=SHOPPERS,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "order_not_found"),
     tags=["returns"],
 )
 async def order_returnable(
@@ -189,7 +234,7 @@ async def order_returnable(
 @get(
     "/customers/{customer_id:uuid}/returnable-lines",
     opt=SHOPPERS,
-    responses=problem_responses(403, 404),
+    responses=problem_responses(403, 404, "customer_not_found"),
     tags=["returns"],
 )
 async def customer_returnable_lines(
@@ -227,6 +272,8 @@ async def list_return_policies(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Parameter(max_length=400)] = None,
 ) -> Page[PolicyOut]:
+    """The return windows per category (the longest matching category path wins; 30 days
+    where none is set)."""
     return await service.list_policies(db_session, cursor, limit)
 
 

@@ -22,6 +22,7 @@ class NotEligible(InvalidInput):
     `already_returned`, `not_delivered`) and `lines=[{line_no, reason}]` for every line."""
 
     code, title = "return_not_eligible", "Some lines cannot be returned"
+    refines = ("return_window_closed", "not_returnable", "already_returned", "not_delivered")
 
 
 class ExceedsPurchase(InvalidInput):
@@ -88,4 +89,4 @@ class ReturnsFilterRequired(InvalidInput):
 
 # Codes this domain passes as `code=` to refine a general problem (see app.core.errors).
 # NotEligible answers the first line's reason (app.orders.returns.rules.Reason) as its code.
-declare_codes("customer_not_found", "return_window_closed", "not_returnable", "already_returned", "not_delivered")
+declare_codes("customer_not_found", status=404)

@@ -157,6 +157,14 @@ def line_reason(facts: LineFacts, now: datetime, quantity: int = 1) -> Reason | 
     return None
 
 
+def presented_units(facts: LineFacts, quantity: int) -> int:
+    """Of `quantity` units a customer presents at a till, how many the order does not know as
+    delivered yet (at most what was bought, not cancelled and not delivered): the customer
+    holding them is proof they were. Units beyond that are a matter of eligibility."""
+    undelivered = facts.quantity - facts.cancelled - facts.delivered
+    return max(min(quantity - facts.open_quantity, undelivered), 0)
+
+
 def exceeds_purchase(facts: LineFacts, quantity: int) -> bool:
     """More units than were bought (and not cancelled): bad input, never an eligibility."""
     return quantity > facts.quantity - facts.cancelled

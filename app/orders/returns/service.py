@@ -20,6 +20,9 @@ Returns (states: requested -> authorized -> received -> refunded; closed / rejec
   principal, view, data) -> Return` (eligibility, the conditional take of units, the
   authorized return), `dispositions(data)`, `receive_goods(session, principal, order, ret,
   store, dispositions)`.
+- `presented_not_delivered(view, lines) -> {line no: units}`: units a customer presents at a
+  till that the order does not know as delivered yet (the return flow has fulfillment record
+  them delivered first: the customer holding them is the proof).
 - `get_return(session, principal, return_id, token=None) -> ReturnOut`, `return_out`.
 - `receive(session, principal, return_id, data: ReceiveBody) -> ReturnOut`: at the location
   where the goods arrive (it must accept returns): `restock` -> a `return_restock` row there;
@@ -71,6 +74,7 @@ from app.orders.returns.usecases.lifecycle import (
     dispositions,
     get_return,
     immediate_store,
+    presented_not_delivered,
     receive,
     receive_goods,
     request_return,
@@ -109,6 +113,7 @@ __all__ = [
     "pay_back",
     "pending_refund_returns",
     "points_to_reverse",
+    "presented_not_delivered",
     "receive",
     "receive_goods",
     "record_exchange",

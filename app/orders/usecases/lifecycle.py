@@ -179,7 +179,8 @@ async def timeline(
             # Which API key acted is the retailer's business, not the shopper's.
             actor_key_id=None if principal.role is Role.STOREFRONT else r.actor_key_id,
             channel=r.channel,
-            detail=r.detail,
+            # Nor the name of the key or the staff member who acted ("by").
+            detail={k: v for k, v in r.detail.items() if k != "by"} if principal.role is Role.STOREFRONT else r.detail,
             at=r.at,
         )
         for r in rows

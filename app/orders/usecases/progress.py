@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,11 +78,18 @@ async def _capture_intent(session: AsyncSession, order: Order, value: int) -> No
 
 
 async def record_delivery(
-    session: AsyncSession, order_id: uuid.UUID, delivered: Mapping[int, int], actor: Principal | None = None
+    session: AsyncSession,
+    order_id: uuid.UUID,
+    delivered: Mapping[int, int],
+    actor: Principal | None = None,
+    *,
+    how: str | None = None,
 ) -> OrderOut:
     """The carrier handed parcels over: `delivered` maps line_no to the units delivered so far
     (all parcels, cumulative: a repeat changes nothing). Cash or card on delivery is captured
-    for what the delivered goods cost beyond what the other tenders stand for."""
+    for what the delivered goods cost beyond what the other tenders stand for. `how`: the
+    proof, when not the carrier's word ("presented at STORE-1 by the customer"), on the
+    timeline as `note: "delivered: <how>"`."""
     order = await locked_order(session, order_id)
     lines = await repository.order_lines(session, order.id)
     units = {ln.line_no: min(delivered.get(ln.line_no, 0), ln.quantity - ln.cancelled_quantity) for ln in lines}
@@ -105,7 +113,11 @@ async def record_delivery(
         order.id,
         "lines_delivered",
         actor,
-        detail={"lines": [{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q], "taken": taken},
+        detail={
+            "lines": [{"line_no": n, "quantity": q} for n, q in sorted(units.items()) if q],
+            "taken": taken,
+            **({"note": f"delivered: {how}"} if how else {}),
+        },
     )
     order.updated_at = clock.now()
     await session.flush()
@@ -137,3 +149,11 @@ async def is_fulfilled(session: AsyncSession, order_id: uuid.UUID) -> bool:
     """Every unit left or was cancelled, and the order is not completed yet."""
     order = await repository.order(session, order_id)
     return order is not None and order.status == rules.Status.FULFILLED
+
+
+async def note_on_timeline(
+    session: AsyncSession, order_id: uuid.UUID, kind: str, actor: Principal | None, detail: dict[str, Any]
+) -> None:
+    """Something another domain did to the order, on its timeline as it told it (a store's
+    rejection of a fulfillment order: who, why, where it went). The caller holds the row lock."""
+    add_timeline(session, order_id, kind, actor, detail=detail)

@@ -400,7 +400,10 @@ async def test_bad_input_writes_nothing(api: Api, db: AsyncSession) -> None:
         {"order_id": order["id"], "mode": "immediate", "reason": "x", "lines": [line2]}, 422, "unknown_order_line"
     )
     one = {"line_no": 1, "quantity": 1, "disposition": "restock"}
-    await refused({"order_id": other["id"], "mode": "immediate", "reason": "x", "lines": [one]}, 422, "not_delivered")
+    # At a till, units never shipped cannot come back; posted back, undelivered ones cannot either.
+    await refused({"order_id": other["id"], "mode": "immediate", "reason": "x", "lines": [one]}, 422, "not_shipped")
+    posted = {"line_no": 1, "quantity": 1}
+    await refused({"order_id": other["id"], "reason": "x", "lines": [posted]}, 422, "not_delivered", "contact_center")
     await refused(
         {"order_id": order["id"], "mode": "immediate", "reason": "x", "location_code": "STORE-NORET", "lines": [one]},
         422,

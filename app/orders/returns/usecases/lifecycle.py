@@ -65,6 +65,18 @@ def wanted_lines(view: OrderView, lines: Sequence[ReturnLineIn]) -> dict[int, in
     return wanted
 
 
+def presented_not_delivered(view: OrderView, lines: Sequence[ReturnLineIn]) -> dict[int, int]:
+    """{line no: units} the customer presents at a till that the order does not know as
+    delivered yet (their parcel is on its way by the carrier's account). Lines the order does
+    not have are left to `wanted_lines` to refuse."""
+    presented = {
+        line.line_no: rules.presented_units(view.facts[line.line_no], line.quantity)
+        for line in lines
+        if line.line_no in view.facts
+    }
+    return {no: units for no, units in presented.items() if units > 0}
+
+
 def eligibility(view: OrderView, wanted: dict[int, int], principal: Principal, override: str | None) -> dict[int, str]:
     """The overridden reason per line; raises NotEligible for anything not overridden."""
     if override is not None and principal.role != Role.ADMIN:
