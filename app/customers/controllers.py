@@ -172,7 +172,7 @@ async def update_customer(
     "/customers/{customer_id:uuid}/addresses",
     opt=READERS | REPLICA_READ,
     summary="A customer's saved addresses (an order delivers to one by its id)",
-    responses=problem_responses(403, 404, "customer_token_required"),
+    responses=problem_responses(403, 404, "customer_not_found", "customer_token_required"),
 )
 async def list_addresses(
     db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
@@ -205,7 +205,7 @@ async def add_address(
     "/customers/{customer_id:uuid}/addresses/{address_id:uuid}",
     opt=READERS,
     summary="Forget one of the customer's saved addresses",
-    responses=problem_responses(403, 404, "address_not_found"),
+    responses=problem_responses(403, 404, "address_not_found", "customer_not_found", "customer_token_required"),
 )
 async def remove_address(
     db_session: AsyncSession,

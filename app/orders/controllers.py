@@ -209,6 +209,7 @@ async def customer_cart(
         "unknown_sku",
         "address_not_found",
         "contact_required",
+        "invalid_email",
         "invalid_phone",
     ),
     tags=["orders"],

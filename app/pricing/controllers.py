@@ -415,6 +415,7 @@ async def list_codes(
         "cart_not_found",
         "address_not_found",
         "customer_token_invalid",
+        "lines_or_cart",
         "customer_token_required",
         "price_not_found",
         "unknown_sku",
