@@ -133,6 +133,7 @@ def seed(api: Api) -> dict[str, list[Any]]:
         _location,
         _prices,
         _listed,
+        _doomed,  # after _listed: what it makes to delete stays out of the shared pools
     ]
     for step in steps:
         try:
@@ -224,17 +225,26 @@ def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     _order(api, ids, "contact_center", delivery)  # stays open: a pick list to make
     _order(api, ids, "contact_center", delivery)  # picked: a parcel to pack
     ids["pack_fo_id"].extend(_deliver(api, ids, until="picked"))
-    # Store pickups, picked at the store: one to make ready, one made ready to collect.
-    ready, collect = _order(api, ids, "pos", pickup, pooled=False), _order(api, ids, "pos", pickup, pooled=False)
+    # Store pickups, picked at the store: to make ready, and made ready to collect.
+    ready = [_order(api, ids, "pos", pickup, pooled=False, skus=_at_store(api)) for _ in range(SPARES)]
+    collect = [_order(api, ids, "pos", pickup, pooled=False, skus=_at_store(api)) for _ in range(SPARES)]
     pick = api.call("pos", "POST", "/v1/pick-lists", {})
     found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
     api.call("pos", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
-    ids["ready_fo_id"].extend(_fos(api, ready))
-    ids["collect_fo_id"].extend(_fos(api, collect))
-    for fo_id in ids["collect_fo_id"]:
-        api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
-    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect}")["number"])
-    ids["pickup_code"].extend(_pickup_codes(api, ids["collect_fo_id"]))
+    for order_id in ready:
+        ids["ready_fo_id"].extend(_fos(api, order_id))
+    for order_id in collect:
+        for fo_id in _fos(api, order_id):
+            api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
+            ids["collect_fo_id"].append(fo_id)
+            ids["pickup_code"].extend(_pickup_codes(api, [fo_id]))  # in the same order as the pickups
+    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect[0]}")["number"])
+
+
+def _at_store(api: Api) -> list[str]:
+    """The SKUs STORE-BERLIN has a unit of now (an order of another would wait for a transfer)."""
+    stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
+    return [level["sku"] for level in stock if level["available"] >= 1]
 
 
 def _ship_to_store(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -261,9 +271,7 @@ def _store_requests(api: Api, ids: dict[str, list[Any]]) -> None:
     waits for a transfer (`awaiting_transfer`), and a pickup cannot be rejected."""
     berlin = {"fulfillment": "delivery", "delivery_address": {**ADDRESS, "latitude": 52.52, "longitude": 13.405}}
     for pool in ["accept_fo_id"] * SPARES + ["reject_fo_id"] * SPARES:
-        stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
-        skus = [level["sku"] for level in stock if level["available"] >= 1]
-        order_id = _order(api, ids, "contact_center", berlin, pooled=False, skus=skus)
+        order_id = _order(api, ids, "contact_center", berlin, pooled=False, skus=_at_store(api))
         fos = api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]
         waiting = [fo["id"] for fo in fos if fo["location_code"] == "STORE-BERLIN" and fo["status"] == "created"]
         if not waiting:
@@ -399,9 +407,27 @@ def _prices(api: Api, ids: dict[str, list[Any]]) -> None:
 
 
 def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
+    """A webhook whose deliveries are replayed, and webhooks to delete (a random DELETE on the
+    first would leave replay nothing to act on)."""
     body = {"url": "https://hooks.example.com/oms", "event_types": ["*"]}
-    webhook = api.call("integration", "POST", "/v1/webhooks", body)
-    ids["webhook_id"].append(webhook["id"])
+    for pool in ["webhook_id"] + ["delete_webhook_id"] * SPARES:
+        ids[pool].append(api.call("integration", "POST", "/v1/webhooks", body)["id"])
+
+
+def _doomed(api: Api, ids: dict[str, list[Any]]) -> None:
+    """API keys to revoke and promotions to delete, named by those DELETEs alone: the role keys
+    the run uses and the promotions other operations read stay."""
+    for n in range(SPARES):
+        key = api.call("admin", "POST", "/v1/api-keys", {"name": f"fuzz to revoke {n}", "role": "merchandiser"})
+        ids["revoke_key_id"].append(key["id"])
+        body = {
+            "kind": "order_percent_off",
+            "name": f"Fuzz to delete {n}",
+            "percent_bp": 100,
+            "requires_code": True,
+            "starts_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400)),
+        }
+        ids["delete_promotion_id"].append(api.call("merchandiser", "POST", "/v1/promotions", body)["id"])
 
 
 def _listed(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -766,6 +792,7 @@ def main() -> int:
             if result.returncode != 0:
                 failures.append(f"{name}: see {work / f'{name}.out'}")
         table, summary = report(stats, schema)
+        summary += "\n" + stateful_depth(work)
         print(table)
         print(summary)
         print(f"wall time {time.monotonic() - started:.0f} s; outputs in {work}")
@@ -790,6 +817,19 @@ def _wait_ready(base: str) -> None:
                 return
         time.sleep(0.3)
     raise RuntimeError("oms serve did not become ready")
+
+
+def stateful_depth(work: Path) -> str:
+    """Per role, what schemathesis says of its stateful phase: scenarios run, links followed."""
+    parts = []
+    for out in sorted(work.glob("*-allowed-*stateful.out")):
+        text = out.read_text()
+        scenarios = re.search(r"Scenarios:\s+(\d+)", text)
+        links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", text)
+        role = out.name.split("-allowed-")[0]
+        if scenarios and links:
+            parts.append(f"{role} {scenarios.group(1)} scenarios, {links.group(1)}/{links.group(2)} links")
+    return "stateful: " + ("; ".join(parts) or "not run")
 
 
 def report(stats: Path, schema: dict[str, Any]) -> tuple[str, str]:

@@ -86,6 +86,9 @@ DEDICATED: dict[str, dict[str, str]] = {
     "POST /v1/fulfillment-orders/{fo_id}/pack": {"fo_id": "pack_fo_id"},
     "DELETE /v1/locations/{code}": {"code": "delete_location_code"},
     "DELETE /v1/prices/{price_id}": {"price_id": "delete_price_id"},
+    "DELETE /v1/webhooks/{webhook_id}": {"webhook_id": "delete_webhook_id"},
+    "DELETE /v1/api-keys/{key_id}": {"key_id": "revoke_key_id"},
+    "DELETE /v1/promotions/{promotion_id}": {"promotion_id": "delete_promotion_id"},
     "GET /v1/orders/{order_id}/returnable": {"order_id": "delivered_order_id"},
 }
 
@@ -108,6 +111,8 @@ def _pool(
         return seeds.get(dedicated)
     if path.startswith("/v1/reports/") and name in REPORT_QUERY:
         return REPORT_QUERY[name]
+    if name == "code" and path.endswith("/collect"):
+        return seeds.get("pickup_code")
     if name == "code":
         key = "location_code" if path.startswith("/v1/locations") else "zone_code"
         return seeds.get(key) if not path.startswith("/v1/carts") else None
