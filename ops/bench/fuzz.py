@@ -156,6 +156,9 @@ def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
     ids["email"].append("fuzz.shopper@example.com")
     if customer.get("card_number"):
         ids["number"].append(customer["card_number"])
+    for n in range(SPARES):  # records the first customer absorbs (a merge takes one each)
+        body = {"name": f"Fuzz Duplicate {n}", "email": f"fuzz.duplicate{n}@example.com"}
+        ids["absorb_customer_id"].append(api.call("contact_center", "POST", "/v1/customers", body)["id"])
 
 
 def _order(
@@ -346,12 +349,12 @@ def _hold(api: Api, ids: dict[str, list[Any]]) -> None:
 
 
 def _reservation(api: Api, ids: dict[str, list[Any]]) -> None:
-    for n, sku in enumerate(ids["sku"]):  # the first SKU the store has in stock
-        line = {"sku": sku, "location": "STORE-BERLIN", "quantity": 1}
-        with contextlib.suppress(RuntimeError):
-            reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
-            ids["reservation_id"].append(reservation["id"])
-            return
+    """Till holds made by the POS (only their channel may settle them): one for every case, and
+    some only consume's cases name (a release in between would leave nothing to sell)."""
+    for n, pool in enumerate(["reservation_id"] + ["consume_reservation_id"] * SPARES):
+        line = {"sku": _at_store(api)[0], "location": "STORE-BERLIN", "quantity": 1}
+        reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
+        ids[pool].append(reservation["id"])
 
 
 def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -465,7 +468,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "PATCH /v1/products/{product_id}": {"description": "fuzzed"},
         "POST /v1/customers": {"name": "Another Shopper", "email": "another@example.com"},
         "PATCH /v1/customers/{customer_id}": {"marketing_consent": True},
-        "POST /v1/customers/{customer_id}/merge": {"absorb": first("customer_id")},
+        "POST /v1/customers/{customer_id}/merge": {"absorb": first("absorb_customer_id")},
         "POST /v1/customer-sessions": {"email": first("email", "fuzz.shopper@example.com")},
         "POST /v1/fulfillment-orders/{fo_id}/reject": {"reason": "no_staff"},
         "POST /v1/fulfillment-orders/{fo_id}/pack": {
@@ -514,7 +517,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
             "lines": [{"sku": sku, "location": "WH-NORTH", "quantity": 1}],
         },
         "POST /v1/reservations/{reservation_id}/release": {},
-        "POST /v1/reservations/{reservation_id}/consume": {"ledger_reference": "till-1"},
+        "POST /v1/reservations/{reservation_id}/consume": {"sale_reference": "till-1"},
         "POST /v1/loyalty/cards/{number}/adjustments": {"points": 10, "reason": "goodwill"},
         "POST /v1/carts": {"lines": [{"sku": sku, "quantity": 1}]},
         "POST /v1/carts/{cart_id}/lines": {"sku": sku2, "quantity": 1},
@@ -567,6 +570,10 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
     }
 
 
+# Parameters the example leaves out though a seed could fill them (the operation takes one of two).
+UNSET_IN_EXAMPLES = {("GET /v1/returns", "customer_id")}
+
+
 def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
     """Seeded values as the examples of path parameters, and a valid body per operation."""
     from fuzz_hooks import DEDICATED, pool
@@ -580,6 +587,8 @@ def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
             pinned = DEDICATED.get(f"{method.upper()} {path}", {})
             for parameter in operation.get("parameters", []):
                 name = parameter["name"]
+                if (f"{method.upper()} {path}", name) in UNSET_IN_EXAMPLES:
+                    continue
                 seeded = ids.get(pinned[name]) if name in pinned else pool(name, path, ids)
                 if seeded and parameter["in"] in {"path", "query", "header"}:
                     parameter["example"] = seeded[0]

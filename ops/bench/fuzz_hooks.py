@@ -41,6 +41,7 @@ NAMES = {
     "pickup_location": "location_code",
     "customer_id": "customer_id",
     "survivor_id": "customer_id",
+    "absorb": "absorb_customer_id",
     "order_id": "order_id",
     "original_order_id": "order_id",
     "fo_id": "fo_id",
@@ -86,6 +87,7 @@ DEDICATED: dict[str, dict[str, str]] = {
     "POST /v1/fulfillment-orders/{fo_id}/pack": {"fo_id": "pack_fo_id"},
     "DELETE /v1/locations/{code}": {"code": "delete_location_code"},
     "DELETE /v1/prices/{price_id}": {"price_id": "delete_price_id"},
+    "POST /v1/reservations/{reservation_id}/consume": {"reservation_id": "consume_reservation_id"},
     "DELETE /v1/webhooks/{webhook_id}": {"webhook_id": "delete_webhook_id"},
     "DELETE /v1/api-keys/{key_id}": {"key_id": "revoke_key_id"},
     "DELETE /v1/promotions/{promotion_id}": {"promotion_id": "delete_promotion_id"},
@@ -159,9 +161,6 @@ def _swap_deep(value: Any, path: str) -> Any:
 def map_case(ctx: Any, case: Any) -> Any:
     meta = getattr(case, "meta", None)
     mode = getattr(getattr(getattr(meta, "generation", None), "mode", None), "value", "positive")
-    if mode == "positive" and case.headers:
-        for name in [n for n in case.headers if n.lower() == "idempotency-key"]:
-            case.headers[name] = uuid.uuid4().hex  # a generated key repeats: each case is a new request
     if mode != "positive" or _phase(case) == "examples" or not _positive(ctx):
         return case
     path = case.operation.path
@@ -171,6 +170,18 @@ def map_case(ctx: Any, case: Any) -> Any:
     if isinstance(case.body, dict | list):
         case.body = _swap_deep(case.body, path)
     return case
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """A fresh Idempotency-Key for every positive case, in every phase: the generated keys repeat
+    ("0", or the same example), and the service rightly answers a reused key with another body
+    `idempotency_key_reused`. Negative cases keep theirs (an invalid key must be refused)."""
+    meta = getattr(case, "meta", None)
+    mode = getattr(getattr(getattr(meta, "generation", None), "mode", None), "value", "positive")
+    if mode == "positive" and case.headers:
+        for name in [n for n in case.headers if n.lower() == "idempotency-key"]:
+            case.headers[name] = uuid.uuid4().hex
 
 
 def _phase(case: Any) -> str:
