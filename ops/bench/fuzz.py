@@ -208,8 +208,10 @@ def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     pickup = {"fulfillment": "pickup", "pickup_location": "STORE-BERLIN"}
     stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
     ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
-    delivered = _order(api, ids, "contact_center", delivery, quantity=6)
+    delivered = _order(api, ids, "contact_center", delivery, quantity=6)  # the seeded returns' 5 units
+    returnable = _order(api, ids, "contact_center", delivery, quantity=4)  # the examples' return and exchange
     _deliver(api, ids)
+    ids["delivered_order_id"].append(returnable)
     _returns(api, ids, delivered)
     for _ in range(SPARES):  # picked and packed: parcels to ship, on orders nobody else can hold
         _order(api, ids, "contact_center", delivery, pooled=False)
