@@ -28,6 +28,7 @@ from app.core.docs_page import render_plugins, static_router
 from app.core.edge import check_request
 from app.core.errors import EXCEPTION_HANDLERS
 from app.core.observability import configure_logging, request_id_middleware, stamp_response
+from app.core.openapi_schema import StrictBodySchemaPlugin, state_msgspec_bounds
 from app.core.replicas import create_replicas
 from app.core.settings import Settings, get_settings
 from app.customers.controllers import ROUTES as CUSTOMERS_ROUTES
@@ -105,6 +106,7 @@ def create_app(
         await redis.aclose()
 
     v1 = Router(path="/v1", route_handlers=V1_ROUTES, guards=[roles_guard])
+    state_msgspec_bounds()
     return Litestar(
         route_handlers=[*health.ROUTES, v1, *console_routes(), static_router()],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
@@ -118,6 +120,7 @@ def create_app(
         on_startup=[open_metrics_port],
         on_shutdown=[close_resources],
         before_send=[stamp_response],
+        plugins=[StrictBodySchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Omnichannel OMS",
             version="1",

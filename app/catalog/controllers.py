@@ -16,7 +16,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.catalog import service
+from app.catalog import rules, service
 from app.catalog.schemas import (
     CategoryCreate,
     CategoryOut,
@@ -191,7 +191,8 @@ async def variant_offer(
     responses=problem_responses(400, 404, 422),
 )
 async def find_variant(
-    db_session: AsyncSession, barcode: Annotated[str, Parameter(min_length=1, max_length=32)]
+    db_session: AsyncSession,
+    barcode: Annotated[str, Parameter(min_length=1, max_length=32, schema_extra={"pattern": rules.BARCODE_PATTERN})],
 ) -> VariantDetail:
     return await service.find_variant_by_barcode(db_session, barcode)
 

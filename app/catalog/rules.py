@@ -19,6 +19,8 @@ from app.core.errors import InvalidInput
 
 # EAN-8, UPC-A, EAN-13, GTIN-14: all share one check-digit rule.
 GTIN_LENGTHS = (8, 12, 13, 14)
+# The shape the OpenAPI schema states (digits of a GTIN length); the check digit it cannot.
+BARCODE_PATTERN = "^(" + "|".join(f"[0-9]{{{n}}}" for n in GTIN_LENGTHS) + ")$"
 
 
 def gtin_check_digit(body: str) -> int:

@@ -9,13 +9,22 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from app.catalog.rules import MAX_SKU_LENGTH, SKU_PATTERN
+from app.catalog.rules import BARCODE_PATTERN, MAX_SKU_LENGTH, SKU_PATTERN
 from app.core.auth import Channel
-from app.core.schema import Body, Code, Name, Out, Text
+from app.core.schema import Body, Code, Name, Out, Text, stated
 
 Sku = Annotated[str, Meta(min_length=1, max_length=MAX_SKU_LENGTH, pattern=SKU_PATTERN)]
-# Shape and check digit are validated by the service, so every bad barcode is `invalid_barcode`.
-Barcode = Annotated[str, Meta(min_length=1, max_length=32, description="EAN-8, UPC-A, EAN-13 or GTIN-14")]
+# Shape and check digit are validated by the service, so every bad barcode is `invalid_barcode`;
+# the schema states the shape (spaces the service also strips are left out of it).
+Barcode = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=32,
+        description="EAN-8, UPC-A, EAN-13 or GTIN-14 (with a valid check digit)",
+        extra_json_schema=stated(pattern=BARCODE_PATTERN),
+    ),
+]
 Brand = Annotated[str, Meta(min_length=1, max_length=100)]
 Short = Annotated[str, Meta(min_length=1, max_length=40)]
 WeightGrams = Annotated[int, Meta(ge=0, le=1_000_000)]

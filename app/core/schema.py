@@ -17,6 +17,14 @@ class Out(msgspec.Struct, kw_only=True):
     """Base of every response body."""
 
 
+def stated(**schema: Any) -> dict[str, Any]:
+    """`Meta(extra_json_schema=stated(enum=[...]))`: a bound the service checks itself — with its
+    own problem code and the field named — stated in the OpenAPI document (Litestar copies the
+    `extra` entries onto the field's schema) without msgspec enforcing it a second time. For a
+    query parameter, pass the same entries as `Parameter(schema_extra=...)`."""
+    return {"extra": schema}
+
+
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
 # A name people read: at least one visible character, no control characters (tab, newline, NUL...).
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"

@@ -58,8 +58,9 @@ from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Limit, Page
 from app.core.replicas import REPLICA_READ
 from app.core.routes import action
-from app.customers import service
+from app.customers import rules, service
 from app.customers.schemas import (
+    EMAIL,
     CustomerCreate,
     CustomerOut,
     CustomerOverview,
@@ -106,9 +107,9 @@ async def find_customers(
     db_session: AsyncSession,
     principal: Principal,
     customer_token: CustomerToken = None,
-    email: Annotated[str | None, Parameter(max_length=320)] = None,
+    email: Annotated[str | None, Parameter(max_length=320, schema_extra=EMAIL["extra"])] = None,
     phone: Annotated[str | None, Parameter(max_length=40)] = None,
-    card: Annotated[str | None, Parameter(max_length=40)] = None,
+    card: Annotated[str | None, Parameter(max_length=40, schema_extra={"pattern": rules.CARD_PATTERN})] = None,
 ) -> Page[CustomerOut]:
     found = await service.find_customers(db_session, email=email, phone=phone, card=card)
     return Page(items=await service.visible_customers(db_session, principal, customer_token, found))

@@ -31,10 +31,13 @@ COUNTRY_CODES = frozenset(_ISO_3166_ALPHA2.split())
 # by GS1), prefix "29" for our cards, so any POS scanner reads them.
 CARD_PREFIX = "29"
 CARD_LENGTH = 13
+# What the schema states of a card number (the check digit it cannot).
+CARD_PATTERN = f"^{CARD_PREFIX}[0-9]{{{CARD_LENGTH - len(CARD_PREFIX)}}}$"
 
 # Deliberately permissive (mail servers decide what a local part may be); it only rejects
 # what cannot be an address: no "@", spaces, no dot in the domain.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 MAX_EMAIL_LENGTH = 254
 
 

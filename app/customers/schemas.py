@@ -10,15 +10,27 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.core.money import Money
-from app.core.schema import Body, Name, Out
-from app.customers.rules import COUNTRY_CODES, MAX_ADDRESSES
+from app.core.schema import Body, Name, Out, stated
+from app.customers.rules import COUNTRY_CODES, EMAIL_PATTERN, MAX_ADDRESSES, MAX_EMAIL_LENGTH
 
 Line = Annotated[str, Meta(min_length=1, max_length=200)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=100)]
 # Raw contacts as typed or heard; normalized (and validated) by the service.
-RawEmail = Annotated[str, Meta(min_length=3, max_length=320, examples=["Ada@Example.com"])]
+# The service trims, checks and answers 422 `invalid_email` naming the field; the schema states
+# the same shape and length (an address already trimmed).
+EMAIL = stated(pattern=EMAIL_PATTERN, maxLength=MAX_EMAIL_LENGTH)
+RawEmail = Annotated[str, Meta(min_length=3, max_length=320, examples=["Ada@Example.com"], extra_json_schema=EMAIL)]
 RawPhone = Annotated[str, Meta(min_length=2, max_length=40, examples=["030 1234567", "+49 30 1234567"])]
-CountryCode = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])]
+# `Address.__post_init__` refuses a code outside the list; the schema lists the same codes.
+CountryCode = Annotated[
+    str,
+    Meta(
+        pattern="^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2",
+        examples=["DE"],
+        extra_json_schema=stated(enum=sorted(COUNTRY_CODES)),
+    ),
+]
 
 
 class Address(Body):

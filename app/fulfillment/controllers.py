@@ -48,7 +48,8 @@ ADMIN = roles(Role.ADMIN)
 BIN_WRITERS = roles(Role.ADMIN, Role.LOGISTICS, Role.INTEGRATION)
 CARRIERS = roles(Role.ADMIN, Role.INTEGRATION)
 
-StatusParam = Annotated[str | None, Parameter(max_length=20)]
+# The schema lists the statuses; an unknown one answers 422 `invalid_status` naming the field.
+StatusParam = Annotated[str | None, Parameter(max_length=20, schema_extra={"enum": list(rules.STATUSES)})]
 CodeParam = Annotated[str | None, Parameter(max_length=40)]
 
 

@@ -42,6 +42,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.core.schema import stated
+
 # ---------------------------------------------------------------- configuration
 
 
@@ -50,20 +52,25 @@ CRITERIA: tuple[str, ...] = ("fewest_parcels", "nearest", "lowest_cost", "wareho
 DEFAULT_CRITERIA: list[Criterion] = ["fewest_parcels", "nearest", "lowest_cost"]
 
 Cost = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+LOCATION_KINDS = ("warehouse", "store")
 Positive = Annotated[int, msgspec.Meta(gt=0, le=100_000)]
 
 
 class SourcingRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One version of the retailer's fulfillment configuration (routing and timings)."""
 
-    criteria: Annotated[list[Criterion], msgspec.Meta(min_length=1, max_length=4)] = msgspec.field(
-        default_factory=lambda: list(DEFAULT_CRITERIA)
-    )
+    # `__post_init__` refuses a repeated criterion and a parcel cost for another kind; the
+    # OpenAPI schema states both (`extra`: what Litestar copies onto the field's schema).
+    criteria: Annotated[
+        list[Criterion], msgspec.Meta(min_length=1, max_length=4, extra_json_schema=stated(unique_items=True))
+    ] = msgspec.field(default_factory=lambda: list(DEFAULT_CRITERIA))
     allow_split: bool = True
     # BOPIS: when the store lacks lines, ship them from a warehouse to the store.
     ship_to_store: bool = True
     # Cost of one parcel by location kind, in minor units, plus a cost per kilometre.
-    parcel_cost: dict[str, Cost] = msgspec.field(default_factory=lambda: {"warehouse": 450, "store": 650})
+    parcel_cost: Annotated[
+        dict[str, Cost], msgspec.Meta(extra_json_schema=stated(property_names={"enum": list(LOCATION_KINDS)}))
+    ] = msgspec.field(default_factory=lambda: {"warehouse": 450, "store": 650})
     cost_per_km: Cost = 1
     # Per-location parcel cost overriding the kind's.
     location_cost: dict[str, Cost] = msgspec.field(default_factory=dict)
@@ -85,7 +92,7 @@ class SourcingRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
         if len(set(self.criteria)) != len(self.criteria):
             raise ValueError("criteria must not repeat")
         for kind in self.parcel_cost:
-            if kind not in ("warehouse", "store"):
+            if kind not in LOCATION_KINDS:
                 raise ValueError(f"parcel_cost kind must be warehouse or store, not {kind!r}")
 
 

@@ -8,9 +8,23 @@ from typing import Annotated, Any
 
 import msgspec
 
-from app.core.schema import Body, Out
+from app.core.schema import Body, Out, stated
+from app.integration.rules import EVENT_TYPES
 
-EventType = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^(\*|[a-z_]+(\.[a-z_]+)+)$")]
+# The service answers an unknown type with 422 `unknown_event_type` and the known list; the
+# schema lists the same types ("*": all of them).
+EventType = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=80,
+        pattern=r"^(\*|[a-z_]+(\.[a-z_]+)+)$",
+        extra_json_schema=stated(enum=[*EVENT_TYPES, "*"]),
+    ),
+]
+# What `service._check_url` accepts before it looks at the address (422 `invalid_webhook_url`):
+# http(s), a host, an optional port, then a path, query or fragment.
+WEBHOOK_URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[1-9][0-9]{0,3})?(?:[/?#][^\s]*)?$"
 
 
 class EventOut(Out):
@@ -30,7 +44,9 @@ class EventPage(Out):
 
 
 class WebhookCreate(Body):
-    url: Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+    url: Annotated[
+        str, msgspec.Meta(min_length=8, max_length=2000, extra_json_schema=stated(pattern=WEBHOOK_URL_PATTERN))
+    ]
     event_types: Annotated[list[EventType], msgspec.Meta(min_length=1, max_length=50)]
 
 

@@ -33,6 +33,13 @@ class InvalidLocation(InvalidInput):
     code, title = "invalid_location", "Location capabilities are not valid"
 
 
+class UnknownPriceZone(InvalidInput):
+    """extra `field`: "zone". A location's `zone` must name a price zone: orders through it are
+    priced there, and a zone that does not exist would refuse every one of them."""
+
+    code, title = "unknown_price_zone", "The location names a price zone that does not exist"
+
+
 class UnknownSku(InvalidInput):
     code, title = "unknown_sku", "Unknown SKU"
 

@@ -38,6 +38,9 @@ per-line snapshot (sku, quantity, unit_price, gross, discounts [{promotion_id, c
 net) — store it verbatim (`msgspec.to_builtins`); refunds read it, never today's price.
 Events: `price.scheduled` (sku, zone, currency, amount, compare_at_amount, valid_from).
 
+- `zone_exists(session, code) -> bool`: whether a price zone of that code exists (`default`
+  always does) — what a location naming its store's zone is checked against.
+
 - `price_in_force(session, sku, *, zone, currency, now=None) -> PriceInForceOut`: the price
   a SKU has now (the zone's own, else the default zone's) and its next scheduled change.
 
@@ -67,6 +70,7 @@ from app.pricing.usecases.management import (
     update_zone,
     withdraw_price,
     zone_details,
+    zone_exists,
 )
 from app.pricing.usecases.quoting import (
     GUEST,
@@ -112,4 +116,5 @@ __all__ = [
     "update_zone",
     "withdraw_price",
     "zone_details",
+    "zone_exists",
 ]

@@ -32,12 +32,31 @@ from app.reports.schemas import TABLES, ChannelReport
 READERS = roles(Role.ADMIN, Role.INTEGRATION)
 MAX_LOCATIONS = 50
 
-From = Annotated[str | None, Parameter(query="from", max_length=40, description="first UTC day (YYYY-MM-DD)")]
-To = Annotated[str | None, Parameter(query="to", max_length=40, description="last UTC day, included (YYYY-MM-DD)")]
-Locations = Annotated[
-    list[str] | None, Parameter(query="location", description="location codes (repeat); none = every location")
+# The schema states what `rules.parse_period` and `_report` check (their problems name the field):
+# a date, and at most MAX_LOCATIONS codes of 1 to 40 characters. `from` after `to` and a period
+# over rules.MAX_PERIOD_DAYS are rules between the two, said in the description.
+DAY = {"format": "date"}
+PERIOD = f"; `from` ≤ `to`, at most {rules.MAX_PERIOD_DAYS} days apart"
+From = Annotated[
+    str | None,
+    Parameter(query="from", max_length=40, schema_extra=DAY, description="first UTC day (YYYY-MM-DD)" + PERIOD),
 ]
-Table = Annotated[str, Parameter(query="table", max_length=40, description="one of: " + ", ".join(TABLES))]
+To = Annotated[
+    str | None,
+    Parameter(query="to", max_length=40, schema_extra=DAY, description="last UTC day, included (YYYY-MM-DD)" + PERIOD),
+]
+LOCATION_CODES = {"maxItems": MAX_LOCATIONS, "items": {"type": "string", "minLength": 1, "maxLength": 40}}
+Locations = Annotated[
+    list[str] | None,
+    Parameter(
+        query="location",
+        schema_extra=LOCATION_CODES,
+        description="location codes (repeat); none = every location",
+    ),
+]
+Table = Annotated[
+    str, Parameter(query="table", max_length=40, schema_extra={"enum": list(TABLES)}, description="one table")
+]
 
 
 async def _report(

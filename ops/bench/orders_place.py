@@ -393,9 +393,17 @@ async def read_chunked(reader: asyncio.StreamReader) -> None:
 
 
 async def load(
-    base: str, key: str, price: dict[str, int], clients: int, seconds: float, server_pid: int, db_url: str
+    base: str,
+    key: str,
+    price: dict[str, int],
+    clients: int,
+    seconds: float,
+    server_pid: int,
+    db_url: str,
+    run: str = "bench",
 ) -> float:
-    """Run the clients, print the figures and return orders/s."""
+    """Run the clients, print the figures and return orders/s. `run` prefixes the requests'
+    Idempotency-Keys: several runs on one database must not replay each other's orders."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     skus = list(price)
@@ -423,7 +431,7 @@ async def load(
                     }
                 )
                 request = (
-                    head + f"Idempotency-Key: bench-{n}-{i}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                    head + f"Idempotency-Key: {run}-{n}-{i}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
                 )
                 started = time.perf_counter()
                 status = await connection.send(request)

@@ -13,6 +13,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.replicas import REPLICA_READ
+from app.flows import location_setup
 from app.inventory import service
 from app.inventory.controllers.common import ADMIN, EVERYONE
 from app.inventory.schemas import LocationCreate, LocationOut, LocationUpdate
@@ -22,7 +23,7 @@ from app.inventory.schemas import LocationCreate, LocationOut, LocationUpdate
 async def create_location(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: LocationCreate
 ) -> Response[LocationOut]:
-    return await idempotent(db_session, request, principal, lambda: service.create_location(db_session, data))
+    return await idempotent(db_session, request, principal, lambda: location_setup.create_location(db_session, data))
 
 
 @get(
@@ -51,7 +52,7 @@ async def get_location(db_session: AsyncSession, code: str) -> LocationOut:
 
 @patch("/locations/{code:str}", opt=ADMIN, summary="Change a location", responses=problem_responses(400, 404, 422))
 async def update_location(db_session: AsyncSession, code: str, data: LocationUpdate) -> LocationOut:
-    return await service.update_location(db_session, code, data)
+    return await location_setup.update_location(db_session, code, data)
 
 
 @delete(

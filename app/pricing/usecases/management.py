@@ -106,6 +106,11 @@ async def get_zone(session: AsyncSession, code: str) -> PriceZone:
     return zone
 
 
+async def zone_exists(session: AsyncSession, code: str) -> bool:
+    """Whether a quote in `code` would find its zone (`default` always exists)."""
+    return code == DEFAULT_ZONE or await repository.get_zone(session, code) is not None
+
+
 async def list_zones(session: AsyncSession, *, cursor: str | None, limit: int) -> Page[PriceZone]:
     after = PRICE_ZONES.after(cursor)
     rows = await repository.zone_page(session, after[0] if after else None, limit)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.core import clock
 from app.core.auth import Channel, Role, create_key
 from app.inventory import service
-from app.inventory.models import Reservation, StockMovement
+from app.inventory.models import Location, Reservation, StockMovement
 from tests.conftest import TEST_STORE, TEST_WAREHOUSE, Api
 from tests.factories.inventory import LocationFactory, make_locations, make_variants, receive
 
@@ -53,6 +53,8 @@ def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 async def test_location_crud(api: Api) -> None:
     admin = api.as_("admin")
+    zone = await api.as_("merchandiser").post("/v1/price-zones", json={"code": "FR-PARIS", "name": "Paris"})
+    assert zone.status_code == 201, zone.text
     body = {
         "code": "ST-9",
         "name": "Rivoli",
@@ -87,6 +89,33 @@ async def test_location_crud(api: Api) -> None:
     assert (await api.as_("kiosk").post("/v1/locations", json=body)).status_code == 403
     assert (await admin.delete("/v1/locations/WH-9")).status_code == 204
     _problem(await admin.get("/v1/locations/WH-9"), 404, "location_not_found")
+
+
+async def test_location_zone_must_name_a_price_zone(api: Api, db: AsyncSession) -> None:
+    """A zone that names no price zone would refuse every order through the store later
+    (`unknown_zone`): it is refused when set, naming the field, and nothing is written."""
+    admin = api.as_("admin")
+    body = {
+        "code": "ST-Z",
+        "name": "Nowhere",
+        "kind": "store",
+        "latitude": 48.86,
+        "longitude": 2.34,
+        "time_zone": "Europe/Paris",
+    }
+    refused = _problem(await admin.post("/v1/locations", json={**body, "zone": "NO-SUCH"}), 422, "unknown_price_zone")
+    assert refused["extra"]["field"] == "zone"
+    assert await db.scalar(select(func.count()).select_from(Location).where(Location.code == "ST-Z")) == 0
+    assert (await admin.post("/v1/locations", json={**body, "zone": "default"})).status_code == 201
+    refused = _problem(await admin.patch("/v1/locations/ST-Z", json={"zone": "NO-SUCH"}), 422, "unknown_price_zone")
+    assert refused["extra"]["field"] == "zone"
+    assert (await admin.get("/v1/locations/ST-Z")).json()["zone"] == "default"
+    await api.as_("merchandiser").post("/v1/price-zones", json={"code": "FR-LYON", "name": "Lyon"})
+    changed = await admin.patch("/v1/locations/ST-Z", json={"zone": "FR-LYON"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["zone"] == "FR-LYON"
+    cleared = await admin.patch("/v1/locations/ST-Z", json={"zone": None})
+    assert cleared.json()["zone"] is None
 
 
 # ---- stock ---------------------------------------------------------------------------------------------
