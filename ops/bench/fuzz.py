@@ -125,6 +125,7 @@ def seed(api: Api) -> dict[str, list[Any]]:
         _customer,
         _orders,
         _store_requests,
+        _exchange_sku,
         _cart,
         _hold,
         _reservation,
@@ -250,6 +251,11 @@ def _at_store(api: Api) -> list[str]:
     """The SKUs STORE-BERLIN has a unit of now (an order of another would wait for a transfer)."""
     stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
     return [level["sku"] for level in stock if level["available"] >= 1]
+
+
+def _exchange_sku(api: Api, ids: dict[str, list[Any]]) -> None:
+    """A replacement the store has on its shelf, for the example exchange at STORE-BERLIN."""
+    ids["exchange_sku"] = _at_store(api)[-3:]
 
 
 def _ship_to_store(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -549,7 +555,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
             "order_id": first("delivered_order_id"),
             "line_no": first("line_no", 1),
             "quantity": 1,
-            "new_sku": sku2,
+            "new_sku": first("exchange_sku", sku2),
             "reason": "another size",
             "location_code": "STORE-BERLIN",
             "paid_by": "cash",
