@@ -95,7 +95,7 @@ DEDICATED: dict[str, dict[str, str]] = {
 }
 
 
-# The reports' query (a period of days and a table name, which the schema states as strings).
+# The reports' query: a period of days and a table name the report has.
 REPORT_QUERY: dict[str, list[Any]] = {
     "table": ["totals", "by_channel", "fulfillment_mix", "returns_matrix", "pickup", "daily"],
     "from": [time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))],
