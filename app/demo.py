@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -230,8 +231,24 @@ async def seed_locations(session: AsyncSession) -> None:
                 accepts_returns=loc.kind == "store",
                 daily_capacity=loc.daily_capacity,
                 default_safety_stock=1 if loc.kind == "store" else 0,
+                **_promise_settings(loc.kind),
             ),
         )
+
+
+def _promise_settings(kind: str) -> dict[str, Any]:
+    """Warehouses: orders by 15:00 leave the same day (Monday to Friday), next day in Germany,
+    longer abroad. Stores: open Monday to Saturday, an order by 18:00 is on the pickup shelf
+    within the hour; a ship-from-store parcel takes 2 days."""
+    if kind == "warehouse":
+        return {
+            "order_cutoff": "15:00",
+            "handling_hours": 2,
+            "transit_days": 1,
+            "transit_days_by_country": {"AT": 2, "NL": 2, "FR": 3, "DK": 3},
+            "shipping_days": [1, 2, 3, 4, 5],
+        }
+    return {"order_cutoff": "18:00", "handling_hours": 1, "transit_days": 2, "shipping_days": [1, 2, 3, 4, 5, 6]}
 
 
 async def seed_stock(session: AsyncSession, skus: list[str]) -> None:

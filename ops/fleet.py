@@ -539,8 +539,7 @@ class Fleet:
             total = PRICE * sum(lines.values())
             body = {
                 "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
-                "fulfillment": "delivery",
-                "delivery_address": ADDRESS,
+                "fulfillment": {"method": "delivery", "address": ADDRESS},
                 "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
             }
             key = f"fleet-{n}-{i}-{uuid.uuid4().hex[:8]}"

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 
-from app.console.pages import auth, contact, dashboard, picker, returns, stock, store
+from app.console.pages import auth, contact, contact_order, dashboard, picker, returns, stock, store
 from app.console.web import (
     EXCEPTION_HANDLERS,
     STATIC,
@@ -27,6 +27,7 @@ PAGES: list[Any] = [
     *stock.ROUTES,
     *returns.ROUTES,
     *contact.ROUTES,
+    *contact_order.ROUTES,
     *dashboard.ROUTES,
 ]
 

@@ -61,6 +61,12 @@ class Staff:
         return Principal(key_id=self.id, role=role, channel=channel, location_code=self.location_code)
 
 
+def ordering_principal(staff: Staff) -> Principal:
+    """Who places an order for a caller on the phone: the contact center channel, whoever the
+    staff member is (a manager helping out included), recorded under the staff member's id."""
+    return Principal(key_id=staff.id, role=Role.CONTACT_CENTER, channel=Channel.CONTACT_CENTER, location_code=None)
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

@@ -113,7 +113,9 @@ def _decode_strictly(request: Request[Any, Any, Any], annotation: Any, body: byt
             path = f"{path}.{named.group(1)}".lstrip(".")
         if repr(NAME_PATTERN) in message:
             message = "must have a visible character and no control characters"
-        allowed = allowed_values(annotation, path) if message.startswith("Invalid enum value") else None
+        # An enum's value, or a tagged union's tag ("Invalid value 'x' - at `$.fulfillment.method`").
+        named_values = message.startswith(("Invalid enum value", "Invalid value"))
+        allowed = allowed_values(annotation, path) if named_values else None
         if allowed is not None:
             raise invalid(
                 path or "body", f"{message}; allowed: {', '.join(map(str, allowed))}", "body", allowed=allowed

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -69,9 +70,28 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def require_key(request: Request[Any, Any, Any]) -> str:
+@dataclass(frozen=True)
+class Operation:
+    """A create as the idempotency record sees it: the client's key, and what identifies the
+    request (method, path, body). An HTTP request is one (`operation_of`); the staff console
+    builds its own from a form (the key a hidden field generated with the form, the body the
+    use case's input), so a double click replays the first answer as a second API call would."""
+
+    key: str | None
+    method: str
+    path: str
+    body: bytes
+
+
+async def operation_of(source: Request[Any, Any, Any] | Operation) -> Operation:
+    if isinstance(source, Operation):
+        return source
+    return Operation(source.headers.get(HEADER), source.method, source.url.path, await source.body())
+
+
+def require_key(request: Request[Any, Any, Any] | Operation) -> str:
     """The request's Idempotency-Key; 428 without one, 400 if it is blank or too long."""
-    key = request.headers.get(HEADER)
+    key = request.key if isinstance(request, Operation) else request.headers.get(HEADER)
     if key is None:
         raise IdempotencyKeyRequired(
             f"send an {HEADER} header (a unique string per operation) so a retry cannot repeat it"
@@ -106,7 +126,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
 
 async def idempotent(
     session: AsyncSession,
-    request: Request[Any, Any, Any],
+    request: Request[Any, Any, Any] | Operation,
     principal: Principal,
     create: Callable[[], Awaitable[T]],
     status_code: int = 201,
@@ -115,15 +135,12 @@ async def idempotent(
 ) -> Response[T]:
     """Run `create` once per (key, Idempotency-Key); replay its response to repeats. With
     `required`, a request without the header is refused (428)."""
-    if required:
-        key = require_key(request)
-    else:
-        optional = request.headers.get(HEADER)
-        if optional is None:
-            return Response(content=await create(), status_code=status_code)
-        key = require_key(request)
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
-    inserted = await db.fetchval(session, _CLAIM, principal.key_id, key, request.method, request.url.path, fingerprint)
+    op = await operation_of(request)
+    if op.key is None and not required:
+        return Response(content=await create(), status_code=status_code)
+    key = require_key(op)
+    fingerprint = request_fingerprint(op.method, op.path, op.body)
+    inserted = await db.fetchval(session, _CLAIM, principal.key_id, key, op.method, op.path, fingerprint)
     if inserted is None:
         # A statement of its own sees what the first request committed while this one waited.
         return _replay(await db.fetchrow(session, _RECORD, principal.key_id, key), fingerprint)
@@ -155,15 +172,16 @@ def _replay(record: Any, fingerprint: bytes) -> Response[Any]:
 
 
 async def replay_if_done(
-    session: AsyncSession, request: Request[Any, Any, Any], principal: Principal
+    session: AsyncSession, request: Request[Any, Any, Any] | Operation, principal: Principal
 ) -> Response[Any] | None:
     """The stored answer of a finished request with this key, or None. For use cases that
     do costly or outside work (a payment gateway call) before their transaction: a retry
     of a finished request is answered without redoing it."""
-    key = request.headers.get(HEADER)
+    op = await operation_of(request)
+    key = op.key
     if key is None or not key.strip() or len(key) > MAX_KEY_LENGTH:
         return None
     record = await db.fetchrow(session, _RECORD, principal.key_id, key)
     if record is None or record["status_code"] is None:
         return None
-    return _replay(record, request_fingerprint(request.method, request.url.path, await request.body()))
+    return _replay(record, request_fingerprint(op.method, op.path, op.body))

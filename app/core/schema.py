@@ -76,6 +76,10 @@ def _alternatives(info: mi.Type | None) -> list[mi.Type]:
 
 
 def _step(info: mi.Type | None, name: str, index: str) -> mi.Type | None:
+    # A tagged union's tag (`{"method": "delivery" | "pickup", ...}`) allows its structs' tags.
+    tags = [c.tag for c in _alternatives(info) if isinstance(c, mi.StructType) and name and c.tag_field == name]
+    if tags:
+        return mi.LiteralType(values=tuple(tags))
     for candidate in _alternatives(info):
         if index and isinstance(candidate, _CONTAINERS):
             return candidate.item_type

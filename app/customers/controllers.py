@@ -47,7 +47,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, patch, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +61,7 @@ from app.core.routes import action
 from app.customers import rules, service
 from app.customers.schemas import (
     EMAIL,
+    Address,
     CustomerCreate,
     CustomerOut,
     CustomerOverview,
@@ -68,6 +69,7 @@ from app.customers.schemas import (
     CustomerTokenOut,
     CustomerUpdate,
     MergeBody,
+    SavedAddressOut,
 )
 from app.flows import customer_merge, customer_search
 from app.flows import customer_view as customer_view_flow
@@ -145,6 +147,57 @@ async def update_customer(
 ) -> CustomerOut:
     await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
     return await service.update_customer(db_session, customer_id, data)
+
+
+@get(
+    "/customers/{customer_id:uuid}/addresses",
+    opt=READERS | REPLICA_READ,
+    summary="A customer's saved addresses (an order delivers to one by its id)",
+    responses=problem_responses(403, 404),
+)
+async def list_addresses(
+    db_session: AsyncSession, principal: Principal, customer_id: uuid.UUID, customer_token: CustomerToken = None
+) -> list[SavedAddressOut]:
+    """Who may: as for the customer record (a storefront key with the customer's token)."""
+    await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
+    return await service.list_addresses(db_session, customer_id)
+
+
+@post(
+    "/customers/{customer_id:uuid}/addresses",
+    opt=READERS,
+    summary="Save an address for the customer (the same place again answers the saved one)",
+    responses=problem_responses(400, 403, 404, 422),
+)
+async def add_address(
+    db_session: AsyncSession,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    customer_id: uuid.UUID,
+    data: Address,
+    customer_token: CustomerToken = None,
+) -> Response[SavedAddressOut]:
+    """Who may: as for the customer record. At most 20 addresses (422 `too_many_addresses`)."""
+    await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
+    return await idempotent(db_session, request, principal, lambda: service.add_address(db_session, customer_id, data))
+
+
+@delete(
+    "/customers/{customer_id:uuid}/addresses/{address_id:uuid}",
+    opt=READERS,
+    summary="Forget one of the customer's saved addresses",
+    responses=problem_responses(403, 404),
+)
+async def remove_address(
+    db_session: AsyncSession,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    address_id: uuid.UUID,
+    customer_token: CustomerToken = None,
+) -> None:
+    """Orders already placed keep the address they were delivered to."""
+    await service.authorize_customer_access(db_session, principal, customer_id, customer_token)
+    await service.remove_address(db_session, customer_id, address_id)
 
 
 @action(
@@ -247,6 +300,9 @@ ROUTES: list[object] = [
     find_customers,
     get_customer,
     update_customer,
+    list_addresses,
+    add_address,
+    remove_address,
     merge_customers,
     customer_overview,
     search_customers,

@@ -27,6 +27,14 @@ class InvalidCardNumber(InvalidInput):
     code, title = "invalid_card_number", "Loyalty card number is not valid"
 
 
+class AddressNotFound(NotFound):
+    code, title = "address_not_found", "The customer has no saved address with this id"
+
+
+class TooManyAddresses(InvalidInput):
+    code, title = "too_many_addresses", "The customer has saved as many addresses as allowed"
+
+
 class InvalidLookup(Problem):
     status, code, title = 400, "invalid_lookup", "Look up by exactly one of email, phone or card"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,6 +99,13 @@ def address_key(address: dict[str, Any]) -> tuple[str, ...]:
         str(address.get(field) or "").strip().casefold()
         for field in ("line1", "line2", "postal_code", "city", "country")
     )
+
+
+def with_ids(addresses: Sequence[dict[str, Any]], known: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Saved addresses keep their id across edits: an address that is the same place as a
+    known one keeps that one's id (an order may name it); a new place gets a fresh id."""
+    ids = {address_key(a): a["id"] for a in known if a.get("id")}
+    return [{**a, "id": ids.get(address_key(a)) or str(uuid.uuid4())} for a in addresses]
 
 
 @dataclass(frozen=True)

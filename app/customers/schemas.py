@@ -51,6 +51,20 @@ class Address(Body):
 Addresses = Annotated[list[Address], Meta(max_length=MAX_ADDRESSES)]
 
 
+class SavedAddressOut(Out):
+    """A saved address; its `id` is what an order's `{"method": "delivery", "address_id"}` names."""
+
+    id: uuid.UUID
+    line1: str
+    city: str
+    country: str
+    label: str | None = None
+    recipient: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+
+
 class CustomerCreate(Body):
     name: Name
     email: RawEmail | None = None
@@ -75,7 +89,7 @@ class CustomerOut(Out):
     email: str | None
     phone: str | None
     card_number: str
-    addresses: list[Address]
+    addresses: list[SavedAddressOut]
     marketing_consent: bool
     marketing_consent_at: datetime | None
     source_channel: str | None

@@ -10,6 +10,8 @@ Public functions (other domains call only these; none commits):
 - `find_customers(session, *, email=None, phone=None, card=None) -> list[CustomerOut]`:
   exactly one key, exact match after normalization, 0 or 1 result.
 - `update_customer(session, customer_id, data: CustomerUpdate) -> CustomerOut`.
+- `normalized_contact(email, phone, *, field="contact") -> dict`: an e-mail / phone given
+  outside a record (a guest order's contact) normalized as the record's are (422 otherwise).
 - `customer_of_token(session, principal, token) -> UUID`: whose token it is (403 if none).
 - `customers_named(session, prefix, *, cursor, limit) -> Page[CustomerOut]`: live records
   whose name starts with `prefix` (staff search; at least two characters).
@@ -26,6 +28,10 @@ Public functions (other domains call only these; none commits):
 - `overview(customer, balance, entries, history_limit) -> CustomerOverview`: the
   contact-center view from the parts the flow gathers (orders' history, loyalty's balance).
 - `purge_expired_tokens(session) -> int`.
+- Saved addresses (`usecases/addresses.py`): `list_addresses`, `add_address`,
+  `remove_address`, and `saved_address(session, customer_id, address_id) -> dict` — what an
+  order delivering to `address_id` reads (404 `address_not_found` unless it is this
+  customer's, so another customer's id is never told apart from a made-up one).
 
 The storefront rule: a storefront key (web or app) reads or changes a customer's record
 only with that customer's token (`X-Customer-Token`), obtained by the same key. Staff and
@@ -46,12 +52,14 @@ from app.customers.usecases.access import (
     start_customer_session,
     visible_customers,
 )
+from app.customers.usecases.addresses import add_address, list_addresses, remove_address, saved_address
 from app.customers.usecases.records import (
     Merged,
     create_customer,
     find_customers,
     get_customer,
     merge_customers,
+    normalized_contact,
     overview,
     resolve_customer_id,
     update_customer,
@@ -61,6 +69,7 @@ __all__ = [
     "HistoryEntry",
     "LoyaltyBalance",
     "Merged",
+    "add_address",
     "authorize_customer_access",
     "create_customer",
     "customer_of_token",
@@ -68,10 +77,14 @@ __all__ = [
     "find_customers",
     "get_customer",
     "issue_customer_token",
+    "list_addresses",
     "merge_customers",
+    "normalized_contact",
     "overview",
     "purge_expired_tokens",
+    "remove_address",
     "resolve_customer_id",
+    "saved_address",
     "start_customer_session",
     "update_customer",
     "visible_customers",

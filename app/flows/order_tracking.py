@@ -38,7 +38,7 @@ async def order_shipments(
         order_id=order.id,
         order_number=order.number,
         status=order.status,
-        fulfillment=order.fulfillment,
+        fulfillment=order.fulfillment.method,
         placed_at=order.placed_at,
         shipments=shipments[order.id],
     )

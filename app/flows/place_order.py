@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.auth import Principal
 from app.core.db import autocommit, transaction
-from app.core.idempotency import idempotent, replay_if_done, require_key
+from app.core.idempotency import Operation, idempotent, operation_of, replay_if_done, require_key
 from app.flows import quote
 from app.fulfillment import service as fulfillment
 from app.loyalty import service as loyalty
@@ -44,14 +44,16 @@ ATTEMPTS = 3
 
 async def place_order(
     maker: async_sessionmaker[AsyncSession],
-    request: Request[Any, Any, Any],
+    request: Request[Any, Any, Any] | Operation,
     principal: Principal,
     data: OrderCreate,
     token: str | None,
 ) -> Response[OrderOut]:
-    key = require_key(request)  # 428 without one: a retry would place a second order
+    """`request`: the API's HTTP request, or the console's `Operation` (its form's key)."""
+    op = await operation_of(request)  # the body read once, whoever asks for it
+    key = require_key(op)  # 428 without one: a retry would place a second order
     async with autocommit(maker) as session:
-        replay = await replay_if_done(session, request, principal)
+        replay = await replay_if_done(session, op, principal)
         if replay is not None:
             return replay
         facts = await quote.order_facts(session, data)  # tier, first order: the records'
@@ -59,7 +61,7 @@ async def place_order(
     payment_key = f"order:{principal.key_id}:{key}"
     auths = await orders.authorize_cards(maker, draft, payment_key)
     try:
-        return await _write_order(maker, request, principal, draft, auths)
+        return await _write_order(maker, op, principal, draft, auths)
     except BaseException:
         await orders.void_cards(maker, auths)
         raise
@@ -67,7 +69,7 @@ async def place_order(
 
 async def _write_order(
     maker: async_sessionmaker[AsyncSession],
-    request: Request[Any, Any, Any],
+    op: Operation,
     principal: Principal,
     draft: orders.Draft,
     auths: orders.Authorizations,
@@ -79,7 +81,7 @@ async def _write_order(
         try:
             async with transaction(maker) as session:
                 write = partial(_write, session, principal, draft, auths, reserve_last, planned)
-                response = await idempotent(session, request, principal, write, required=True)
+                response = await idempotent(session, op, principal, write, required=True)
                 if planned and reserve_last:
                     # The last statement before COMMIT: the stock rows every buyer wants.
                     await fulfillment.reserve_planned(session, planned[0], principal.key_id)
@@ -126,4 +128,6 @@ def _to_source(draft: orders.Draft, new: orders.NewOrder) -> fulfillment.OrderTo
         pickup_location=draft.pickup_location,
         latitude=address.get("latitude"),
         longitude=address.get("longitude"),
+        pickup_contact=draft.contact if draft.pickup_location is not None else None,
+        country=address.get("country"),
     )

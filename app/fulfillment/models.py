@@ -114,6 +114,8 @@ class FulfillmentOrder(Base):
     code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     code_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     code_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Pickup: who to tell when it is ready ({"email", "phone"}, from the order; migration 0030).
+    pickup_contact: Mapped[dict[str, str] | None] = mapped_column(JSONB(none_as_null=True))
     ready_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

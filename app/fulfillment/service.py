@@ -18,6 +18,9 @@ Sourcing
 - `order_fulfillment(session, order_id) -> OrderFulfillmentOut`: fulfillment orders,
   decisions with every candidate's reason, and the fulfillment timeline (contact center).
 - `current_version`, `get_version`, `list_versions`, `save_rules`, `simulate` (rule versions).
+- `quote_promise(session, *, now, fulfillment, lines, pickup_location=None, country=None, latitude=None,
+  longitude=None) -> PlanPromise`: the delivery promise of the plan an order would get now, per
+  group (reads only). Placement stamps each fulfillment order's `promised_at` the same way.
 
 Fulfillment orders (`principal` may be a location-bound key: it acts on its location only)
 - `get_fulfillment_order`, `list_fulfillment_orders`, `accept`, `pack`, `ready` (touch no order)
@@ -44,7 +47,9 @@ Pick lists
   `confirm(session, principal, pick_list_id, found, *, news)`,
   `print_view(pick_list) -> str` (HTML), `put_bins(session, principal, location_code, body)`
 - `parcel_bound_for(session, principal, scan) -> CarrierEventBody`: the ship-to-store parcel a
-  store scanned in, as the carrier's "delivered" for it (the flow then runs `carrier_event`)
+  store scanned in, as the carrier's "delivered" for it (the flow then runs `carrier_event`);
+  `parcels_arriving(session, principal, store, limit=100) -> list[FulfillmentOrderOut]`: the
+  ship-to-store parcels in transit to a store (its back door's list)
 
 Events: `fulfillment.created`, `fulfillment.<status>` on every transition,
 `fulfillment.pickup_ready` (carries the pickup code for the customer notification),
@@ -90,16 +95,20 @@ from app.fulfillment.usecases.picking import (
     put_bins,
 )
 from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
-from app.fulfillment.usecases.receiving import parcel_bound_for
+from app.fulfillment.usecases.promise import GroupPromise, PlanPromise
+from app.fulfillment.usecases.promise_preview import quote_promise
+from app.fulfillment.usecases.receiving import parcel_bound_for, parcels_arriving
 from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
 from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned
 
 __all__ = [
     "CodeRefused",
+    "GroupPromise",
     "HandedOver",
     "LinesNews",
     "OrderNews",
     "OrderToSource",
+    "PlanPromise",
     "Sourced",
     "StockMoved",
     "accept",
@@ -125,9 +134,11 @@ __all__ = [
     "overdue_store_responses",
     "pack",
     "parcel_bound_for",
+    "parcels_arriving",
     "plan_and_reserve",
     "print_view",
     "put_bins",
+    "quote_promise",
     "ready",
     "reject",
     "reject_if_overdue",

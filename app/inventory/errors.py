@@ -116,6 +116,8 @@ declare_codes(
     "invalid_point",
     "same_location",
     "invalid_time_zone",
+    "invalid_promise_settings",
+    "invalid_limit",
     "invalid_quantity",
     # a count line's rejection reason, answered as the problem's code
     "counted_in_future",

@@ -10,11 +10,11 @@ resulting quantity.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, SmallInteger, String, Text, Time, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -41,6 +41,11 @@ class Location(Base):
         CheckConstraint("default_safety_stock >= 0", name="safety_stock_not_negative"),
         # Every warehouse ships; customers collect only in stores.
         CheckConstraint("kind <> 'warehouse' OR (ships AND NOT pickup)", name="warehouse_capabilities"),
+        CheckConstraint(
+            "handling_hours BETWEEN 0 AND 720 AND transit_days BETWEEN 0 AND 60 "
+            "AND cardinality(shipping_days) BETWEEN 1 AND 7 AND shipping_days <@ '{1,2,3,4,5,6,7}'::smallint[]",
+            name="promise_valid",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -58,6 +63,18 @@ class Location(Base):
     default_safety_stock: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     zone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # The delivery promise (inventory.rules "delivery promise"): local order cut-off, hours to
+    # pick and pack, carrier days to an address (per ISO country where it differs), and the
+    # ISO weekdays (Monday = 1) on which the location works and parcels leave.
+    order_cutoff: Mapped[time] = mapped_column(Time, default=time(14), server_default=text("'14:00'"))
+    handling_hours: Mapped[int] = mapped_column(default=2, server_default=text("2"))
+    transit_days: Mapped[int] = mapped_column(default=2, server_default=text("2"))
+    transit_days_by_country: Mapped[dict[str, int]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    shipping_days: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger), default=lambda: [1, 2, 3, 4, 5, 6], server_default=text("'{1,2,3,4,5,6}'")
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 MAX_SYNC_LINES = 10_000
 MAX_AVAILABILITY_SKUS = 200
@@ -88,6 +89,142 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+# ---- delivery promise ----------------------------------------------------------------------
+#
+# The rule (README "Delivery promise"): a location works on its *shipping days* (ISO weekdays,
+# Monday = 1; by default Monday to Saturday) in its own time zone. An order received on a
+# shipping day before the location's *order cut-off* is received then (at DAY_STARTS if it
+# came in the night); otherwise at DAY_STARTS of the next shipping day. *Handling hours* later
+# (real hours) it is packed: a pickup from that store's shelf is ready then (or at DAY_STARTS
+# of the next shipping day if that is after the cut-off or on a day off); a parcel leaves on
+# the day it is packed if that is a shipping day and before the cut-off, else on the next
+# shipping day. Carriers deliver on CARRIER_DAYS: the delivery date is *transit days* carrier
+# days after the departure (per destination country when the location names one, else its
+# default). A transfer to a pickup store arrives like a parcel; the store receives it at
+# DAY_STARTS of that day (its next shipping day if closed) and it is ready after the store's
+# handling hours.
+
+DAY_STARTS = time(9, 0)
+CARRIER_DAYS = frozenset({1, 2, 3, 4, 5, 6})  # carriers do not deliver on Sundays
+DEFAULT_SHIPPING_DAYS = (1, 2, 3, 4, 5, 6)
+
+
+class PromiseTerms(NamedTuple):
+    """A location's promise settings (the columns of `locations`)."""
+
+    time_zone: str
+    order_cutoff: time
+    handling_hours: int
+    transit_days: int
+    shipping_days: tuple[int, ...] = DEFAULT_SHIPPING_DAYS
+    transit_days_by_country: dict[str, int] = {}  # never mutated
+
+    def transit_to(self, country: str | None) -> int:
+        if country is None:
+            return self.transit_days
+        return self.transit_days_by_country.get(country.upper(), self.transit_days)
+
+
+def promise_terms_problem(
+    order_cutoff: time, shipping_days: Sequence[int], transit_by_country: dict[str, int]
+) -> str | None:
+    """Why these settings cannot make a promise, or None."""
+    if order_cutoff.tzinfo is not None:
+        return "order_cutoff is a local time of day, without an offset"
+    if not shipping_days:
+        return "a location ships on at least one weekday"
+    if any(d < 1 or d > 7 for d in shipping_days):
+        return "shipping_days are ISO weekdays, 1 (Monday) to 7 (Sunday)"
+    if len(set(shipping_days)) != len(shipping_days):
+        return "shipping_days names each weekday once"
+    for country, days in transit_by_country.items():
+        if len(country) != 2 or not country.isalpha() or not country.isupper():
+            return f"transit_days_by_country keys are ISO 3166 alpha-2 codes, got {country!r}"
+        if days < 0 or days > 60:
+            return "transit days are between 0 and 60"
+    return None
+
+
+def _next_day_on(day: date, weekdays: Iterable[int]) -> date:
+    """The first day after `day` that falls on one of `weekdays`."""
+    wanted = set(weekdays)
+    day += timedelta(days=1)
+    while day.isoweekday() not in wanted:
+        day += timedelta(days=1)
+    return day
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # A wall-clock time skipped by a DST jump (02:30 in spring) resolves forward, one that
+    # occurs twice resolves to the first (fold=0): both are what a shop's clock shows.
+    return datetime.combine(day, at, tzinfo=zone).astimezone(zone)
+
+
+def _later(moment: datetime, hours: int) -> datetime:
+    """`hours` real hours after `moment`, in UTC. Python adds to an aware datetime on its wall
+    clock (02:00 + 3 h across the spring DST jump would be 05:00, two real hours): add in UTC."""
+    return moment.astimezone(UTC) + timedelta(hours=hours)
+
+
+def _working(moment: datetime, terms: PromiseTerms, zone: ZoneInfo) -> datetime:
+    """When work on an order arriving at `moment` starts: then on a shipping day between
+    DAY_STARTS and the cut-off; DAY_STARTS that day if earlier; else DAY_STARTS of the next
+    shipping day."""
+    local = moment.astimezone(zone)
+    if local.isoweekday() in terms.shipping_days and local.time() < terms.order_cutoff:
+        return max(local, _local(local.date(), DAY_STARTS, zone))
+    return _local(_next_day_on(local.date(), terms.shipping_days), DAY_STARTS, zone)
+
+
+def packed_at(ordered_at: datetime, terms: PromiseTerms) -> datetime:
+    """When the location has picked and packed an order placed at `ordered_at` (aware)."""
+    zone = ZoneInfo(terms.time_zone)
+    received = _working(ordered_at, terms, zone)
+    return _later(received, terms.handling_hours).astimezone(zone)
+
+
+def pickup_ready_by(ordered_at: datetime, terms: PromiseTerms) -> datetime:
+    """When a pickup from this store's own stock is ready (UTC)."""
+    zone = ZoneInfo(terms.time_zone)
+    packed = packed_at(ordered_at, terms)
+    local = packed.astimezone(zone)
+    on_time = local.isoweekday() in terms.shipping_days and local.time() <= terms.order_cutoff
+    ready = packed if on_time else _working(packed, terms, zone)
+    return ready.astimezone(UTC)
+
+
+def departs_on(ordered_at: datetime, terms: PromiseTerms) -> date:
+    """The local day a parcel leaves the location."""
+    local = packed_at(ordered_at, terms)
+    if local.isoweekday() in terms.shipping_days and local.time() < terms.order_cutoff:
+        return local.date()
+    return _next_day_on(local.date(), terms.shipping_days)
+
+
+def delivered_by(ordered_at: datetime, terms: PromiseTerms, country: str | None = None) -> date:
+    """The earliest day a parcel from this location reaches an address in `country`."""
+    day = departs_on(ordered_at, terms)
+    for _ in range(terms.transit_to(country)):
+        day = _next_day_on(day, CARRIER_DAYS)
+    return day
+
+
+def transfer_ready_by(ordered_at: datetime, source: PromiseTerms, store: PromiseTerms) -> datetime:
+    """When a pickup served by a transfer from `source` is ready at `store` (UTC)."""
+    zone = ZoneInfo(store.time_zone)
+    arrives = delivered_by(ordered_at, source)
+    received = _local(arrives, DAY_STARTS, zone)
+    if arrives.isoweekday() not in store.shipping_days:
+        received = _local(_next_day_on(arrives, store.shipping_days), DAY_STARTS, zone)
+    return _later(received, store.handling_hours)
+
+
+def end_of_day(day: date, time_zone: str) -> datetime:
+    """The last moment of `day` where the location is (a date promise stored as a time, UTC)."""
+    zone = ZoneInfo(time_zone)
+    return (_local(day + timedelta(days=1), time(0), zone) - timedelta(microseconds=1)).astimezone(UTC)
 
 
 # ---- lines -------------------------------------------------------------------------------

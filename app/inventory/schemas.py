@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -34,6 +34,26 @@ Delta = Annotated[int, Meta(ge=-1_000_000, le=1_000_000, description="non-zero c
 Reference = Annotated[str, Meta(min_length=1, max_length=160)]
 AwareTime = Annotated[datetime, Meta(tz=True)]
 AdjustReason = Literal["receipt", "return_restock", "damage", "correction"]
+# The delivery promise's settings (README "Delivery promise").
+# A wall-clock time of the location ("14:00"), not an instant: no offset (RFC 3339 `time` requires one).
+OrderCutoff = Annotated[
+    str,
+    Meta(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="local time (HH:MM) after which an order counts from the next shipping day",
+    ),
+]
+HandlingHours = Annotated[int, Meta(ge=0, le=720, description="wall-clock hours to pick and pack an order")]
+TransitDays = Annotated[int, Meta(ge=0, le=60, description="carrier days (Monday to Saturday) to the address")]
+Country = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+TransitByCountry = Annotated[
+    dict[Country, TransitDays], Meta(max_length=300, description="transit days where they differ from the default")
+]
+Weekday = Annotated[int, Meta(ge=1, le=7)]
+ShippingDays = Annotated[
+    list[Weekday],
+    Meta(min_length=1, max_length=7, description="ISO weekdays (1 = Monday) the location works and ships on"),
+]
 
 
 # ---- locations -------------------------------------------------------------------------
@@ -57,6 +77,11 @@ class LocationCreate(Body):
     daily_capacity: Capacity | None = None
     default_safety_stock: SafetyStock = 0
     zone: Code | None = None
+    order_cutoff: OrderCutoff = "14:00"
+    handling_hours: HandlingHours = 2
+    transit_days: TransitDays = 2
+    transit_days_by_country: TransitByCountry = msgspec.field(default_factory=dict)
+    shipping_days: ShippingDays = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
 
 
 class LocationUpdate(Body):
@@ -72,6 +97,11 @@ class LocationUpdate(Body):
     default_safety_stock: SafetyStock | UnsetType = UNSET
     zone: Code | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
+    order_cutoff: OrderCutoff | UnsetType = UNSET
+    handling_hours: HandlingHours | UnsetType = UNSET
+    transit_days: TransitDays | UnsetType = UNSET
+    transit_days_by_country: TransitByCountry | UnsetType = UNSET
+    shipping_days: ShippingDays | UnsetType = UNSET
 
 
 class LocationOut(Out):
@@ -89,6 +119,11 @@ class LocationOut(Out):
     default_safety_stock: int
     zone: str | None
     active: bool
+    order_cutoff: str  # HH:MM, the location's local time
+    handling_hours: int
+    transit_days: int
+    transit_days_by_country: dict[str, int]
+    shipping_days: list[int]
 
 
 # ---- stock ---------------------------------------------------------------------------------
@@ -282,6 +317,10 @@ class LocationAvailability(Out):
     ships: bool
     pickup: bool
     distance_km: float | None = None
+    # The delivery promise of an order placed now (README "Delivery promise"): a pickup store's
+    # time its own stock would be ready for collection, a shipping location's earliest delivery day.
+    ready_by: datetime | None = None
+    delivery_by: date | None = None
 
 
 class SkuAvailability(Out):
@@ -295,6 +334,8 @@ class SkuAvailability(Out):
 
 class AvailabilityOut(Out):
     items: list[SkuAvailability]
+    # The answer names at most `limit` locations; the next ones (farther, or later by code) follow this cursor.
+    next_cursor: str | None = None
 
 
 # ---- integrity ------------------------------------------------------------------------------------

@@ -52,8 +52,13 @@ Stock (`usecases/stock.py`; counts and POS batches: `usecases/counts.py`)
 - `ledger(session, *, sku=None, location_code=None, limit, cursor=None) -> Page[LedgerEntryOut]`
 - `on_hand_at(session, *, sku, location_code, at) -> OnHandAtOut`
 
+Delivery promise (`usecases/promise.py`, pure dates in rules.py)
+- `promise_terms(session, codes) -> dict[code, PromiseTerms]`; `pickup_ready_by(now, terms)`,
+  `delivered_by(now, terms, country)`, `transfer_ready_by(now, source, store)`, `end_of_day(day, tz)`
+
 Availability (`usecases/availability.py`)
-- `availability(session, *, skus, channel=None, lat=None, lon=None, radius_km=None, pickup_only=False)
+- `availability(session, *, skus, channel=None, lat=None, lon=None, radius_km=None, pickup_only=False,
+  limit=20, cursor=None, country=None)` (bounded: at most `limit` locations, `next_cursor`)
   -> AvailabilityOut` (storefronts/kiosks; two indexed queries per request whatever the SKU count)
 - `available_by_location(session, skus, location_codes=None) -> dict[(sku, location), int]`
   (rows without stock are absent)
@@ -72,7 +77,7 @@ Transfers (`usecases/transfers.py`)
   With `principal`, a key bound to a location acts only at the transfer's end the action
   happens at (dispatch: the source, receive: the destination, cancel and get: either end);
   another location's key gets the 403 of `principal.require_location`.
-- `list_transfers(session, *, status, location_code, limit, cursor) -> Page[TransferOut]`
+- `list_transfers(session, *, status, location_code, limit, cursor, sku=None) -> Page[TransferOut]`
 
 Integrity (`usecases/integrity.py`)
 - `check_integrity(session, *, limit=1000) -> list[Finding]`: on_hand = ledger sum, reserved =
@@ -81,8 +86,15 @@ Integrity (`usecases/integrity.py`)
 
 from __future__ import annotations
 
-from app.inventory.rules import Line
-from app.inventory.usecases.availability import LocationStock, availability, available_by_location, sourcing_locations
+from app.inventory.rules import Line, PromiseTerms, delivered_by, end_of_day, pickup_ready_by, transfer_ready_by
+from app.inventory.usecases.availability import (
+    DEFAULT_AVAILABILITY_LOCATIONS,
+    MAX_AVAILABILITY_LOCATIONS,
+    LocationStock,
+    availability,
+    available_by_location,
+    sourcing_locations,
+)
 from app.inventory.usecases.common import holder_for
 from app.inventory.usecases.counts import count, sync_counts
 from app.inventory.usecases.integrity import check_integrity
@@ -94,6 +106,7 @@ from app.inventory.usecases.locations import (
     list_locations_page,
     update_location,
 )
+from app.inventory.usecases.promise import promise_terms
 from app.inventory.usecases.reservations import get_reservation, hold, reserve
 from app.inventory.usecases.settlement import consume, expire_reservations, open_reservation_units, release
 from app.inventory.usecases.stock import adjust, ledger, on_hand_at, set_safety_stock, stock_levels
@@ -107,8 +120,11 @@ from app.inventory.usecases.transfers import (
 )
 
 __all__ = [
+    "DEFAULT_AVAILABILITY_LOCATIONS",
+    "MAX_AVAILABILITY_LOCATIONS",
     "Line",
     "LocationStock",
+    "PromiseTerms",
     "adjust",
     "availability",
     "available_by_location",
@@ -119,7 +135,9 @@ __all__ = [
     "create_location",
     "create_transfer",
     "delete_location",
+    "delivered_by",
     "dispatch_transfer",
+    "end_of_day",
     "expire_reservations",
     "get_location",
     "get_reservation",
@@ -132,6 +150,8 @@ __all__ = [
     "list_transfers",
     "on_hand_at",
     "open_reservation_units",
+    "pickup_ready_by",
+    "promise_terms",
     "receive_transfer",
     "release",
     "reserve",
@@ -139,5 +159,6 @@ __all__ = [
     "sourcing_locations",
     "stock_levels",
     "sync_counts",
+    "transfer_ready_by",
     "update_location",
 ]

@@ -84,6 +84,8 @@ class LedgerEntry(Base):
         Index("ix_loyalty_ledger_account_id_id", "account_id", "id"),
         # The channel dashboard's points issued/redeemed in a period (migration 0013).
         Index("ix_loyalty_ledger_occurred_at", "occurred_at", postgresql_include=["kind", "points"]),
+        # ... and the rows recorded since its last fold of them (migration 0060).
+        Index("ix_loyalty_ledger_recorded_at", "recorded_at", postgresql_include=["occurred_at", "kind", "points"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -57,6 +57,10 @@ class InvalidAddress(InvalidInput):
     code, title = "invalid_address", "The delivery address is not complete"
 
 
+class ContactRequired(InvalidInput):
+    code, title = "contact_required", "A guest's pickup order needs a phone or e-mail for the pickup notice"
+
+
 class CurrencyMismatch(InvalidInput):
     code, title = "currency_mismatch", "Amounts must be in the order's currency"
 

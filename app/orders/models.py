@@ -86,6 +86,8 @@ class Order(Base):
         CheckConstraint("(fulfillment = 'pickup') = (pickup_location_code IS NOT NULL)", name="pickup_has_location"),
         CheckConstraint("(fulfillment = 'delivery') = (delivery_address IS NOT NULL)", name="delivery_has_address"),
         CheckConstraint("total >= 0 AND subtotal >= 0 AND discount_total >= 0", name="amounts_not_negative"),
+        CheckConstraint("contact_email = lower(contact_email)", name="contact_email_lower_case"),
+        CheckConstraint("contact_phone ~ '^\\+[1-9][0-9]{1,14}$'", name="contact_phone_e164"),
         # Keyset lists: newest first, tie broken by id.
         Index("ix_orders_placed", "placed_at", "id"),
         Index("ix_orders_customer_placed", "customer_id", "placed_at", "id"),
@@ -107,6 +109,9 @@ class Order(Base):
     pickup_location_code: Mapped[str | None] = mapped_column(String(40))
     # none_as_null: a pickup order has SQL NULL here, not JSON null (the CHECK reads it).
     delivery_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Who to tell when it is ready (a guest's pickup order needs one); migration 0030.
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int]
     discount_total: Mapped[int]

@@ -9,17 +9,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from app.core.fulfillment_choice import FulfillmentChoice, FulfillmentOut
 from app.core.money import CurrencyCode
-from app.core.schema import MAX_SALE_QUANTITY, Body, Code, Out, SaleQuantity
-from app.orders.rules import Fulfillment, HoldType, TenderKind
+from app.core.schema import MAX_SALE_QUANTITY, Body, Out, SaleQuantity
+from app.orders.rules import HoldType, TenderKind
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
 PromoCode = Annotated[str, Meta(min_length=1, max_length=40)]
-Line = Annotated[str, Meta(min_length=1, max_length=200)]
-ShortText = Annotated[str, Meta(min_length=1, max_length=100)]
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 Amount = Annotated[int, Meta(gt=0, le=10**12, description="minor units of the order currency")]
-CountryCode = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])]
 MAX_LINES = 100
 MAX_CODES = 10
 
@@ -87,19 +85,23 @@ class CartOut(Out):
     order_id: uuid.UUID | None = None
 
 
-class Address(Body):
-    line1: Line
-    city: ShortText
-    country: CountryCode
-    recipient: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
-    line2: Line | None = None
-    postal_code: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
-    region: ShortText | None = None
-    phone: Annotated[str, Meta(min_length=2, max_length=40)] | None = None
-    # Where the parcel goes, for sourcing's "nearest location" (optional: without it,
-    # sourcing ranks by the other criteria).
-    latitude: Annotated[float, Meta(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Meta(ge=-180, le=180)] | None = None
+RawEmail = Annotated[str, Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
+RawPhone = Annotated[str, Meta(min_length=2, max_length=40, examples=["+49 30 1234567"])]
+
+
+class ContactIn(Body):
+    """Who to tell when the order is ready: a phone or an e-mail (or both), normalized like
+    the customer record's (e-mail lower-cased, phone to E.164 with the default region).
+    Required for a guest's pickup order (no customer) in every channel: the pickup notice
+    must reach someone. Never logged; carried by the `fulfillment.pickup_ready` event."""
+
+    email: RawEmail | None = None
+    phone: RawPhone | None = None
+
+
+class ContactOut(Out):
+    email: str | None
+    phone: str | None
 
 
 class TenderIn(Body):
@@ -111,9 +113,13 @@ class TenderIn(Body):
 
 
 class OrderCreate(Body):
-    """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS)."""
+    """From a cart (`cart_id`) or from explicit `lines` (kiosk, contact center, POS).
+    `fulfillment` has the quote's shape: `{"method": "delivery", "address": {...}}`,
+    `{"method": "delivery", "address_id": <the customer's saved address>}` or
+    `{"method": "pickup", "location": "STORE-X"}`; the price zone follows it exactly as in
+    the quote (the pickup store's, else the delivery address's), whatever the channel."""
 
-    fulfillment: Fulfillment
+    fulfillment: FulfillmentChoice
     # They must sum to the order's total: an order whose total is 0 (a 100 % promotion) has none.
     tenders: Annotated[list[TenderIn], Meta(max_length=10)] = msgspec.field(default_factory=list)
     cart_id: uuid.UUID | None = None
@@ -121,8 +127,7 @@ class OrderCreate(Body):
     codes: Annotated[list[PromoCode], Meta(max_length=MAX_CODES)] = msgspec.field(default_factory=list)
     customer_id: uuid.UUID | None = None
     currency: CurrencyCode | None = None
-    delivery_address: Address | None = None
-    pickup_location: Code | None = None
+    contact: ContactIn | None = None
 
 
 class OrderLineOut(Out):
@@ -169,9 +174,8 @@ class OrderOut(Out):
     store_code: str | None
     customer_id: uuid.UUID | None
     cart_id: uuid.UUID | None
-    fulfillment: str
-    pickup_location: str | None
-    delivery_address: dict[str, Any] | None
+    fulfillment: FulfillmentOut
+    contact: ContactOut | None
     currency: str
     subtotal: int
     discount_total: int

@@ -23,6 +23,14 @@ Placement (the place-order flow, app/flows/place_order.py, runs these; see
 - `finish_order(session, principal, draft, new, *, line_locations, summary) -> OrderOut`
 - `void_cards(sessionmaker, auths) -> None`
 
+Quote and order alike (`usecases/destination.py`; the quote flow calls these for
+`POST /v1/pricing/quote`, placement for `POST /v1/orders`)
+- `resolve_destination(session, principal, choice, customer_id, *, for_order) -> Destination`:
+  the `fulfillment` object checked the same way (pickup store, saved or inline address).
+- `cart_basket(session, principal, cart_id, token, codes) -> Basket`: a saved cart's lines
+  and codes for a caller allowed to read it; `price_basket(session, basket, *, channel,
+  destination, zone, facts) -> pricing.Quote`: the one zone rule.
+
 Orders
 - `get_order(session, order_id) -> OrderOut` (no access check: for other domains),
   `has_orders(session, customer_id) -> bool` (pricing's first-order fact),
@@ -78,6 +86,7 @@ from app.orders.usecases.carts import (
 )
 from app.orders.usecases.common import Draft
 from app.orders.usecases.customer_reads import open_cart, token_customer
+from app.orders.usecases.destination import Basket, Destination, cart_basket, price_basket, resolve_destination
 from app.orders.usecases.lifecycle import (
     add_hold,
     customer_presents,
@@ -97,8 +106,10 @@ from app.orders.usecases.progress import complete, is_fulfilled, record_delivery
 
 __all__ = [
     "Authorizations",
+    "Basket",
     "Cancellation",
     "Cancelled",
+    "Destination",
     "Draft",
     "NewOrder",
     "add_code",
@@ -107,6 +118,7 @@ __all__ = [
     "assign",
     "authorize_cards",
     "cancel",
+    "cart_basket",
     "cart_customer",
     "complete",
     "create_cart",
@@ -128,9 +140,11 @@ __all__ = [
     "order_for",
     "order_history",
     "prepare_order",
+    "price_basket",
     "record_delivery",
     "record_fulfillment_progress",
     "remove_code",
+    "resolve_destination",
     "set_line",
     "settle_payments",
     "start_cancel",

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import ALL_ROLES, STAFF_ROLES, CustomerToken, Principal, Role, roles
 from app.core.errors import problem_responses
+from app.core.fulfillment_choice import FulfillmentOut
 from app.core.idempotency import idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.replicas import REPLICA_READ
+from app.flows import delivery_promise
 from app.flows import quote as quote_flow
 from app.pricing import service
 from app.pricing.models import Price, PriceZone, Promotion
@@ -28,10 +30,8 @@ from app.pricing.schemas import (
     CodeOutcomeOut,
     CodesCreate,
     CodesCreated,
-    DeliveryChoice,
     DeliveryFeeOut,
     LineDiscountOut,
-    PickupChoice,
     PriceCreate,
     PriceOut,
     PriceZoneCreate,
@@ -127,12 +127,14 @@ def _promotion_out(p: Promotion) -> PromotionOut:
     )
 
 
-def _quote_out(q: service.Quote) -> QuoteOut:
+def _quote_out(q: service.Quote, fulfillment: FulfillmentOut | None, cart_id: uuid.UUID | None) -> QuoteOut:
     r = q.result
     return QuoteOut(
         currency=r.currency,
         zone=r.zone,
         priced_at=q.priced_at,
+        fulfillment=fulfillment,
+        cart_id=cart_id,
         lines=[
             QuoteLineOut(
                 sku=line.sku,
@@ -378,44 +380,31 @@ async def list_codes(
     "/pricing/quote",
     opt=EVERYONE | REPLICA_READ,
     status_code=200,
-    summary="Price lines with codes, customer facts and a delivery or pickup choice (nothing is stored)",
+    summary="Price lines or a saved cart for a delivery or pickup choice (nothing is stored)",
     description=(
         "The same input gives the same body whatever the caller's channel. Codes that cannot be used are "
         "reported in `codes` with a reason (`unknown_code`, `code_expired`, `below_minimum`, "
-        "`usage_limit_reached`, `not_combinable`, ...), never as an error. The zone is the explicit `zone`, "
-        "else the pickup store's, else the delivery address's, else `default`. A storefront key naming a "
-        "customer sends that customer's `X-Customer-Token` (403 `customer_token_required` / `customer_token_invalid`)."
+        "`usage_limit_reached`, `not_combinable`, ...), never as an error. Send `lines` or a `cart_id` "
+        "(its lines, codes, customer and currency; 404 `cart_not_found`). `fulfillment` takes the order's "
+        "shape and is checked as an order checks it (422 `unknown_location`, `pickup_not_offered`, "
+        "`invalid_address`; 404 `address_not_found` for a saved address that is not the customer's). "
+        "The zone is the explicit `zone`, else the pickup store's, else the delivery address's, else (a cart) "
+        "the cart's store, else `default` — the order's own rule, in every channel. A storefront key naming a "
+        "customer (or quoting a customer's cart) sends that customer's `X-Customer-Token` "
+        "(403 `customer_token_required` / `customer_token_invalid`). "
+        "With a fulfillment choice, `promise` answers the earliest delivery day (`promised_by`) or pickup-ready "
+        'time (`ready_by`) of the plan an order would get now, per group (README "Delivery promise").'
     ),
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(400, 403, 404, 422),
 )
 async def quote(
     db_session: AsyncSession, principal: Principal, data: QuoteRequest, customer_token: CustomerToken = None
 ) -> QuoteOut:
-    choice = data.fulfillment
-    zone: str | service.ZoneAddress
-    if data.zone is None and isinstance(choice, DeliveryChoice):
-        zone = service.ZoneAddress(choice.country, choice.postal_code)  # resolved within the quote's statement
-    else:
-        store = choice.location_code if isinstance(choice, PickupChoice) else None
-        zone = await quote_flow.price_zone(db_session, zone=data.zone, store=store)
-    customer_id = data.customer.id if data.customer else None
-    # The records' facts, not the caller's; a storefront names only its own shopper (token).
-    facts = await quote_flow.callers_customer_facts(db_session, principal, customer_id, customer_token)
-    result = await service.quote(
-        db_session,
-        service.QuoteInput(
-            currency=data.currency,
-            lines=tuple(service.QuoteLine(line.sku, line.quantity) for line in data.lines),
-            zone=zone,
-            codes=tuple(data.codes),
-            customer_id=customer_id,
-            loyalty_tier=facts.loyalty_tier,
-            first_order=facts.first_order,
-            channel=principal.channel.value if principal.channel else None,
-            home_delivery=isinstance(choice, DeliveryChoice),
-        ),
-    )
-    return _quote_out(result)
+    quoted, fulfillment = await quote_flow.quote_request(db_session, principal, data, customer_token)
+    out = _quote_out(quoted, fulfillment, data.cart_id)
+    lines = [(line.sku, line.quantity) for line in quoted.result.lines]
+    out.promise = await delivery_promise.quote_promise(db_session, fulfillment, lines)
+    return out
 
 
 ROUTES: list[Any] = [

@@ -4,13 +4,14 @@ basis points (2000 = 20 %); times: ISO 8601 with an offset."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from app.core.auth import Channel
+from app.core.fulfillment_choice import FulfillmentChoice, FulfillmentOut
 from app.core.money import CurrencyCode, MinorUnits, UnitPrice
 from app.core.schema import Body, Code, Name, Out, SaleQuantity
 from app.pricing.rules import Kind, Reason
@@ -19,7 +20,6 @@ Sku = Annotated[str, Meta(min_length=1, max_length=64)]
 AwareTime = Annotated[datetime, Meta(tz=True)]
 Country = Annotated[str, Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2", examples=["DE"])]
 PostalPrefix = Annotated[str, Meta(max_length=20, pattern="^[A-Za-z0-9 -]*$")]
-PostalCode = Annotated[str, Meta(min_length=1, max_length=20, pattern="^[A-Za-z0-9 -]+$")]
 CouponCode = Annotated[
     str, Meta(min_length=1, max_length=40, pattern="^[A-Za-z0-9][A-Za-z0-9_-]*$", description="case-insensitive")
 ]
@@ -234,26 +234,20 @@ class CustomerIn(Body):
     id: uuid.UUID | None = None
 
 
-class DeliveryChoice(Body, tag="delivery", tag_field="method"):
-    """Home delivery: the address picks the price zone and the zone's delivery fee applies."""
-
-    country: Country
-    postal_code: PostalCode
-
-
-class PickupChoice(Body, tag="pickup", tag_field="method"):
-    """Pickup in a store: the store's price zone, no delivery fee."""
-
-    location_code: Code
-
-
 class QuoteRequest(Body):
-    currency: CurrencyCode
-    lines: Annotated[list[QuoteLineIn], Meta(min_length=1, max_length=500)]
+    """Lines to price (`lines`, in `currency`: default the service's), or a saved cart
+    (`cart_id`: its lines, codes, customer and currency; the caller must be allowed to read
+    the cart). `fulfillment` has the order's shape (`{"method": "delivery", "address": {...}}`,
+    `{"method": "delivery", "address_id": ...}` — the customer's saved address —, or
+    `{"method": "pickup", "location": "STORE-X"}`) and is checked and answered the same way."""
+
+    currency: CurrencyCode | None = None
+    lines: Annotated[list[QuoteLineIn], Meta(min_length=1, max_length=500)] | None = None
+    cart_id: uuid.UUID | None = None
     # Any text a customer typed: a code that cannot exist is reported `unknown_code`, not refused.
     codes: Annotated[list[OfferedCode], Meta(max_length=20)] = msgspec.field(default_factory=list)
     customer: CustomerIn | None = None
-    fulfillment: DeliveryChoice | PickupChoice | None = None
+    fulfillment: FulfillmentChoice | None = None
     zone: Code | None = None  # overrides the zone the fulfillment choice implies
 
 
@@ -287,10 +281,33 @@ class CodeOutcomeOut(Out):
     promotion_id: str | None
 
 
+class PromiseGroupOut(Out):
+    """One group of the order as sourcing would plan it now: where it comes from and when."""
+
+    type: str  # delivery | pickup | ship_to_store (a transfer feeding the pickup)
+    location: str
+    skus: list[str]
+    promised_by: date | None  # delivery: the earliest delivery day
+    ready_by: datetime | None  # pickup, ship_to_store: ready for collection at the store
+
+
+class FulfillmentPromiseOut(Out):
+    """The delivery promise of the quote's fulfillment (README "Delivery promise")."""
+
+    method: str  # delivery | pickup
+    promised_by: date | None  # delivery: the day the last parcel arrives
+    ready_by: datetime | None  # pickup: when all of it is ready for collection
+    groups: list[PromiseGroupOut]
+    unavailable: list[str]  # SKUs no location can serve now (no promise for them)
+
+
 class QuoteOut(Out):
     currency: str
     zone: str
     priced_at: datetime
+    # The fulfillment as understood (an order answers it the same way); the cart quoted.
+    fulfillment: FulfillmentOut | None
+    cart_id: uuid.UUID | None
     lines: list[QuoteLineOut]
     subtotal: int
     discounts: list[PromotionDiscountOut]
@@ -300,6 +317,8 @@ class QuoteOut(Out):
     delivery: int
     total: int
     codes: list[CodeOutcomeOut]
+    # With a fulfillment choice: the earliest delivery day / pickup-ready time, per group.
+    promise: FulfillmentPromiseOut | None = None
 
 
 class PriceInForceOut(Out):

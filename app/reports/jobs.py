@@ -3,6 +3,8 @@
 `reports.refresh_order` takes an event id (order, fulfillment or return event), recomputes
 that order's contribution and adds the difference: idempotent, so the relay's
 at-least-once delivery and retries are harmless.
+`reports.fold_points` (every minute) adds the loyalty ledger rows recorded more than an hour
+ago to the points per day.
 """
 
 from __future__ import annotations
@@ -26,4 +28,11 @@ async def refresh_order(event_id: str) -> None:
 # no new order, fulfillment or return event type can be missed.
 outbox.subscribe("*", refresh_order.send)
 
-PERIODIC: list[tuple[str, int]] = []
+
+@dramatiq.actor(actor_name="reports.fold_points", max_retries=0, time_limit=60_000)
+async def fold_points() -> None:
+    async with transaction(job_sessionmaker()) as session:
+        await service.fold_points(session)
+
+
+PERIODIC: list[tuple[str, int]] = [("reports.fold_points", 60)]

@@ -4,6 +4,7 @@
   counters (COUNTERS), per (UTC day, channel, location) — the definitions of service.py.
 - `edge_percentile(histogram, q)`: p50/p90 of a lead-time histogram (LEAD_EDGES).
 - `parse_period(from_, to, today)`: the query's `from`/`to` as whole UTC days.
+- `whole_months(first, end)`: the whole months of a period (summed from the monthly summary).
 - `ratio`, `average`: the dashboard's rounding (ratios to 4 decimals, money half-up to the minor unit).
 - `table_rows(report, table)`: one table of a report as a header and rows, for CSV.
 """
@@ -43,6 +44,18 @@ def parse_period(from_: str | None, to: str | None, today: date) -> tuple[dateti
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
     validate_period(start, end)
     return start, end
+
+
+def whole_months(first: date, end: date) -> tuple[date, date]:
+    """The whole calendar months inside the days [first, end), as [from, to) first days of
+    months; (end, end) when there is none. The rest of the period is its partial months' days."""
+    start = first if first.day == 1 else _next_month(first)
+    stop = end.replace(day=1)
+    return (start, stop) if start < stop else (end, end)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def ratio(part: int, whole: int) -> float | None:

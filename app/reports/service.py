@@ -5,7 +5,10 @@ Public functions (the console and the API call only these):
 - `report_table(report, table) -> (header, rows)`: one table of a report, for CSV.
 - `refresh_orders(session, order_ids)`: recompute the orders' contributions to the summary
   (the `reports.refresh_order` consumer); `refresh_for_event(session, event_id)`;
-  `rebuild(session, after, limit)`: one batch of a full rebuild (`oms reports rebuild`).
+- a full rebuild (`oms reports rebuild`): `begin_rebuild(session)`, then
+  `rebuild(session, after, limit)` batch after batch (records every order's contribution),
+  then `end_rebuild(session)` (the summary in bulk from them), then `tidy_summary(session)`
+  in an autocommit session; `fold_points(session)`: the `reports.fold_points` job.
 
 How it stays fast: a year of a million orders is not summed at request time. The reports
 keep their own summary (`models.py`): per UTC day, channel of sale and location, every
@@ -13,9 +16,14 @@ counter below; an order's contribution is recomputed from the orders, fulfillmen
 returns tables (read-only) whenever an event about the order is published (placed,
 cancelled, each fulfillment step, each return step: the consumer hears every event and
 ignores those about no order, so no new event type is missed) and the difference with its
-previous contribution is added — idempotent, so at-least-once delivery is harmless. The report
-then sums a few thousand rows. Figures are as fresh as the event relay (seconds).
-Points are read from the loyalty ledger itself (an index-only scan).
+previous contribution is added — idempotent, so at-least-once delivery is harmless. The same
+difference goes to the month's row (`report_monthly`): a period's whole months are summed from
+there, only its partial months' days from the daily rows (a year: ~1,300 rows). A full
+rebuild records every order's contribution, then writes both summaries in bulk from them
+(compact tables, no VACUUM needed: ops/bench/RESULTS.md). Figures are as fresh as the event
+relay (seconds). Points: the days folded from the loyalty ledger by the `reports.fold_points`
+job (`report_points_daily`, rows recorded more than an hour ago) plus the ledger rows
+recorded since, read live — exact at request time, without scanning a year of ledger.
 
 The retailer sells in one currency (`OMS_CURRENCY`), so money figures are plain sums
 of integer minor units in it.
@@ -98,7 +106,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,6 +134,10 @@ from app.reports.schemas import (
 )
 
 TOP_SKUS = 20
+# Ledger rows are folded into the points per day once recorded longer ago than this: far more
+# than any transaction lasts (statements time out in seconds, jobs in a minute), so every
+# transaction that recorded rows before the mark has committed when the mark is set.
+POINTS_FOLD_MARGIN = timedelta(hours=1)
 # Events whose order's contribution may have changed.
 EVENT_PREFIXES = ("order.", "fulfillment.", "return.")
 
@@ -209,24 +221,16 @@ async def refresh_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) 
         return 0
     now = clock.now()
     old = await repository.lock_facts(session, order_ids, now)
-    orders = await repository.orders(session, order_ids)
-    lines = await repository.lines(session, list(orders))
-    fos = await repository.fulfillment_orders(session, list(orders))
-    returns = await repository.returns(session, list(orders))
+    new = await _contributions(session, list(old))
     delta = Contribution()
     changed: dict[uuid.UUID, dict[str, Any]] = {}
     for order_id, before_json in old.items():
-        order = orders.get(order_id)
-        new = (
-            rules.order_contributions(order, lines.get(order_id, []), fos.get(order_id, []), returns.get(order_id, []))
-            if order
-            else Contribution()
-        )
-        after_json = new.to_json()
+        after = new.get(order_id, Contribution())
+        after_json = after.to_json()
         if after_json == {"daily": before_json.get("daily", []), "skus": before_json.get("skus", [])}:
             continue
         changed[order_id] = after_json
-        _accumulate(delta, rules.difference(new, Contribution.from_json(before_json)))
+        _accumulate(delta, rules.difference(after, Contribution.from_json(before_json)))
     await repository.add_daily(session, _daily_rows(delta))
     await repository.add_skus(
         session,
@@ -240,6 +244,20 @@ async def refresh_orders(session: AsyncSession, order_ids: Sequence[uuid.UUID]) 
     return len(changed)
 
 
+async def _contributions(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contribution]:
+    """What each existing order contributes now (rules.order_contributions), from its rows."""
+    orders = await repository.orders(session, order_ids)
+    lines = await repository.lines(session, list(orders))
+    fos = await repository.fulfillment_orders(session, list(orders))
+    returns = await repository.returns(session, list(orders))
+    return {
+        order_id: rules.order_contributions(
+            order, lines.get(order_id, []), fos.get(order_id, []), returns.get(order_id, [])
+        )
+        for order_id, order in orders.items()
+    }
+
+
 async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     """The consumer's body: refresh the order an order/fulfillment/return event is about."""
     event = await repository.event(session, uuid.UUID(event_id)) if _is_uuid(event_id) else None
@@ -247,15 +265,44 @@ async def refresh_for_event(session: AsyncSession, event_id: str) -> int:
     return await refresh_orders(session, [order_id]) if order_id else 0
 
 
+async def begin_rebuild(session: AsyncSession) -> None:
+    """A full rebuild (`oms reports rebuild`: after installing, or to repair): forget every
+    recorded contribution; then `rebuild` batch after batch, then `end_rebuild`. The dashboard
+    shows the previous summary until `end_rebuild` commits."""
+    await repository.clear_facts(session)
+
+
 async def rebuild(
-    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 2000
+    session: AsyncSession, after: tuple[datetime, uuid.UUID] | None, limit: int = 5000
 ) -> tuple[datetime, uuid.UUID] | None:
-    """Refresh the next `limit` orders after the cursor `after` (placement order); returns the
-    new cursor, None at the end. Run from the start (None) after installing, in one
-    transaction per batch."""
+    """Record the contributions of the next `limit` orders after the cursor `after`
+    (placement order), each written once; returns the new cursor, None at the end. One
+    transaction per batch. The summary itself is left alone until `end_rebuild`."""
     batch = await repository.orders_after(session, after, limit)
-    await refresh_orders(session, [order_id for _, order_id in batch])
+    contributions = await _contributions(session, [order_id for _, order_id in batch])
+    await repository.insert_facts(session, {k: c.to_json() for k, c in contributions.items()}, clock.now())
     return batch[-1] if batch else None
+
+
+async def end_rebuild(session: AsyncSession) -> None:
+    """Build the summary tables in bulk from the recorded contributions (one INSERT … SELECT
+    … GROUP BY each, into the emptied tables): compact, no dead row versions, as the
+    consumer's incremental deltas would have summed them; and the points per day from the
+    whole ledger."""
+    await repository.summary_from_facts(session)
+    await repository.refold_points(session, clock.now() - POINTS_FOLD_MARGIN)
+
+
+async def fold_points(session: AsyncSession) -> bool:
+    """The `reports.fold_points` job (every minute): the ledger rows recorded more than
+    POINTS_FOLD_MARGIN ago are added to their days; the report reads the rest live."""
+    return await repository.fold_points(session, clock.now() - POINTS_FOLD_MARGIN)
+
+
+async def tidy_summary(session: AsyncSession) -> None:
+    """After `end_rebuild` committed, in an autocommit session (`db.autocommit`): VACUUM the
+    fresh tables so the first report reads them without setting hint bits."""
+    await repository.vacuum_summary(session)
 
 
 def _order_of(event: OutboxEvent) -> uuid.UUID | None:

@@ -6,11 +6,14 @@
 
 Seeds (once; skipped when present) 10,000 SKUs x 100 locations (20 warehouses, 80 stores
 spread over France) = 1,000,000 stock rows, each with its receipt in the ledger, then times
-`service.availability` for random sets of 50 SKUs: without a point (every location with
-stock, 50 x ~100 rows), and near a point (radius 50 km, pickup stores only), measured
-around the service call on one connection (the two queries and the Python that shapes the
-answer). With --url it also times `GET /v1/availability` over HTTP (one keep-alive
-connection, sequential requests).
+`service.availability` for random sets of 50 SKUs. The answer is bounded (README
+"Availability"): at most `limit` locations (default 20), nearest first with a point, else
+by code with a cursor to the next page. Cases: near a point (the default 20 nearest; 50 km
+pickup stores only; the 100 nearest), and without a point (the first page by code, and the
+page its cursor leads to). Measured around the service call on one connection (the two
+queries and the Python that shapes the answer, promise dates included). With --url it also
+times `GET /v1/availability` over HTTP (one keep-alive connection, sequential requests).
+--profile prints a cProfile of the default near-a-point case.
 """
 
 from __future__ import annotations
@@ -98,21 +101,28 @@ async def time_service(requests: int) -> None:
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
     rng = random.Random(7)
-    cases = {
-        "no point (all locations with stock)": {},
-        "near Paris, 50 km, pickup stores": {"lat": 48.85, "lon": 2.35, "radius_km": 50.0, "pickup_only": True},
-        "near Paris, every location by distance": {"lat": 48.85, "lon": 2.35},
+    paris = {"lat": 48.85, "lon": 2.35}
+    cases: dict[str, dict[str, object]] = {
+        "near Paris, nearest 20 locations (default limit)": paris,
+        "near Paris, 50 km, pickup stores": {**paris, "radius_km": 50.0, "pickup_only": True},
+        "near Paris, nearest 100 locations (max limit)": {**paris, "limit": 100},
+        "no point, first page of 20 by code": {},
+        "no point, second page (cursor)": {"second_page": True},
     }
     async with maker() as session:
         for name, options in cases.items():
+            second = bool(options.pop("second_page", False))
             for _ in range(50):  # warm the cache and the prepared statements
                 await service.availability(session, skus=sample(rng), channel="web", **options)  # type: ignore[arg-type]
             times = []
             entries = 0
             for _ in range(requests):
                 skus = sample(rng)
+                cursor = None
+                if second:
+                    cursor = (await service.availability(session, skus=skus, channel="web")).next_cursor
                 started = time.perf_counter()
-                out = await service.availability(session, skus=skus, channel="web", **options)  # type: ignore[arg-type]
+                out = await service.availability(session, skus=skus, channel="web", cursor=cursor, **options)  # type: ignore[arg-type]
                 times.append(time.perf_counter() - started)
                 entries += sum(len(i.locations) for i in out.items)
             print(
@@ -123,14 +133,40 @@ async def time_service(requests: int) -> None:
     await engine.dispose()
 
 
+async def profile(requests: int) -> None:
+    """Where a near-a-point answer spends its time in this process (the rest is PostgreSQL)."""
+    import cProfile
+    import pstats
+
+    from app.core.db import create_engine, create_sessionmaker
+    from app.core.settings import reload_settings
+    from app.inventory import service
+
+    engine = create_engine(reload_settings())
+    rng = random.Random(5)
+    async with create_sessionmaker(engine)() as session:
+        for _ in range(50):
+            await service.availability(session, skus=sample(rng), channel="web", lat=48.85, lon=2.35)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(requests):
+            await service.availability(session, skus=sample(rng), channel="web", lat=48.85, lon=2.35)
+        profiler.disable()
+        print(f"{requests} answers in {time.perf_counter() - started:.2f} s (profiled)")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    await engine.dispose()
+
+
 async def time_http(url: str, key: str, requests: int) -> None:
     import httpx
 
     rng = random.Random(11)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
         for name, extra in (
-            ("no point", ""),
+            ("near Paris, nearest 20", "&lat=48.85&lon=2.35"),
             ("near Paris 50 km pickup", "&lat=48.85&lon=2.35&radius_km=50&pickup_only=true"),
+            ("no point, first page of 20", ""),
         ):
             times = []
             for n in range(requests + 50):
@@ -162,10 +198,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--url", default=None, help="also time GET /v1/availability on a running service")
+    parser.add_argument("--profile", action="store_true", help="cProfile the default near-a-point case")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         raise SystemExit("set DATABASE_URL")
     asyncio.run(seed())
+    if args.profile:
+        asyncio.run(profile(args.requests))
+        return
     asyncio.run(time_service(args.requests))
     if args.url:
         key = asyncio.run(make_key())

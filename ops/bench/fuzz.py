@@ -174,7 +174,7 @@ def _order(
     """Place an order of one SKU the fulfilling location has (the first of `skus` that places).
     An order kept for one action (`pooled=False`) stays out of the pools every other case draws
     from, so that a random cancel or hold does not take it first."""
-    store = fulfillment.get("pickup_location")
+    store = fulfillment["fulfillment"].get("location")
     for sku in skus or (ids["store_sku"] if store else ids["sku"]):
         price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
         body = {
@@ -205,8 +205,8 @@ def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     ready and collect, ship-from-store requests to accept and reject. What one action consumes
     is seeded `SPARES` times and kept out of the shared pools: the examples pass takes the first,
     the generated cases the others."""
-    delivery = {"fulfillment": "delivery", "delivery_address": ADDRESS}
-    pickup = {"fulfillment": "pickup", "pickup_location": "STORE-BERLIN"}
+    delivery = {"fulfillment": {"method": "delivery", "address": ADDRESS}}
+    pickup = {"fulfillment": {"method": "pickup", "location": "STORE-BERLIN"}}
     stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
     ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
     delivered = _order(api, ids, "contact_center", delivery, quantity=6)  # the seeded returns' 5 units
@@ -268,7 +268,7 @@ def _ship_to_store(api: Api, ids: dict[str, list[Any]]) -> None:
     lacking = [level["sku"] for level in north if level["available"] >= 1 and at_store.get(level["sku"], 0) <= 0]
     if not lacking:
         raise RuntimeError("every SKU WH-NORTH has is at STORE-BERLIN too")
-    pickup = {"fulfillment": "pickup", "pickup_location": "STORE-BERLIN"}
+    pickup = {"fulfillment": {"method": "pickup", "location": "STORE-BERLIN"}}
     _order(api, ids, "pos", pickup, pooled=False, skus=lacking)
     _deliver(api, ids, until="shipped")
     ids["tracking_number"].extend(ids["inbound_tracking_number"])
@@ -280,7 +280,8 @@ def _store_requests(api: Api, ids: dict[str, list[Any]]) -> None:
     store has: every plan is one parcel, and `nearest` then ranks the store (0 km) before the
     warehouses (Hamburg, Munich). A store pickup would not do: when the store lacks a line it
     waits for a transfer (`awaiting_transfer`), and a pickup cannot be rejected."""
-    berlin = {"fulfillment": "delivery", "delivery_address": {**ADDRESS, "latitude": 52.52, "longitude": 13.405}}
+    here = {**ADDRESS, "latitude": 52.52, "longitude": 13.405}
+    berlin = {"fulfillment": {"method": "delivery", "address": here}}
     for pool in ["accept_fo_id"] * SPARES + ["reject_fo_id"] * SPARES:
         order_id = _order(api, ids, "contact_center", berlin, pooled=False, skus=_at_store(api))
         fos = api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]
@@ -537,8 +538,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"note": "checked"},
         "POST /v1/orders": {
             "lines": [{"sku": sku, "quantity": 1}],
-            "fulfillment": "delivery",
-            "delivery_address": ADDRESS,
+            "fulfillment": {"method": "delivery", "address": ADDRESS},
             "tenders": [{"kind": "card", "amount": first("order_sku_price", 1), "card_token": "tok_visa"}],
         },
         "POST /v1/returns": {

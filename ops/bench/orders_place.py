@@ -425,8 +425,7 @@ async def load(
                 body = msgspec.json.encode(
                     {
                         "lines": [{"sku": sku, "quantity": 1} for sku in lines],
-                        "fulfillment": "delivery",
-                        "delivery_address": address,
+                        "fulfillment": {"method": "delivery", "address": address},
                         "tenders": [{"kind": "card", "amount": sum(price[s] for s in lines), "card_token": "tok_visa"}],
                     }
                 )

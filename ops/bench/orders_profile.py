@@ -71,8 +71,7 @@ async def profile(orders: int, with_pyinstrument: bool, with_cprofile: bool = Fa
             lines = random.sample(skus, 3)
             body = {
                 "lines": [{"sku": sku, "quantity": 1} for sku in lines],
-                "fulfillment": "delivery",
-                "delivery_address": ADDRESS,
+                "fulfillment": {"method": "delivery", "address": ADDRESS},
                 "tenders": [{"kind": "card", "amount": sum(price[s] for s in lines), "card_token": "tok_visa"}],
             }
             r = await client.post("/v1/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})

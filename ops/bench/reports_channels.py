@@ -18,14 +18,16 @@ year of orders with SQL `generate_series` (no Python per row), in a realistic sh
   shipped ones (5 % of ship-from-store ones rejected, 4 reasons), pickups collected or
   (7 %) expired with `ready_at`;
 - 8 % of orders returned (half in the channel of sale, half at a store's POS), one line each;
-- loyalty ledger: an `earn` row per member order, a `redeem` row for 5 % of them.
+- loyalty ledger: an `earn` row per member order, a `redeem` row for 5 % of them, each
+  recorded when it occurred (a year of history).
 
 Tenders, parcels, the outbox and the lines of other fulfillment orders than ship-to-store
 ones are not seeded: the report does not read them.
 
-Then fills the reports' summary the way a retailer does after installing: the service's
-`rebuild` (the same per-order refresh the `reports.refresh_order` consumer runs on every
-event), in batches of `--batch` orders, one transaction each. Then times the real app
+Then fills the reports' summary the way `oms reports rebuild` does: every order's contribution
+recorded (the same `rules.order_contributions` the `reports.refresh_order` consumer runs on
+every event), in batches of `--batch` orders, one transaction each; then the summary tables
+in bulk from them (one INSERT … SELECT … GROUP BY each); then a VACUUM (ANALYZE) of them. Then times the real app
 (Litestar over ASGI, the app's own pool) answering
 `GET /v1/reports/channels?from=2025-01-01&to=2025-12-31` with an admin key: one cold call,
 then `--repeat` warm ones; the same with `location=` one store.
@@ -175,11 +177,12 @@ INSERT INTO return_lines (return_id, line_no, sku, quantity, restocked, refund_a
 SELECT r.id, 1, l.sku, l.quantity, l.quantity, r.refund_total
 FROM returns r JOIN seed_lines l ON l.order_id = r.order_id AND l.line_no = 1;
 
-INSERT INTO loyalty_ledger (account_id, kind, points, reference, channel, occurred_at)
-SELECT md5('a' || o.customer)::uuid, 'earn', 1 + o.i % 200, o.id::text, o.channel, o.placed_at + interval '3 days'
+INSERT INTO loyalty_ledger (account_id, kind, points, reference, channel, occurred_at, recorded_at)
+SELECT md5('a' || o.customer)::uuid, 'earn', 1 + o.i % 200, o.id::text, o.channel, o.placed_at + interval '3 days',
+       o.placed_at + interval '3 days'
 FROM seed_orders o WHERE o.customer IS NOT NULL AND NOT o.cancelled
 UNION ALL
-SELECT md5('a' || o.customer)::uuid, 'redeem', -100, o.id::text, o.channel, o.placed_at
+SELECT md5('a' || o.customer)::uuid, 'redeem', -100, o.id::text, o.channel, o.placed_at, o.placed_at
 FROM seed_orders o WHERE o.customer IS NOT NULL AND NOT o.cancelled AND o.i % 20 = 0;
 
 DROP TABLE seed_orders, seed_lines, seed_fos;
@@ -203,27 +206,37 @@ def seed(url: str, orders: int) -> None:
         print(f"  {'VACUUM ANALYZE':<40} {time.perf_counter() - started:6.1f} s", flush=True)
 
 
-async def rebuild(batch: int) -> None:
-    from sqlalchemy import text
-
-    from app.core.db import create_engine, create_sessionmaker, transaction
+async def rebuild(batch: int, contributions: bool = True) -> None:
+    """What `oms reports rebuild` does (app/cli/reports_rebuild.py), step by step, timed;
+    without `contributions`, only its last steps (the summary from the recorded ones)."""
+    from app.core.db import autocommit, create_engine, create_sessionmaker, transaction
     from app.core.settings import reload_settings
     from app.reports import service
 
     engine = create_engine(reload_settings())
     maker = create_sessionmaker(engine)
-    async with transaction(maker) as session:
-        await session.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
     started, done = time.perf_counter(), 0
+    if contributions:
+        async with transaction(maker) as session:
+            await service.begin_rebuild(session)
     after: tuple[Any, Any] | None = None
-    while True:
+    while contributions:
         async with transaction(maker) as session:
             after = await service.rebuild(session, after, batch)
         if after is None:
             break
         done += batch
         if done % 100_000 < batch:
-            print(f"  summary: {done} orders, {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"  contributions: {done} orders, {time.perf_counter() - started:.0f} s", flush=True)
+    step = time.perf_counter()
+    print(f"  contributions recorded in {step - started:.1f} s", flush=True)
+    async with transaction(maker) as session:
+        await service.end_rebuild(session)
+    print(f"  summary tables in bulk from them in {time.perf_counter() - step:.1f} s", flush=True)
+    step = time.perf_counter()
+    async with autocommit(maker) as session:
+        await service.tidy_summary(session)
+    print(f"  VACUUM (ANALYZE) of the fresh tables in {time.perf_counter() - step:.1f} s", flush=True)
     await engine.dispose()
     print(f"summary rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -277,12 +290,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000, help="orders per summary rebuild transaction")
     parser.add_argument("--no-seed", action="store_true", help="reuse the database of the previous run")
     parser.add_argument("--rebuild", action="store_true", help="with --no-seed: rebuild the summary anyway")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="with --no-seed: only the rebuild's last steps (the summary tables from the recorded contributions)",
+    )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     if args.no_seed:
         from tests.support import test_database_url
 
         url = test_database_url(base, DB_NAME)
+        command.upgrade(alembic_config(url), "head")
     else:
         url = recreate_database(base, DB_NAME)
         command.upgrade(alembic_config(url), "head")
@@ -290,8 +309,8 @@ def main() -> None:
         seed(url, args.orders)
         print(f"seeded {args.orders} orders in {time.perf_counter() - started:.1f} s", flush=True)
     os.environ["DATABASE_URL"] = url
-    if not args.no_seed or args.rebuild:
-        asyncio.run(rebuild(args.batch))
+    if not args.no_seed or args.rebuild or args.summary_only:
+        asyncio.run(rebuild(args.batch, contributions=not args.summary_only))
     print(f"load average: {os.getloadavg()}", flush=True)
     asyncio.run(time_report(args.repeat))
 

@@ -207,8 +207,7 @@ def place_order(live: Live, lines: dict[str, int], *, key: str = "storefront (we
     body: dict[str, Any] = {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
-        "fulfillment": "delivery",
-        "delivery_address": MUNICH,
+        "fulfillment": {"method": "delivery", "address": MUNICH},
         **how,
     }
     with live.api(key) as api:

@@ -20,7 +20,7 @@ async def test_picker_walks_scans_short_picks_packs_and_ships(live: Live, browse
     with live.api("admin") as admin:
         bins = [{"sku": FIRST, "bin": "B-02-1"}, {"sku": SECOND, "bin": "A-01-3"}]
         assert admin.put(f"/v1/bins/{WAREHOUSE}", json={"bins": bins}).status_code == 200
-    order = place_order(live, {FIRST: 2, SECOND: 1}, delivery_address=HAMBURG)
+    order = place_order(live, {FIRST: 2, SECOND: 1}, fulfillment={"method": "delivery", "address": HAMBURG})
     picker = await add_staff(live, StaffRole.PICKER, WAREHOUSE)
     staff_id = await live.value("SELECT id FROM staff_members WHERE email = :e", e=picker)
     barcodes = catalog()

@@ -11,13 +11,14 @@ from playwright.async_api import expect
 from app import demo
 from app.console.rules import StaffRole
 from tests.browser.conftest import Live, add_staff, place_order, screenshot, signed_in
+from tests.factories.orders import GUEST_CONTACT
 
 STORE, SKU = "STORE-BERLIN", "TEE-POCKET-OLIVE-S"
 
 
 def collected_pickup(live: Live) -> dict[str, object]:
     """A BOPIS order picked, made ready and collected at the Berlin store through the API."""
-    order = place_order(live, {SKU: 1}, fulfillment="pickup", pickup_location=STORE, delivery_address=None)
+    order = place_order(live, {SKU: 1}, fulfillment={"method": "pickup", "location": STORE}, contact=GUEST_CONTACT)
     with live.api("logistics (store)") as picker, live.api("pos") as till:
         walk = picker.post("/v1/pick-lists", json={})
         assert walk.status_code == 201, walk.text

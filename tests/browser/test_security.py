@@ -155,3 +155,45 @@ async def test_oms_staff_create_and_no_password_in_logs(live: Live) -> None:
     assert "console sign-in refused" in log  # the server does log sign-ins...
     assert secret not in log and PASSWORD not in log  # ...never a password
     assert email not in log
+
+
+async def test_order_and_parcel_forms_are_guarded_and_a_resent_order_form_places_one_order(live: Live) -> None:
+    with live.api("contact_center") as cc:
+        created = cc.post("/v1/customers", json={"name": "Guarded Caller", "email": f"g.{uuid.uuid4().hex[:6]}@ex.com"})
+    assert created.status_code == 201, created.text
+    customer = created.json()["id"]
+    new_order = f"/console/contact/customers/{customer}/new-order"
+    orders = f"/console/contact/customers/{customer}/orders"
+    form = {
+        "sku": "SHIRT-OXFORD-BLUE-L",
+        "qty": "1",
+        "deliver": "store:STORE-MUNICH",  # a pickup nobody else picks there
+        "total": "4999",
+        "card_token": "tok_visa",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    picker = await add_staff(live, StaffRole.PICKER, "WH-SOUTH")
+    client, _ = sign_in(live, picker)
+    with closing(client):
+        token = csrf_of(client, "/console/picker")
+        assert client.get(new_order).status_code == 403
+        assert client.post(orders, data={**form, "_csrf": token}).status_code == 403
+        assert client.post("/console/store/parcels/received", data={"_csrf": token, "scan": "1Z1"}).status_code == 403
+    count = "SELECT count(*) FROM orders WHERE customer_id = :c"
+    assert await live.value(count, c=uuid.UUID(customer)) == 0
+
+    agent = await add_staff(live, StaffRole.CONTACT_CENTER)
+    client, _ = sign_in(live, agent)
+    with closing(client):
+        assert client.post(orders, data=form).status_code == 403  # no CSRF token: nothing placed
+        assert await live.value(count, c=uuid.UUID(customer)) == 0
+        token = csrf_of(client, new_order)
+        first = client.post(orders, data={**form, "_csrf": token})
+        again = client.post(orders, data={**form, "_csrf": token})
+        assert first.status_code == again.status_code == 303, first.text
+        assert first.headers["location"] == again.headers["location"]
+        assert await live.value(count, c=uuid.UUID(customer)) == 1
+        # The same key with another cart is refused, not a second order.
+        other = client.post(orders, data={**form, "_csrf": token, "qty": "2", "total": "9998"})
+        assert other.status_code == 422 and "Not placed" in other.text
+        assert await live.value(count, c=uuid.UUID(customer)) == 1

@@ -12,6 +12,7 @@ from playwright.async_api import expect
 
 from app.console.rules import StaffRole
 from tests.browser.conftest import Live, add_staff, catalog, place_order, screenshot, signed_in
+from tests.factories.orders import GUEST_CONTACT
 
 STORE = "STORE-BERLIN"
 SHIPPED_FROM_STORE, PICKED_UP = "TEE-CLASSIC-WHITE-XL", "TEE-CLASSIC-BLACK-M"
@@ -26,8 +27,10 @@ async def test_store_rejects_a_request_and_hands_a_pickup_over(live: Live, brows
                 "/v1/stock/counts", json={"location": warehouse, "lines": [{"sku": SHIPPED_FROM_STORE, "on_hand": 0}]}
             )
             assert counted.status_code in (200, 201), counted.text
-    delivery = place_order(live, {SHIPPED_FROM_STORE: 1}, delivery_address=BERLIN)
-    pickup = place_order(live, {PICKED_UP: 1}, fulfillment="pickup", pickup_location=STORE, delivery_address=None)
+    delivery = place_order(live, {SHIPPED_FROM_STORE: 1}, fulfillment={"method": "delivery", "address": BERLIN})
+    pickup = place_order(
+        live, {PICKED_UP: 1}, fulfillment={"method": "pickup", "location": STORE}, contact=GUEST_CONTACT
+    )
     associate = await add_staff(live, StaffRole.STORE_ASSOCIATE, STORE)
     staff_id = await live.value("SELECT id FROM staff_members WHERE email = :e", e=associate)
     request_fo = await live.value(

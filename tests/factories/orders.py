@@ -70,14 +70,15 @@ async def make_shop(
     )
 
 
+# A guest's pickup order names who to tell when it is ready.
+GUEST_CONTACT = {"phone": "+49 30 1234567"}
 ADDRESS = {"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR"}
 
 
 def delivery_order(skus: list[str], total: int, *, token: str = "tok_visa", **extra: object) -> dict[str, object]:
     return {
         "lines": [{"sku": sku, "quantity": 1} for sku in skus],
-        "fulfillment": "delivery",
-        "delivery_address": ADDRESS,
+        "fulfillment": {"method": "delivery", "address": ADDRESS},
         "tenders": [{"kind": "card", "amount": total, "card_token": token}],
         **extra,
     }

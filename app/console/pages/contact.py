@@ -100,8 +100,10 @@ async def _order_page(session: AsyncSession, staff: Staff, order_id: uuid.UUID, 
 
 
 @get("/contact/orders/{order_id:uuid}", opt=AGENTS)
-async def order_view(db_session: AsyncSession, staff: Staff, order_id: uuid.UUID) -> Template:
-    return await _order_page(db_session, staff, order_id)
+async def order_view(db_session: AsyncSession, staff: Staff, order_id: uuid.UUID, placed: bool = False) -> Template:
+    # `placed`: the order form's redirect after placing it (a replayed double click lands here too).
+    done = "Order placed for the caller: give them its number." if placed else None
+    return await _order_page(db_session, staff, order_id, done=done)
 
 
 def _reason(raw: object) -> str:

@@ -1,5 +1,6 @@
 """Stock: scan a barcode or type a SKU → stock per location (on hand, reserved, safety,
-available, in transit) and the ledger with who moved it; a count entered by hand.
+available, in transit), the open transfers carrying it (planned and on their way, in and out
+of each location), and the ledger with who moved it; a count entered by hand.
 
 Who sees what follows the API's stock routes: location-bound staff (pickers, store associates)
 read and count their own location only, as a location-bound key does."""
@@ -17,22 +18,44 @@ from app.console import service as staff_accounts
 from app.console.rules import Staff, StaffRole
 from app.console.web import MANAGERS, find_variant, page, staff_roles, whole_number
 from app.inventory import service as inventory
+from app.inventory.schemas import TransferOut
 
 READERS = staff_roles(StaffRole.PICKER, StaffRole.STORE_ASSOCIATE, StaffRole.MERCHANDISER, MANAGERS)
 COUNTERS = staff_roles(StaffRole.PICKER, StaffRole.STORE_ASSOCIATE, MANAGERS)
 LEDGER_READERS = frozenset({StaffRole.PICKER, StaffRole.STORE_ASSOCIATE, *MANAGERS})
 COUNTING_ROLES = LEDGER_READERS
+OPEN_TRANSFERS = ("dispatched", "draft")  # on their way, then planned
+
+
+async def _open_transfers(session: AsyncSession, sku: str, own: str | None) -> list[TransferOut]:
+    """The transfers carrying `sku` not received yet (a location-bound reader: its own ends)."""
+    found: list[TransferOut] = []
+    for status in OPEN_TRANSFERS:
+        listed = await inventory.list_transfers(
+            session, status=status, location_code=own, limit=50, cursor=None, sku=sku
+        )
+        found.extend(listed.items)
+    return found
 
 
 async def _stock_page(session: AsyncSession, staff: Staff, q: str, *, status: int = 200, **extra: Any) -> Template:
-    context: dict[str, Any] = {"q": q, "variant": None, "levels": [], "ledger": [], "who": {}, "locations": []}
+    context: dict[str, Any] = {
+        "q": q,
+        "variant": None,
+        "levels": [],
+        "transfers": [],
+        "ledger": [],
+        "who": {},
+        "locations": [],
+    }
     variant = await find_variant(session, q) if q else None
     if q and variant is None:
         return page("stock.html", staff, status=404, **context, not_found=q[:64], **extra)
     if variant is not None:
         own = staff.location_code
         levels = await inventory.stock_levels(session, sku=variant.sku, location_code=own, limit=100)
-        context.update(variant=variant, levels=levels.items)
+        transfers = await _open_transfers(session, variant.sku, own)
+        context.update(variant=variant, levels=levels.items, transfers=transfers)
         if staff.role in LEDGER_READERS:
             ledger = await inventory.ledger(session, sku=variant.sku, location_code=own, limit=15)
             actors = sorted({e.actor_key_id for e in ledger.items if e.actor_key_id is not None})

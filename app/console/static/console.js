@@ -14,3 +14,14 @@
   document.addEventListener("DOMContentLoaded", check);
   document.addEventListener("htmx:afterSettle", check);
 })();
+// A step that ends further down the page (the order form's quote) marks where to land.
+(function () {
+  function land() {
+    var here = document.querySelector("[data-scroll-here]");
+    if (!here) return;
+    here.scrollIntoView();
+    (document.querySelector("[data-focus-here]") || here).focus({ preventScroll: true });
+  }
+  document.addEventListener("DOMContentLoaded", land);
+  document.addEventListener("htmx:afterSettle", land);
+})();

@@ -34,6 +34,7 @@ from app.customers.schemas import (
     CustomerUpdate,
     HistoryEntry,
     LoyaltyBalance,
+    SavedAddressOut,
 )
 
 # A fresh random card number collides with an issued one with odds ~ cards / 10^10.
@@ -70,6 +71,23 @@ def _phone(raw: str | None) -> str | None:
         raise InvalidPhone(str(exc), field="phone") from None
 
 
+def normalized_contact(email: str | None, phone: str | None, *, field: str = "contact") -> dict[str, str]:
+    """A contact given outside a customer record (a guest's order) normalized like the
+    record's: 422 `invalid_email` / `invalid_phone` naming `<field>.email` / `<field>.phone`."""
+    contact: dict[str, str] = {}
+    if email is not None:
+        try:
+            contact["email"] = rules.normalize_email(email)
+        except rules.InvalidContact as exc:
+            raise InvalidEmail(str(exc), field=f"{field}.email") from None
+    if phone is not None:
+        try:
+            contact["phone"] = rules.normalize_phone(phone, default_region())
+        except rules.InvalidContact as exc:
+            raise InvalidPhone(str(exc), field=f"{field}.phone") from None
+    return contact
+
+
 def customer_out(customer: Customer, merged_ids: Sequence[uuid.UUID]) -> CustomerOut:
     return CustomerOut(
         id=customer.id,
@@ -77,7 +95,7 @@ def customer_out(customer: Customer, merged_ids: Sequence[uuid.UUID]) -> Custome
         email=customer.email,
         phone=customer.phone,
         card_number=customer.card_number,
-        addresses=msgspec.convert(customer.addresses or [], list[Address]),
+        addresses=msgspec.convert(customer.addresses or [], list[SavedAddressOut]),
         marketing_consent=customer.marketing_consent,
         marketing_consent_at=customer.marketing_consent_at,
         source_channel=customer.source_channel,
@@ -87,8 +105,9 @@ def customer_out(customer: Customer, merged_ids: Sequence[uuid.UUID]) -> Custome
     )
 
 
-def _stored(addresses: Sequence[Address]) -> list[dict[str, Any]]:
-    return [msgspec.to_builtins(a) for a in addresses]
+def _stored(addresses: Sequence[Address], known: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """As saved: each with an id (a place already known keeps its id)."""
+    return rules.with_ids([msgspec.to_builtins(a) for a in addresses], known)
 
 
 # ---- the record -------------------------------------------------------------------------
@@ -205,7 +224,7 @@ async def update_customer(session: AsyncSession, customer_id: uuid.UUID, data: C
             customer.phone = phone
             changed.append("phone")
     if data.addresses is not UNSET:
-        addresses = _stored(data.addresses)
+        addresses = _stored(data.addresses, customer.addresses or [])
         if addresses != customer.addresses:
             customer.addresses = addresses
             changed.append("addresses")

@@ -243,6 +243,21 @@ async def list_fulfillment_orders(
     return list((await session.scalars(query)).all())
 
 
+async def inbound_to_store(session: AsyncSession, store: str, limit: int) -> list[FulfillmentOrder]:
+    """Ship-to-store fulfillment orders on their way to `store` (shipped, not yet received)."""
+    query = (
+        select(FulfillmentOrder)
+        .where(
+            FulfillmentOrder.type == "ship_to_store",
+            FulfillmentOrder.deliver_to == store,
+            FulfillmentOrder.status == "shipped",
+        )
+        .order_by(FulfillmentOrder.created_at, FulfillmentOrder.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def queue_candidates(
     session: AsyncSession,
     location_code: str,

@@ -57,6 +57,9 @@ async def ready(session: AsyncSession, principal: Principal, fo_id: uuid.UUID) -
             "store": fo.location_code,
             "pickup_code": code,
             "expires_at": fo.expires_at.isoformat(),
+            # The order's contact (a guest has no customer record to look up); events and
+            # webhooks carry it, logs never do (only ids and types are logged).
+            "contact": fo.pickup_contact,
         },
     )
     return await fo_view(session, fo)

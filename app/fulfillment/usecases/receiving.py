@@ -6,12 +6,16 @@ received into the store's stock and the units are reserved for the pickup they f
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.fulfillment import repository
 from app.fulfillment.errors import AmbiguousParcel, UnknownParcel
-from app.fulfillment.schemas import CarrierEventBody, ParcelScan
+from app.fulfillment.models import Parcel
+from app.fulfillment.schemas import CarrierEventBody, FulfillmentOrderOut, ParcelScan
+from app.fulfillment.usecases.common import fo_out, rules_in_force
 
 
 async def parcel_bound_for(session: AsyncSession, principal: Principal, scan: ParcelScan) -> CarrierEventBody:
@@ -32,3 +36,18 @@ async def parcel_bound_for(session: AsyncSession, principal: Principal, scan: Pa
         tracking_number=parcel.tracking_number,
         status="delivered",
     )
+
+
+async def parcels_arriving(
+    session: AsyncSession, principal: Principal, store: str, limit: int = 100
+) -> list[FulfillmentOrderOut]:
+    """The ship-to-store parcels on their way to `store` (shipped, not received yet), oldest
+    first: what the back door expects. A location-bound key sees its own store's only."""
+    principal.require_location(store)
+    rows = await repository.inbound_to_store(session, store, limit)
+    lines = await repository.lines_of(session, [fo.id for fo in rows])
+    by_fo: dict[uuid.UUID, list[Parcel]] = {}
+    for parcel in await repository.parcels_of(session, [fo.id for fo in rows]):
+        by_fo.setdefault(parcel.fulfillment_order_id, []).append(parcel)
+    _, current = await rules_in_force(session)
+    return [fo_out(fo, lines[fo.id], by_fo.get(fo.id, []), current.pickup_max_attempts) for fo in rows]

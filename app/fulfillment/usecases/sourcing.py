@@ -29,6 +29,7 @@ from app.fulfillment.schemas import (
 )
 from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import rules_in_force, start_of_day
+from app.fulfillment.usecases.promise import plan_promises
 from app.inventory.errors import InsufficientStock, LocationNotFound
 
 # A concurrent order may take the stock between plan and reserve: plan again, a few times.
@@ -50,6 +51,10 @@ class OrderToSource(msgspec.Struct, frozen=True, kw_only=True):
     longitude: float | None = None
     promised_at: datetime | None = None
     pickup_slot_at: datetime | None = None
+    # Who to tell when the pickup is ready ({"email", "phone"}): the `pickup_ready` event carries it.
+    pickup_contact: dict[str, str] | None = None
+    # The delivery address's ISO country: the promise's transit days (README "Delivery promise").
+    country: str | None = None
 
 
 class Sourced(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,9 +211,21 @@ async def plan_and_reserve(
                 await stock.reserve(session, order.reservation_ref, units, actor)
             except InsufficientStock:
                 continue  # the stock moved under us: look again
+        # Each fulfillment order keeps the promise the order was sold with.
+        promises = await plan_promises(session, plan, clock.now(), order.country)
+        promised = {(g.type, g.location): g.promised_at for g in promises if g.promised_at is not None}
         # A new order has no fulfillment orders yet: number them from 1 without counting.
         decision_id, fos = await write_decision(
-            session, order, plan, current, version, trigger="placement", attempts=attempt, actor=actor, existing=0
+            session,
+            order,
+            plan,
+            current,
+            version,
+            trigger="placement",
+            attempts=attempt,
+            actor=actor,
+            existing=0,
+            promised=promised,
         )
         return Sourced(
             decision_id=decision_id,
@@ -282,6 +299,7 @@ async def write_decision(
     actor: uuid.UUID | None,
     excluded: Sequence[str] = (),
     existing: int | None = None,
+    promised: dict[tuple[str, str], datetime] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Write the explained decision and the fulfillment orders of its assignments (their
     lines holding `order.reservation_ref`), with their timeline rows and `fulfillment.created`
@@ -309,7 +327,7 @@ async def write_decision(
     lines: list[dict[str, Any]] = []
     if plan.assignments:
         n = existing if existing is not None else await repository.count_of_order(session, order.order_id)
-        fos, lines = _fulfillment_orders(order, plan, current, n, now)
+        fos, lines = _fulfillment_orders(order, plan, current, n, now, promised or {})
     for fo in fos:
         events.append(
             _event_row(order.order_id, fo["id"], "created", actor, to_status=fo["status"], location=fo["location_code"])
@@ -336,7 +354,12 @@ def _created_event(order: OrderToSource, fo: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fulfillment_orders(
-    order: OrderToSource, plan: rules.Plan, current: rules.SourcingRules, n: int, now: datetime
+    order: OrderToSource,
+    plan: rules.Plan,
+    current: rules.SourcingRules,
+    n: int,
+    now: datetime,
+    promised: dict[tuple[str, str], datetime],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of the fulfillment orders (numbered from n + 1) and their lines."""
     kinds = {c.location_code: c.kind for c in plan.notes}
@@ -362,8 +385,9 @@ def _fulfillment_orders(
                 "deliver_to": a.deliver_to,
                 "feeds_id": pickup_id if a.type == "ship_to_store" else None,
                 "units": sum(ln.quantity for ln in a.lines),
-                "promised_at": order.promised_at,
+                "promised_at": promised.get((a.type, a.location_code), order.promised_at),
                 "pickup_slot_at": order.pickup_slot_at if a.type == "pickup" else None,
+                "pickup_contact": order.pickup_contact if a.type == "pickup" else None,
                 # Ship-from-store: a store that does not accept in time counts as rejecting.
                 "respond_by": now + timedelta(minutes=current.store_response_minutes)
                 if a.type == "delivery" and at_store

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.auth import Principal
 from app.core.errors import problem_responses
+from app.core.pagination import Cursor
 from app.core.replicas import REPLICA_READ
 from app.inventory import service
 from app.inventory.controllers.common import EVERYONE
@@ -22,8 +23,13 @@ from app.inventory.schemas import AvailabilityOut
     summary="Available to promise for up to 200 SKUs: total to ship, and per location (nearest first)",
     description=(
         "A SKU whose product is not sold in the caller's channel reports nothing available "
-        "(`reason: not_sold_in_channel`). With lat/lon, locations carry their distance and come "
-        "nearest first; radius_km keeps only those within it; pickup_only keeps pickup stores."
+        "(`reason: not_sold_in_channel`). `available_to_ship` counts every shipping location. "
+        "The answer names at most `limit` locations (default 20, max 100) that hold any of the SKUs: "
+        "with lat/lon the nearest ones (each with its distance; radius_km keeps only those within it), "
+        "else in order of location code; `next_cursor` fetches the next ones. pickup_only keeps pickup "
+        "stores. Each location entry carries the delivery promise of an order placed now: `ready_by` "
+        "(a pickup store's own stock ready for collection) and `delivery_by` (a shipping location's "
+        "earliest delivery day; `country` picks the transit days to that country)."
     ),
     responses=problem_responses(400, 422),
 )
@@ -35,6 +41,13 @@ async def read_availability(
     lon: Annotated[float | None, Parameter(ge=-180, le=180)] = None,
     radius_km: Annotated[float | None, Parameter(gt=0, le=20_000)] = None,
     pickup_only: bool = False,
+    limit: Annotated[
+        int, Parameter(ge=1, le=service.MAX_AVAILABILITY_LOCATIONS, description="locations in the answer")
+    ] = service.DEFAULT_AVAILABILITY_LOCATIONS,
+    cursor: Cursor = None,
+    country: Annotated[
+        str | None, Parameter(pattern="^[A-Z]{2}$", description="ISO country of the delivery address: transit days")
+    ] = None,
 ) -> AvailabilityOut:
     wanted = [s.strip() for s in skus.split(",") if s.strip()]
     return await service.availability(
@@ -45,4 +58,7 @@ async def read_availability(
         lon=lon,
         radius_km=radius_km,
         pickup_only=pickup_only,
+        limit=limit,
+        cursor=cursor,
+        country=country,
     )

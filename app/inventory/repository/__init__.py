@@ -28,6 +28,7 @@ from app.inventory.repository.locations import (
     list_locations,
     location,
     location_in_use,
+    locations_by_code,
 )
 from app.inventory.repository.reservations import (
     expired_reservations,
@@ -81,6 +82,7 @@ __all__ = [
     "list_transfers",
     "location",
     "location_in_use",
+    "locations_by_code",
     "lock_reservation",
     "on_hand_at",
     "open_lines_by_reference",

@@ -12,6 +12,25 @@ from app.core import db
 from app.inventory.repository.common import AVAILABLE
 
 
+def _distance(lat: str, lon: str) -> str:
+    """Great-circle km from ($lat, $lon) to location `l` (the same formula as rules.distance_km)."""
+    return (
+        f"2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(l.latitude - {lat}) / 2), 2) + "
+        f"cos(radians({lat})) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - {lon}) / 2), 2))))"
+    )
+
+
+class _Args:
+    """Positional driver parameters, numbered as they are added."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any, cast: str) -> str:
+        self.values.append(value)
+        return f"CAST(${len(self.values)} AS {cast})"
+
+
 async def availability(
     session: AsyncSession,
     skus: Sequence[str],
@@ -20,44 +39,64 @@ async def availability(
     lon: float | None,
     radius_km: float | None,
     pickup_only: bool,
-    location_codes: Sequence[str] | None = None,
-) -> list[Row[Any]]:
-    """One statement for all SKUs: per SKU a total row (location NULL: available to ship
-    from every shipping location) followed by its per-location rows (available > 0,
-    within the radius, pickup stores only if asked), nearest first. Stock rows are found
-    through the (sku, location) primary key; the distance is computed per location,
-    which is cheap because locations are few."""
-    distance = (
-        "2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(l.latitude - :lat) / 2), 2) + "
-        "cos(radians(:lat)) * cos(radians(l.latitude)) * power(sin(radians(l.longitude - :lon) / 2), 2))))"
-        if lat is not None and lon is not None
-        else "CAST(NULL AS double precision)"
-    )
-    filters = ["r.available > 0"]
-    if radius_km is not None and lat is not None:
-        filters.append("r.distance_km <= :radius")
+    limit: int,
+    after: tuple[Any, ...] | None = None,
+) -> list[Any]:
+    """One statement on the driver for all SKUs. A row per SKU: (sku, total available to ship
+    from every active shipping location, codes[], available[]: its stock at the page's
+    locations in page order), then one row (sku NULL) whose `page` is the JSON list of the
+    page's locations with their promise settings: the first `limit + 1` locations holding any
+    of the SKUs (nearest first with a point, else by code; after the keyset `after`:
+    (distance, code) or (code,)), within the radius, pickup stores only if asked.
+
+    The SKUs' stock rows are read once through the (sku, location) key — each SKU's rows sit
+    together — and serve both the totals and the page; the distance is computed per
+    location; a SKU's entries come back as two arrays, not a row each (a page of 20
+    locations x 50 SKUs is 50 rows, not 1,000)."""
+    arg = _Args()
+    sku_list = arg(list(skus), "text[]")
+    point = lat is not None and lon is not None
+    distance = _distance(arg(lat, "float8"), arg(lon, "float8")) if point else "CAST(NULL AS float8)"
+    where = ["l.active", "l.code IN (SELECT location_code FROM r WHERE available > 0)"]
     if pickup_only:
-        filters.append("r.pickup")
-    if location_codes is not None:
-        filters.append("r.location_code = ANY(CAST(:codes AS text[]))")
+        where.append("l.pickup")
+    filters = ["true"]
+    if radius_km is not None and point:
+        filters.append(f"o.distance_km <= {arg(radius_km, 'float8')}")
+    if after is not None and point:
+        filters.append(f"(o.distance_km, o.code) > ({arg(after[0], 'float8')}, {arg(after[1], 'text')})")
+    elif after is not None:
+        filters.append(f"o.code > {arg(after[0], 'text')}")
+    order = "distance_km, code" if point else "code"
     sql = f"""
-    WITH r AS (
-        SELECT s.sku, s.location_code, l.kind, l.ships, l.pickup, {AVAILABLE} AS available, {distance} AS distance_km
+    WITH r AS MATERIALIZED (
+        SELECT s.sku, s.location_code, l.ships, {AVAILABLE} AS available
         FROM stock_levels s JOIN locations l ON l.code = s.location_code
-        WHERE s.sku = ANY(CAST(:skus AS text[])) AND l.active
+        WHERE s.sku = ANY({sku_list}) AND l.active
+    ),
+    page AS MATERIALIZED (
+        SELECT o.* FROM (
+            SELECT l.code, l.kind, l.ships, l.pickup, {distance} AS distance_km,
+                   l.time_zone, l.order_cutoff, l.handling_hours, l.transit_days, l.transit_days_by_country,
+                   l.shipping_days
+            FROM locations l WHERE {" AND ".join(where)}
+        ) o
+        WHERE {" AND ".join(filters)}
+        ORDER BY {order}
+        LIMIT {arg(limit + 1, "int")}
     )
-    SELECT sku, NULL AS location_code, NULL AS kind, NULL AS ships, NULL AS pickup,
-           coalesce(sum(available) FILTER (WHERE ships), 0) AS available, NULL AS distance_km, 0 AS part
-    FROM r GROUP BY sku
+    SELECT r.sku, coalesce(sum(r.available) FILTER (WHERE r.ships), 0)::bigint AS total,
+           array_agg(p.code ORDER BY p.distance_km, p.code) FILTER (WHERE p.code IS NOT NULL AND r.available > 0)
+               AS codes,
+           array_agg(r.available ORDER BY p.distance_km, p.code) FILTER (WHERE p.code IS NOT NULL AND r.available > 0)
+               AS available,
+           NULL::text AS page
+    FROM r LEFT JOIN page p ON p.code = r.location_code
+    GROUP BY r.sku
     UNION ALL
-    SELECT sku, location_code, kind, ships, pickup, available, distance_km, 1 AS part
-    FROM r WHERE {" AND ".join(filters)}
-    ORDER BY sku, part, distance_km NULLS LAST, location_code
+    SELECT NULL, NULL, NULL, NULL, coalesce(json_agg(page ORDER BY {order}), '[]')::text FROM page
     """
-    params: dict[str, Any] = {"skus": list(skus), "lat": lat, "lon": lon, "radius": radius_km}
-    if location_codes is not None:
-        params["codes"] = list(location_codes)
-    return list((await session.execute(text(sql), params)).all())
+    return await db.fetch(session, sql, *arg.values)
 
 
 async def available_by_location(

@@ -24,6 +24,11 @@ async def existing_location_codes(session: AsyncSession, codes: Sequence[str]) -
     return set(rows.all())
 
 
+async def locations_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Location]:
+    rows = await session.scalars(select(Location).where(Location.code.in_(list(codes))))
+    return list(rows.all())
+
+
 async def add_location(session: AsyncSession, loc: Location) -> bool:
     """False when the code is taken (the request's transaction stays usable)."""
     try:

@@ -42,8 +42,11 @@ async def list_transfers(
     location_code: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    sku: str | None = None,
 ) -> list[Transfer]:
     query = select(Transfer).order_by(Transfer.created_at.desc(), Transfer.id.desc()).limit(limit)
+    if sku is not None:
+        query = query.where(Transfer.id.in_(select(TransferLine.transfer_id).where(TransferLine.sku == sku)))
     if status is not None:
         query = query.where(Transfer.status == status)
     if location_code is not None:

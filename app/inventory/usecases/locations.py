@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import time
 
 from msgspec import UNSET, structs
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,28 @@ def _location_out(loc: Location) -> LocationOut:
         default_safety_stock=loc.default_safety_stock,
         zone=loc.zone,
         active=loc.active,
+        order_cutoff=loc.order_cutoff.strftime("%H:%M"),
+        handling_hours=loc.handling_hours,
+        transit_days=loc.transit_days,
+        transit_days_by_country=dict(loc.transit_days_by_country),
+        shipping_days=sorted(loc.shipping_days),
+    )
+
+
+def _check_promise(loc: Location) -> None:
+    problem = rules.promise_terms_problem(loc.order_cutoff, loc.shipping_days, loc.transit_days_by_country)
+    if problem:
+        raise InvalidLocation(problem, code="invalid_promise_settings")
+
+
+def promise_terms(loc: Location) -> rules.PromiseTerms:
+    return rules.PromiseTerms(
+        time_zone=loc.time_zone,
+        order_cutoff=loc.order_cutoff,
+        handling_hours=loc.handling_hours,
+        transit_days=loc.transit_days,
+        shipping_days=tuple(loc.shipping_days),
+        transit_days_by_country=dict(loc.transit_days_by_country),
     )
 
 
@@ -91,9 +114,15 @@ async def create_location(session: AsyncSession, body: LocationCreate) -> Locati
         default_safety_stock=body.default_safety_stock,
         zone=body.zone,
         active=True,
+        order_cutoff=time.fromisoformat(body.order_cutoff),
+        handling_hours=body.handling_hours,
+        transit_days=body.transit_days,
+        transit_days_by_country=dict(body.transit_days_by_country),
+        shipping_days=sorted(body.shipping_days),
         created_at=now,
         updated_at=now,
     )
+    _check_promise(loc)
     if not await repository.add_location(session, loc):
         raise LocationExists(f"location {body.code!r} exists")
     return _location_out(loc)
@@ -108,10 +137,11 @@ async def update_location(session: AsyncSession, code: str, body: LocationUpdate
     for field in structs.fields(body):
         value = getattr(body, field.name)
         if value is not UNSET:
-            setattr(loc, field.name, value)
+            setattr(loc, field.name, time.fromisoformat(value) if field.name == "order_cutoff" else value)
     problem = rules.capability_problem(loc.kind, loc.ships, loc.pickup)
     if problem:
         raise InvalidLocation(problem)
+    _check_promise(loc)
     loc.updated_at = clock.now()
     await session.flush()
     return _location_out(loc)

@@ -103,12 +103,19 @@ async def get_transfer(
 
 
 async def list_transfers(
-    session: AsyncSession, *, status: str | None, location_code: str | None, limit: int, cursor: str | None
+    session: AsyncSession,
+    *,
+    status: str | None,
+    location_code: str | None,
+    limit: int,
+    cursor: str | None,
+    sku: str | None = None,
 ) -> Page[TransferOut]:
+    """Newest first; `location_code` matches either end; `sku`: transfers carrying it."""
     after = TRANSFERS.after(cursor)
     key = (after[0], after[1]) if after else None
     rows = await repository.list_transfers(
-        session, status=status, location_code=location_code, after=key, limit=limit + 1
+        session, status=status, location_code=location_code, after=key, limit=limit + 1, sku=sku
     )
     lines = await repository.transfer_lines(session, [t.id for t in rows])
     by_id: dict[uuid.UUID, list[TransferLine]] = {}

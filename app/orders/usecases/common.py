@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock, outbox
 from app.core.auth import Principal
+from app.core.fulfillment_choice import FulfillmentOut
 from app.customers import service as customers
 from app.customers.errors import InvalidCardNumber, InvalidPhone
 from app.inventory import service as inventory
@@ -20,7 +21,7 @@ from app.inventory.errors import LocationNotFound, ReservationNotFound
 from app.inventory.schemas import LocationOut
 from app.orders import rules
 from app.orders.models import Order, OrderHold, OrderLine, OrderTender, OrderTimelineEntry
-from app.orders.schemas import HoldOut, OrderLineOut, OrderOut, TenderIn, TenderOut
+from app.orders.schemas import ContactOut, HoldOut, OrderLineOut, OrderOut, TenderIn, TenderOut
 from app.pricing import service as pricing
 
 
@@ -120,6 +121,16 @@ def hold_out(hold: OrderHold) -> HoldOut:
     )
 
 
+def fulfillment_out(method: str, location: str | None, address: Mapping[str, Any] | None) -> FulfillmentOut:
+    """The quote's and the order's answer alike: a saved address (stored with its `id`)
+    is shown with its content and its id."""
+    shown = {k: v for k, v in address.items() if k != "id"} if address is not None else None
+    saved = address.get("id") if address is not None else None
+    return FulfillmentOut(
+        method=method, location=location, address=shown, address_id=uuid.UUID(saved) if saved else None
+    )
+
+
 def order_out(
     order: Order, lines: Sequence[OrderLine], tenders: Sequence[OrderTender], holds: Sequence[OrderHold]
 ) -> OrderOut:
@@ -131,9 +142,10 @@ def order_out(
         store_code=order.store_code,
         customer_id=order.customer_id,
         cart_id=order.cart_id,
-        fulfillment=order.fulfillment,
-        pickup_location=order.pickup_location_code,
-        delivery_address=order.delivery_address,
+        fulfillment=fulfillment_out(order.fulfillment, order.pickup_location_code, order.delivery_address),
+        contact=ContactOut(email=order.contact_email, phone=order.contact_phone)
+        if order.contact_email or order.contact_phone
+        else None,
         currency=order.currency,
         subtotal=order.subtotal,
         discount_total=order.discount_total,
@@ -163,27 +175,33 @@ async def quote(
     store: str | None = None,
     address: Mapping[str, Any] | None = None,
     facts: pricing.CustomerFacts = pricing.GUEST,
+    zone: str | None = None,
 ) -> pricing.Quote:
-    """Price lines in the zone of the pickup/kiosk store (inventory records it) or of the
-    delivery address (the quote resolves that in its own statement: no round trip here),
-    with the customer's facts the flow above read (used only if they are this customer's)."""
+    """Price lines in one zone, by the one rule of the quote and the order alike: the
+    explicit `zone`, else the pickup store's (`store`; a cart's: the kiosk or till it was
+    filled at), else the delivery address's (the quote resolves that in its own statement:
+    no round trip here), else `default` — never the placing key's store: a kiosk's order
+    for home delivery is priced where the parcel goes, like its quote. The customer's facts
+    the flow above read are used only if they are this customer's."""
     known = facts.of(customer_id)
     country = address.get("country") if address else None
     postal_code = address.get("postal_code") if address else None
-    zone: str | pricing.ZoneAddress
-    if store is not None:
+    priced_in: str | pricing.ZoneAddress
+    if zone is not None:
+        priced_in = await pricing.resolve_zone(session, zone=zone)
+    elif store is not None:
         found = await location_or_none(session, store)
-        zone = (found.zone if found is not None else None) or pricing.DEFAULT_ZONE
+        priced_in = (found.zone if found is not None else None) or pricing.DEFAULT_ZONE
     elif country:
-        zone = pricing.ZoneAddress(country, postal_code or "")
+        priced_in = pricing.ZoneAddress(country, postal_code or "")
     else:
-        zone = pricing.DEFAULT_ZONE
+        priced_in = pricing.DEFAULT_ZONE
     return await pricing.quote(
         session,
         pricing.QuoteInput(
             currency=currency,
             lines=tuple(pricing.QuoteLine(sku, qty) for sku, qty in lines.items()),
-            zone=zone,
+            zone=priced_in,
             codes=tuple(codes),
             customer_id=customer_id,
             loyalty_tier=known.loyalty_tier,
@@ -236,6 +254,8 @@ class Draft:
     pickup_location: str | None
     address: dict[str, Any] | None
     tenders: list[TenderIn]
+    # Who to tell when it is ready: {"email", "phone"} as normalized (None: nobody named).
+    contact: dict[str, str] | None = None
 
     def lines_to_source(self) -> list[tuple[str, str, int]]:
         """(line no as text, sku, quantity) of the order's lines, as sourcing takes them."""

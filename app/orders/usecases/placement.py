@@ -33,21 +33,18 @@ from app.orders.errors import (
     CartEmpty,
     CartNotFound,
     CartNotOpen,
-    InvalidAddress,
     LinesOrCart,
-    PickupNotOffered,
     TenderNotAllowed,
     TendersDoNotSumToTotal,
-    UnknownLocation,
     UnknownPromotionCode,
 )
 from app.orders.models import Order, OrderLine, OrderTender, OrderTimelineEntry
 from app.orders.payments import registry
 from app.orders.schemas import OrderCreate, OrderOut
-from app.orders.usecases import common
 from app.orders.usecases.card_authorization import _NO_SESSIONS, Authorizations
 from app.orders.usecases.carts import _customer
-from app.orders.usecases.common import Draft, channel_of, event_row, location_or_none, order_out, timeline_row
+from app.orders.usecases.common import Draft, channel_of, event_row, order_out, timeline_row
+from app.orders.usecases.destination import Basket, order_contact, price_basket, resolve_destination
 from app.pricing import service as pricing
 
 _NUMBER_ATTEMPTS = 8
@@ -92,22 +89,19 @@ async def prepare_order(
         currency = data.currency or get_settings().currency
     if not lines:
         raise CartEmpty("an order needs at least one line")
-    pickup, address = await _fulfillment(session, principal, data)
-    quote = await common.quote(
+    destination = await resolve_destination(session, principal, data.fulfillment, customer_id, for_order=True)
+    contact = order_contact(data.contact, customer_id, destination)
+    quote = await price_basket(
         session,
-        currency=currency,
-        lines=lines,
-        codes=codes,
-        customer_id=customer_id,
+        Basket(currency=currency, lines=lines, codes=codes, customer_id=customer_id),
         channel=channel,
-        store=pickup or principal.location_code,
-        address=address,
+        destination=destination,
         facts=facts,
     )
     unknown = [c.code for c in quote.result.codes if str(c.reason) == "unknown_code"]
     if unknown:
         raise UnknownPromotionCode(f"unknown code {unknown[0]!r}", codes=unknown)
-    _check_tenders(data, quote, channel)
+    _check_tenders(data, quote, channel, destination.method)
     return Draft(
         channel=channel,
         store_code=principal.location_code,
@@ -117,36 +111,18 @@ async def prepare_order(
         lines=lines,
         codes=codes,
         quote=quote,
-        fulfillment=data.fulfillment,
-        pickup_location=pickup,
-        address=address,
+        fulfillment=destination.method,
+        pickup_location=destination.pickup_location,
+        address=destination.address,
         tenders=list(data.tenders),
+        contact=contact,
     )
 
 
-async def _fulfillment(
-    session: AsyncSession, principal: Principal, data: OrderCreate
-) -> tuple[str | None, dict[str, Any] | None]:
-    if data.fulfillment == rules.Fulfillment.DELIVERY:
-        if data.delivery_address is None or data.pickup_location is not None:
-            raise InvalidAddress("home delivery needs a delivery_address (and no pickup_location)")
-        return None, msgspec.to_builtins(data.delivery_address)
-    if data.pickup_location is None or data.delivery_address is not None:
-        raise PickupNotOffered("pickup needs a pickup_location (and no delivery_address)", field="pickup_location")
-    # A kiosk or POS key acts for its own store only.
-    principal.require_location(data.pickup_location)
-    store = await location_or_none(session, data.pickup_location)
-    if store is None:
-        raise UnknownLocation(f"no location {data.pickup_location}", field="pickup_location")
-    if not store.pickup or not getattr(store, "active", True):
-        raise PickupNotOffered(f"{store.code} does not offer pickup", location=store.code)
-    return store.code, None
-
-
-def _check_tenders(data: OrderCreate, quote: Any, channel: str) -> None:
+def _check_tenders(data: OrderCreate, quote: Any, channel: str, method: rules.Fulfillment) -> None:
     total = quote.result.total
     requests = [rules.TenderRequest(kind=t.kind, amount=t.amount) for t in data.tenders]
-    problems = rules.tender_problems(requests, total, channel, data.fulfillment)
+    problems = rules.tender_problems(requests, total, channel, method)
     paid = sum(t.amount for t in data.tenders)
     if paid != total:
         raise _total_mismatch(problems[-1], quote, paid)
@@ -241,6 +217,8 @@ async def open_order(
         "fulfillment": draft.fulfillment.value,
         "pickup_location_code": draft.pickup_location,
         "delivery_address": draft.address,
+        "contact_email": (draft.contact or {}).get("email"),
+        "contact_phone": (draft.contact or {}).get("phone"),
         "currency": draft.currency,
         "subtotal": quote.subtotal,
         "discount_total": quote.discount_total,

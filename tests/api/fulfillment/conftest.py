@@ -17,6 +17,7 @@ from app.inventory.models import StockLevel, StockMovement
 from app.pricing import service as pricing
 from app.pricing.schemas import PriceCreate
 from tests.factories.inventory import LocationFactory, make_locations, make_variants, receive
+from tests.factories.orders import GUEST_CONTACT
 
 PRICE = 1000
 # The delivery address: central Paris.
@@ -59,9 +60,11 @@ def order_body(lines: dict[str, int], *, pickup: str | None = None, **extra: obj
         **extra,
     }
     if pickup:
-        body.update(fulfillment="pickup", pickup_location=pickup)
+        body.update(fulfillment={"method": "pickup", "location": pickup})
+        if "customer_id" not in extra:
+            body.setdefault("contact", GUEST_CONTACT)  # a guest's pickup notice needs one
     else:
-        body.update(fulfillment="delivery", delivery_address=ADDRESS)
+        body.update(fulfillment={"method": "delivery", "address": ADDRESS})
     return body
 
 

@@ -53,8 +53,7 @@ async def captured(db: AsyncSession, order: dict[str, Any]) -> dict[str, int]:
 def order_body(lines: dict[str, int], tenders: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
-        "fulfillment": "delivery",
-        "delivery_address": ADDRESS,
+        "fulfillment": {"method": "delivery", "address": ADDRESS},
         "tenders": tenders,
     }
 

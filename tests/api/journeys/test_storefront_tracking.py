@@ -68,8 +68,7 @@ async def test_storefront_order_to_tracking_with_the_shoppers_token(api: Api, db
         json={
             "cart_id": cart.json()["id"],
             "customer_id": customer_id,
-            "fulfillment": "delivery",
-            "delivery_address": ADDRESS,
+            "fulfillment": {"method": "delivery", "address": ADDRESS},
             "tenders": [{"kind": "card", "amount": 5000, "card_token": "tok_visa"}],
         },
         headers={**me, "Idempotency-Key": "checkout-1"},

@@ -57,8 +57,8 @@ async def test_customer_cart_is_one_cart_in_every_channel_and_orders(api: Api, d
         "/v1/orders",
         json={
             "cart_id": app_cart.json()["id"],
-            "fulfillment": "pickup",
-            "pickup_location": shop.store,
+            "fulfillment": {"method": "pickup", "location": shop.store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "card", "amount": 3500, "card_token": "tok_visa"}],
         },
     )
@@ -70,8 +70,8 @@ async def test_customer_cart_is_one_cart_in_every_channel_and_orders(api: Api, d
         "/v1/orders",
         json={
             "cart_id": app_cart.json()["id"],
-            "fulfillment": "pickup",
-            "pickup_location": shop.store,
+            "fulfillment": {"method": "pickup", "location": shop.store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "card", "amount": 3500, "card_token": "tok_visa"}],
         },
     )

@@ -139,8 +139,8 @@ async def test_list_filters_and_cursor(api: Api, db: AsyncSession) -> None:
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[2], "quantity": 1}],
-            "fulfillment": "pickup",
-            "pickup_location": shop.store,
+            "fulfillment": {"method": "pickup", "location": shop.store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "cash", "amount": 499}],
         },
     )

@@ -67,14 +67,14 @@ async def test_pos_cash_pickup_at_its_store(api: Api, db: AsyncSession) -> None:
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[2], "quantity": 2}],
-            "fulfillment": "pickup",
-            "pickup_location": shop.store,
+            "fulfillment": {"method": "pickup", "location": shop.store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "cash", "amount": 998}],
         },
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    assert (body["channel"], body["store_code"], body["pickup_location"]) == ("pos", shop.store, shop.store)
+    assert (body["channel"], body["store_code"], body["fulfillment"]["location"]) == ("pos", shop.store, shop.store)
     assert body["tenders"][0]["captured"] == 998
     assert await _reserved(db, shop.skus[2], shop.store) == 2
 
@@ -85,8 +85,8 @@ async def test_kiosk_cannot_order_for_another_store(api: Api, db: AsyncSession) 
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[0], "quantity": 1}],
-            "fulfillment": "pickup",
-            "pickup_location": shop.other_store,
+            "fulfillment": {"method": "pickup", "location": shop.other_store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
         },
     )
@@ -96,8 +96,8 @@ async def test_kiosk_cannot_order_for_another_store(api: Api, db: AsyncSession) 
         "/v1/orders",
         json={
             "lines": [{"sku": shop.skus[0], "quantity": 1}],
-            "fulfillment": "pickup",
-            "pickup_location": shop.store,
+            "fulfillment": {"method": "pickup", "location": shop.store},
+            "contact": {"phone": "+49 30 1234567"},
             "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
         },
     )
@@ -148,8 +148,8 @@ async def test_bad_input_is_4xx_and_writes_nothing(api: Api, db: AsyncSession) -
         (
             {
                 "lines": [{"sku": shop.skus[0], "quantity": 1}],
-                "fulfillment": "pickup",
-                "pickup_location": shop.store_without_pickup,
+                "fulfillment": {"method": "pickup", "location": shop.store_without_pickup},
+                "contact": {"phone": "+49 30 1234567"},
                 "tenders": [{"kind": "card", "amount": 1000, "card_token": "tok_visa"}],
             },
             422,
@@ -159,7 +159,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(api: Api, db: AsyncSession) -
         (
             {
                 **delivery_order(shop.skus, TOTAL3),
-                "delivery_address": {k: v for k, v in ADDRESS.items() if k != "country"},
+                "fulfillment": {"method": "delivery", "address": {k: v for k, v in ADDRESS.items() if k != "country"}},
             },
             400,
             "validation_error",

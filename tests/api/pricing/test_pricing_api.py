@@ -46,7 +46,7 @@ QUOTE = {
     "currency": "EUR",
     "lines": [{"sku": "SHIRT", "quantity": 2}, {"sku": "SOCKS", "quantity": 1}, {"sku": "MUG", "quantity": 1}],
     "codes": ["five", "NOPE", "save 10%"],
-    "fulfillment": {"method": "delivery", "country": "DE", "postal_code": "10115"},
+    "fulfillment": {"method": "delivery", "address": {"country": "DE", "postal_code": "10115"}},
 }
 
 
@@ -127,12 +127,12 @@ async def test_pickup_uses_the_stores_zone_and_no_delivery_fee(api: Api) -> None
     await priced(api)
     await created(api, "/v1/prices", {"sku": "MUG", "currency": "EUR", "amount": 1100, "zone": "north"})
     body = {"currency": "EUR", "lines": [{"sku": "MUG", "quantity": 1}]}
-    pickup = await api.as_("kiosk").post(
-        "/v1/pricing/quote", json={**body, "fulfillment": {"method": "pickup", "location_code": "STORE-NORTH"}}
+    pickup = await api.as_("storefront").post(
+        "/v1/pricing/quote", json={**body, "fulfillment": {"method": "pickup", "location": "STORE-NORTH"}}
     )
     assert pickup.status_code == 200, pickup.text
     assert (pickup.json()["zone"], pickup.json()["total"], pickup.json()["delivery"]) == ("north", 1100, 0)
-    anywhere = await api.as_("kiosk").post("/v1/pricing/quote", json=body)
+    anywhere = await api.as_("storefront").post("/v1/pricing/quote", json=body)
     assert (anywhere.json()["zone"], anywhere.json()["total"]) == ("default", 1200)
 
 

@@ -18,9 +18,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cli import main
 from app.core import clock
 from app.core.models import OutboxEvent
 from app.flows import earn_points, fulfillment_progress
@@ -28,10 +30,12 @@ from app.loyalty import service as loyalty
 from app.pricing import service as pricing
 from app.pricing.schemas import PriceCreate
 from app.reports import service as reports
+from app.reports.rules import COUNTERS
 from tests.conftest import Api
 from tests.factories import persist
 from tests.factories.catalog import CategoryFactory, ProductFactory, VariantFactory
 from tests.factories.inventory import LocationFactory, make_locations, receive
+from tests.factories.orders import GUEST_CONTACT
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PARIS = {"line1": "1 Rue de Rivoli", "city": "Paris", "postal_code": "75001", "country": "FR",
@@ -64,8 +68,8 @@ async def _shop(db: AsyncSession) -> None:
 
 def _body(lines: dict[str, int], tenders: list[dict[str, Any]], *, address: dict[str, Any] | None = None,
           **extra: Any) -> dict[str, Any]:  # fmt: skip
-    where = {"fulfillment": "delivery", "delivery_address": address} if address else {
-        "fulfillment": "pickup", "pickup_location": "STORE-TEST"}  # fmt: skip
+    where = {"fulfillment": {"method": "delivery", "address": address}} if address else {
+        "fulfillment": {"method": "pickup", "location": "STORE-TEST"}, "contact": GUEST_CONTACT}  # fmt: skip
     return {"lines": [{"sku": s, "quantity": q} for s, q in lines.items()], **where, "tenders": tenders, **extra}
 
 
@@ -310,6 +314,51 @@ async def test_locations_split_the_figures_without_counting_twice(api: Api, db: 
     assert april["totals"]["orders"] == 0 and april["daily"] == [] and april["pickup"]["no_show_rate"] is None
 
 
+async def test_whole_months_and_partial_ones_give_the_same_figures(api: Api, db: AsyncSession) -> None:
+    """A period's whole months come from the monthly summary, its other days from the daily
+    one: March alone (one whole month), 15 Feb to 10 Apr (partial February and April around
+    March), 2 to 8 March (days only) count the same orders, all placed, worked and returned
+    between 2 and 8 March, at every location filter."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+
+    async def figures(params: dict[str, Any]) -> dict[str, Any]:
+        body = dict((await api.as_("admin").get("/v1/reports/channels", params=params)).json())
+        return {k: v for k, v in body.items() if k not in ("start", "end")}
+
+    for where in ({}, {"location": "STORE-TEST"}, {"location": "WH-TEST"}):
+        march = await figures({**MARCH, **where})
+        assert march["totals"]["orders"] > 0
+        assert await figures({"from": "2026-02-15", "to": "2026-04-10", **where}) == march, where
+        assert await figures({"from": "2026-03-02", "to": "2026-03-08", **where}) == march, where
+    # From 3 March on, the orders of the 2nd are not counted.
+    assert (await figures({"from": "2026-03-03", "to": "2026-03-31"}))["totals"]["orders"] == 0
+
+
+async def test_points_are_the_same_folded_or_read_live(api: Api, db: AsyncSession) -> None:
+    """The points per day folded by `reports.fold_points` plus the ledger rows recorded since
+    = the whole ledger: before any fold (all live), after folding everything, and a second
+    fold adds nothing; rows recorded within the margin stay live."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+    live = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"]
+    assert live["points_issued"] > 0 and live["points_redeemed"] == 500
+    first, last = (await db.execute(text("SELECT min(recorded_at), max(recorded_at) FROM loyalty_ledger"))).one()
+    clock.freeze(first + reports.POINTS_FOLD_MARGIN - timedelta(seconds=1))
+    assert await reports.fold_points(db)  # the mark moves, but the rows are recorded after it
+    await db.commit()
+    assert await db.scalar(text("SELECT count(*) FROM report_points_daily")) == 0
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+    clock.freeze(last + reports.POINTS_FOLD_MARGIN + timedelta(seconds=1))
+    assert await reports.fold_points(db)
+    await db.commit()
+    folded = (await db.execute(text("SELECT sum(issued), sum(redeemed) FROM report_points_daily"))).one()
+    assert tuple(folded) == (live["points_issued"], live["points_redeemed"])
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+    assert not await reports.fold_points(db)  # nothing new: the mark is already there
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["loyalty"] == live
+
+
 async def test_each_table_exports_as_csv(api: Api, db: AsyncSession) -> None:
     await _seven_orders(api, db)
     await _consume_events(db)
@@ -369,22 +418,69 @@ async def test_an_unknown_or_foreign_event_refreshes_nothing(db: AsyncSession) -
     assert await reports.refresh_for_event(db, "not-an-id") == 0
 
 
-async def test_a_rebuild_from_scratch_gives_the_same_figures(api: Api, db: AsyncSession) -> None:
-    """`oms reports rebuild`'s loop (after installing on existing orders) = the consumer's result."""
+async def _summary(db: AsyncSession) -> tuple[list[Any], list[Any], list[Any]]:
+    """The summary tables' rows that count (a delta summing to zero may leave a row of zeros)."""
+    nonzero = " OR ".join(f"{c} <> 0" for c in COUNTERS)
+    daily = await db.execute(text(f"SELECT * FROM report_daily WHERE {nonzero} ORDER BY day, channel, location"))
+    skus = await db.execute(
+        text("SELECT * FROM report_endless_aisle_skus WHERE lines <> 0 OR units <> 0 ORDER BY day, location, sku")
+    )
+    monthly = await db.execute(text(f"SELECT * FROM report_monthly WHERE {nonzero} ORDER BY 1, 2, 3"))
+    return [tuple(r) for r in daily], [tuple(r) for r in skus], [tuple(r) for r in monthly]
+
+
+async def _bulk_rebuild(db: AsyncSession, limit: int) -> None:
+    """`oms reports rebuild`'s steps (app/cli/reports_rebuild.py), one transaction each."""
+    await reports.begin_rebuild(db)
+    await db.commit()
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        after = await reports.rebuild(db, after, limit=limit)
+        await db.commit()
+        if after is None:
+            break
+    await reports.end_rebuild(db)
+    await db.commit()
+
+
+async def test_a_bulk_rebuild_gives_the_consumers_summary(api: Api, db: AsyncSession) -> None:
+    """`oms reports rebuild` (every order's contribution recorded, then the summary tables in
+    bulk from them) = what the consumer's per-event deltas added up to, row for row: all
+    five channels, both fulfillment modes, a rejection, pickups collected and expired, the
+    cross-channel return (bought on the web, returned at a till), and an order placed, counted,
+    then cancelled (its delta subtracted)."""
+    await _seven_orders(api, db)
+    await _consume_events(db)
+    late = await _place(api, "app", _body({"SHIRT-M": 1}, _card(2500), address=LYON))
+    assert await _consume_events(db) == 1
+    await _post(api, "app", f"/v1/orders/{late['id']}/cancel", {"reason": "changed mind"})
+    assert await _consume_events(db) == 1
+    incremental = await _summary(db)
+    before = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    assert {row[1] for row in incremental[0]} == {"web", "app", "kiosk", "contact_center", "pos"}
+    assert before["totals"]["cancelled_orders"] == 2  # one of the seven, and the late one
+    assert before["returns_matrix"][0] == {
+        "sale_channel": "web", "return_channel": "pos", "returns": 1, "units": 1, "refunded": 2500
+    }  # fmt: skip
+
+    await _bulk_rebuild(db, limit=3)
+    assert await _summary(db) == incremental
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json() == before
+    assert await _consume_events(db) == 0  # the recorded contributions are the consumer's
+
+
+async def test_a_rebuild_repairs_a_damaged_summary(api: Api, db: AsyncSession) -> None:
+    """From scratch (installed on existing orders) or over a summary gone wrong: the rebuild
+    replaces it by the orders' figures."""
     await _seven_orders(api, db)
     await _consume_events(db)
     before = (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
-    await db.execute(text("TRUNCATE report_daily, report_endless_aisle_skus, report_order_facts"))
+    await db.execute(text("UPDATE report_daily SET orders = orders + 100"))
+    await db.execute(text("TRUNCATE report_order_facts"))
     await db.commit()
-    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()["totals"]["orders"] == 0
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        after = await reports.rebuild(db, after, limit=3)
-        if after is None:
-            break
-    await db.commit()
+    assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json() != before
+    await _bulk_rebuild(db, limit=1000)
     assert (await api.as_("admin").get("/v1/reports/channels", params=MARCH)).json() == before
-    assert await _consume_events(db) == 0  # the rebuilt contributions are the consumer's
 
 
 def test_the_worker_refreshes_the_summary_on_order_fulfillment_and_return_events() -> None:
@@ -417,3 +513,27 @@ async def test_concurrent_refreshes_of_one_order_count_it_once(
     assert report["fulfillment_mix"][1] == {
         "method": "ship_from_store", "orders": 1, "lines": 1, "units": 1, "revenue": 2500, "revenue_share": 1.0
     }  # fmt: skip
+
+
+async def test_oms_reports_rebuild_builds_the_summary_and_vacuums_it(
+    committed_api: Api, committed: async_sessionmaker[AsyncSession]
+) -> None:
+    """The command itself, on committed orders one of which the consumer never saw: the
+    summary counts both, and comes out vacuumed (no manual step after a rebuild)."""
+    clock.freeze(T0)
+    async with committed() as session:
+        await _shop(session)
+    seen = await _place(committed_api, "app", _body({"SHIRT-S": 1}, _card(2500), address=PARIS))
+    await _place(committed_api, "storefront", _body({"SHIRT-M": 1}, _card(2500), address=LYON))
+    async with committed() as session:
+        assert await reports.refresh_orders(session, [uuid.UUID(seen["id"])]) == 1
+        await session.commit()
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["reports", "rebuild", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    report = (await committed_api.as_("admin").get("/v1/reports/channels", params=MARCH)).json()
+    assert (report["totals"]["orders"], report["totals"]["revenue"]) == (2, 5000)
+    async with committed() as session:
+        vacuumed = await session.scalar(
+            text("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'report_daily'")
+        )
+    assert vacuumed

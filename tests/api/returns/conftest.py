@@ -99,8 +99,7 @@ async def make_shop(db: AsyncSession, *, bxgy: bool = False) -> Shop:
 def delivery_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, Any]:
     return {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
-        "fulfillment": "delivery",
-        "delivery_address": ADDRESS,
+        "fulfillment": {"method": "delivery", "address": ADDRESS},
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
         **extra,
     }
@@ -109,8 +108,8 @@ def delivery_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, 
 def pickup_body(lines: dict[str, int], total: int, **extra: Any) -> dict[str, Any]:
     return {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines.items()],
-        "fulfillment": "pickup",
-        "pickup_location": "STORE-TEST",
+        "fulfillment": {"method": "pickup", "location": "STORE-TEST"},
+        "contact": {"phone": "+49 30 1234567"},
         "tenders": [{"kind": "card", "amount": total, "card_token": "tok_visa"}],
         **extra,
     }

@@ -22,13 +22,20 @@ def test_the_guard_sees_a_private_attribute() -> None:
     assert private_uses("rows = [r._asdict() for r in found]  # public Row API\nself._cache = {}\n") == []
 
 
+# The one known exception, not a database one: the OpenAPI generator's missing msgspec bounds are
+# patched from Litestar's private schema modules until upstream states them (see its docstring).
+OPENAPI_PATCH = "core/openapi_schema.py"
+
+
 def test_no_module_of_the_app_uses_a_private_attribute() -> None:
     found = {
         str(path.relative_to(APP)): uses
         for path in sorted(APP.rglob("*.py"))
         if (uses := private_uses(path.read_text()))
     }
+    patch = found.pop(OPENAPI_PATCH, [])
     assert found == {}
+    assert all(use.startswith("from litestar._openapi.") for use in patch), patch
 
 
 # The two ways to the database (CONTRIBUTING.md): SQLAlchemy through the session — with

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.customers import rules
-from app.customers.rules import InvalidContact, Profile
+from app.customers.rules import InvalidContact, Profile, with_ids
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -166,3 +166,12 @@ def test_country_codes_are_the_iso_list() -> None:
     assert {"DE", "FR", "US", "AQ"} <= rules.COUNTRY_CODES
     assert "XK" not in rules.COUNTRY_CODES
     assert "UK" not in rules.COUNTRY_CODES
+
+
+def test_a_saved_place_keeps_its_id_and_a_new_place_gets_one() -> None:
+    home = {"id": "a1", "line1": "1 Main St", "city": "Berlin", "country": "DE"}
+    edited = [{"line1": "1 MAIN ST ", "city": "berlin", "country": "DE", "label": "home"}, {"line1": "2 Side St",
+              "city": "Berlin", "country": "DE"}]  # fmt: skip
+    first, second = with_ids(edited, [home])
+    assert first["id"] == "a1" and first["label"] == "home"
+    assert second["id"] not in ("", "a1") and len(second["id"]) == 36
