@@ -465,6 +465,8 @@ def plan_delivery(
     deliver_to: str | None = None,
 ) -> Plan:
     """Choose the shipping locations for `lines` (see the module docstring)."""
+    if not lines:  # an empty cart's quote: nothing to ship, no location to explain
+        return Plan(assignments=[], summary="nothing to ship")
     excluded_set = frozenset(excluded)
     need = _need_by_sku(lines)
     eligible: list[Candidate] = []

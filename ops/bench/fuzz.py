@@ -1,27 +1,37 @@
 """Fuzz the live API with schemathesis: every operation, every role's key, stateful sequences.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
-        .venv/bin/python ops/bench/fuzz.py --examples 40 --denied-examples 3
+        .venv/bin/python ops/bench/fuzz.py --examples 5 --denied-examples 2 --stateful-scenarios 40
 
 What it does:
 1. (re)creates a scratch database `oms_fuzz` on DATABASE_URL's server, runs `oms demo` into it
    (the demo retailer: catalog, locations, stock, prices, promotions, one key per role);
 2. starts `oms serve` on a free port against it (its own outbox stream and queue namespace);
-3. seeds, through the API, a customer, orders (delivery and pickup), a pick list picked, packed,
-   shipped and delivered, a return, a cart, a hold, a reservation, a transfer, a webhook: the
-   ids of real things, so that generated requests reach the code behind the 404s;
-4. adds OpenAPI links to the live schema (a create's `id` → every operation on `/…/{id}`),
-   so schemathesis' stateful phase runs create → read → act sequences;
-5. runs schemathesis once per role key: the operations the role may call with --examples cases
-   each and every phase (examples, coverage, fuzzing, stateful); the operations it may not call
-   with --denied-examples cases each (they must answer 401/403, never 5xx);
-6. prints per-operation figures (cases, 2xx, 4xx, 5xx) as a markdown table and a summary.
+3. seeds, through the API, the ids of real things in the state each action needs, so that
+   requests reach the code behind the 404s and 409s: a customer, a delivered order with returns
+   waiting for each action, orders to cancel and to hold, picked and packed parcels, store
+   pickups to make ready and collect, a ship-to-store parcel on its way, ship-from-store requests
+   waiting for the store, transfers, future prices, locations to delete, a cart, a reservation,
+   a webhook with deliveries. What one action consumes is seeded `SPARES` times in a pool of its
+   own (`fuzz_hooks.DEDICATED`) that no other operation's cases draw from;
+4. adds OpenAPI links to the live schema (a create's `id` → every operation on `/…/{id}`) and,
+   per operation, a valid example body and the seeded path ids its action needs;
+5. runs schemathesis per role key, in two passes. The examples pass first, for every role: each
+   operation the role may call, with its example, before any generated case can change the
+   seeded state (hold the parcel's order, adjust the stock of the location to delete, ...). Then
+   per role the generated phases (coverage, fuzzing, stateful: --stateful-scenarios scenarios of
+   at most --stateful-steps calls, set in schemathesis' config file) on the operations the role
+   may call, --examples cases each; and the operations it may not call, --denied-examples cases
+   each (they must answer 401/403, never 5xx);
+6. prints per-operation figures (cases, 2xx, 2xx from generated cases, 4xx, 5xx) as a markdown
+   table and a summary, naming the operations never answered 2xx and those answered 2xx only in
+   the examples pass (reached with valid data, but not by a generated case).
 
-`fuzz_hooks.py` (loaded by schemathesis via SCHEMATHESIS_HOOKS) records every response and,
-for half the generated cases, swaps path parameters, query values and body fields that name
-an SKU, a location, an order, ... for a seeded real one. Exit status 1 when a response was
-≥ 500 or schemathesis reported a failure (its checks: not_a_server_error and
-response_schema_conformance).
+`fuzz_hooks.py` (loaded by schemathesis via SCHEMATHESIS_HOOKS) records every response, gives
+every positive case a fresh Idempotency-Key and, for half the generated positive cases, swaps
+path parameters, query values and body fields that name an SKU, a location, an order, ... for
+a seeded real one. Exit status 1 when a response was ≥ 500 or schemathesis reported a failure
+(its checks: not_a_server_error and response_schema_conformance).
 """
 
 from __future__ import annotations
@@ -50,6 +60,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 BIN = Path(sys.executable).parent
 DB_NAME = "oms_fuzz"
+# How many of each thing one action consumes (an order to cancel, a parcel to ship, a store's
+# request to accept, ...) are seeded: the examples pass takes the first, generated cases the rest.
+SPARES = 2
 ADDRESS = {"line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
 # role → the demo key it runs with (app/demo.py's labels). The selling roles go first: the staff
 # runs then change locations, zones and prices under them (which may refuse later orders).
@@ -111,6 +124,8 @@ def seed(api: Api) -> dict[str, list[Any]]:
     steps = [
         _customer,
         _orders,
+        _store_requests,
+        _exchange_sku,
         _cart,
         _hold,
         _reservation,
@@ -119,6 +134,7 @@ def seed(api: Api) -> dict[str, list[Any]]:
         _location,
         _prices,
         _listed,
+        _doomed,  # after _listed: what it makes to delete stays out of the shared pools
     ]
     for step in steps:
         try:
@@ -141,16 +157,25 @@ def _customer(api: Api, ids: dict[str, list[Any]]) -> None:
     ids["email"].append("fuzz.shopper@example.com")
     if customer.get("card_number"):
         ids["number"].append(customer["card_number"])
+    for n in range(SPARES):  # records the first customer absorbs (a merge takes one each)
+        body = {"name": f"Fuzz Duplicate {n}", "email": f"fuzz.duplicate{n}@example.com"}
+        ids["absorb_customer_id"].append(api.call("contact_center", "POST", "/v1/customers", body)["id"])
 
 
 def _order(
-    api: Api, ids: dict[str, list[Any]], label: str, fulfillment: dict[str, Any], quantity: int = 1, pooled: bool = True
+    api: Api,
+    ids: dict[str, list[Any]],
+    label: str,
+    fulfillment: dict[str, Any],
+    quantity: int = 1,
+    pooled: bool = True,
+    skus: list[str] | None = None,
 ) -> str:
-    """Place an order of one SKU the fulfilling location has (the first that places). An order
-    kept for one action (`pooled=False`) stays out of the pools every other case draws from,
-    so that a random cancel does not take it first."""
+    """Place an order of one SKU the fulfilling location has (the first of `skus` that places).
+    An order kept for one action (`pooled=False`) stays out of the pools every other case draws
+    from, so that a random cancel or hold does not take it first."""
     store = fulfillment["fulfillment"].get("location")
-    for sku in ids["store_sku"] if store else ids["sku"]:
+    for sku in skus or (ids["store_sku"] if store else ids["sku"]):
         price = api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"]
         body = {
             "lines": [{"sku": sku, "quantity": quantity}],
@@ -176,17 +201,28 @@ def _fos(api: Api, order_id: str) -> list[str]:
 
 def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     """Orders in the states the actions need: one delivered (returns, exchanges), one open at the
-    warehouse (pick lists), one to cancel, one held, store pickups to accept, reject and make ready."""
+    warehouse (pick lists), ones to cancel, one held, packed parcels to ship, store pickups to make
+    ready and collect, ship-from-store requests to accept and reject. What one action consumes
+    is seeded `SPARES` times and kept out of the shared pools: the examples pass takes the first,
+    the generated cases the others."""
     delivery = {"fulfillment": {"method": "delivery", "address": ADDRESS}}
     pickup = {"fulfillment": {"method": "pickup", "location": "STORE-BERLIN"}}
     stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
     ids["store_sku"] = [level["sku"] for level in stock if level["available"] >= 2]
-    delivered = _order(api, ids, "contact_center", delivery, quantity=6)
+    delivered = _order(api, ids, "contact_center", delivery, quantity=6)  # the seeded returns' 5 units
+    returnable = _order(api, ids, "contact_center", delivery, quantity=4)  # the examples' return and exchange
     _deliver(api, ids)
+    ids["delivered_order_id"].append(returnable)
     _returns(api, ids, delivered)
-    _order(api, ids, "contact_center", delivery)  # picked and packed: a parcel to ship
+    for _ in range(SPARES):  # picked and packed: parcels to ship, on orders nobody else can hold
+        _order(api, ids, "contact_center", delivery, pooled=False)
     ids["ship_fo_id"].extend(_deliver(api, ids, until="packed"))
-    ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
+    try:  # a failure here narrows the fuzz to one operation less: reported, not fatal
+        _ship_to_store(api, ids)
+    except RuntimeError as exc:
+        print(f"seed step _ship_to_store failed: {exc}", file=sys.stderr)
+    for _ in range(SPARES):
+        ids["cancel_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
     ids["held_order_id"].append(_order(api, ids, "contact_center", delivery, pooled=False))
     _order(api, ids, "contact_center", delivery)  # stays open: a pick list to confirm
     pick = api.call("logistics", "POST", "/v1/pick-lists", {})
@@ -195,20 +231,64 @@ def _orders(api: Api, ids: dict[str, list[Any]]) -> None:
     _order(api, ids, "contact_center", delivery)  # stays open: a pick list to make
     _order(api, ids, "contact_center", delivery)  # picked: a parcel to pack
     ids["pack_fo_id"].extend(_deliver(api, ids, until="picked"))
-    # Store pickups: two picked at the store (one to make ready, one made ready to collect),
-    # then two left as created (to accept, to reject).
-    ready, collect = _order(api, ids, "pos", pickup, pooled=False), _order(api, ids, "pos", pickup, pooled=False)
+    # Store pickups, picked at the store: to make ready, and made ready to collect.
+    ready = [_order(api, ids, "pos", pickup, pooled=False, skus=_at_store(api)) for _ in range(SPARES)]
+    collect = [_order(api, ids, "pos", pickup, pooled=False, skus=_at_store(api)) for _ in range(SPARES)]
     pick = api.call("pos", "POST", "/v1/pick-lists", {})
     found = [{"sku": line["sku"], "found": line["quantity"]} for line in pick["lines"]]
     api.call("pos", "POST", f"/v1/pick-lists/{pick['id']}/confirm", {"lines": found})
-    ids["ready_fo_id"].extend(_fos(api, ready))
-    ids["collect_fo_id"].extend(_fos(api, collect))
-    for fo_id in ids["collect_fo_id"]:
-        api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
-    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect}")["number"])
-    ids["pickup_code"].extend(_pickup_codes(api, ids["collect_fo_id"]))
-    for pool in ("accept_fo_id", "reject_fo_id"):
-        ids[pool].extend(_fos(api, _order(api, ids, "pos", pickup, pooled=False)))
+    for order_id in ready:
+        ids["ready_fo_id"].extend(_fos(api, order_id))
+    for order_id in collect:
+        for fo_id in _fos(api, order_id):
+            api.call("pos", "POST", f"/v1/fulfillment-orders/{fo_id}/ready")
+            ids["collect_fo_id"].append(fo_id)
+            ids["pickup_code"].extend(_pickup_codes(api, [fo_id]))  # in the same order as the pickups
+    ids["collect_order_number"].append(api.call("admin", "GET", f"/v1/orders/{collect[0]}")["number"])
+
+
+def _at_store(api: Api) -> list[str]:
+    """The SKUs STORE-BERLIN has a unit of now (an order of another would wait for a transfer)."""
+    stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
+    return [level["sku"] for level in stock if level["available"] >= 1]
+
+
+def _exchange_sku(api: Api, ids: dict[str, list[Any]]) -> None:
+    """A replacement the store has on its shelf, for the example exchange at STORE-BERLIN."""
+    ids["exchange_sku"] = _at_store(api)[-3:]
+
+
+def _ship_to_store(api: Api, ids: dict[str, list[Any]]) -> None:
+    """A parcel on its way to STORE-BERLIN for a pickup, for the store to scan in (`POST
+    /v1/parcels/received`): a pickup of a unit the store lacks and WH-NORTH (the warehouse
+    nearest Berlin) has; the warehouse picks, packs and ships it (nothing else is open there now)."""
+    stock = api.call("admin", "GET", "/v1/stock?location=STORE-BERLIN&limit=200")["items"]
+    at_store = {level["sku"]: level["available"] for level in stock}
+    north = api.call("admin", "GET", "/v1/stock?location=WH-NORTH&limit=200")["items"]
+    lacking = [level["sku"] for level in north if level["available"] >= 1 and at_store.get(level["sku"], 0) <= 0]
+    if not lacking:
+        raise RuntimeError("every SKU WH-NORTH has is at STORE-BERLIN too")
+    pickup = {"fulfillment": {"method": "pickup", "location": "STORE-BERLIN"}}
+    _order(api, ids, "pos", pickup, pooled=False, skus=lacking)
+    _deliver(api, ids, until="shipped")
+    ids["tracking_number"].extend(ids["inbound_tracking_number"])
+
+
+def _store_requests(api: Api, ids: dict[str, list[Any]]) -> None:
+    """Ship-from-store requests waiting for STORE-BERLIN's answer (`created`, type delivery: only
+    those can be rejected). A delivery to a Berlin address with its coordinates, of a unit the
+    store has: every plan is one parcel, and `nearest` then ranks the store (0 km) before the
+    warehouses (Hamburg, Munich). A store pickup would not do: when the store lacks a line it
+    waits for a transfer (`awaiting_transfer`), and a pickup cannot be rejected."""
+    here = {**ADDRESS, "latitude": 52.52, "longitude": 13.405}
+    berlin = {"fulfillment": {"method": "delivery", "address": here}}
+    for pool in ["accept_fo_id"] * SPARES + ["reject_fo_id"] * SPARES:
+        order_id = _order(api, ids, "contact_center", berlin, pooled=False, skus=_at_store(api))
+        fos = api.call("admin", "GET", f"/v1/fulfillment-orders/by-order/{order_id}")["fulfillment_orders"]
+        waiting = [fo["id"] for fo in fos if fo["location_code"] == "STORE-BERLIN" and fo["status"] == "created"]
+        if not waiting:
+            raise RuntimeError(f"order {order_id} was not sourced to STORE-BERLIN: {fos}")
+        ids[pool].extend(waiting)
 
 
 def _pickup_codes(api: Api, fo_ids: list[str]) -> list[str]:
@@ -238,6 +318,9 @@ def _deliver(api: Api, ids: dict[str, list[Any]], until: str = "delivered") -> l
         if until == "packed":
             continue
         api.call("logistics", "POST", f"/v1/fulfillment-orders/{fo_id}/ship")
+        if until == "shipped":
+            ids["inbound_tracking_number"].append(tracking)
+            continue
         event = {"carrier": "fuzzpost", "event_id": f"dlv-{fo_id}", "tracking_number": tracking}
         api.call("integration", "POST", "/v1/carrier-events", {**event, "status": "delivered"})
         ids["tracking_number"].append(tracking)
@@ -267,18 +350,20 @@ def _cart(api: Api, ids: dict[str, list[Any]]) -> None:
 
 
 def _hold(api: Api, ids: dict[str, list[Any]]) -> None:
+    """Holds to lift (one per type: the examples pass lifts the first)."""
     order_id = ids["held_order_id"][0]
-    hold = api.call("admin", "POST", f"/v1/orders/{order_id}/holds", {"type": "fraud_review", "reason": "fuzz seed"})
-    ids["hold_id"].append(hold["id"])
+    for kind in ("fraud_review", "manual")[:SPARES]:
+        hold = api.call("admin", "POST", f"/v1/orders/{order_id}/holds", {"type": kind, "reason": "fuzz seed"})
+        ids["hold_id"].append(hold["id"])
 
 
 def _reservation(api: Api, ids: dict[str, list[Any]]) -> None:
-    for n, sku in enumerate(ids["sku"]):  # the first SKU the store has in stock
-        line = {"sku": sku, "location": "STORE-BERLIN", "quantity": 1}
-        with contextlib.suppress(RuntimeError):
-            reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
-            ids["reservation_id"].append(reservation["id"])
-            return
+    """Till holds made by the POS (only their channel may settle them): one for every case, and
+    some only consume's cases name (a release in between would leave nothing to sell)."""
+    for n, pool in enumerate(["reservation_id"] + ["consume_reservation_id"] * SPARES):
+        line = {"sku": _at_store(api)[0], "location": "STORE-BERLIN", "quantity": 1}
+        reservation = api.call("pos", "POST", "/v1/reservations", {"reference": f"fuzz:{n}", "lines": [line]})
+        ids[pool].append(reservation["id"])
 
 
 def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
@@ -287,10 +372,11 @@ def _transfer(api: Api, ids: dict[str, list[Any]]) -> None:
         "to_location": "STORE-BERLIN",
         "lines": [{"sku": ids["sku"][2], "quantity": 1}],
     }
-    for pool in ("receive_transfer_id", "cancel_transfer_id", "transfer_id"):
+    for pool in ["receive_transfer_id"] * SPARES + ["cancel_transfer_id"] * SPARES + ["transfer_id"]:
         transfer = api.call("admin", "POST", "/v1/transfers", body)
         ids[pool].append(transfer["id"])
-    api.call("admin", "POST", f"/v1/transfers/{ids['receive_transfer_id'][0]}/dispatch")
+    for transfer_id in ids["receive_transfer_id"]:
+        api.call("admin", "POST", f"/v1/transfers/{transfer_id}/dispatch")
 
 
 def _deliveries(api: Api, ids: dict[str, list[Any]], env: dict[str, str]) -> None:
@@ -312,27 +398,54 @@ def _deliveries(api: Api, ids: dict[str, list[Any]], env: dict[str, str]) -> Non
 
 
 def _location(api: Api, ids: dict[str, list[Any]]) -> None:
-    body = {"code": "STORE-GONE", "name": "To delete", "kind": "store", "latitude": 50.1, "longitude": 8.7}
-    location = api.call("admin", "POST", "/v1/locations", {**body, "time_zone": "Europe/Berlin"})
-    ids["delete_location_code"].append(location["code"])
+    """Locations to delete, named only by DELETE's cases (no stock, no orders ever reach them)."""
+    for n in range(1, SPARES + 1):
+        body = {"code": f"STORE-GONE-{n}", "name": "To delete", "kind": "store", "latitude": 50.1, "longitude": 8.7}
+        location = api.call("admin", "POST", "/v1/locations", {**body, "time_zone": "Europe/Berlin"})
+        ids["delete_location_code"].append(location["code"])
 
 
 def _prices(api: Api, ids: dict[str, list[Any]]) -> None:
+    """The first SKU's price (the example order's tender), the price ids of a few SKUs, and
+    prices that start next month: only a price not yet effective can be withdrawn (DELETE)."""
     sku = ids["sku"][0]
     ids["order_sku_price"].append(api.call("admin", "GET", f"/v1/prices?sku={sku}")["items"][0]["amount"])
+    for other in ids["sku"][:5]:
+        ids["price_id"] += [price["id"] for price in api.call("admin", "GET", f"/v1/prices?sku={other}")["items"]]
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))
+    for n in range(SPARES):
+        body = {"sku": ids["sku"][n], "currency": "EUR", "amount": 1999 + n, "valid_from": later}
+        ids["delete_price_id"].append(api.call("merchandiser", "POST", "/v1/prices", body)["id"])
 
 
 def _webhook(api: Api, ids: dict[str, list[Any]]) -> None:
+    """A webhook whose deliveries are replayed, and webhooks to delete (a random DELETE on the
+    first would leave replay nothing to act on)."""
     body = {"url": "https://hooks.example.com/oms", "event_types": ["*"]}
-    webhook = api.call("integration", "POST", "/v1/webhooks", body)
-    ids["webhook_id"].append(webhook["id"])
+    for pool in ["webhook_id"] + ["delete_webhook_id"] * SPARES:
+        ids[pool].append(api.call("integration", "POST", "/v1/webhooks", body)["id"])
+
+
+def _doomed(api: Api, ids: dict[str, list[Any]]) -> None:
+    """API keys to revoke and promotions to delete, named by those DELETEs alone: the role keys
+    the run uses and the promotions other operations read stay."""
+    for n in range(SPARES):
+        key = api.call("admin", "POST", "/v1/api-keys", {"name": f"fuzz to revoke {n}", "role": "merchandiser"})
+        ids["revoke_key_id"].append(key["id"])
+        body = {
+            "kind": "order_percent_off",
+            "name": f"Fuzz to delete {n}",
+            "percent_bp": 100,
+            "requires_code": True,
+            "starts_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400)),
+        }
+        ids["delete_promotion_id"].append(api.call("merchandiser", "POST", "/v1/promotions", body)["id"])
 
 
 def _listed(api: Api, ids: dict[str, list[Any]]) -> None:
     """Ids the demo made, read back from the lists."""
     for path, name, field in [
         ("/v1/promotions", "promotion_id", "id"),
-        ("/v1/prices", "price_id", "id"),
         ("/v1/price-zones", "zone_code", "code"),
         ("/v1/categories", "category_code", "code"),
         ("/v1/return-policies", "category_code", "category_code"),
@@ -364,7 +477,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
         "PATCH /v1/products/{product_id}": {"description": "fuzzed"},
         "POST /v1/customers": {"name": "Another Shopper", "email": "another@example.com"},
         "PATCH /v1/customers/{customer_id}": {"marketing_consent": True},
-        "POST /v1/customers/{customer_id}/merge": {"absorb": first("customer_id")},
+        "POST /v1/customers/{customer_id}/merge": {"absorb": first("absorb_customer_id")},
         "POST /v1/customer-sessions": {"email": first("email", "fuzz.shopper@example.com")},
         "POST /v1/fulfillment-orders/{fo_id}/reject": {"reason": "no_staff"},
         "POST /v1/fulfillment-orders/{fo_id}/pack": {
@@ -382,6 +495,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
             "status": "in_transit",
         },
         "POST /v1/pick-lists": {"location_code": "WH-NORTH"},
+        "POST /v1/parcels/received": {"tracking_number": first("inbound_tracking_number", "FZ0")},
         "POST /v1/pick-lists/{pick_list_id}/confirm": {"lines": [{"sku": sku, "found": 1}]},
         "PUT /v1/bins/{location_code}": {"bins": [{"sku": sku, "bin": "A-01-01"}]},
         "POST /v1/webhooks": {"url": "https://hooks.example.com/fuzz", "event_types": ["*"]},
@@ -412,7 +526,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
             "lines": [{"sku": sku, "location": "WH-NORTH", "quantity": 1}],
         },
         "POST /v1/reservations/{reservation_id}/release": {},
-        "POST /v1/reservations/{reservation_id}/consume": {"ledger_reference": "till-1"},
+        "POST /v1/reservations/{reservation_id}/consume": {"sale_reference": "till-1"},
         "POST /v1/loyalty/cards/{number}/adjustments": {"points": 10, "reason": "goodwill"},
         "POST /v1/carts": {"lines": [{"sku": sku, "quantity": 1}]},
         "POST /v1/carts/{cart_id}/lines": {"sku": sku2, "quantity": 1},
@@ -441,7 +555,7 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
             "order_id": first("delivered_order_id"),
             "line_no": first("line_no", 1),
             "quantity": 1,
-            "new_sku": sku2,
+            "new_sku": first("exchange_sku", sku2),
             "reason": "another size",
             "location_code": "STORE-BERLIN",
             "paid_by": "cash",
@@ -464,32 +578,13 @@ def request_examples(ids: dict[str, list[Any]]) -> dict[str, Any]:
     }
 
 
-# Actions whose example must name a thing in the state they need (fuzz.py seeds one per action).
-PATH_EXAMPLES = {
-    "POST /v1/orders/{order_id}/cancel": {"order_id": "cancel_order_id"},
-    "POST /v1/orders/{order_id}/holds": {"order_id": "held_order_id"},
-    "POST /v1/orders/{order_id}/holds/{hold_id}/lift": {"order_id": "held_order_id"},
-    "POST /v1/pick-lists/{pick_list_id}/confirm": {"pick_list_id": "confirm_pick_list_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/accept": {"fo_id": "accept_fo_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/reject": {"fo_id": "reject_fo_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/ready": {"fo_id": "ready_fo_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/collect": {"fo_id": "collect_fo_id"},
-    "POST /v1/returns/{return_id}/receive": {"return_id": "receive_return_id"},
-    "POST /v1/returns/{return_id}/close": {"return_id": "close_return_id"},
-    "POST /v1/returns/{return_id}/reject": {"return_id": "reject_return_id"},
-    "POST /v1/returns/{return_id}/refund": {"return_id": "refund_return_id"},
-    "POST /v1/transfers/{transfer_id}/receive": {"transfer_id": "receive_transfer_id"},
-    "POST /v1/transfers/{transfer_id}/cancel": {"transfer_id": "cancel_transfer_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/ship": {"fo_id": "ship_fo_id"},
-    "POST /v1/fulfillment-orders/{fo_id}/pack": {"fo_id": "pack_fo_id"},
-    "DELETE /v1/locations/{code}": {"code": "delete_location_code"},
-    "GET /v1/orders/{order_id}/returnable": {"order_id": "delivered_order_id"},
-}
+# Parameters the example leaves out though a seed could fill them (the operation takes one of two).
+UNSET_IN_EXAMPLES = {("GET /v1/returns", "customer_id")}
 
 
 def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
     """Seeded values as the examples of path parameters, and a valid body per operation."""
-    from fuzz_hooks import pool
+    from fuzz_hooks import DEDICATED, pool
 
     bodies = request_examples(ids)
     added = 0
@@ -497,9 +592,11 @@ def add_examples(schema: dict[str, Any], ids: dict[str, list[Any]]) -> int:
         for method, operation in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            pinned = PATH_EXAMPLES.get(f"{method.upper()} {path}", {})
+            pinned = DEDICATED.get(f"{method.upper()} {path}", {})
             for parameter in operation.get("parameters", []):
                 name = parameter["name"]
+                if (f"{method.upper()} {path}", name) in UNSET_IN_EXAMPLES:
+                    continue
                 seeded = ids.get(pinned[name]) if name in pinned else pool(name, path, ids)
                 if seeded and parameter["in"] in {"path", "query", "header"}:
                     parameter["example"] = seeded[0]
@@ -575,12 +672,25 @@ def _links_within(paths: dict[str, Any]) -> dict[str, Any]:
 # -- the run
 
 
+def stateful_config(work: Path, scenarios: int, steps: int) -> Path:
+    """schemathesis' own settings for the stateful phase: `max-examples` there is the number of
+    scenarios (state machine runs) and `max-steps` the calls each may chain; the CLI's
+    `--max-examples` only sets the cases per operation of the other phases."""
+    config = work / "schemathesis.toml"
+    config.write_text(
+        f"[phases.stateful]\nmax-steps = {steps}\n\n[phases.stateful.generation]\nmax-examples = {scenarios}\n"
+    )
+    return config
+
+
 def schemathesis(
     schema_file: Path, base: str, key: str, examples: int, phases: str, work: Path, env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(BIN / "schemathesis"),
+            "--config-file",
+            str(work / "schemathesis.toml"),
             "run",
             str(schema_file),
             "--url",
@@ -611,12 +721,27 @@ def schemathesis(
     )
 
 
+def plan_runs(roles: list[str], *, stateful: bool) -> list[tuple[str, str, str]]:
+    """(role, allowed|denied, phases) in the order they run. First the examples pass of every
+    role: each operation once with its valid example body and the seeded ids its action needs,
+    before any generated case can change that state (hold the order, adjust the location's
+    stock, ...). Then per role the generated phases on its operations, and the operations it may
+    not call (examples and fuzzing: they must answer 401/403, never 5xx)."""
+    generated = "coverage,fuzzing" + (",stateful" if stateful else "")
+    runs = [(role, "allowed", "examples") for role in roles]
+    for role in roles:
+        runs += [(role, "allowed", generated), (role, "denied", "examples,fuzzing")]
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=40, help="cases per operation a role may call")
     parser.add_argument("--denied-examples", type=int, default=3, help="cases per operation a role may not call")
     parser.add_argument("--roles", default=",".join(ROLE_LABELS), help="comma-separated roles to run")
     parser.add_argument("--no-stateful", action="store_true", help="leave out the stateful phase")
+    parser.add_argument("--stateful-scenarios", type=int, default=40, help="stateful scenarios per role")
+    parser.add_argument("--stateful-steps", type=int, default=10, help="calls per stateful scenario, at most")
     parser.add_argument("--results", type=Path, help="also write the per-operation table to this file")
     args = parser.parse_args()
     base_url = os.environ["DATABASE_URL"]
@@ -659,32 +784,32 @@ def main() -> int:
             "OMS_FUZZ_DETAILS": str(work / "refusals.tsv"),
         }
         failures: list[str] = []
-        phases = "examples,coverage,fuzzing" + ("" if args.no_stateful else ",stateful")
-        for role in args.roles.split(","):
-            allowed, denied = split_by_role(schema, access, role)
-            for kind, part, examples, run_phases in [
-                ("allowed", allowed, args.examples, phases),
-                ("denied", denied, args.denied_examples, "examples,fuzzing"),
-            ]:
-                if not part["paths"] or examples == 0:
-                    continue
-                schema_file = work / f"{role}-{kind}.json"
-                schema_file.write_text(json.dumps(part))
-                t0 = time.monotonic()
-                result = schemathesis(
-                    schema_file,
-                    base,
-                    keys[ROLE_LABELS[role]],
-                    examples,
-                    run_phases,
-                    work,
-                    {**hook_env, "OMS_FUZZ_ROLE": role, "OMS_FUZZ_KIND": kind},
-                )
-                (work / f"{role}-{kind}.out").write_text(result.stdout + result.stderr)
-                print(f"{role:<15} {kind:<8} exit {result.returncode}  {time.monotonic() - t0:6.1f} s", flush=True)
-                if result.returncode != 0:
-                    failures.append(f"{role} {kind}: see {work / f'{role}-{kind}.out'}")
+        stateful_config(work, args.stateful_scenarios, args.stateful_steps)
+        for role, kind, run_phases in plan_runs(args.roles.split(","), stateful=not args.no_stateful):
+            part = split_by_role(schema, access, role)[kind == "denied"]
+            examples = args.examples if kind == "allowed" else args.denied_examples
+            if not part["paths"] or examples == 0:
+                continue
+            name = f"{role}-{kind}-{run_phases.replace(',', '+')}"
+            schema_file = work / f"{name}.json"
+            schema_file.write_text(json.dumps(part))
+            t0 = time.monotonic()
+            result = schemathesis(
+                schema_file,
+                base,
+                keys[ROLE_LABELS[role]],
+                examples,
+                run_phases,
+                work,
+                {**hook_env, "OMS_FUZZ_ROLE": role, "OMS_FUZZ_KIND": kind},
+            )
+            (work / f"{name}.out").write_text(result.stdout + result.stderr)
+            print(f"{role:<15} {kind:<8} {run_phases:<32} exit {result.returncode}  {time.monotonic() - t0:6.1f} s")
+            sys.stdout.flush()
+            if result.returncode != 0:
+                failures.append(f"{name}: see {work / f'{name}.out'}")
         table, summary = report(stats, schema)
+        summary += "\n" + stateful_depth(work)
         print(table)
         print(summary)
         print(f"wall time {time.monotonic() - started:.0f} s; outputs in {work}")
@@ -711,12 +836,30 @@ def _wait_ready(base: str) -> None:
     raise RuntimeError("oms serve did not become ready")
 
 
+def stateful_depth(work: Path) -> str:
+    """Per role, what schemathesis says of its stateful phase: scenarios run, links followed."""
+    parts = []
+    for out in sorted(work.glob("*-allowed-*stateful.out")):
+        text = out.read_text()
+        scenarios = re.search(r"Scenarios:\s+(\d+)", text)
+        links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", text)
+        role = out.name.split("-allowed-")[0]
+        if scenarios and links:
+            parts.append(f"{role} {scenarios.group(1)} scenarios, {links.group(1)}/{links.group(2)} links")
+    return "stateful: " + ("; ".join(parts) or "not run")
+
+
 def report(stats: Path, schema: dict[str, Any]) -> tuple[str, str]:
-    """Per operation: cases, 2xx, 4xx, 5xx, and the roles whose keys got a 2xx."""
+    """Per operation: cases, 2xx (all, and in the generated phases alone), 4xx, 5xx, and the
+    roles whose keys got a 2xx; then the totals, and the operations whose only 2xx came from
+    the examples pass (reached with valid data, but never by a generated case)."""
     cases: Counter[str] = Counter()
     by_class: dict[str, Counter[str]] = defaultdict(Counter)
+    generated_ok: Counter[str] = Counter()
     ok_roles: dict[str, set[str]] = defaultdict(set)
-    stateful = 0
+    phases: Counter[str] = Counter()
+    by_role: Counter[str] = Counter()
+    stateful_by_role: Counter[str] = Counter()
     lines = stats.read_text().splitlines() if stats.exists() else []
     for line in lines:
         role, _kind, phase, operation, status = line.split("\t")
@@ -724,24 +867,41 @@ def report(stats: Path, schema: dict[str, Any]) -> tuple[str, str]:
         by_class[operation][status[0] + "xx"] += 1
         if status.startswith("2"):
             ok_roles[operation].add(role)
-        stateful += phase == "stateful"
+            generated_ok[operation] += phase != "examples"
+        phases[phase] += 1
+        by_role[role] += 1
+        stateful_by_role[role] += phase == "stateful"
     operations = [
         f"{method.upper()} {path}"
         for path, item in schema["paths"].items()
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     ]
-    rows = ["| operation | cases | 2xx | 4xx | 5xx | roles with a 2xx |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    rows = [
+        "| operation | cases | 2xx | 2xx generated | 4xx | 5xx | roles with a 2xx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for op in sorted(operations, key=lambda o: (o.split(" ", 1)[1], o)):
         c = by_class[op]
         roles = ", ".join(sorted(ok_roles[op]))
-        rows.append(f"| `{op}` | {cases[op]} | {c['2xx']} | {c['4xx']} | {c['5xx']} | {roles} |")
-    reached = sum(1 for op in operations if by_class[op]["2xx"])
+        rows.append(f"| `{op}` | {cases[op]} | {c['2xx']} | {generated_ok[op]} | {c['4xx']} | {c['5xx']} | {roles} |")
+    fuzzed = [op for op in operations if cases[op]]
+    reached = [op for op in fuzzed if by_class[op]["2xx"]]
+    only_examples = [op for op in reached if not generated_ok[op]]
+    never = [op for op in fuzzed if not by_class[op]["2xx"]]
     total = sum(cases.values())
     fives = sum(c["5xx"] for c in by_class.values())
-    summary = (
-        f"requests {total}, of which stateful {stateful}; operations {len(operations)}, "
-        f"with a 2xx {reached}; 5xx {fives} "
+    summary = "\n".join(
+        [
+            f"requests {total} ({', '.join(f'{k} {v}' for k, v in phases.most_common())})",
+            f"by key: {', '.join(f'{k} {v}' for k, v in by_role.most_common())}",
+            f"stateful requests by key: {', '.join(f'{k} {v}' for k, v in stateful_by_role.most_common())}",
+            f"operations {len(operations)}, fuzzed {len(fuzzed)}, with a 2xx {len(reached)}, "
+            f"with a 2xx from a generated case {len(reached) - len(only_examples)}",
+            f"never a 2xx: {', '.join(never) or 'none'}",
+            f"a 2xx only in the examples pass: {', '.join(only_examples) or 'none'}",
+            f"5xx {fives} ",
+        ]
     )
     return "\n".join(rows), summary
 

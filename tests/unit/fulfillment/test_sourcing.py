@@ -336,3 +336,11 @@ def test_compare_plans_adds_up_the_changes() -> None:
     assert (diff.store_assignments_before, diff.store_assignments_after) == (0, 2)
     assert diff.km_before == pytest.approx(2 * 391.5, abs=1)
     assert diff.km_after < diff.km_before
+
+
+def test_nothing_to_source_plans_nothing_and_explains_every_location() -> None:
+    """An empty cart's delivery promise (POST /v1/pricing/quote with an empty cart_id, found by
+    ops/bench/fuzz.py) planned with no lines: every location was skipped with no reason and the
+    explanation's count raised IndexError (a 500)."""
+    plan = plan_delivery([], [loc("WH", "warehouse", 48.9, 2.4, {"A": 5})], RULES, destination=PARIS)
+    assert plan.assignments == [] and not plan.unserved
