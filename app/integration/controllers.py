@@ -91,7 +91,10 @@ async def list_webhooks(db_session: AsyncSession) -> list[WebhookOut]:
     responses=problem_responses(401, 403, 404, "unknown_webhook"),
 )
 async def get_webhook(webhook_id: uuid.UUID, db_session: AsyncSession) -> WebhookOut:
-    """One webhook subscription."""
+    """One webhook subscription: its URL, the event types it receives, whether it is active, and how many of its
+    deliveries are in each status (pending, delivered, failed), so a stuck or failing endpoint shows at a glance.
+    The signing secret is never shown again after creation; failed deliveries are listed and replayed under
+    /v1/webhooks/{webhook_id}/deliveries."""
     return await service.get_subscription(db_session, webhook_id)
 
 

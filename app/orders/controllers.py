@@ -60,7 +60,12 @@ async def create_cart(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> Response[CartOut]:
-    """A cart for any channel, anonymous or for a customer (that customer's open cart is reused)."""
+    """A cart for any channel, anonymous or for a customer (that customer's open cart is reused). A customer has
+    one open cart shared by every channel, so creating one for a customer who already has an open cart adds the
+    given lines and codes to it (quantities of a SKU add up) instead of starting another. The cart is answered
+    priced live: each line's unit price, promotions and codes applied (or why not), and the totals; a cart reserves
+    no stock and expires after a period without changes. A storefront key creating a customer's cart needs that
+    customer's `X-Customer-Token`; the currency must be one the retailer sells in."""
     return await idempotent(
         db_session, request, principal, lambda: _create_cart(db_session, principal, data, customer_token)
     )
@@ -78,7 +83,11 @@ async def _create_cart(session: AsyncSession, principal: Principal, data: CartCr
 async def get_cart(
     cart_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
-    """The cart priced live by the price engine."""
+    """The cart priced live by the price engine. Prices, promotions and codes are worked out again on every read
+    with today's prices and the customer's loyalty facts, so the totals can differ from an earlier read; each code
+    says whether it applied and why not. A merged, ordered or expired cart is still shown with its status (and the
+    cart it was merged into, or the order placed from it). A storefront key reading a customer's cart needs that
+    customer's `X-Customer-Token`."""
     facts = await quote_flow.cart_facts(db_session, cart_id)
     return await service.get_cart(db_session, principal, cart_id, customer_token, facts)
 
@@ -91,7 +100,9 @@ async def add_cart_line(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> CartOut:
-    """Add a quantity of a SKU (a SKU already in the cart adds up)."""
+    """Add a quantity of a SKU (a SKU already in the cart adds up). The cart must be open (a merged, ordered or
+    expired one is a conflict) and holds a limited number of SKUs and codes; adding a line keeps the cart from
+    expiring. Stock is not reserved until the order is placed. Answers the whole cart priced again."""
     facts = await quote_flow.cart_facts(db_session, cart_id)
     return await service.add_line(db_session, principal, cart_id, data.sku, data.quantity, customer_token, facts)
 
@@ -174,7 +185,10 @@ async def assign_cart(
 async def customer_cart(
     customer_id: uuid.UUID, principal: Principal, db_session: AsyncSession, customer_token: CustomerToken = None
 ) -> CartOut:
-    """The customer's one open cart, whichever channel started it (created empty if none)."""
+    """The customer's one open cart, whichever channel started it (created empty if none). So a shopper who filled
+    a cart on the web finds it in the app, at a kiosk or with the contact center; a customer merged into another
+    record gets the surviving record's cart. A storefront key needs the customer's `X-Customer-Token`. The cart is
+    answered priced live."""
     facts = await quote_flow.customer_facts(db_session, customer_id)
     return await service.customer_cart(db_session, principal, customer_id, customer_token, facts)
 
@@ -225,12 +239,17 @@ async def place_order(
 ) -> Response[OrderOut]:
     """Place an order from a cart or explicit lines, with an `Idempotency-Key`.
 
-    This handler does not take the request transaction (`db_session`): that one would be
-    open, holding a connection and possibly row locks, while the card gateway is called.
-    The place-order flow (app/flows/place_order.py) reads without a transaction, authorizes
-    the cards with none open, then writes the order in one transaction that reserves its
-    stock last — and voids the cards if that fails. Without an `Idempotency-Key`: 428 (a
-    retry would place a second order)."""
+    The lines are priced as a quote would price them at this moment (prices, promotions and codes, the delivery
+    fee), and the tenders must add up to the total: cards are authorized and loyalty points redeemed. Stock is
+    reserved at the locations chosen to fulfil each line, and the promotion and code uses are taken; if anything
+    fails, nothing is kept and the authorized cards are voided, so a declined card or missing stock leaves no
+    half-placed order. A storefront key ordering for a customer needs that customer's `X-Customer-Token`; a cart
+    that was ordered cannot be ordered again. The order starts `placed`, priced with per-line snapshots that later
+    price changes do not touch."""
+    # No request transaction (`db_session`) here: it would stay open, holding a connection and
+    # possibly row locks, while the card gateway is called. The flow (app/flows/place_order.py)
+    # reads without a transaction, authorizes the cards with none open, then writes the order in
+    # one transaction that reserves its stock last, and voids the cards if that fails.
     return await place_order_flow.place_order(state.sessionmaker, request, principal, data, customer_token)
 
 
@@ -326,7 +345,10 @@ async def get_order_by_number(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> OrderOut:
-    """By the short number on the receipt (case and dashes ignored)."""
+    """By the short number on the receipt (case and dashes ignored). Answers the same order as GET
+    /v1/orders/{order_id}, with the same rules on who may see it: a storefront key needs the customer's
+    `X-Customer-Token`, a kiosk or POS key sees its own store's orders. An unknown number and an order the caller
+    may not see are the same 404, so a number reveals nothing about other customers' orders."""
     return await service.order_by_number(db_session, principal, number, customer_token)
 
 
@@ -343,7 +365,12 @@ async def cancel_order(
     db_session: AsyncSession,
     customer_token: CustomerToken = None,
 ) -> OrderOut:
-    """Cancel the whole order, or some line quantities not yet fulfilled."""
+    """Cancel the whole order, or some line quantities not yet fulfilled. Units still waiting to be picked are
+    given up and their stock reservations released; once units have been picked they can no longer be cancelled
+    (409 `invalid_transition`), and asking to cancel nothing cancellable is 409 `nothing_to_cancel`. The card
+    authorizations for what was cancelled are released, loyalty points paid with are credited back, and promotion
+    and code uses are given back when the whole order is cancelled. An order whose remaining units have all reached
+    the customer is completed. A storefront key needs the customer's `X-Customer-Token`."""
     return await cancel_order_flow.cancel_order(
         db_session, principal, order_id, data.reason, data.lines, customer_token
     )
@@ -356,7 +383,11 @@ async def cancel_order(
     tags=["orders"],
 )
 async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, db_session: AsyncSession) -> HoldOut:
-    """A typed hold (payment review, fraud review, address check, manual)."""
+    """A typed hold (payment review, fraud review, address check, manual). The order keeps its stock reservations
+    but is not released to fulfillment while any hold is open; an order can carry several holds, each recording who
+    placed it, from which channel and why. Only an order that is placed, on hold or released to fulfillment but not
+    yet (partly) fulfilled can be held, else 409 `invalid_transition`. The hold appears in the order's timeline and
+    is announced as `order.hold_added`."""
     return await service.add_hold(db_session, principal, order_id, data.type.value, data.reason)
 
 
@@ -369,7 +400,9 @@ async def add_hold(order_id: uuid.UUID, data: HoldCreate, principal: Principal, 
 async def lift_hold(
     order_id: uuid.UUID, hold_id: uuid.UUID, data: HoldLift, principal: Principal, db_session: AsyncSession
 ) -> OrderOut:
-    """Lifting the last hold releases the order to fulfillment."""
+    """Lifting the last hold releases the order to fulfillment. Lifting records who lifted it, from which channel
+    and an optional note, in the order's timeline; other holds still open keep the order on hold. A hold already
+    lifted is 409 `hold_already_lifted`. Answers the order as it now stands."""
     return await service.lift_hold(db_session, principal, order_id, hold_id, data.note)
 
 

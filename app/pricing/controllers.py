@@ -183,6 +183,12 @@ def _quote_out(q: service.Quote, fulfillment: FulfillmentOut | None, cart_id: uu
 async def create_zone(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PriceZoneCreate
 ) -> Response[PriceZoneOut]:
+    """Create a price zone: a code and name, at most one delivery fee per currency, and the areas (a country,
+    optionally narrowed to a postal-code prefix) whose delivery addresses are priced in it. A code that already
+    exists is refused, as is an area that already belongs to another zone (remove it there first). Prices are then
+    scheduled per zone with POST /v1/prices; a SKU without a price of its own in a zone falls back to the `default`
+    zone's."""
+
     async def create() -> PriceZoneOut:
         return (await _zones_out(db_session, [await service.create_zone(db_session, data)]))[0]
 
@@ -193,6 +199,7 @@ async def create_zone(
 async def list_zones(
     db_session: AsyncSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[PriceZoneOut]:
+    """All price zones in code order, each with its delivery fees and areas, a page at a time."""
     page = await service.list_zones(db_session, cursor=cursor, limit=limit)
     return Page(items=await _zones_out(db_session, page.items), next_cursor=page.next_cursor)
 
@@ -204,6 +211,8 @@ async def list_zones(
     responses=problem_responses(404, "price_zone_not_found"),
 )
 async def get_zone(db_session: AsyncSession, code: str) -> PriceZoneOut:
+    """One price zone by code, with its delivery fees per currency and the areas (country, postal prefix) it
+    covers."""
     return (await _zones_out(db_session, [await service.get_zone(db_session, code)]))[0]
 
 
@@ -214,6 +223,9 @@ async def get_zone(db_session: AsyncSession, code: str) -> PriceZoneOut:
     responses=problem_responses(400, 404, 422, "price_zone_not_found"),
 )
 async def update_zone(db_session: AsyncSession, code: str, data: PriceZoneUpdate) -> PriceZoneOut:
+    """Change a zone's name, or replace its whole list of delivery fees or of areas; fields left out stay as they
+    are. An area already belonging to another zone is refused. Prices already scheduled in the zone are not
+    touched."""
     return (await _zones_out(db_session, [await service.update_zone(db_session, code, data)]))[0]
 
 
@@ -231,6 +243,12 @@ async def update_zone(db_session: AsyncSession, code: str, data: PriceZoneUpdate
 async def set_price(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PriceCreate
 ) -> Response[PriceOut]:
+    """Schedule a SKU's tax-inclusive price in a zone and currency from `valid_from` (default now); the price in
+    force is the latest one that has started, so a later-dated row is a price change waiting to happen. History is
+    never rewritten: a start in the past is refused, as is a second price of the same SKU, zone and currency
+    starting at the same moment. The SKU must be in the catalog and the zone must exist; an optional compare-at
+    ("was") price must be above the price. Orders already placed keep the price they were sold at."""
+
     async def create() -> PriceOut:
         return _price_out(await service.set_price(db_session, data))
 
@@ -252,6 +270,9 @@ async def price_history(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PriceOut]:
+    """The prices of one SKU, newest start first, optionally narrowed to a zone and a currency, including prices
+    scheduled for later. Storefront and kiosk keys see only prices that have already started, so a shopper cannot
+    learn of a price change before it happens."""
     shopper_view, _ = _shopper(principal)
     page = await service.price_history(
         db_session, sku, zone=zone, currency=currency, cursor=cursor, limit=limit, shopper_view=shopper_view
@@ -266,6 +287,8 @@ async def price_history(
     responses=problem_responses(404, 409, "price_already_effective", "price_not_found"),
 )
 async def withdraw_price(db_session: AsyncSession, price_id: uuid.UUID) -> None:
+    """Delete a scheduled price that has not started yet. A price that is already in force (or was) stays in the
+    history, because it explains past orders: schedule a new price instead."""
     await service.withdraw_price(db_session, price_id)
 
 
@@ -281,6 +304,12 @@ async def withdraw_price(db_session: AsyncSession, price_id: uuid.UUID) -> None:
 async def create_promotion(
     db_session: AsyncSession, request: Request[Any, Any, Any], principal: Principal, data: PromotionCreate
 ) -> Response[PromotionOut]:
+    """Create a promotion of a kind (its discount rule), with its target (SKUs, products, categories), schedule,
+    channels, loyalty tiers, minimum spend and usage limits. It applies automatically to every matching cart and
+    order once started, or, with `requires_code`, only when one of its codes (POST
+    /v1/promotions/{promotion_id}/codes) is entered. An inconsistent rule is refused with the list of problems, and
+    so is a target SKU the catalog does not know."""
+
     async def create() -> PromotionOut:
         return _promotion_out(await service.create_promotion(db_session, data))
 
@@ -300,6 +329,9 @@ async def list_promotions(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[PromotionOut]:
+    """Promotions, newest first, a page at a time; archived ones only with `archived=true`. Storefront and kiosk
+    keys see only what a shopper on their channel may: promotions running now that need no code and are open to
+    that channel (codes are handed out by the retailer, never listed)."""
     shopper_view, channel = _shopper(principal)
     page = await service.list_promotions(
         db_session,
@@ -319,6 +351,9 @@ async def list_promotions(
     responses=problem_responses(404, "promotion_not_found"),
 )
 async def get_promotion(db_session: AsyncSession, principal: Principal, promotion_id: uuid.UUID) -> PromotionOut:
+    """One promotion with its rule, target, schedule, limits and uses so far. For storefront and kiosk keys, a
+    promotion a shopper may not see (it needs a code, is not running, is archived, or is not open to the key's
+    channel) is 404."""
     shopper_view, channel = _shopper(principal)
     promotion = await service.get_promotion(
         db_session, promotion_id, shopper_channel=channel, shopper_view=shopper_view
@@ -333,6 +368,9 @@ async def get_promotion(db_session: AsyncSession, principal: Principal, promotio
     responses=problem_responses(400, 404, 422, "promotion_not_found", "unknown_sku"),
 )
 async def update_promotion(db_session: AsyncSession, promotion_id: uuid.UUID, data: PromotionUpdate) -> PromotionOut:
+    """Change any field of a promotion except its kind; fields left out stay as they are and the result must still
+    be a consistent rule. Setting a usage limit counts the uses already made, and a limit below them is refused;
+    removing it resets the count. Orders already placed keep the discount they got."""
     return _promotion_out(await service.update_promotion(db_session, promotion_id, data))
 
 
@@ -343,6 +381,8 @@ async def update_promotion(db_session: AsyncSession, promotion_id: uuid.UUID, da
     responses=problem_responses(404, "promotion_not_found"),
 )
 async def archive_promotion(db_session: AsyncSession, promotion_id: uuid.UUID) -> None:
+    """Archive a promotion for good: it stops applying to carts and new orders, and no more codes can be added.
+    Orders that used it keep their snapshot of the discount. Archiving an archived promotion changes nothing."""
     await service.archive_promotion(db_session, promotion_id)
 
 
@@ -359,6 +399,11 @@ async def add_codes(
     promotion_id: uuid.UUID,
     data: CodesCreate,
 ) -> Response[CodesCreated]:
+    """Give a promotion codes that shoppers enter at checkout: either one named `code` of your choosing (unlimited
+    uses unless `max_uses`; an existing code is a conflict), or `generate` N unique random codes, single-use unless
+    `max_uses`, with an optional prefix and no characters that can be misread (0/O, 1/I). Codes are stored
+    upper-case. An archived promotion takes no new codes."""
+
     async def create() -> CodesCreated:
         codes, max_uses = await service.add_codes(db_session, promotion_id, data)
         return CodesCreated(promotion_id=promotion_id, max_uses=max_uses, codes=codes)
@@ -375,6 +420,8 @@ async def add_codes(
 async def list_codes(
     db_session: AsyncSession, promotion_id: uuid.UUID, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[PromotionCodeOut]:
+    """A promotion's codes in code order, each with its use limit and how many times it has been used, a page at a
+    time."""
     page = await service.list_codes(db_session, promotion_id, cursor=cursor, limit=limit)
     return Page(
         items=[

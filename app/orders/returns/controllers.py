@@ -193,7 +193,10 @@ async def close_return(
 async def reject_return(
     return_id: uuid.UUID, data: CloseBody, principal: Principal, db_session: AsyncSession
 ) -> ReturnOut:
-    """Staff refuse the return before any goods came back."""
+    """Staff refuse the return before any goods came back. Only a return still requested or authorized can be
+    rejected; once goods have been received it is too late (409). The units it held are given back to the order, so
+    the customer may ask to return them again, and no refund is made. The reason is kept on the return and in its
+    history."""
     return await service.close(db_session, principal, return_id, Action.REJECT, data.reason)
 
 
