@@ -258,7 +258,7 @@ async def set_price(
 @get(
     "/prices",
     opt=EVERYONE,
-    summary="The price history of a SKU, newest first (scheduled prices on top; not for storefront/kiosk keys)",
+    summary="The price history of a SKU, newest first (storefront and kiosk keys: prices in force, none scheduled)",
     responses=problem_responses(400, "invalid_cursor"),
 )
 async def price_history(
