@@ -37,11 +37,14 @@ def parse_period(from_: str | None, to: str | None, today: date) -> tuple[dateti
     """[start, end) in UTC from two dates, both days included. Defaults: `to` today,
     `from` 29 days before `to` (30 days)."""
     last = _day(to, "to") if to is not None else today
-    first = _day(from_, "from") if from_ is not None else last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    try:
+        first = _day(from_, "from") if from_ is not None else last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    except OverflowError:  # the default `from` before year 1, or the day after 9999-12-31
+        raise InvalidPeriod("the period must lie between years 1 and 9999", field="to") from None
     if first > last:
         raise InvalidPeriod("`from` must not be after `to`", field="from")
     start = datetime.combine(first, time(), UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), UTC)
     validate_period(start, end)
     return start, end
 

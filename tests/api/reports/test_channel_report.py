@@ -388,6 +388,8 @@ async def test_bad_periods_and_tables_are_400_problems(api: Api) -> None:
         ({"from": "2026-03-01", "to": "2026-03-01T10:00:00Z"}, "to"),
         ({"from": "2026-04-01", "to": "2026-03-31"}, "from"),
         ({"from": "2025-01-01", "to": "2026-03-31"}, "to"),  # 455 days
+        ({"to": "0001-01-11"}, "to"),  # the default 30 days would start before year 1 (was a 500)
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),  # its end, the day after, is past 9999
     ):
         r = await admin.get("/v1/reports/channels", params=params)
         assert r.status_code == 400, (params, r.text)
