@@ -41,5 +41,5 @@ async def variant_offer(
     return VariantOfferOut(variant=variant, price=price)
 
 
-# Keys that sit on shoppers' devices, where a key can be extracted (as app/pricing/controllers.py).
+# Keys that sit on shoppers' devices, where a key can be extracted (as app/pricing/controllers/common.py).
 SHOPPER_FACING = frozenset({Role.STOREFRONT, Role.KIOSK})

@@ -190,7 +190,9 @@ def pickup_ready_by(ordered_at: datetime, terms: PromiseTerms) -> datetime:
     zone = ZoneInfo(terms.time_zone)
     packed = packed_at(ordered_at, terms)
     local = packed.astimezone(zone)
-    on_time = local.isoweekday() in terms.shipping_days and local.time() <= terms.order_cutoff
+    # Ready when packed if that is within the store's working hours of a shipping day; packed
+    # in the night (handling hours can end at any time), it is ready when the day's work starts.
+    on_time = local.isoweekday() in terms.shipping_days and DAY_STARTS <= local.time() <= terms.order_cutoff
     ready = packed if on_time else _working(packed, terms, zone)
     return ready.astimezone(UTC)
 

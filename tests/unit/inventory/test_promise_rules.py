@@ -72,12 +72,14 @@ def test_cut_off_is_the_locations_local_time_not_utc() -> None:
 def test_handling_hours_do_not_stretch_over_a_dst_change() -> None:
     # 2026-03-29 (Sunday) Berlin goes 02:00 -> 03:00. A store open on Sundays, 12 hours' handling:
     sunday_store = STORE._replace(shipping_days=(1, 2, 3, 4, 5, 6, 7), handling_hours=12)
-    spring = rules.pickup_ready_by(berlin(2026, 3, 28, 17), sunday_store)  # 16:00 UTC
+    spring = rules.packed_at(berlin(2026, 3, 28, 17), sunday_store)  # 16:00 UTC
     assert spring == datetime(2026, 3, 29, 4, 0, tzinfo=UTC)  # twelve real hours: 06:00 CEST, not 05:00
     assert spring.astimezone(BERLIN).hour == 6
+    # packed in the night, the pickup is ready when the store's day starts
+    assert rules.pickup_ready_by(berlin(2026, 3, 28, 17), sunday_store).astimezone(BERLIN).hour == 9
     # Autumn: 2026-10-25 03:00 -> 02:00; 17:00 CEST + 12 h is 04:00 CET.
-    autumn = rules.pickup_ready_by(berlin(2026, 10, 24, 17), sunday_store)
-    assert autumn - berlin(2026, 10, 24, 17) == timedelta(hours=12)
+    autumn = rules.packed_at(berlin(2026, 10, 24, 17), sunday_store)
+    assert autumn.astimezone(UTC) - berlin(2026, 10, 24, 17) == timedelta(hours=12)
     assert autumn.astimezone(BERLIN).hour == 4
 
 
