@@ -64,8 +64,11 @@ async def test_agent_places_an_order_for_the_caller(live: Live, browser: object)
     await product.fill("4000000000000")
     await product.press("Enter")
     await expect(page.get_by_role("alert")).to_contain_text("Nothing matches")
-    # Scanned: the socks' barcode, quantity 3 (the third pack is free).
+    # Scanned: the socks' barcode, quantity 3 (the third pack is free). The refusal's page must
+    # have settled first (a CI run once saw the quantity typed into the page before it, lost).
+    await page.wait_for_load_state("networkidle")
     await page.get_by_label("Quantity", exact=True).fill("3")
+    await expect(page.get_by_label("Quantity", exact=True)).to_have_value("3")
     await product.fill(catalog()[SOCKS])
     await product.press("Enter")
     await expect(page.locator("td .sku")).to_have_text([SHIRT, SOCKS])
