@@ -86,7 +86,6 @@ from app.fulfillment.usecases.lifecycle import (
     order_of_parcel,
     overdue_store_responses,
     pack,
-    presented_at_store,
     reject,
     reject_if_overdue,
     rejection_note,
@@ -103,6 +102,7 @@ from app.fulfillment.usecases.picking import (
 from app.fulfillment.usecases.pickups import CodeRefused, collect, expire_pickup, expired_pickups, ready
 from app.fulfillment.usecases.promise import GroupPromise, PlanPromise
 from app.fulfillment.usecases.promise_preview import quote_promise
+from app.fulfillment.usecases.proof_of_delivery import presented_at_store
 from app.fulfillment.usecases.receiving import parcel_bound_for, parcels_arriving
 from app.fulfillment.usecases.rule_versions import current_version, get_version, list_versions, save_rules, simulate
 from app.fulfillment.usecases.sourcing import OrderToSource, Sourced, plan_and_reserve, reserve_planned

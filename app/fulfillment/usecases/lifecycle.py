@@ -4,7 +4,7 @@ delivered (carrier webhook), ready for pickup, collect, expire."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,7 @@ from app.core import clock
 from app.core.auth import Principal
 from app.core.pagination import Keyset, Page
 from app.fulfillment import repository, rules
-from app.fulfillment.errors import NotShipped, TrackingNumberTaken, UnknownParcel
+from app.fulfillment.errors import TrackingNumberTaken, UnknownParcel
 from app.fulfillment.models import FulfillmentOrder, Parcel
 from app.fulfillment.schemas import (
     CarrierEventBody,
@@ -377,58 +377,13 @@ async def carrier_event(session: AsyncSession, body: CarrierEventBody, *, news: 
             if fo.type == "ship_to_store":
                 await _arrived_at_store(session, fo)
             else:
-                await _delivered_so_far(session, news, fo.order_id)
+                await delivered_so_far(session, news, fo.order_id)
     else:
         record(session, fo, fo.order_id, f"carrier_{body.status}", None, tracking=body.tracking_number)
     return CarrierEventOut(duplicate=False, fulfillment_order_id=fo.id, status=fo.status)
 
 
-async def presented_at_store(
-    session: AsyncSession,
-    principal: Principal,
-    order_id: uuid.UUID,
-    units: Mapping[int, int],
-    store: str,
-    *,
-    news: OrderNews,
-) -> None:
-    """The customer presents `units` ({line no: units}) of a shipped parcel at `store`'s till:
-    holding them is proof of delivery. The shipped `delivery` fulfillment orders carrying them
-    (oldest first) are recorded delivered with all their parcels — the carrier reports per
-    parcel, and a parcel's contents are not itemized — and the order learns every unit
-    delivered so far (in `news`). Units no shipped parcel carries: 422 `not_shipped`, nothing
-    written. The caller holds the order's row lock."""
-    needed = {str(no): qty for no, qty in units.items() if qty > 0}
-    shipped = [fo for fo in await repository.fulfillment_orders_of(session, order_id, lock=True) if _in_transit(fo)]
-    lines = await repository.lines_of(session, [fo.id for fo in shipped])
-    chosen: list[FulfillmentOrder] = []
-    for fo in sorted(shipped, key=lambda f: (f.created_at, f.number)):
-        carried = {ln.line_id: ln.picked_quantity for ln in lines[fo.id] if needed.get(ln.line_id, 0) > 0}
-        if not any(carried.values()):
-            continue
-        chosen.append(fo)
-        for line_id, qty in carried.items():
-            needed[line_id] = max(needed[line_id] - qty, 0)
-    missing = {no: qty for no, qty in needed.items() if qty > 0}
-    if missing:
-        told = "; ".join(f"line {no}: {qty} unit(s) not shipped yet" for no, qty in sorted(missing.items()))
-        raise NotShipped(
-            f"{told}: they cannot be returned (cancel them instead)",
-            lines=[{"line_no": int(no), "units": qty} for no, qty in sorted(missing.items())],
-        )
-    now = clock.now()
-    for fo in chosen:
-        for parcel in await repository.parcels_of(session, [fo.id]):
-            parcel.delivered_at = parcel.delivered_at or now
-        await move(session, fo, "deliver", principal.key_id, presented_at=store, by="customer")
-    await _delivered_so_far(session, news, order_id, how=f"presented at {store} by the customer")
-
-
-def _in_transit(fo: FulfillmentOrder) -> bool:
-    return fo.type == "delivery" and fo.status == "shipped"
-
-
-async def _delivered_so_far(
+async def delivered_so_far(
     session: AsyncSession, news: OrderNews, order_id: uuid.UUID, *, how: str | None = None
 ) -> None:
     """Cash/card on delivery is taken at the door: orders learns every unit delivered so far

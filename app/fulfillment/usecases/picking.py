@@ -29,7 +29,7 @@ from app.fulfillment.schemas import BinsBody, BinsOut, FoundLine, PickLineOut, P
 from app.fulfillment.usecases import pick_sheet, stock
 from app.fulfillment.usecases.common import OrderNews, move, record, rules_in_force, take_from_holds
 from app.fulfillment.usecases.resourcing import resource_lines
-from app.fulfillment.usecases.sourcing import location_exists
+from app.inventory.errors import LocationNotFound
 
 # How many queue rows to read beyond the order cap, so the unit cap can skip a big order.
 LOOKAHEAD = 3
@@ -289,3 +289,11 @@ async def put_bins(session: AsyncSession, principal: Principal, location_code: s
         raise UnknownBinSku(f"not in the catalog: {', '.join(unknown[:20])}", field="bins", skus=unknown[:100])
     await repository.put_bins(session, location_code, pairs, clock.now())
     return BinsOut(location_code=location_code, updated=len(pairs))
+
+
+async def location_exists(session: AsyncSession, code: str) -> bool:
+    try:
+        await stock.location(session, code)
+    except LocationNotFound:
+        return False
+    return True

@@ -30,7 +30,7 @@ from app.fulfillment.schemas import (
 from app.fulfillment.usecases import stock
 from app.fulfillment.usecases.common import rules_in_force, start_of_day
 from app.fulfillment.usecases.promise import plan_promises
-from app.inventory.errors import InsufficientStock, LocationNotFound
+from app.inventory.errors import InsufficientStock
 
 # A concurrent order may take the stock between plan and reserve: plan again, a few times.
 MAX_ATTEMPTS = 4
@@ -443,11 +443,3 @@ def decision_out(d: SourcingDecision) -> DecisionOut:
         skipped_counts=dict(plan.get("skipped_counts", {})),
         created_at=d.created_at,
     )
-
-
-async def location_exists(session: AsyncSession, code: str) -> bool:
-    try:
-        await stock.location(session, code)
-    except LocationNotFound:
-        return False
-    return True
